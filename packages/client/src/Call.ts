@@ -1,0 +1,267 @@
+import { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig, type ParticipantInfo } from '@backchannel/protocol';
+import { createPeerTransport } from '#platform';
+
+import { DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
+import type { CommunicationIdentifierKind } from './dataChannel/types.js';
+import { CallError, CallErrorCode } from './errors.js';
+import { TypedEmitter } from './events.js';
+import type { CallFeatureFactory } from './Features.js';
+import { DataChannelEngine } from './internal/dataChannel/DataChannelEngine.js';
+import { BUFFERED_LOW_WATERMARK, type DataLink } from './internal/dataChannel/DataLink.js';
+import type { EndpointMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
+import type { ChannelKind, PeerTransport, TransportChannel } from './internal/transport/PeerTransport.js';
+
+export type CallState = 'None' | 'Connecting' | 'Ringing' | 'Connected' | 'Disconnecting' | 'Disconnected';
+
+/** Why a call ended (reference SDK: `callEndReason`). `code` is a {@link CallErrorCode}, or 'HungUp'. */
+export interface CallEndReason {
+  code: string;
+  message: string;
+}
+
+/** Another endpoint in the call. One identity joined from two devices appears twice. */
+export interface RemoteParticipant {
+  readonly identifier: CommunicationIdentifierKind;
+  readonly displayName: string;
+  readonly state: 'Connected' | 'Disconnected';
+  /** Backchannel extension: the server's id for this endpoint. */
+  readonly endpointId: number;
+}
+
+export interface RemoteParticipantsUpdatedEvent {
+  added: RemoteParticipant[];
+  removed: RemoteParticipant[];
+}
+
+export interface CallEvents {
+  [event: string]: unknown[];
+  stateChanged: [];
+  remoteParticipantsUpdated: [event: RemoteParticipantsUpdatedEvent];
+}
+
+/** @internal How the agent configures the calls it creates. */
+export interface CallOptions {
+  iceServers: IceServerConfig[];
+  receiverBufferSize: number;
+  /** Time allowed from join() to Connected. */
+  connectTimeoutMs: number;
+  onEnded(call: Call): void;
+}
+
+/**
+ * A call this agent is in. Returned by `callAgent.join()` in state 'Connecting'; 'Connected' once the data
+ * transport to the server is up and the roster is known.
+ */
+export class Call extends TypedEmitter<CallEvents> {
+  #id = '';
+  #state: CallState = 'None';
+  #endReason: CallEndReason | undefined;
+  readonly #participants = new Map<number, RemoteParticipant>();
+  readonly #signaling: SignalingClient;
+  readonly #options: CallOptions;
+  #endpointId = 0;
+  #limits: DataChannelLimits = DEFAULT_LIMITS;
+  #transport: PeerTransport | undefined;
+  readonly #openChannels = new Set<ChannelKind>();
+  #rosterReceived = false;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #dataChannel: DataChannelCallFeature;
+  readonly #engine: DataChannelEngine;
+
+  /** @internal Created by CallAgent.join(). */
+  constructor(signaling: SignalingClient, groupId: string, options: CallOptions) {
+    super();
+    this.#signaling = signaling;
+    this.#options = options;
+    const currentLimits = (): DataChannelLimits => this.#limits;
+    const link: DataLink = {
+      get limits() {
+        return currentLimits();
+      },
+      isUsable: () => this.#state === 'Connected' && this.#openChannels.size === 2,
+      channel: (kind) => this.#channel(kind),
+      endpointCountOf: (identity) => {
+        let count = 0;
+        for (const p of this.#participants.values()) if (p.identifier.communicationUserId === identity) count++;
+        return count;
+      },
+      identityOf: (endpointId) => this.#participants.get(endpointId)?.identifier.communicationUserId,
+    };
+    this.#dataChannel = new DataChannelCallFeature(() => this.#engine);
+    this.#engine = new DataChannelEngine(link, { receiverBufferSize: options.receiverBufferSize }, (receiver) =>
+      this.#dataChannel.receiverCreated(receiver),
+    );
+    this.#setState('Connecting');
+    this.#connectTimer = setTimeout(
+      () => this.#end({ code: CallErrorCode.TransportFailed, message: `not connected within ${options.connectTimeoutMs} ms` }),
+      options.connectTimeoutMs,
+    );
+    void this.#connect(groupId);
+  }
+
+  /** The server's id of this call; empty until the join is accepted. */
+  get id(): string {
+    return this.#id;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  /** Set once the call is Disconnected. */
+  get callEndReason(): CallEndReason | undefined {
+    return this.#endReason;
+  }
+
+  get remoteParticipants(): readonly RemoteParticipant[] {
+    return [...this.#participants.values()];
+  }
+
+  /** A feature of the call: `call.feature(Features.DataChannel)`. */
+  feature<T>(factory: CallFeatureFactory<T>): T {
+    if ((factory?.featureClass as unknown) === DataChannelCallFeature) return this.#dataChannel as T;
+    throw new TypeError(`unknown call feature ${String(factory?.name)}`);
+  }
+
+  /** Leaves the call. Resolves once it is Disconnected. */
+  async hangUp(): Promise<void> {
+    if (this.#state === 'Disconnected') return;
+    if (this.#endpointId) this.#signaling.send({ type: 'leave', endpointId: this.#endpointId });
+    this.#end({ code: 'HungUp', message: 'the call was hung up' });
+  }
+
+  async #connect(groupId: string): Promise<void> {
+    try {
+      const joined = await this.#signaling.join(groupId);
+      if (this.#state !== 'Connecting') {
+        this.#signaling.send({ type: 'leave', endpointId: joined.endpointId });
+        return;
+      }
+      this.#id = joined.callId;
+      this.#endpointId = joined.endpointId;
+      this.#limits = Object.freeze({ ...joined.limits });
+      this.#signaling.attachEndpoint(joined.endpointId, {
+        onMessage: (message) => this.#onSignaling(message),
+        onConnectionLost: (error) => this.#end({ code: error.code, message: error.message }),
+      });
+      this.#transport = createPeerTransport(
+        { iceServers: this.#options.iceServers, bufferedAmountLowThreshold: BUFFERED_LOW_WATERMARK },
+        {
+          onLocalCandidate: (candidate, mid) => this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
+          onStateChange: (state) => {
+            if (state === 'failed' || state === 'closed') this.#end({ code: CallErrorCode.TransportFailed, message: `peer connection ${state}` });
+          },
+          onChannelOpen: (kind) => {
+            this.#openChannels.add(kind);
+            this.#maybeConnected();
+          },
+          onChannelClose: (kind) => {
+            this.#openChannels.delete(kind);
+            if (this.#state === 'Connected') this.#end({ code: CallErrorCode.TransportFailed, message: `the ${kind} data channel closed` });
+          },
+          onMessage: (_kind, frame) => this.#engine.onFrame(frame),
+          onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
+        },
+      );
+      const sdp = await this.#transport.createOffer();
+      this.#signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp });
+    } catch (error) {
+      const code = error instanceof CallError ? error.code : CallErrorCode.TransportFailed;
+      this.#end({ code, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #onSignaling(message: EndpointMessage): void {
+    switch (message.type) {
+      case 'answer':
+        this.#transport?.setRemoteAnswer(message.sdp);
+        return;
+      case 'candidate':
+        this.#transport?.addRemoteCandidate(message.candidate, message.mid);
+        return;
+      case 'connected':
+        this.#rosterReceived = true;
+        this.#updateRoster(message.participants, []);
+        this.#maybeConnected();
+        return;
+      case 'participantJoined':
+        this.#updateRoster([message.participant], []);
+        return;
+      case 'participantLeft':
+        this.#updateRoster([], [message.participantEndpointId]);
+        return;
+      case 'callEnded':
+        this.#end({ code: message.code, message: message.message });
+        return;
+      case 'error':
+        this.#end({ code: message.code, message: message.message });
+        return;
+    }
+  }
+
+  #maybeConnected(): void {
+    if (this.#state !== 'Connecting' || !this.#rosterReceived || this.#openChannels.size < 2) return;
+    clearTimeout(this.#connectTimer);
+    this.#engine.start();
+    this.#setState('Connected');
+  }
+
+  #updateRoster(joined: ParticipantInfo[], leftEndpointIds: number[]): void {
+    const added: RemoteParticipant[] = [];
+    const removed: RemoteParticipant[] = [];
+    for (const info of joined) {
+      if (info.endpointId === this.#endpointId || this.#participants.has(info.endpointId)) continue;
+      const participant: RemoteParticipant = Object.freeze({
+        identifier: Object.freeze({ kind: 'communicationUser' as const, communicationUserId: info.identity }),
+        displayName: info.displayName,
+        state: 'Connected' as const,
+        endpointId: info.endpointId,
+      });
+      this.#participants.set(info.endpointId, participant);
+      added.push(participant);
+    }
+    for (const endpointId of leftEndpointIds) {
+      const participant = this.#participants.get(endpointId);
+      if (!participant) continue;
+      this.#participants.delete(endpointId);
+      removed.push(Object.freeze({ ...participant, state: 'Disconnected' as const }));
+    }
+    // Frames that raced ahead of the roster are delivered now that their sender is known.
+    for (const participant of added) this.#engine.onParticipantJoined(participant.endpointId);
+    for (const participant of removed) this.#engine.onParticipantLeft(participant.endpointId);
+    if (added.length > 0 || removed.length > 0) this.emit('remoteParticipantsUpdated', { added, removed });
+  }
+
+  #channel(kind: ChannelKind): TransportChannel {
+    return this.#transport?.[kind] ?? CLOSED_CHANNEL;
+  }
+
+  #end(reason: CallEndReason): void {
+    if (this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    clearTimeout(this.#connectTimer);
+    this.#endReason = reason;
+    this.#setState('Disconnecting');
+    this.#engine.end();
+    if (this.#endpointId) this.#signaling.detachEndpoint(this.#endpointId);
+    this.#transport?.close();
+    this.#openChannels.clear();
+    const removed = [...this.#participants.values()].map((p) => Object.freeze({ ...p, state: 'Disconnected' as const }));
+    this.#participants.clear();
+    if (removed.length > 0) this.emit('remoteParticipantsUpdated', { added: [], removed });
+    this.#setState('Disconnected');
+    this.#options.onEnded(this);
+  }
+
+  #setState(state: CallState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('stateChanged');
+  }
+}
+
+const CLOSED_CHANNEL: TransportChannel = Object.freeze({
+  kind: 'durable' as const,
+  isOpen: () => false,
+  send: () => false,
+  bufferedAmount: () => 0,
+});

@@ -1,0 +1,105 @@
+import { Call } from './Call.js';
+import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
+import { TypedEmitter } from './events.js';
+import { invalidArgument } from './errors.js';
+import type { SignalingClient } from './internal/signaling/SignalingClient.js';
+
+/** Options of `createCallAgent`. */
+export interface CallAgentOptions {
+  /** Shown to the other participants. */
+  displayName?: string;
+}
+
+export interface GroupCallLocator {
+  /** Any string naming the call (a UUID, say); joining creates the call if it does not exist. */
+  groupId: string;
+}
+
+export interface CallsUpdatedEvent {
+  added: Call[];
+  removed: Call[];
+}
+
+export interface CallAgentEvents {
+  [event: string]: unknown[];
+  callsUpdated: [event: CallsUpdatedEvent];
+  /** The agent's connection to the server ended (after `dispose()`, or lost). */
+  connectionStateChanged: [];
+}
+
+/** @internal */
+export interface CallAgentConfig {
+  receiverBufferSize: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * One identity's presence on the server: joins calls. Created by `callClient.createCallAgent()`.
+ */
+export class CallAgent extends TypedEmitter<CallAgentEvents> {
+  readonly #signaling: SignalingClient;
+  readonly #credential: CommunicationTokenCredential;
+  readonly #config: CallAgentConfig;
+  readonly #calls = new Set<Call>();
+  readonly #stopRefreshing: () => void;
+  #disposed = false;
+
+  /** @internal Created by CallClient.createCallAgent(). */
+  constructor(signaling: SignalingClient, credential: CommunicationTokenCredential, config: CallAgentConfig) {
+    super();
+    this.#signaling = signaling;
+    this.#credential = credential;
+    this.#config = config;
+    this.#stopRefreshing = credential.onRefreshed((token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    signaling.onClose = () => {
+      this.#stopRefreshing();
+      this.emit('connectionStateChanged');
+    };
+  }
+
+  /** Backchannel extension: the identity this agent speaks for. */
+  get identifier(): { kind: 'communicationUser'; communicationUserId: string } {
+    return { kind: 'communicationUser', communicationUserId: this.#signaling.identity };
+  }
+
+  /** Backchannel extension: whether the connection to the server is up. */
+  get connectionState(): 'Connected' | 'Disconnected' {
+    return this.#signaling.isOpen ? 'Connected' : 'Disconnected';
+  }
+
+  /** Calls this agent is in. */
+  get calls(): readonly Call[] {
+    return [...this.#calls];
+  }
+
+  /** Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. */
+  join(locator: GroupCallLocator): Call {
+    if (typeof locator?.groupId !== 'string' || locator.groupId.length === 0 || locator.groupId.length > 256) {
+      throw invalidArgument('join needs { groupId } with a groupId of 1–256 characters');
+    }
+    if (this.#disposed) throw new Error('the call agent was disposed');
+    const call = new Call(this.#signaling, locator.groupId, {
+      iceServers: this.#signaling.iceServers,
+      receiverBufferSize: this.#config.receiverBufferSize,
+      connectTimeoutMs: this.#config.connectTimeoutMs,
+      onEnded: (ended) => {
+        if (this.#calls.delete(ended)) this.emit('callsUpdated', { added: [], removed: [ended] });
+      },
+    });
+    if (call.state !== 'Disconnected') {
+      this.#calls.add(call);
+      this.emit('callsUpdated', { added: [call], removed: [] });
+    }
+    return call;
+  }
+
+  /** Hangs up every call and closes the connection to the server. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await Promise.all([...this.#calls].map((call) => call.hangUp()));
+    this.#stopRefreshing();
+    this.#signaling.close();
+    void this.#credential;
+  }
+}

@@ -1,0 +1,71 @@
+import type { SenderState } from '../internal/dataChannel/SenderState.js';
+import type { DataChannelPriority, DataChannelReliability, CommunicationIdentifier } from './types.js';
+import { invalidArgument } from '../errors.js';
+import { validateParticipants } from '../internal/dataChannel/validation.js';
+import type { DataLink } from '../internal/dataChannel/DataLink.js';
+
+/**
+ * One sending session on a channel. Created by `DataChannelCallFeature.createDataChannelSender`.
+ *
+ * Messages leave in the order sent, paced to the sender's bitrate, High-priority senders first.
+ */
+export class DataChannelSender {
+  readonly #state: SenderState;
+  readonly #link: DataLink;
+
+  /** @internal Created by DataChannelCallFeature. */
+  constructor(state: SenderState, link: DataLink) {
+    this.#state = state;
+    this.#link = link;
+  }
+
+  /** The channel this sender sends on, 1–65535. */
+  get channelId(): number {
+    return this.#state.channelId;
+  }
+
+  /** Largest message `sendMessage` accepts, in bytes (advertised by the server). */
+  get maxMessageSize(): number {
+    return this.#state.maxMessageSize;
+  }
+
+  /** Backchannel extension: the bitrate the sender is paced to, after clamping, kbit/s. */
+  get bitrateInKbps(): number {
+    return this.#state.bitrateKbps;
+  }
+
+  /** Backchannel extension. */
+  get reliability(): DataChannelReliability {
+    return this.#state.reliability;
+  }
+
+  /** Backchannel extension. */
+  get priority(): DataChannelPriority {
+    return this.#state.priority;
+  }
+
+  /**
+   * Sets the recipients of the messages sent from now on; an empty list broadcasts to everyone else.
+   * Throws `InvalidArgument` for more than 64 recipient endpoints and `DataChannelSenderClosed` once closed.
+   */
+  setParticipants(participants: CommunicationIdentifier[]): void {
+    this.#state.setRecipients(validateParticipants(participants, this.#link));
+  }
+
+  /**
+   * Queues `data` for the current recipients. Resolves once it is handed to the transport; rejects with a
+   * DataChannelError (`DataChannelSenderClosed`, `DataChannelMessageSizeOverLimit`,
+   * `DataChannelMessageFailureForBandwidth`, `DataChannelMessageFailureForTrafficLimit`,
+   * `DataChannelFailedToStart`). A Lossy sender drops what it cannot send instead of rejecting.
+   * Throws `InvalidArgument` at once if `data` is not a Uint8Array.
+   */
+  sendMessage(data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw invalidArgument('sendMessage takes a Uint8Array; encode strings with TextEncoder first');
+    return this.#state.send(data);
+  }
+
+  /** Ends the session: unsent messages reject with `DataChannelSenderClosed`, and receivers see `close`. */
+  close(): void {
+    this.#state.close(`sender on channel ${this.#state.channelId} was closed`);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Priority, Reliability } from '@backchannel/protocol';
+
+/** A participant as the application names it (reference SDK: `CommunicationUserIdentifier`). */
+export interface CommunicationIdentifier {
+  communicationUserId: string;
+}
+
+/** A participant as the SDK reports it (reference SDK: `CommunicationUserKind`). */
+export interface CommunicationIdentifierKind {
+  kind: 'communicationUser';
+  communicationUserId: string;
+}
+
+export type DataChannelPriority = Priority;
+export type DataChannelReliability = Reliability;
+
+/** Options of `createDataChannelSender` (reference SDK: `DataChannelSenderOpenOptions`). */
+export interface DataChannelSenderOpenOptions {
+  /** 1–65535, chosen by the application; 0 or absent picks a free id. */
+  channelId?: number;
+  /** Requested bandwidth; clamped to the limit for the sender's reliability and priority. Default: that limit. */
+  bitrateInKbps?: number;
+  /** Recipients; empty or absent broadcasts to everyone else in the call. At most 64 endpoints. */
+  participants?: CommunicationIdentifier[];
+  /** Default 'Normal'. */
+  priority?: DataChannelPriority;
+  /** Default 'Durable'. */
+  reliability?: DataChannelReliability;
+}
+
+/** One received message. */
+export interface DataChannelMessage {
+  /** The sender session's uint32 sequence number; gaps mean messages addressed to others (or lost, if Lossy). */
+  sequenceNumber: number;
+  data: Uint8Array;
+}

@@ -1,0 +1,30 @@
+/**
+ * @backchannel/client — calls and in-call data channels, with the Data Channel API of the reference calling
+ * SDK. The same code runs in browsers (RTCPeerConnection) and in Node (node-datachannel).
+ */
+export { CallClient, type CallClientOptions } from './CallClient.js';
+export { CallAgent, type CallAgentEvents, type CallAgentOptions, type CallsUpdatedEvent, type GroupCallLocator } from './CallAgent.js';
+export {
+  Call,
+  type CallEndReason,
+  type CallEvents,
+  type CallState,
+  type RemoteParticipant,
+  type RemoteParticipantsUpdatedEvent,
+} from './Call.js';
+export { CommunicationTokenCredential, type AccessToken, type CommunicationTokenRefreshOptions } from './CommunicationTokenCredential.js';
+export { Features, type CallFeatureFactory } from './Features.js';
+export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
+export { DataChannelSender } from './dataChannel/DataChannelSender.js';
+export { DataChannelReceiver, type DataChannelReceiverEvents } from './dataChannel/DataChannelReceiver.js';
+export type {
+  CommunicationIdentifier,
+  CommunicationIdentifierKind,
+  DataChannelMessage,
+  DataChannelPriority,
+  DataChannelReliability,
+  DataChannelSenderOpenOptions,
+} from './dataChannel/types.js';
+export { CallError, CallErrorCode, DataChannelError, DataChannelErrorCode } from './errors.js';
+export { setListenerErrorReporter } from './events.js';
+export { DEFAULT_LIMITS, type DataChannelLimits } from '@backchannel/protocol';

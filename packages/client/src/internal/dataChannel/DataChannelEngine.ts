@@ -1,0 +1,202 @@
+/**
+ * The data-channel machinery of one call endpoint: its senders and their scheduler, the receiver table,
+ * and the reading of frames from the server. The public DataChannelCallFeature forwards to it; the call
+ * feeds it transport events.
+ */
+import {
+  DataChannelErrorCode,
+  FrameError,
+  FrameType,
+  MAX_CHANNEL_ID,
+  MIN_CHANNEL_ID,
+  decodeServerFrame,
+  senderMaxKbps,
+} from '@backchannel/protocol';
+
+import { DataChannelReceiver } from '../../dataChannel/DataChannelReceiver.js';
+import { DataChannelSender } from '../../dataChannel/DataChannelSender.js';
+import type { DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
+import { DataChannelError } from '../../errors.js';
+import type { DataLink } from './DataLink.js';
+import { RateMeter } from './RateMeter.js';
+import { ReceiverTable } from './ReceiverTable.js';
+import { SendScheduler } from './SendScheduler.js';
+import { SenderState, type SenderContext } from './SenderState.js';
+import { TokenBucket } from '@backchannel/protocol';
+import { validateParticipants, validateSenderOptions } from './validation.js';
+
+/** Frames from an endpoint the roster does not know yet are held (signaling and data race), this many at most. */
+const MAX_HELD_FRAMES_PER_ENDPOINT = 256;
+const MAX_HELD_ENDPOINTS = 64;
+
+export interface DataChannelCounters {
+  framesReceived: number;
+  /** Frames the decoder refused. */
+  malformedFrames: number;
+  /** Frames from unknown endpoints dropped after holding too many. */
+  unknownSenderDropped: number;
+  /** Server notices: messages of ours the server dropped. */
+  serverDrops: number;
+}
+
+export interface DataChannelEngineOptions {
+  /** Messages a receiver buffers before dropping the oldest. */
+  receiverBufferSize: number;
+}
+
+export class DataChannelEngine {
+  readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0 };
+  readonly #link: DataLink;
+  readonly #scheduler: SendScheduler;
+  readonly #receivers: ReceiverTable;
+  readonly #senders = new Map<number, SenderState>();
+  readonly #received = new RateMeter();
+  readonly #held = new Map<number, Uint8Array[]>();
+  readonly #context: SenderContext;
+  #nextSessionId = 1;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #ended = false;
+
+  constructor(link: DataLink, options: DataChannelEngineOptions, onReceiverCreated: (receiver: DataChannelReceiver) => void) {
+    this.#link = link;
+    this.#scheduler = new SendScheduler(link);
+    this.#receivers = new ReceiverTable(options.receiverBufferSize, (state) => onReceiverCreated(new DataChannelReceiver(state)));
+    this.#context = {
+      link,
+      broadcastPackets: newBroadcastPacketBucket(link),
+      receivedKbps: (now) => this.#received.kbps(now),
+      schedule: (sender) => this.#scheduler.schedule(sender),
+      released: (sender) => {
+        this.#scheduler.forget(sender);
+        if (this.#senders.get(sender.channelId) === sender) this.#senders.delete(sender.channelId);
+      },
+    };
+  }
+
+  /** The call is connected: limits are known, idle receivers can be swept. */
+  start(): void {
+    const limits = this.#link.limits;
+    this.#context.broadcastPackets = newBroadcastPacketBucket(this.#link);
+    const sweepEvery = Math.max(20, Math.min(10_000, Math.floor(limits.receiverIdleCloseMs / 4)));
+    this.#idleTimer = setInterval(() => this.#receivers.closeIdle(this.#link.limits, performance.now()), sweepEvery);
+  }
+
+  createSender(options?: DataChannelSenderOpenOptions): DataChannelSender {
+    const checked = validateSenderOptions(options);
+    if (this.#ended || !this.#link.isUsable()) {
+      throw new DataChannelError(DataChannelErrorCode.FailedToStart, 'the call has no usable data transport (not connected, or ended)');
+    }
+    const recipients = validateParticipants(checked.participants, this.#link);
+    const channelId = checked.channelId === 0 ? this.#freeChannelId() : checked.channelId;
+    // SPEC §4: a new sender on a channel this endpoint has open closes the old one.
+    this.#senders.get(channelId)?.close(`sender on channel ${channelId} was replaced by a newer sender`);
+    const maxKbps = senderMaxKbps(this.#link.limits, checked.reliability, checked.priority);
+    const state = new SenderState(
+      {
+        channelId,
+        sessionId: this.#nextSessionId++,
+        reliability: checked.reliability,
+        priority: checked.priority,
+        bitrateKbps: Math.min(checked.bitrateInKbps ?? maxKbps, maxKbps),
+      },
+      this.#context,
+    );
+    this.#senders.set(channelId, state);
+    if (recipients.length > 0) state.setRecipients(recipients);
+    return new DataChannelSender(state, this.#link);
+  }
+
+  onFrame(bytes: Uint8Array): void {
+    this.counters.framesReceived++;
+    const now = performance.now();
+    this.#received.add(bytes.byteLength, now);
+    let frame;
+    try {
+      frame = decodeServerFrame(bytes);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.counters.malformedFrames++;
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.Deliver: {
+        const identity = this.#link.identityOf(frame.senderEndpointId);
+        if (identity === undefined) {
+          this.#hold(frame.senderEndpointId, bytes);
+          return;
+        }
+        this.#receivers.deliver(frame.senderEndpointId, identity, frame.channelId, frame.sessionId, frame.sequenceNumber, frame.payload, now);
+        return;
+      }
+      case FrameType.SessionClosed:
+        if (this.#held.has(frame.senderEndpointId)) this.#hold(frame.senderEndpointId, bytes);
+        else this.#receivers.closeSession(frame.senderEndpointId, frame.channelId, frame.sessionId);
+        return;
+      case FrameType.Notice:
+        this.counters.serverDrops++;
+        return;
+    }
+  }
+
+  onBufferedAmountLow(): void {
+    this.#scheduler.pump();
+  }
+
+  /** A remote endpoint entered the roster: deliver what it sent before we knew it. */
+  onParticipantJoined(endpointId: number): void {
+    const held = this.#held.get(endpointId);
+    if (!held) return;
+    this.#held.delete(endpointId);
+    for (const frame of held) this.onFrame(frame);
+  }
+
+  onParticipantLeft(endpointId: number): void {
+    this.#held.delete(endpointId);
+    this.#receivers.closeEndpoint(endpointId);
+  }
+
+  /** The call ended: senders close (pending messages reject), receivers close. Idempotent. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
+    this.#scheduler.dispose();
+    for (const sender of [...this.#senders.values()]) sender.abandon('the call ended');
+    this.#senders.clear();
+    this.#held.clear();
+    this.#receivers.closeAll();
+  }
+
+  #freeChannelId(): number {
+    const span = MAX_CHANNEL_ID - MIN_CHANNEL_ID + 1;
+    if (this.#senders.size >= span) {
+      throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
+    }
+    // Random start, then the next free id: uniform enough, and bounded even when nearly full.
+    const start = Math.floor(Math.random() * span);
+    for (let i = 0; i < span; i++) {
+      const id = MIN_CHANNEL_ID + ((start + i) % span);
+      if (!this.#senders.has(id)) return id;
+    }
+    throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
+  }
+
+  #hold(endpointId: number, frame: Uint8Array): void {
+    let held = this.#held.get(endpointId);
+    if (!held) {
+      if (this.#held.size >= MAX_HELD_ENDPOINTS) {
+        this.counters.unknownSenderDropped++;
+        return;
+      }
+      this.#held.set(endpointId, (held = []));
+    }
+    if (held.length >= MAX_HELD_FRAMES_PER_ENDPOINT) this.counters.unknownSenderDropped++;
+    else held.push(frame);
+  }
+}
+
+/** SPEC §4: broadcast packets per second per endpoint, with a one-second burst. */
+function newBroadcastPacketBucket(link: DataLink): TokenBucket {
+  const perSecond = link.limits.broadcastPacketsPerSecond;
+  return new TokenBucket(perSecond / 1000, perSecond, performance.now());
+}

@@ -1,0 +1,26 @@
+/**
+ * What the data-channel feature needs from its call: the transport's two channels, the limits the server
+ * advertised, and the roster. The call implements it; the feature never holds the call itself.
+ */
+import type { DataChannelLimits } from '@backchannel/protocol';
+
+import type { ChannelKind, TransportChannel } from '../transport/PeerTransport.js';
+
+export interface DataLink {
+  /** Limits advertised by the server at join (defaults until then). */
+  readonly limits: DataChannelLimits;
+  /** True while the call is connected and both channels are open. */
+  isUsable(): boolean;
+  channel(kind: ChannelKind): TransportChannel;
+  /** Remote endpoints of `identity` in the call, for the recipients-per-sender limit. */
+  endpointCountOf(identity: string): number;
+  /** Identity of a remote endpoint, or undefined if the roster does not (yet) know it. */
+  identityOf(endpointId: number): string | undefined;
+}
+
+/** Buffered bytes on the Durable channel above which the scheduler stops writing and waits. */
+export const DURABLE_HIGH_WATERMARK = 256 * 1024;
+/** Buffered bytes at which the transport reports 'low' and writing resumes. */
+export const BUFFERED_LOW_WATERMARK = 64 * 1024;
+/** Buffered bytes on the Lossy channel above which new Lossy messages are dropped rather than queued. */
+export const LOSSY_DROP_WATERMARK = 256 * 1024;

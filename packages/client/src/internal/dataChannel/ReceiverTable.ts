@@ -1,0 +1,100 @@
+/**
+ * Sorts arriving messages into receivers, one per remote sender session (SPEC §4 "Sessions"):
+ *
+ * - the first message of a session newer than any seen on (sender endpoint, channel) creates a receiver;
+ *   receivers of older sessions stay until their close notification or idle timeout;
+ * - a message of the newest session whose receiver was closed creates a new receiver;
+ * - a message of a session older than the newest is discarded.
+ */
+import type { DataChannelLimits } from '@backchannel/protocol';
+
+import { ReceiverState } from './ReceiverState.js';
+
+interface ChannelSessions {
+  newestSessionId: number;
+  /** Open receivers by session id. */
+  open: Map<number, ReceiverState>;
+}
+
+export interface ReceiverTableCounters {
+  /** Messages of superseded sessions, discarded. */
+  staleDiscarded: number;
+}
+
+/** Key for (sender endpoint, channel): endpoint ids are uint32 and channels uint16, so this stays exact. */
+function keyOf(endpointId: number, channelId: number): number {
+  return endpointId * 0x10000 + channelId;
+}
+
+export class ReceiverTable {
+  readonly counters: ReceiverTableCounters = { staleDiscarded: 0 };
+  readonly #channels = new Map<number, ChannelSessions>();
+  readonly #bufferCapacity: number;
+  readonly #onCreated: (receiver: ReceiverState) => void;
+
+  constructor(bufferCapacity: number, onCreated: (receiver: ReceiverState) => void) {
+    this.#bufferCapacity = bufferCapacity;
+    this.#onCreated = onCreated;
+  }
+
+  deliver(
+    senderEndpointId: number,
+    senderIdentity: string,
+    channelId: number,
+    sessionId: number,
+    sequenceNumber: number,
+    data: Uint8Array,
+    now: number,
+  ): void {
+    const key = keyOf(senderEndpointId, channelId);
+    let sessions = this.#channels.get(key);
+    if (!sessions) this.#channels.set(key, (sessions = { newestSessionId: 0, open: new Map() }));
+    if (sessionId < sessions.newestSessionId) {
+      this.counters.staleDiscarded++;
+      return;
+    }
+    sessions.newestSessionId = sessionId;
+    let receiver = sessions.open.get(sessionId);
+    if (!receiver) {
+      receiver = new ReceiverState(channelId, sessionId, senderIdentity, this.#bufferCapacity, now);
+      sessions.open.set(sessionId, receiver);
+      this.#onCreated(receiver); // the application attaches its listeners here, before the first message
+    }
+    receiver.push(sequenceNumber, data, now);
+  }
+
+  /** The remote sender closed its session. */
+  closeSession(senderEndpointId: number, channelId: number, sessionId: number): void {
+    const sessions = this.#channels.get(keyOf(senderEndpointId, channelId));
+    const receiver = sessions?.open.get(sessionId);
+    if (!sessions || !receiver) return;
+    sessions.open.delete(sessionId);
+    receiver.close();
+  }
+
+  /** The remote endpoint left: all its receivers close. */
+  closeEndpoint(senderEndpointId: number): void {
+    for (const [key, sessions] of this.#channels) {
+      if (Math.floor(key / 0x10000) !== senderEndpointId) continue;
+      this.#channels.delete(key);
+      for (const receiver of sessions.open.values()) receiver.close();
+    }
+  }
+
+  /** Closes receivers with no message for `limits.receiverIdleCloseMs`. */
+  closeIdle(limits: DataChannelLimits, now: number): void {
+    for (const sessions of this.#channels.values()) {
+      for (const [sessionId, receiver] of sessions.open) {
+        if (now - receiver.lastActivityAt < limits.receiverIdleCloseMs) continue;
+        sessions.open.delete(sessionId);
+        receiver.close();
+      }
+    }
+  }
+
+  closeAll(): void {
+    const channels = [...this.#channels.values()];
+    this.#channels.clear();
+    for (const sessions of channels) for (const receiver of sessions.open.values()) receiver.close();
+  }
+}

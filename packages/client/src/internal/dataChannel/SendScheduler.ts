@@ -1,0 +1,137 @@
+/**
+ * Moves queued messages from an endpoint's senders onto the transport.
+ *
+ * - Priority: High senders are served before Normal ones whenever both could send (SPEC §4); among senders
+ *   of one priority, round robin.
+ * - Pace: each sender leaves only when its token bucket allows; the scheduler sleeps until the earliest one
+ *   is ready.
+ * - Backpressure: while the Durable channel holds more than DURABLE_HIGH_WATERMARK bytes, Durable messages
+ *   wait in their queues (where priority still applies) and the scheduler resumes on the transport's
+ *   buffered-amount-low event. A Lossy message meeting a full Lossy channel is dropped, as Lossy promises.
+ */
+import { DataChannelErrorCode } from '@backchannel/protocol';
+
+import { DataChannelError } from '../../errors.js';
+import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink } from './DataLink.js';
+import type { SenderState } from './SenderState.js';
+
+export interface SchedulerCounters {
+  /** Lossy messages dropped because the Lossy channel was full. */
+  lossyDropped: number;
+}
+
+export class SendScheduler {
+  readonly counters: SchedulerCounters = { lossyDropped: 0 };
+  readonly #link: DataLink;
+  /** Senders with queued items, by priority; Set order gives round robin. */
+  readonly #high = new Set<SenderState>();
+  readonly #normal = new Set<SenderState>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #pumping = false;
+
+  constructor(link: DataLink) {
+    this.#link = link;
+  }
+
+  schedule(sender: SenderState): void {
+    (sender.priority === 'High' ? this.#high : this.#normal).add(sender);
+    this.pump();
+  }
+
+  forget(sender: SenderState): void {
+    this.#high.delete(sender);
+    this.#normal.delete(sender);
+  }
+
+  /** Called when the transport drains or a pace timer fires. */
+  pump(): void {
+    if (this.#pumping) return; // re-entered from a resolve() callback: the running loop continues
+    this.#pumping = true;
+    try {
+      this.#pumpLoop();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  dispose(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#high.clear();
+    this.#normal.clear();
+  }
+
+  #pumpLoop(): void {
+    const durable = this.#link.channel('durable');
+    const lossy = this.#link.channel('lossy');
+    let wakeAt = Infinity;
+    for (;;) {
+      const now = performance.now();
+      wakeAt = Infinity;
+      let sent = this.#serve(this.#high, now, durable, lossy, (at) => (wakeAt = Math.min(wakeAt, at)));
+      // Normal senders go only in a round where no High sender could.
+      if (!sent) sent = this.#serve(this.#normal, now, durable, lossy, (at) => (wakeAt = Math.min(wakeAt, at)));
+      if (!sent) break;
+    }
+    this.#armTimer(wakeAt);
+  }
+
+  /** One round-robin pass over `ring`; true if anything left. */
+  #serve(
+    ring: Set<SenderState>,
+    now: number,
+    durable: ReturnType<DataLink['channel']>,
+    lossy: ReturnType<DataLink['channel']>,
+    wakeAt: (at: number) => void,
+  ): boolean {
+    let sent = false;
+    for (const sender of ring) {
+      const head = sender.queue.peek();
+      if (!head || sender.closed) {
+        ring.delete(sender);
+        continue;
+      }
+      if (head.kind === 'control') {
+        // Recipient lists always travel on the Durable channel, in order with Durable data.
+        if (durable.bufferedAmount() > DURABLE_HIGH_WATERMARK) continue;
+        sender.takeHead(now);
+        durable.send(head.frame);
+        sent = true;
+      } else {
+        const wait = sender.msUntilReady(now);
+        if (wait > 0) {
+          wakeAt(now + wait);
+          continue;
+        }
+        if (sender.reliability === 'Durable') {
+          if (durable.bufferedAmount() > DURABLE_HIGH_WATERMARK) continue; // resumed by onBufferedAmountLow
+          sender.takeHead(now);
+          if (durable.send(head.frame)) head.resolve();
+          else head.reject(new DataChannelError(DataChannelErrorCode.FailedToStart, 'the data transport closed before the message was sent'));
+        } else {
+          sender.takeHead(now);
+          if (lossy.bufferedAmount() > LOSSY_DROP_WATERMARK || !lossy.send(head.frame)) this.counters.lossyDropped++;
+          head.resolve();
+        }
+        sent = true;
+      }
+      if (sender.queue.length === 0) ring.delete(sender);
+    }
+    return sent;
+  }
+
+  #armTimer(at: number): void {
+    if (at === Infinity || at >= this.#timerAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(at - performance.now())),
+    );
+  }
+}

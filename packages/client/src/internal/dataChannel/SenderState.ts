@@ -1,0 +1,206 @@
+/**
+ * Everything about one sender session: its options, sequence numbers, recipient generations, pace, and
+ * the messages waiting to leave. The public DataChannelSender forwards to it.
+ */
+import {
+  DATA_HEADER_BYTES,
+  DataChannelErrorCode,
+  FrameFlag,
+  broadcastPacketCount,
+  encodeSend,
+  encodeSessionClose,
+  encodeSetRecipients,
+  senderMaxKbps,
+  type Priority,
+  type Reliability,
+} from '@backchannel/protocol';
+
+import { DataChannelError } from '../../errors.js';
+import type { DataLink } from './DataLink.js';
+import { Queue } from './Queue.js';
+import { TokenBucket, kbpsToBytesPerMs } from '@backchannel/protocol';
+
+/** A frame waiting in a sender's queue: a data message (with its promise) or a recipient-list change. */
+export type QueuedItem =
+  | { kind: 'data'; frame: Uint8Array; cost: number; resolve: () => void; reject: (error: DataChannelError) => void }
+  | { kind: 'control'; frame: Uint8Array };
+
+/** Pacing burst: how much a sender may send at once after being idle, in ms of its rate. */
+const BURST_MS = 250;
+
+export interface SenderOptions {
+  channelId: number;
+  sessionId: number;
+  reliability: Reliability;
+  priority: Priority;
+  /** Requested bitrate, already clamped to the class maximum. */
+  bitrateKbps: number;
+}
+
+/** Endpoint-wide state shared by all of a feature's senders. */
+export interface SenderContext {
+  readonly link: DataLink;
+  /** Broadcast packets this endpoint may still send now (SPEC §4 packet rate). */
+  broadcastPackets: TokenBucket;
+  /** What the endpoint currently receives, kbit/s. */
+  receivedKbps(now: number): number;
+  /** Hands a sender with queued items to the scheduler. */
+  schedule(sender: SenderState): void;
+  /** Forgets a closed sender. */
+  released(sender: SenderState): void;
+}
+
+export class SenderState {
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly reliability: Reliability;
+  readonly priority: Priority;
+  readonly bitrateKbps: number;
+  readonly queue = new Queue<QueuedItem>();
+  readonly #context: SenderContext;
+  readonly #bucket: TokenBucket;
+  readonly #flags: number;
+  /** Bytes (wire cost) of the data items in the queue. */
+  #queuedBytes = 0;
+  #sequenceNumber = 0;
+  #generation = 0;
+  #recipients: readonly string[] = [];
+  #closed = false;
+  /** Whether the server has heard of this session (anything sent), so a close is worth announcing. */
+  #announced = false;
+
+  constructor(options: SenderOptions, context: SenderContext) {
+    this.channelId = options.channelId;
+    this.sessionId = options.sessionId;
+    this.reliability = options.reliability;
+    this.priority = options.priority;
+    this.bitrateKbps = options.bitrateKbps;
+    this.#context = context;
+    const rate = kbpsToBytesPerMs(options.bitrateKbps);
+    this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), performance.now());
+    this.#flags = (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get isBroadcast(): boolean {
+    return this.#recipients.length === 0;
+  }
+
+  get maxMessageSize(): number {
+    return this.#context.link.limits.maxMessageSizeBytes;
+  }
+
+  /** Replaces the recipient list for messages sent from now on (validated by the caller). */
+  setRecipients(recipients: readonly string[]): void {
+    if (this.#closed) throw new DataChannelError(DataChannelErrorCode.SenderClosed, `sender on channel ${this.channelId} is closed`);
+    this.#recipients = recipients;
+    this.#generation++;
+    this.queue.push({ kind: 'control', frame: encodeSetRecipients(this.channelId, this.sessionId, this.#generation, recipients) });
+    this.#context.schedule(this);
+  }
+
+  send(data: Uint8Array): Promise<void> {
+    if (this.#closed) return reject(DataChannelErrorCode.SenderClosed, `sender on channel ${this.channelId} is closed`);
+    const { link } = this.#context;
+    if (!link.isUsable()) return reject(DataChannelErrorCode.FailedToStart, 'the call has no usable data transport');
+    const limits = link.limits;
+    if (data.byteLength > limits.maxMessageSizeBytes) {
+      return reject(
+        DataChannelErrorCode.MessageSizeOverLimit,
+        `message of ${data.byteLength} bytes exceeds maxMessageSize (${limits.maxMessageSizeBytes})`,
+      );
+    }
+    const now = performance.now();
+    const cost = DATA_HEADER_BYTES + data.byteLength;
+    let packets = 0;
+    if (this.isBroadcast) {
+      // SPEC §4: broadcast budget = sender's maximum − 80% of what the endpoint receives now.
+      const budgetKbps = senderMaxKbps(limits, this.reliability, this.priority) - limits.broadcastReceiveShare * this.#context.receivedKbps(now);
+      if (budgetKbps <= 0) {
+        return this.#refuse(DataChannelErrorCode.MessageFailureForTrafficLimit, 'no broadcast bandwidth left: this endpoint receives too much');
+      }
+      this.#bucket.setRate(kbpsToBytesPerMs(Math.min(this.bitrateKbps, budgetKbps)), now);
+      packets = broadcastPacketCount(limits, data.byteLength);
+      if (this.#context.broadcastPackets.balance(now) < packets) {
+        return this.#refuse(
+          DataChannelErrorCode.MessageFailureForTrafficLimit,
+          `over the broadcast packet rate (${limits.broadcastPacketsPerSecond} packets/s)`,
+        );
+      }
+    } else {
+      this.#bucket.setRate(kbpsToBytesPerMs(this.bitrateKbps), now);
+    }
+    const behindMs = (this.#queuedBytes + Math.max(0, -this.#bucket.balance(now))) / this.#bucket.rateBytesPerMs;
+    if (behindMs > limits.maxSendBacklogMs) {
+      return this.#refuse(
+        DataChannelErrorCode.MessageFailureForBandwidth,
+        `sender is ${Math.round(behindMs)} ms behind its ${this.bitrateKbps} kbps pace`,
+      );
+    }
+    if (packets > 0) this.#context.broadcastPackets.consume(packets, now);
+    const frame = encodeSend(
+      { flags: this.#flags, channelId: this.channelId, sessionId: this.sessionId, sequenceNumber: this.#nextSequenceNumber() },
+      this.#generation,
+      data,
+    );
+    return new Promise((resolve, rejectPromise) => {
+      this.queue.push({ kind: 'data', frame, cost, resolve, reject: rejectPromise });
+      this.#queuedBytes += cost;
+      this.#context.schedule(this);
+    });
+  }
+
+  /** Milliseconds until the head of the queue may leave under this sender's pace. */
+  msUntilReady(now: number): number {
+    return this.#bucket.msUntilReady(now);
+  }
+
+  /** Takes the head item off the queue and charges its cost to the pace. */
+  takeHead(now: number): QueuedItem | undefined {
+    const item = this.queue.shift();
+    if (item?.kind === 'data') {
+      this.#queuedBytes -= item.cost;
+      this.#bucket.consume(item.cost, now);
+    }
+    if (item) this.#announced = true;
+    return item;
+  }
+
+  /**
+   * Ends the session: queued messages fail with SenderClosed, and remote receivers are told (SPEC §4).
+   * Idempotent.
+   */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const item of this.queue.drain()) {
+      if (item.kind === 'data') item.reject(new DataChannelError(DataChannelErrorCode.SenderClosed, reason));
+    }
+    this.#queuedBytes = 0;
+    if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.sessionId));
+    this.#context.released(this);
+  }
+
+  /** Ends the session because the call is gone: nothing can be announced any more. */
+  abandon(reason: string): void {
+    this.#announced = false;
+    this.close(reason);
+  }
+
+  #nextSequenceNumber(): number {
+    this.#sequenceNumber = (this.#sequenceNumber + 1) >>> 0;
+    return this.#sequenceNumber;
+  }
+
+  /** Durable senders fail the message; Lossy ones drop it silently (SPEC §4). */
+  #refuse(code: DataChannelErrorCode, message: string): Promise<void> {
+    return this.reliability === 'Durable' ? reject(code, message) : Promise.resolve();
+  }
+}
+
+function reject(code: DataChannelErrorCode, message: string): Promise<void> {
+  return Promise.reject(new DataChannelError(code, message));
+}

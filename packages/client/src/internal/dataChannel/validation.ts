@@ -1,0 +1,49 @@
+/** Argument checks of the data-channel API: each failure is an `InvalidArgument` DataChannelError. */
+import { MAX_CHANNEL_ID, MAX_IDENTITY_BYTES } from '@backchannel/protocol';
+
+import type { CommunicationIdentifier, DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
+import { invalidArgument } from '../../errors.js';
+import type { DataLink } from './DataLink.js';
+
+const utf8 = new TextEncoder();
+
+/** Returns the distinct identity ids of `participants`, or throws. */
+export function validateParticipants(participants: unknown, link: DataLink): string[] {
+  if (!Array.isArray(participants)) throw invalidArgument('participants must be an array of { communicationUserId }');
+  const ids = new Set<string>();
+  for (const participant of participants as unknown[]) {
+    const id = (participant as Partial<CommunicationIdentifier> | null)?.communicationUserId;
+    if (typeof id !== 'string' || id.length === 0 || utf8.encode(id).byteLength > MAX_IDENTITY_BYTES) {
+      throw invalidArgument(`each participant needs a communicationUserId of 1–${MAX_IDENTITY_BYTES} bytes`);
+    }
+    ids.add(id);
+  }
+  const max = link.limits.maxRecipients;
+  if (ids.size > max) throw invalidArgument(`at most ${max} recipients per sender, got ${ids.size}`);
+  let endpoints = 0;
+  for (const id of ids) endpoints += link.endpointCountOf(id);
+  if (endpoints > max) throw invalidArgument(`the ${ids.size} recipients have ${endpoints} endpoints in the call; at most ${max} allowed`);
+  return [...ids];
+}
+
+export function validateChannelId(channelId: unknown): number {
+  if (channelId === undefined || channelId === 0) return 0;
+  if (typeof channelId !== 'number' || !Number.isInteger(channelId) || channelId < 0 || channelId > MAX_CHANNEL_ID) {
+    throw invalidArgument(`channelId must be an integer from 1 to ${MAX_CHANNEL_ID} (or 0 to pick one), got ${String(channelId)}`);
+  }
+  return channelId;
+}
+
+export function validateSenderOptions(options: DataChannelSenderOpenOptions | undefined): Required<Omit<DataChannelSenderOpenOptions, 'participants' | 'bitrateInKbps'>> & {
+  bitrateInKbps: number | undefined;
+  participants: unknown;
+} {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgument('options must be an object');
+  const { channelId, bitrateInKbps, participants = [], priority = 'Normal', reliability = 'Durable' } = options ?? {};
+  if (priority !== 'High' && priority !== 'Normal') throw invalidArgument(`priority must be 'High' or 'Normal', got ${String(priority)}`);
+  if (reliability !== 'Durable' && reliability !== 'Lossy') throw invalidArgument(`reliability must be 'Durable' or 'Lossy', got ${String(reliability)}`);
+  if (bitrateInKbps !== undefined && (typeof bitrateInKbps !== 'number' || !Number.isFinite(bitrateInKbps) || bitrateInKbps < 0)) {
+    throw invalidArgument(`bitrateInKbps must be a non-negative number, got ${String(bitrateInKbps)}`);
+  }
+  return { channelId: validateChannelId(channelId), bitrateInKbps: bitrateInKbps || undefined, participants, priority, reliability };
+}

@@ -1,0 +1,140 @@
+/**
+ * PeerTransport over node-datachannel (libdatachannel). Node only.
+ *
+ * node-datachannel closes a native channel when its JavaScript object is garbage collected, so this class
+ * holds every channel it creates for the life of the connection.
+ */
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+
+import { acquireRtcRuntime, releaseRtcRuntime } from './rtcRuntime.js';
+import {
+  CHANNEL_LABELS,
+  type ChannelKind,
+  type IceServer,
+  type PeerTransport,
+  type PeerTransportHandlers,
+  type PeerTransportOptions,
+  type TransportChannel,
+  type TransportState,
+} from './PeerTransport.js';
+
+class NodeChannel implements TransportChannel {
+  constructor(
+    readonly kind: ChannelKind,
+    readonly native: DataChannel,
+  ) {}
+
+  isOpen(): boolean {
+    try {
+      return this.native.isOpen();
+    } catch {
+      return false;
+    }
+  }
+
+  send(frame: Uint8Array): boolean {
+    try {
+      return this.native.sendMessageBinary(frame);
+    } catch {
+      return false; // closed underneath us: the close callback reports it
+    }
+  }
+
+  bufferedAmount(): number {
+    try {
+      return this.native.bufferedAmount();
+    } catch {
+      return 0;
+    }
+  }
+}
+
+export class NodePeerTransport implements PeerTransport {
+  readonly durable: NodeChannel;
+  readonly lossy: NodeChannel;
+  readonly #pc: PeerConnection;
+  readonly #handlers: PeerTransportHandlers;
+  #offer: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
+  #closed = false;
+
+  constructor(options: PeerTransportOptions, handlers: PeerTransportHandlers) {
+    this.#handlers = handlers;
+    acquireRtcRuntime();
+    this.#pc = new nodeDataChannel.PeerConnection('backchannel-client', {
+      iceServers: options.iceServers.flatMap(toLibDataChannelIceServers),
+    });
+    this.#pc.onLocalDescription((sdp, type) => {
+      if (type === 'offer') this.#offer?.resolve(sdp);
+      this.#offer = undefined;
+    });
+    this.#pc.onLocalCandidate((candidate, mid) => handlers.onLocalCandidate(candidate, mid));
+    this.#pc.onStateChange((state) => handlers.onStateChange(state as TransportState));
+    // Creating the first channel starts negotiation: onLocalDescription fires with the offer.
+    this.durable = this.#wire('durable', this.#pc.createDataChannel(CHANNEL_LABELS.durable), options);
+    this.lossy = this.#wire(
+      'lossy',
+      this.#pc.createDataChannel(CHANNEL_LABELS.lossy, { unordered: true, maxRetransmits: 0 }),
+      options,
+    );
+  }
+
+  createOffer(): Promise<string> {
+    const local = this.#pc.localDescription();
+    if (local?.type === 'offer') return Promise.resolve(local.sdp);
+    return new Promise((resolve, reject) => {
+      this.#offer = { resolve, reject };
+    });
+  }
+
+  setRemoteAnswer(sdp: string): void {
+    this.#pc.setRemoteDescription(sdp, 'answer');
+  }
+
+  addRemoteCandidate(candidate: string, mid: string): void {
+    try {
+      this.#pc.addRemoteCandidate(candidate, mid);
+    } catch {
+      // A candidate the library cannot parse is useless, not fatal: ICE goes on with the others.
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#offer?.reject(new Error('transport closed'));
+    this.#offer = undefined;
+    try {
+      this.durable.native.close();
+      this.lossy.native.close();
+      this.#pc.close();
+    } finally {
+      releaseRtcRuntime();
+    }
+  }
+
+  #wire(kind: ChannelKind, native: DataChannel, options: PeerTransportOptions): NodeChannel {
+    const channel = new NodeChannel(kind, native);
+    native.setBufferedAmountLowThreshold(options.bufferedAmountLowThreshold);
+    native.onOpen(() => this.#handlers.onChannelOpen(kind));
+    native.onClosed(() => this.#handlers.onChannelClose(kind));
+    native.onBufferedAmountLow(() => this.#handlers.onBufferedAmountLow(kind));
+    native.onMessage((message) => {
+      // Text is not part of the protocol; the frame decoder refuses anything that is not a frame.
+      if (typeof message !== 'string') this.#handlers.onMessage(kind, message instanceof ArrayBuffer ? new Uint8Array(message) : message);
+    });
+    return channel;
+  }
+}
+
+/**
+ * libdatachannel takes ICE servers as URLs with credentials inline ("turn:user:pass@host:port"), where the
+ * W3C shape keeps them apart.
+ */
+export function toLibDataChannelIceServers(server: IceServer): string[] {
+  const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+  return urls.map((url) => {
+    if (!server.username || !/^turns?:/.test(url) || url.includes('@')) return url;
+    const [scheme, rest] = [url.slice(0, url.indexOf(':')), url.slice(url.indexOf(':') + 1)];
+    return `${scheme}:${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential ?? '')}@${rest}`;
+  });
+}

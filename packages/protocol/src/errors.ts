@@ -1,0 +1,89 @@
+/**
+ * Every error code Backchannel reports, in one place. docs/errors.md lists each of them; a unit test keeps
+ * the two in step. Codes are stable strings: never rename or reuse one.
+ */
+
+/** Data-channel failures (SPEC §5), spelled as the reference SDK spells them. */
+export const DataChannelErrorCode = {
+  /** The call's data transport is not (or no longer) usable. */
+  FailedToStart: 'DataChannelFailedToStart',
+  /** No free channelId is left to assign. */
+  RandomIdNotAvailable: 'DataChannelRandomIdNotAvailable',
+  /** The sender was closed: by `close()`, by a newer sender on its channel, or by the call ending. */
+  SenderClosed: 'DataChannelSenderClosed',
+  /** The message is longer than `maxMessageSize`. */
+  MessageSizeOverLimit: 'DataChannelMessageSizeOverLimit',
+  /** The sender is too far behind its pace. */
+  MessageFailureForBandwidth: 'DataChannelMessageFailureForBandwidth',
+  /** The message breaks a traffic rule (broadcast packet rate or broadcast bitrate). */
+  MessageFailureForTrafficLimit: 'DataChannelMessageFailureForTrafficLimit',
+  /** Backchannel addition: an argument was refused (bad channelId, too many recipients, data not bytes). */
+  InvalidArgument: 'InvalidArgument',
+} as const;
+export type DataChannelErrorCode = (typeof DataChannelErrorCode)[keyof typeof DataChannelErrorCode];
+
+/** Failures of calls and connections, reported over signaling. */
+export const CallErrorCode = {
+  /** The token was refused: malformed, badly signed, expired, or without the `voip` scope. */
+  InvalidToken: 'InvalidToken',
+  /** The client speaks a protocol version the server does not. */
+  UnsupportedProtocol: 'UnsupportedProtocol',
+  /** A signaling message did not match its schema. */
+  BadRequest: 'BadRequest',
+  /** The call or endpoint named does not exist (any more). */
+  NotFound: 'NotFound',
+  /** The call is at its participant limit. */
+  CallFull: 'CallFull',
+  /** The peer connection to the server could not be set up. */
+  TransportFailed: 'TransportFailed',
+  /** The signaling connection was lost. */
+  ConnectionLost: 'ConnectionLost',
+  /** The server is shutting down. */
+  ServerShutdown: 'ServerShutdown',
+} as const;
+export type CallErrorCode = (typeof CallErrorCode)[keyof typeof CallErrorCode];
+
+/**
+ * Why the server dropped a data frame, sent back to its sender in a Notice frame. The numeric values are
+ * wire values: append, never renumber.
+ */
+export const DropReason = {
+  /** Payload above the message size limit. */
+  MessageTooLarge: 1,
+  /** More recipient endpoints than allowed. */
+  TooManyRecipients: 2,
+  /** Sender above its bitrate for its reliability and priority. */
+  Bandwidth: 3,
+  /** Endpoint above the broadcast packet rate or broadcast bitrate. */
+  TrafficLimit: 4,
+  /** Frame for a session older than the channel's current one, or already closed. */
+  StaleSession: 5,
+  /** Frame refers to a recipient list the server does not hold (a Lossy frame overtook its list). */
+  UnknownRecipients: 6,
+  /** Frame could not be parsed. */
+  Malformed: 7,
+} as const;
+export type DropReason = (typeof DropReason)[keyof typeof DropReason];
+
+const DROP_REASONS = new Set<number>(Object.values(DropReason));
+export function isDropReason(value: number): value is DropReason {
+  return DROP_REASONS.has(value);
+}
+
+/** The data-channel error a sender's pending message fails with when the server drops it for `reason`. */
+export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
+  switch (reason) {
+    case DropReason.MessageTooLarge:
+      return DataChannelErrorCode.MessageSizeOverLimit;
+    case DropReason.Bandwidth:
+      return DataChannelErrorCode.MessageFailureForBandwidth;
+    case DropReason.TooManyRecipients:
+    case DropReason.TrafficLimit:
+    case DropReason.UnknownRecipients:
+      return DataChannelErrorCode.MessageFailureForTrafficLimit;
+    case DropReason.StaleSession:
+      return DataChannelErrorCode.SenderClosed;
+    case DropReason.Malformed:
+      return DataChannelErrorCode.FailedToStart;
+  }
+}

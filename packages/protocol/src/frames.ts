@@ -1,0 +1,326 @@
+/**
+ * Binary frames carried on a call's WebRTC data channels (docs/protocol.md has the byte diagrams).
+ *
+ * A data message costs its payload plus a 16-byte header, in both directions. The header of a Send frame
+ * (client → server) and of a Deliver frame (server → client) have the same size and layout, so the server
+ * forwards a message by rewriting the type byte and the 4-byte address field in place: routing copies no
+ * payload and allocates nothing per recipient.
+ *
+ * Control frames (session close, recipient lists, notices) travel on the Durable channel, ordered with the
+ * Durable data they relate to.
+ */
+import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { isDropReason, type DropReason } from './errors.js';
+import { MAX_CHANNEL_ID, MIN_CHANNEL_ID } from './limits.js';
+
+/** Frame type, the first byte of every frame. The high bit marks frames sent by the server. */
+export const FrameType = {
+  /** client → server: a data message for the sender's current recipients. */
+  Send: 0x01,
+  /** client → server: the sender closed its session. */
+  SessionClose: 0x02,
+  /** client → server: a sender's recipient list for its next messages. */
+  SetRecipients: 0x03,
+  /** server → client: a data message, stamped with the endpoint that sent it. */
+  Deliver: 0x81,
+  /** server → client: a remote sender closed its session. */
+  SessionClosed: 0x82,
+  /** server → client: the server dropped one of this endpoint's messages, and why. */
+  Notice: 0x83,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Bits of a data frame's flags byte. */
+export const FrameFlag = {
+  Lossy: 0x01,
+  HighPriority: 0x02,
+} as const;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
+
+/** Size of the header shared by Send and Deliver frames. */
+export const DATA_HEADER_BYTES = 16;
+const SESSION_CLOSE_BYTES = 8;
+const SESSION_CLOSED_BYTES = 12;
+const NOTICE_BYTES = 12;
+const SET_RECIPIENTS_HEADER_BYTES = 12;
+/** Longest identity id a recipient list can carry, in UTF-8 bytes. */
+export const MAX_IDENTITY_BYTES = 255;
+/** Most entries a recipient list frame can carry (the count is one byte). */
+export const MAX_RECIPIENT_LIST_ENTRIES = 255;
+
+/** Fields common to Send and Deliver. */
+export interface DataFrameHeader {
+  readonly flags: number;
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly sequenceNumber: number;
+}
+
+export interface SendFrame extends DataFrameHeader {
+  readonly type: typeof FrameType.Send;
+  /** Which of the session's recipient lists applies: 0 = everyone else, n = the n-th SetRecipients. */
+  readonly recipientsGeneration: number;
+  readonly payload: Uint8Array;
+}
+
+export interface DeliverFrame extends DataFrameHeader {
+  readonly type: typeof FrameType.Deliver;
+  /** Server-assigned id of the endpoint that sent the message. */
+  readonly senderEndpointId: number;
+  readonly payload: Uint8Array;
+}
+
+export interface SessionCloseFrame {
+  readonly type: typeof FrameType.SessionClose;
+  readonly channelId: number;
+  readonly sessionId: number;
+}
+
+export interface SessionClosedFrame {
+  readonly type: typeof FrameType.SessionClosed;
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly senderEndpointId: number;
+}
+
+export interface SetRecipientsFrame {
+  readonly type: typeof FrameType.SetRecipients;
+  readonly channelId: number;
+  readonly sessionId: number;
+  /** 1, 2, 3 … per session; data frames name the generation they were sent under. */
+  readonly generation: number;
+  /** Identity ids; empty means everyone else in the call. */
+  readonly recipients: readonly string[];
+}
+
+export interface NoticeFrame {
+  readonly type: typeof FrameType.Notice;
+  readonly reason: DropReason;
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly sequenceNumber: number;
+}
+
+export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame;
+export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame;
+export type Frame = ClientFrame | ServerFrame;
+
+/** Why a frame was refused by a decoder. */
+export type FrameErrorCode = 'Truncated' | 'UnknownType' | 'BadFlags' | 'BadChannel' | 'BadSession' | 'BadRecipients';
+
+/** The only error a frame decoder throws. */
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+  constructor(
+    readonly code: FrameErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+// ---------------------------------------------------------------------------------------------- encode
+
+/**
+ * Encodes a Send frame: header and payload in one new buffer (the single copy the transport needs).
+ */
+export function encodeSend(header: DataFrameHeader, recipientsGeneration: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
+  writeDataHeader(frame, FrameType.Send, header, recipientsGeneration);
+  frame.set(payload, DATA_HEADER_BYTES);
+  return frame;
+}
+
+/** Encodes a Deliver frame (used by tests and by servers that build frames rather than forward them). */
+export function encodeDeliver(header: DataFrameHeader, senderEndpointId: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
+  writeDataHeader(frame, FrameType.Deliver, header, senderEndpointId);
+  frame.set(payload, DATA_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Turns a received Send frame into the Deliver frame its recipients get, in place: the type byte and the
+ * address field change, the payload is untouched. The caller must own `frame`.
+ */
+export function rewriteSendAsDeliver(frame: Uint8Array, senderEndpointId: number): Uint8Array {
+  frame[0] = FrameType.Deliver;
+  writeU32(frame, 12, senderEndpointId);
+  return frame;
+}
+
+export function encodeSessionClose(channelId: number, sessionId: number): Uint8Array {
+  const frame = new Uint8Array(SESSION_CLOSE_BYTES);
+  frame[0] = FrameType.SessionClose;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  return frame;
+}
+
+export function encodeSessionClosed(channelId: number, sessionId: number, senderEndpointId: number): Uint8Array {
+  const frame = new Uint8Array(SESSION_CLOSED_BYTES);
+  frame[0] = FrameType.SessionClosed;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, senderEndpointId);
+  return frame;
+}
+
+export function encodeNotice(reason: DropReason, channelId: number, sessionId: number, sequenceNumber: number): Uint8Array {
+  const frame = new Uint8Array(NOTICE_BYTES);
+  frame[0] = FrameType.Notice;
+  frame[1] = reason;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, sequenceNumber);
+  return frame;
+}
+
+export function encodeSetRecipients(
+  channelId: number,
+  sessionId: number,
+  generation: number,
+  recipients: readonly string[],
+): Uint8Array {
+  if (recipients.length > MAX_RECIPIENT_LIST_ENTRIES) {
+    throw new RangeError(`a recipient list frame carries at most ${MAX_RECIPIENT_LIST_ENTRIES} entries`);
+  }
+  const encoded = recipients.map((id) => utf8Encoder.encode(id));
+  let size = SET_RECIPIENTS_HEADER_BYTES;
+  for (const id of encoded) {
+    if (id.byteLength === 0 || id.byteLength > MAX_IDENTITY_BYTES) {
+      throw new RangeError(`identity ids must be 1–${MAX_IDENTITY_BYTES} bytes of UTF-8`);
+    }
+    size += 1 + id.byteLength;
+  }
+  const frame = new Uint8Array(size);
+  frame[0] = FrameType.SetRecipients;
+  frame[1] = recipients.length;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, generation);
+  let at = SET_RECIPIENTS_HEADER_BYTES;
+  for (const id of encoded) {
+    frame[at++] = id.byteLength;
+    frame.set(id, at);
+    at += id.byteLength;
+  }
+  return frame;
+}
+
+function writeDataHeader(frame: Uint8Array, type: FrameType, header: DataFrameHeader, address: number): void {
+  frame[0] = type;
+  frame[1] = header.flags;
+  writeU16(frame, 2, header.channelId);
+  writeU32(frame, 4, header.sessionId);
+  writeU32(frame, 8, header.sequenceNumber);
+  writeU32(frame, 12, address);
+}
+
+// ---------------------------------------------------------------------------------------------- decode
+
+/** Frames a server accepts. Throws {@link FrameError} for anything else; never throws another error. */
+export function decodeClientFrame(frame: Uint8Array): ClientFrame {
+  if (frame.byteLength < 1) throw new FrameError('Truncated', 'empty frame');
+  switch (frame[0]) {
+    case FrameType.Send: {
+      const header = readDataHeader(frame);
+      return { type: FrameType.Send, ...header, recipientsGeneration: readU32(frame, 12), payload: frame.subarray(DATA_HEADER_BYTES) };
+    }
+    case FrameType.SessionClose:
+      expectLength(frame, SESSION_CLOSE_BYTES, 'SessionClose');
+      return { type: FrameType.SessionClose, channelId: readChannel(frame), sessionId: readSession(frame) };
+    case FrameType.SetRecipients:
+      return readSetRecipients(frame);
+    default:
+      throw new FrameError('UnknownType', `unknown client frame type 0x${frame[0]!.toString(16)}`);
+  }
+}
+
+/** Frames a client accepts. Throws {@link FrameError} for anything else; never throws another error. */
+export function decodeServerFrame(frame: Uint8Array): ServerFrame {
+  if (frame.byteLength < 1) throw new FrameError('Truncated', 'empty frame');
+  switch (frame[0]) {
+    case FrameType.Deliver: {
+      const header = readDataHeader(frame);
+      return { type: FrameType.Deliver, ...header, senderEndpointId: readU32(frame, 12), payload: frame.subarray(DATA_HEADER_BYTES) };
+    }
+    case FrameType.SessionClosed:
+      expectLength(frame, SESSION_CLOSED_BYTES, 'SessionClosed');
+      return {
+        type: FrameType.SessionClosed,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        senderEndpointId: readU32(frame, 8),
+      };
+    case FrameType.Notice: {
+      expectLength(frame, NOTICE_BYTES, 'Notice');
+      const reason = frame[1]!;
+      if (!isDropReason(reason)) throw new FrameError('BadFlags', `unknown notice reason ${reason}`);
+      return {
+        type: FrameType.Notice,
+        reason,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        sequenceNumber: readU32(frame, 8),
+      };
+    }
+    default:
+      throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
+  }
+}
+
+function readDataHeader(frame: Uint8Array): DataFrameHeader {
+  if (frame.byteLength < DATA_HEADER_BYTES) {
+    throw new FrameError('Truncated', `data frame of ${frame.byteLength} bytes is shorter than its ${DATA_HEADER_BYTES}-byte header`);
+  }
+  const flags = frame[1]!;
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new FrameError('BadFlags', `unknown flag bits 0x${flags.toString(16)}`);
+  return { flags, channelId: readChannel(frame), sessionId: readSession(frame), sequenceNumber: readU32(frame, 8) };
+}
+
+function readSetRecipients(frame: Uint8Array): SetRecipientsFrame {
+  if (frame.byteLength < SET_RECIPIENTS_HEADER_BYTES) throw new FrameError('Truncated', 'SetRecipients header truncated');
+  const count = frame[1]!;
+  const recipients: string[] = [];
+  let at = SET_RECIPIENTS_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at >= frame.byteLength) throw new FrameError('Truncated', `recipient list truncated at entry ${i}`);
+    const length = frame[at++]!;
+    if (length === 0) throw new FrameError('BadRecipients', `recipient ${i} is empty`);
+    if (at + length > frame.byteLength) throw new FrameError('Truncated', `recipient ${i} truncated`);
+    try {
+      recipients.push(utf8Decoder.decode(frame.subarray(at, at + length)));
+    } catch {
+      throw new FrameError('BadRecipients', `recipient ${i} is not valid UTF-8`);
+    }
+    at += length;
+  }
+  if (at !== frame.byteLength) throw new FrameError('BadRecipients', `${frame.byteLength - at} trailing bytes after recipient list`);
+  return {
+    type: FrameType.SetRecipients,
+    channelId: readChannel(frame),
+    sessionId: readSession(frame),
+    generation: readU32(frame, 8),
+    recipients,
+  };
+}
+
+function readChannel(frame: Uint8Array): number {
+  const channelId = readU16(frame, 2);
+  if (channelId < MIN_CHANNEL_ID || channelId > MAX_CHANNEL_ID) throw new FrameError('BadChannel', `channel id ${channelId} out of range`);
+  return channelId;
+}
+
+function readSession(frame: Uint8Array): number {
+  const sessionId = readU32(frame, 4);
+  if (sessionId === 0) throw new FrameError('BadSession', 'session id 0 is reserved');
+  return sessionId;
+}
+
+function expectLength(frame: Uint8Array, length: number, name: string): void {
+  if (frame.byteLength !== length) throw new FrameError('Truncated', `${name} frame must be ${length} bytes, got ${frame.byteLength}`);
+}

@@ -1,0 +1,10 @@
+/**
+ * @backchannel/protocol — the one source of every wire shape shared by the Backchannel client and server:
+ * binary data frames, signaling messages, limits and error codes. No I/O.
+ */
+export { PROTOCOL_VERSION } from './version.js';
+export * from './limits.js';
+export * from './errors.js';
+export * from './frames.js';
+export * from './signaling.js';
+export * from './pacing.js';

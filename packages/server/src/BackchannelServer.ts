@@ -1,0 +1,77 @@
+/**
+ * The Backchannel server: one HTTP port with the identity API, health, and WebSocket signaling; one
+ * WebRTC peer connection per call endpoint; routing of data between them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+import { CallErrorCode } from '@backchannel/protocol';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+import { CallManager } from './calls/CallManager.js';
+import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { registerIdentityRoutes } from './http/identityRoutes.js';
+import { IdentityStore } from './identity/IdentityStore.js';
+import { TokenService } from './identity/TokenService.js';
+import { Router } from './routing/Router.js';
+import { SignalingServer } from './signaling/SignalingServer.js';
+import { createStats, type ServerStats } from './stats.js';
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 — what clients pass as `serverUrl`. */
+  readonly url: string;
+  readonly port: number;
+  /** The access key guarding the identity API (generated if none was configured). */
+  readonly accessKey: string;
+  readonly config: ServerConfig;
+  readonly stats: ServerStats;
+  /** Live numbers: calls, endpoints, signaling connections. */
+  snapshot(): { calls: number; endpoints: number; connections: number };
+  /** Ends every call (clients see `ServerShutdown`), closes connections, stops listening. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const config = resolveConfig(options);
+  const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
+  const stats = createStats();
+  const identities = new IdentityStore();
+  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer);
+  const calls = new CallManager(config, new Router(config.limits, stats), stats);
+
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  registerIdentityRoutes(app, { accessKey, identities, tokens, defaultTtlMinutes: config.tokenTtlMinutes });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  const signaling = new SignalingServer(app.server, {
+    calls,
+    tokens,
+    identities,
+    stats,
+    iceServers: config.iceServers,
+    helloTimeoutMs: config.helloTimeoutMs,
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    accessKey,
+    config,
+    stats,
+    snapshot: () => {
+      let endpoints = 0;
+      for (const call of calls.calls.values()) endpoints += call.size;
+      return { calls: calls.calls.size, endpoints, connections: signaling.connectionCount };
+    },
+    close: () =>
+      (closing ??= (async () => {
+        calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
+        await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down');
+        await app.close();
+      })()),
+  };
+}

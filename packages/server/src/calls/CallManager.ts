@@ -1,0 +1,125 @@
+/**
+ * Creates and ends endpoints in group calls: join, the peer connection to the server, admission into the
+ * roster once the transport is up, and departure (left, disconnected, transport failed, timed out).
+ */
+import { CallErrorCode, type ServerMessage } from '@backchannel/protocol';
+
+import type { ServerConfig } from '../config.js';
+import { ServerPeer } from '../rtc/ServerPeer.js';
+import type { Router } from '../routing/Router.js';
+import type { ServerStats } from '../stats.js';
+import { Endpoint, type SignalingSink } from './Endpoint.js';
+import { GroupCall } from './GroupCall.js';
+
+export class JoinError extends Error {
+  constructor(
+    readonly code: CallErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class CallManager {
+  readonly #config: ServerConfig;
+  readonly #router: Router;
+  readonly #stats: ServerStats;
+  readonly #calls = new Map<string, GroupCall>();
+  #nextEndpointId = 1;
+
+  constructor(config: ServerConfig, router: Router, stats: ServerStats) {
+    this.#config = config;
+    this.#router = router;
+    this.#stats = stats;
+  }
+
+  get limits(): ServerConfig['limits'] {
+    return this.#config.limits;
+  }
+
+  get calls(): ReadonlyMap<string, GroupCall> {
+    return this.#calls;
+  }
+
+  /** Adds an endpoint for `sink` to group `groupId`, creating the call if needed. */
+  join(sink: SignalingSink, groupId: string): Endpoint {
+    let call = this.#calls.get(groupId);
+    if (!call) this.#calls.set(groupId, (call = new GroupCall(groupId)));
+    if (call.size >= this.#config.maxParticipantsPerCall) {
+      throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
+    }
+    const endpoint = new Endpoint(this.#nextEndpointId++, call, sink, this.#config.limits.broadcastPacketsPerSecond);
+    call.add(endpoint);
+    endpoint.joinTimer = setTimeout(
+      () => this.end(endpoint, { code: CallErrorCode.TransportFailed, message: `data transport not up within ${this.#config.joinTimeoutMs} ms` }),
+      this.#config.joinTimeoutMs,
+    );
+    return endpoint;
+  }
+
+  /** Applies the endpoint's SDP offer: creates its peer connection to the server. */
+  offer(endpoint: Endpoint, sdp: string): void {
+    if (endpoint.peer) throw new JoinError(CallErrorCode.BadRequest, 'the endpoint already has a peer connection');
+    endpoint.peer = new ServerPeer(
+      `endpoint-${endpoint.id}`,
+      {
+        bindAddress: this.#config.rtcBindAddress,
+        portRangeBegin: this.#config.rtcPortRangeBegin,
+        portRangeEnd: this.#config.rtcPortRangeEnd,
+        // Room for the largest message plus its header, with headroom for protocol growth.
+        maxMessageSize: this.#config.limits.maxMessageSizeBytes + 1024,
+      },
+      {
+        onAnswer: (answer) => endpoint.signal({ type: 'answer', endpointId: endpoint.id, sdp: answer }),
+        onCandidate: (candidate, mid) => endpoint.signal({ type: 'candidate', endpointId: endpoint.id, candidate, mid }),
+        onReady: () => this.#admit(endpoint),
+        onGone: (reason) => this.end(endpoint, { code: CallErrorCode.TransportFailed, message: reason }),
+        onFrame: (kind, frame) => this.#router.handleFrame(endpoint, kind, frame),
+        onProtocolViolation: () => this.#stats.malformedFrames++,
+      },
+    );
+    try {
+      endpoint.peer.handleOffer(sdp);
+    } catch {
+      throw new JoinError(CallErrorCode.BadRequest, 'the SDP offer was refused');
+    }
+  }
+
+  candidate(endpoint: Endpoint, candidate: string, mid: string): void {
+    endpoint.peer?.addCandidate(candidate, mid);
+  }
+
+  /**
+   * Removes the endpoint from its call and closes its transport. With a `reason`, the endpoint's agent is
+   * told the call ended (a departure it did not ask for); the others always see it leave.
+   */
+  end(endpoint: Endpoint, reason?: { code: string; message: string }): void {
+    const call = endpoint.call;
+    if (!call.endpoints.has(endpoint.id)) return;
+    clearTimeout(endpoint.joinTimer);
+    const wasAdmitted = call.remove(endpoint);
+    endpoint.peer?.close();
+    endpoint.signaling.forget(endpoint.id);
+    if (reason) endpoint.signal({ type: 'callEnded', endpointId: endpoint.id, code: reason.code, message: reason.message });
+    if (wasAdmitted) {
+      const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
+      for (const other of call.admitted) other.signal({ ...left, endpointId: other.id });
+    }
+    if (call.size === 0) this.#calls.delete(call.groupId);
+  }
+
+  /** Ends every endpoint of every call (shutdown). */
+  endAll(reason: { code: string; message: string }): void {
+    for (const call of [...this.#calls.values()]) for (const endpoint of [...call.endpoints.values()]) this.end(endpoint, reason);
+  }
+
+  #admit(endpoint: Endpoint): void {
+    const call = endpoint.call;
+    if (!call.endpoints.has(endpoint.id) || endpoint.admitted) return;
+    clearTimeout(endpoint.joinTimer);
+    const others = call.admit(endpoint);
+    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
+    const participant = endpoint.toParticipant();
+    for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One endpoint in a group call: a device or tab of an identity, with its peer connection to the server and
+ * the state of its sender sessions.
+ */
+import { TokenBucket, type ServerMessage } from '@backchannel/protocol';
+
+import type { ChannelKind, ServerPeer } from '../rtc/ServerPeer.js';
+import type { ServerSession } from '../routing/ServerSession.js';
+import type { GroupCall } from './GroupCall.js';
+
+/** Where an endpoint's signaling goes: its agent's WebSocket. */
+export interface SignalingSink {
+  readonly identity: string;
+  readonly displayName: string;
+  send(message: ServerMessage): void;
+  /** The endpoint ended; its agent may no longer act on it. */
+  forget(endpointId: number): void;
+}
+
+/**
+ * Bytes buffered toward a receiver past which the server stops adding to them: Lossy copies are dropped
+ * early (they are worthless late), Durable ones only when the receiver is far behind.
+ */
+export const LOSSY_RECEIVER_BOUND = 1024 * 1024;
+export const DURABLE_RECEIVER_BOUND = 16 * 1024 * 1024;
+
+export type DeliveryResult = 'sent' | 'slow' | 'closed';
+
+export class Endpoint {
+  readonly identity: string;
+  readonly displayName: string;
+  peer: ServerPeer | undefined;
+  admitted = false;
+  /** Sender sessions by channel id. */
+  readonly sessions = new Map<number, ServerSession>();
+  /** SPEC §4 broadcast packet rate, with a second of slack over what the SDK allows for network jitter. */
+  readonly broadcastPackets: TokenBucket;
+  joinTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly call: GroupCall,
+    readonly signaling: SignalingSink,
+    broadcastPacketsPerSecond: number,
+  ) {
+    this.identity = signaling.identity;
+    this.displayName = signaling.displayName;
+    this.broadcastPackets = new TokenBucket(broadcastPacketsPerSecond / 1000, 2 * broadcastPacketsPerSecond, performance.now());
+  }
+
+  signal(message: ServerMessage): void {
+    this.signaling.send(message);
+  }
+
+  /** Hands a frame to this endpoint's transport, unless it is too far behind to take more. */
+  deliver(kind: ChannelKind, frame: Uint8Array): DeliveryResult {
+    const channel = this.peer?.channel(kind);
+    if (!channel) return 'closed';
+    try {
+      const bound = kind === 'lossy' ? LOSSY_RECEIVER_BOUND : DURABLE_RECEIVER_BOUND;
+      if (channel.bufferedAmount() > bound) return 'slow';
+      // false from libdatachannel means "queued, not sent yet", not lost.
+      channel.sendMessageBinary(frame);
+      return 'sent';
+    } catch {
+      return 'closed';
+    }
+  }
+
+  toParticipant(): { endpointId: number; identity: string; displayName: string } {
+    return { endpointId: this.id, identity: this.identity, displayName: this.displayName };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The identity API, shaped like the reference product's REST identity API and guarded by the access key:
+ *
+ *   POST   /identities                       { createTokenWithScopes?: ["voip"] } → 201 { identity: { id }, accessToken? }
+ *   POST   /identities/{id}/:issueAccessToken { scopes: ["voip"], expiresInMinutes? } → 200 { token, expiresOn }
+ *   DELETE /identities/{id}                   → 204
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+import type { IdentityStore } from '../identity/IdentityStore.js';
+import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
+
+const scopes = z.array(z.enum([VOIP_SCOPE])).max(4);
+const expiresInMinutes = z.number().positive().max(24 * 60);
+const createBody = z.object({ createTokenWithScopes: scopes.optional(), expiresInMinutes: expiresInMinutes.optional() }).strict();
+const issueBody = z.object({ scopes: scopes.min(1), expiresInMinutes: expiresInMinutes.optional() }).strict();
+
+export interface IdentityRoutesOptions {
+  accessKey: string;
+  identities: IdentityStore;
+  tokens: TokenService;
+  defaultTtlMinutes: number;
+}
+
+export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRoutesOptions): void {
+  const { identities, tokens, defaultTtlMinutes } = options;
+  const expectedKey = digest(options.accessKey);
+
+  const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    if (!timingSafeEqual(digest(presented), expectedKey)) {
+      await reply.code(401).send(problem('Unauthorized', 'a valid access key is required: Authorization: Bearer <key>'));
+    }
+  };
+
+  app.post('/identities', { preHandler: authorize }, async (request, reply) => {
+    const body = parseBody(createBody, request.body ?? {}, reply);
+    if (!body) return reply;
+    const id = identities.create();
+    const requested = body.createTokenWithScopes ?? [];
+    const accessToken = requested.length > 0 ? await tokens.issue(id, requested, body.expiresInMinutes ?? defaultTtlMinutes) : undefined;
+    return reply.code(201).send(accessToken ? { identity: { id }, accessToken } : { identity: { id } });
+  });
+
+  // '::' is fastify's escape for a literal ':' in a path.
+  app.post<{ Params: { id: string } }>('/identities/:id/::issueAccessToken', { preHandler: authorize }, async (request, reply) => {
+    const body = parseBody(issueBody, request.body ?? {}, reply);
+    if (!body) return reply;
+    if (!identities.has(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes));
+  });
+
+  app.delete<{ Params: { id: string } }>('/identities/:id', { preHandler: authorize }, async (request, reply) => {
+    if (!identities.delete(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    return reply.code(204).send();
+  });
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply): T | undefined {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  void reply.code(400).send(problem('InvalidRequest', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`));
+  return undefined;
+}
+
+/** Error body in the reference API's shape. */
+export function problem(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,74 @@
+/**
+ * Issues and verifies access tokens: HS256 JWTs with `sub` (identity), `scope`, `iss`, `aud`, `iat`, `exp`.
+ * Verification is pinned to HS256 (no `alg: none`, no algorithm confusion) and allows a small clock skew.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+
+export const VOIP_SCOPE = 'voip';
+const ALGORITHM = 'HS256';
+const CLOCK_TOLERANCE_S = 30;
+
+export interface IssuedToken {
+  token: string;
+  /** ISO 8601, as the reference identity API returns it. */
+  expiresOn: string;
+}
+
+export interface VerifiedToken {
+  identity: string;
+  scopes: string[];
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+export class TokenError extends Error {
+  override readonly name = 'TokenError';
+}
+
+export class TokenService {
+  readonly #key: Uint8Array;
+  readonly #issuer: string;
+
+  /** `secret` undefined: a random one for this process (tokens die with it). */
+  constructor(secret: string | undefined, issuer: string) {
+    this.#key = secret ? new TextEncoder().encode(secret) : randomBytes(32);
+    this.#issuer = issuer;
+  }
+
+  async issue(identity: string, scopes: string[], ttlMinutes: number): Promise<IssuedToken> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + Math.round(ttlMinutes * 60);
+    const token = await new SignJWT({ scope: scopes.join(' ') })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(identity)
+      .setIssuer(this.#issuer)
+      .setAudience(this.#issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.#key);
+    return { token, expiresOn: new Date(exp * 1000).toISOString() };
+  }
+
+  /** Verifies signature, algorithm, issuer, audience, expiry, not-before and the `voip` scope. */
+  async verify(token: string): Promise<VerifiedToken> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: [ALGORITHM],
+        issuer: this.#issuer,
+        audience: this.#issuer,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['sub', 'exp'],
+      });
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+      if (!scopes.includes(VOIP_SCOPE)) throw new TokenError(`token lacks the '${VOIP_SCOPE}' scope`);
+      return { identity: payload.sub!, scopes, expiresAt: payload.exp! * 1000 };
+    } catch (error) {
+      if (error instanceof TokenError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired');
+      if (error instanceof joseErrors.JOSEError) throw new TokenError(`token refused: ${error.message}`);
+      throw new TokenError('token is malformed');
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: the
+ * session is current, the size, the recipient generation, the sender's pace for its class, the broadcast
+ * packet rate, and the recipient count; then it rewrites the frame into a Deliver frame in place and hands
+ * the same bytes to every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ *
+ * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
+ * so that network jitter on well-behaved senders never trips them.
+ */
+import {
+  DATA_HEADER_BYTES,
+  DropReason,
+  FrameError,
+  FrameFlag,
+  FrameType,
+  TokenBucket,
+  broadcastPacketCount,
+  decodeClientFrame,
+  encodeNotice,
+  encodeSessionClosed,
+  kbpsToBytesPerMs,
+  rewriteSendAsDeliver,
+  senderMaxKbps,
+  type DataChannelLimits,
+  type SendFrame,
+  type SessionCloseFrame,
+  type SetRecipientsFrame,
+} from '@backchannel/protocol';
+
+import type { Endpoint } from '../calls/Endpoint.js';
+import type { ChannelKind } from '../rtc/ServerPeer.js';
+import { dropReasonName, type ServerStats } from '../stats.js';
+import { ServerSession, TOO_MANY_RECIPIENTS } from './ServerSession.js';
+
+/** Slack of the server's pace check over the SDK's, in ms of the sender's rate. */
+const PACE_SLACK_MS = 1000;
+
+export class Router {
+  readonly #limits: DataChannelLimits;
+  readonly #stats: ServerStats;
+
+  constructor(limits: DataChannelLimits, stats: ServerStats) {
+    this.#limits = limits;
+    this.#stats = stats;
+  }
+
+  /** A frame arrived from `sender` on its `kind` channel. Never throws for bad input. */
+  handleFrame(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array): void {
+    if (!sender.admitted) return;
+    let frame;
+    try {
+      frame = decodeClientFrame(bytes);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.#stats.malformedFrames++;
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.Send:
+        this.#routeSend(sender, kind, frame, bytes);
+        return;
+      case FrameType.SessionClose:
+        this.#closeSession(sender, frame);
+        return;
+      case FrameType.SetRecipients:
+        this.#setRecipients(sender, frame);
+        return;
+    }
+  }
+
+  /** The sender's session on a channel, creating it if `sessionId` is newer; undefined if stale or closed. */
+  #session(sender: Endpoint, channelId: number, sessionId: number): ServerSession | undefined {
+    const current = sender.sessions.get(channelId);
+    if (!current || sessionId > current.sessionId) {
+      const session = new ServerSession(sessionId);
+      sender.sessions.set(channelId, session);
+      return session;
+    }
+    return sessionId === current.sessionId && !current.closed ? current : undefined;
+  }
+
+  #routeSend(sender: Endpoint, kind: ChannelKind, frame: SendFrame, bytes: Uint8Array): void {
+    const limits = this.#limits;
+    const session = this.#session(sender, frame.channelId, frame.sessionId);
+    if (!session) return this.#drop(sender, frame, DropReason.StaleSession);
+    const size = frame.payload.byteLength;
+    if (size > limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
+    if (frame.recipientsGeneration !== session.generation) return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    if (session.recipients === TOO_MANY_RECIPIENTS) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+
+    const now = performance.now();
+    // The channel a frame arrives on decides its reliability class, whatever its flags claim.
+    const reliability = kind === 'durable' ? 'Durable' : 'Lossy';
+    if (!session.pace) {
+      const priority = frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal';
+      const rate = kbpsToBytesPerMs(senderMaxKbps(limits, reliability, priority));
+      session.pace = new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now);
+    }
+    if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
+    const broadcast = session.recipients === 'broadcast';
+    const packets = broadcast ? broadcastPacketCount(limits, size) : 0;
+    if (broadcast && sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
+
+    const targets = session.resolve(sender);
+    if (targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+    session.pace.consume(DATA_HEADER_BYTES + size, now);
+    if (broadcast) sender.broadcastPackets.consume(packets, now);
+
+    this.#stats.messagesRouted[kind]++;
+    this.#stats.bytesRouted[kind] += size;
+    const deliver = rewriteSendAsDeliver(bytes, sender.id);
+    for (const target of targets) {
+      const result = target.deliver(kind, deliver);
+      if (result === 'sent') this.#stats.deliveries++;
+      else if (result === 'slow') this.#stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
+    }
+  }
+
+  #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
+    const session = sender.sessions.get(frame.channelId);
+    if (!session || session.sessionId !== frame.sessionId || session.closed) return;
+    session.closed = true;
+    this.#stats.sessionsClosed++;
+    // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
+    const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
+    for (const endpoint of sender.call.admitted) if (endpoint !== sender) endpoint.deliver('durable', closed);
+  }
+
+  #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
+    const session = this.#session(sender, frame.channelId, frame.sessionId);
+    if (!session || frame.generation <= session.generation) return;
+    session.setRecipients(frame.generation, frame.recipients, this.#limits);
+    this.#stats.recipientListsSet++;
+  }
+
+  #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {
+    this.#stats.drops[dropReasonName(reason)]++;
+    sender.deliver('durable', encodeNotice(reason, frame.channelId, frame.sessionId, frame.sequenceNumber));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The server's end of one endpoint's peer connection (node-datachannel, answering the client's offer).
+ * It accepts exactly the two data channels the protocol defines and hands their frames to its owner.
+ *
+ * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
+ */
+import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+
+export type ChannelKind = 'durable' | 'lossy';
+
+const LABELS: Readonly<Record<string, ChannelKind>> = { 'backchannel-durable': 'durable', 'backchannel-lossy': 'lossy' };
+
+export interface ServerPeerHandlers {
+  onAnswer(sdp: string): void;
+  onCandidate(candidate: string, mid: string): void;
+  /** Both channels are open. */
+  onReady(): void;
+  /** The connection failed or closed, or a channel closed: the endpoint is gone. */
+  onGone(reason: string): void;
+  onFrame(kind: ChannelKind, frame: Uint8Array): void;
+  /** A text message or an unexpected channel: counted as malformed input. */
+  onProtocolViolation(what: string): void;
+}
+
+export interface ServerPeerOptions {
+  bindAddress: string | undefined;
+  portRangeBegin: number;
+  portRangeEnd: number;
+  maxMessageSize: number;
+}
+
+export class ServerPeer {
+  readonly #pc: PeerConnection;
+  readonly #handlers: ServerPeerHandlers;
+  readonly #channels = new Map<ChannelKind, DataChannel>();
+  #offered = false;
+  #closed = false;
+
+  constructor(name: string, options: ServerPeerOptions, handlers: ServerPeerHandlers) {
+    this.#handlers = handlers;
+    acquireRtcRuntime();
+    this.#pc = new nodeDataChannel.PeerConnection(name, {
+      iceServers: [],
+      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
+      ...(options.portRangeBegin ? { portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd } : {}),
+      maxMessageSize: options.maxMessageSize,
+    });
+    this.#pc.onLocalDescription((sdp, type) => {
+      if (type === 'answer') handlers.onAnswer(sdp);
+    });
+    this.#pc.onLocalCandidate((candidate, mid) => handlers.onCandidate(candidate, mid));
+    this.#pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') this.#gone(`peer connection ${state}`);
+    });
+    this.#pc.onDataChannel((channel) => this.#accept(channel));
+  }
+
+  /** Applies the client's offer; the answer comes back through `onAnswer`. */
+  handleOffer(sdp: string): void {
+    if (this.#offered) throw new Error('an offer was already applied');
+    this.#offered = true;
+    this.#pc.setRemoteDescription(sdp, 'offer');
+  }
+
+  addCandidate(candidate: string, mid: string): void {
+    if (!this.#offered) return; // candidates before the offer cannot be applied; the client trickles more
+    try {
+      this.#pc.addRemoteCandidate(candidate, mid);
+    } catch {
+      // An unparsable candidate is ignored, as a browser would.
+    }
+  }
+
+  channel(kind: ChannelKind): DataChannel | undefined {
+    return this.#channels.get(kind);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      for (const channel of this.#channels.values()) channel.close();
+      this.#pc.close();
+    } finally {
+      releaseRtcRuntime();
+    }
+  }
+
+  #accept(channel: DataChannel): void {
+    const kind = LABELS[channel.getLabel()];
+    if (!kind || this.#channels.has(kind)) {
+      this.#handlers.onProtocolViolation(`unexpected data channel '${channel.getLabel().slice(0, 64)}'`);
+      channel.close();
+      return;
+    }
+    this.#channels.set(kind, channel);
+    channel.onMessage((message) => {
+      if (typeof message === 'string') this.#handlers.onProtocolViolation('text message on a data channel');
+      else this.#handlers.onFrame(kind, message instanceof ArrayBuffer ? new Uint8Array(message) : message);
+    });
+    channel.onClosed(() => this.#gone(`${kind} channel closed`));
+    if (this.#channels.size === 2) this.#handlers.onReady();
+  }
+
+  #gone(reason: string): void {
+    if (this.#closed) return;
+    this.#handlers.onGone(reason);
+  }
+}

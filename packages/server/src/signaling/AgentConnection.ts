@@ -1,0 +1,172 @@
+/**
+ * One agent's WebSocket: authentication by token, then join/offer/candidate/leave for the endpoints it
+ * owns. Messages that fail their schema get a BadRequest error; nothing a client sends can throw out of
+ * here. An agent may act only on endpoints it created.
+ */
+import {
+  CallErrorCode,
+  PROTOCOL_VERSION,
+  SignalingError,
+  encodeSignaling,
+  parseClientMessage,
+  type ClientMessage,
+  type IceServerConfig,
+  type ServerMessage,
+} from '@backchannel/protocol';
+import type { WebSocket } from 'ws';
+
+import { JoinError, type CallManager } from '../calls/CallManager.js';
+import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
+import type { IdentityStore } from '../identity/IdentityStore.js';
+import { TokenError, type TokenService } from '../identity/TokenService.js';
+import type { ServerStats } from '../stats.js';
+
+/** WebSocket close codes (4000–4999 are the application's). The reason is "<CallErrorCode>: <message>". */
+export const CloseCode = { PolicyViolation: 1008, Unauthorized: 4001, BadRequest: 4002, ShuttingDown: 4003 } as const;
+
+export interface AgentConnectionDeps {
+  calls: CallManager;
+  tokens: TokenService;
+  identities: IdentityStore;
+  stats: ServerStats;
+  iceServers: IceServerConfig[];
+  helloTimeoutMs: number;
+}
+
+export class AgentConnection implements SignalingSink {
+  identity = '';
+  displayName = '';
+  readonly #socket: WebSocket;
+  readonly #deps: AgentConnectionDeps;
+  readonly #endpoints = new Map<number, Endpoint>();
+  #tokenExpiresAt = 0;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Token checks are async; messages wait behind them so their order is kept. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(socket: WebSocket, deps: AgentConnectionDeps) {
+    this.#socket = socket;
+    this.#deps = deps;
+    this.#helloTimer = setTimeout(
+      () => this.close(CloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
+      deps.helloTimeoutMs,
+    );
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? undefined : data.toString();
+      this.#queue = this.#queue.then(() => this.#onMessage(text)).catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
+    });
+    socket.on('close', () => this.#onClosed());
+    socket.on('error', () => {
+      // 'close' follows.
+    });
+  }
+
+  send(message: ServerMessage): void {
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(encodeSignaling(message));
+  }
+
+  forget(endpointId: number): void {
+    this.#endpoints.delete(endpointId);
+  }
+
+  close(code: number, errorCode: string, message: string): void {
+    // A close reason is at most 123 bytes.
+    this.#socket.close(code, `${errorCode}: ${message}`.slice(0, 120));
+  }
+
+  async #onMessage(text: string | undefined): Promise<void> {
+    let message: ClientMessage;
+    try {
+      if (text === undefined) throw new SignalingError('signaling messages are text');
+      message = parseClientMessage(text);
+    } catch (error) {
+      if (!(error instanceof SignalingError)) throw error;
+      this.#deps.stats.malformedSignaling++;
+      if (!this.identity) return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, error.message);
+      return this.send({ type: 'error', code: CallErrorCode.BadRequest, message: error.message });
+    }
+    if (!this.identity) {
+      if (message.type !== 'hello') return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, 'the first message must be hello');
+      return this.#hello(message);
+    }
+    switch (message.type) {
+      case 'hello':
+        return this.send({ type: 'error', code: CallErrorCode.BadRequest, message: 'already authenticated' });
+      case 'refreshToken':
+        return this.#refreshToken(message.token);
+      case 'join':
+        return this.#join(message.ref, message.groupId);
+      case 'offer':
+        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.offer(endpoint, message.sdp));
+      case 'candidate':
+        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.candidate(endpoint, message.candidate, message.mid));
+      case 'leave':
+        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.end(endpoint));
+    }
+  }
+
+  async #hello(message: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
+    if (message.protocolVersion !== PROTOCOL_VERSION) {
+      return this.#refuse(CallErrorCode.UnsupportedProtocol, `server speaks protocol ${PROTOCOL_VERSION}, client ${message.protocolVersion}`);
+    }
+    const verified = await this.#verify(message.token);
+    if (!verified) return;
+    clearTimeout(this.#helloTimer);
+    this.identity = verified.identity;
+    this.displayName = message.displayName ?? '';
+    this.#tokenExpiresAt = verified.expiresAt;
+    this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
+  }
+
+  async #refreshToken(token: string): Promise<void> {
+    const verified = await this.#verify(token);
+    if (!verified) return;
+    if (verified.identity !== this.identity) return this.#refuse(CallErrorCode.InvalidToken, 'a refreshed token must be for the same identity');
+    this.#tokenExpiresAt = Math.max(this.#tokenExpiresAt, verified.expiresAt);
+  }
+
+  /** Verifies a token and that its identity still exists; on failure refuses the connection. */
+  async #verify(token: string): Promise<{ identity: string; expiresAt: number } | undefined> {
+    try {
+      const verified = await this.#deps.tokens.verify(token);
+      if (!this.#deps.identities.has(verified.identity)) throw new TokenError('the identity no longer exists');
+      return verified;
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      this.#refuse(CallErrorCode.InvalidToken, error.message);
+      return undefined;
+    }
+  }
+
+  #refuse(code: CallErrorCode, message: string): void {
+    this.send({ type: 'error', code, message });
+    this.close(CloseCode.Unauthorized, code, message);
+  }
+
+  #join(ref: number, groupId: string): void {
+    try {
+      const endpoint = this.#deps.calls.join(this, groupId);
+      this.#endpoints.set(endpoint.id, endpoint);
+      this.send({ type: 'joined', ref, callId: endpoint.call.id, endpointId: endpoint.id, limits: { ...this.#deps.calls.limits } });
+    } catch (error) {
+      if (!(error instanceof JoinError)) throw error;
+      this.send({ type: 'error', ref, code: error.code, message: error.message });
+    }
+  }
+
+  #withEndpoint(endpointId: number, action: (endpoint: Endpoint) => void): void {
+    const endpoint = this.#endpoints.get(endpointId);
+    if (!endpoint) return this.send({ type: 'error', endpointId, code: CallErrorCode.NotFound, message: `no endpoint ${endpointId} on this connection` });
+    try {
+      action(endpoint);
+    } catch (error) {
+      if (!(error instanceof JoinError)) throw error;
+      this.send({ type: 'error', endpointId, code: error.code, message: error.message });
+    }
+  }
+
+  #onClosed(): void {
+    clearTimeout(this.#helloTimer);
+    for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);
+  }
+}

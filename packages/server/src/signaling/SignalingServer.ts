@@ -1,0 +1,43 @@
+/** Accepts signaling WebSockets on `/signaling` of the HTTP server. */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import { MAX_SIGNALING_MESSAGE_BYTES } from '@backchannel/protocol';
+import { WebSocketServer } from 'ws';
+
+import { AgentConnection, CloseCode, type AgentConnectionDeps } from './AgentConnection.js';
+
+export const SIGNALING_PATH = '/signaling';
+
+export class SignalingServer {
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<AgentConnection>();
+
+  constructor(httpServer: Server, deps: AgentConnectionDeps) {
+    // maxPayload is explicit: ws would otherwise accept 100 MiB messages.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNALING_MESSAGE_BYTES });
+    this.#wss.on('connection', (socket) => {
+      const connection = new AgentConnection(socket, deps);
+      this.#connections.add(connection);
+      socket.on('close', () => this.#connections.delete(connection));
+    });
+    httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      if (path !== SIGNALING_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
+    });
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Closes every connection with `reason` and stops accepting new ones. */
+  close(errorCode: string, message: string): Promise<void> {
+    for (const connection of this.#connections) connection.close(CloseCode.ShuttingDown, errorCode, message);
+    return new Promise((resolve) => this.#wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * What the server counts: routed traffic by class, drops by reason, malformed input. Plain counters, read
+ * by tests and exposed by operations tooling.
+ */
+import { DropReason } from '@backchannel/protocol';
+
+export type DropReasonName = keyof typeof DropReason | 'SlowReceiverDurable' | 'SlowReceiverLossy';
+
+export interface ServerStats {
+  /** Messages accepted for routing, by reliability. */
+  messagesRouted: { durable: number; lossy: number };
+  /** Payload bytes accepted for routing, by reliability. */
+  bytesRouted: { durable: number; lossy: number };
+  /** Copies handed to recipients' transports. */
+  deliveries: number;
+  /** Messages (or copies, for slow receivers) dropped, by reason. */
+  drops: Record<DropReasonName, number>;
+  /** Frames and signaling messages that could not be parsed. */
+  malformedFrames: number;
+  malformedSignaling: number;
+  /** Control frames handled. */
+  sessionsClosed: number;
+  recipientListsSet: number;
+}
+
+export function createStats(): ServerStats {
+  const drops = Object.fromEntries(
+    [...Object.keys(DropReason), 'SlowReceiverDurable', 'SlowReceiverLossy'].map((name) => [name, 0]),
+  ) as Record<DropReasonName, number>;
+  return {
+    messagesRouted: { durable: 0, lossy: 0 },
+    bytesRouted: { durable: 0, lossy: 0 },
+    deliveries: 0,
+    drops,
+    malformedFrames: 0,
+    malformedSignaling: 0,
+    sessionsClosed: 0,
+    recipientListsSet: 0,
+  };
+}
+
+const REASON_NAMES = new Map<number, keyof typeof DropReason>(
+  Object.entries(DropReason).map(([name, value]) => [value, name as keyof typeof DropReason]),
+);
+
+export function dropReasonName(reason: DropReason): keyof typeof DropReason {
+  return REASON_NAMES.get(reason)!;
+}
