@@ -1,0 +1,119 @@
+/**
+ * Test harness: a real server on a free loopback port and real SDK clients over loopback WebRTC.
+ *
+ *   const h = await startHarness({ limits: { durableMaxKbps: 100_000 } });
+ *   const alice = await h.join('room');            // connected participant
+ *   ...
+ *   await h.close();                               // hangs up everyone, stops the server, checks for leaks
+ */
+import assert from 'node:assert/strict';
+
+import {
+  CallClient,
+  CommunicationTokenCredential,
+  Features,
+  type Call,
+  type CallAgent,
+  type DataChannelCallFeature,
+  type DataChannelMessage,
+  type DataChannelReceiver,
+} from '@backchannel/client';
+import { rtcRuntimeReferences } from '@backchannel/client/rtc-runtime';
+import { startServer, type RunningServer, type ServerOptions } from '@backchannel/server';
+
+import { until, waitForEvent } from './events.js';
+
+export interface Participant {
+  identity: string;
+  displayName: string;
+  agent: CallAgent;
+  call: Call;
+  dataChannel: DataChannelCallFeature;
+  /** Every receiver this participant's SDK announced, in order. */
+  receivers: DataChannelReceiver[];
+}
+
+export interface Harness {
+  server: RunningServer;
+  /** Creates an identity and a `voip` token through the identity API. */
+  createUser(): Promise<{ identity: string; token: string }>;
+  /** A new identity (or `as` an existing one, for a second endpoint) joined to `groupId` and Connected. */
+  join(groupId: string, options?: { displayName?: string; as?: { identity: string; token: string } }): Promise<Participant>;
+  /** Hangs up every participant, stops the server, and asserts nothing leaked. */
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: ServerOptions = {}): Promise<Harness> {
+  const server = await startServer({ port: 0, ...options });
+  const agents: CallAgent[] = [];
+  const client = new CallClient({ serverUrl: server.url });
+
+  const createUser = async (): Promise<{ identity: string; token: string }> => {
+    const response = await fetch(`${server.url}/identities`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.accessKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
+    });
+    assert.equal(response.status, 201);
+    const body = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
+    return { identity: body.identity.id, token: body.accessToken.token };
+  };
+
+  let joined = 0;
+  const join: Harness['join'] = async (groupId, joinOptions = {}) => {
+    const user = joinOptions.as ?? (await createUser());
+    const displayName = joinOptions.displayName ?? `user-${++joined}`;
+    const agent = await client.createCallAgent(new CommunicationTokenCredential(user.token), { displayName });
+    agents.push(agent);
+    const call = agent.join({ groupId });
+    const dataChannel = call.feature(Features.DataChannel);
+    const receivers: DataChannelReceiver[] = [];
+    dataChannel.on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
+    await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
+    assert.equal(call.state, 'Connected', `join failed: ${JSON.stringify(call.callEndReason)}`);
+    return { identity: user.identity, displayName, agent, call, dataChannel, receivers };
+  };
+
+  return {
+    server,
+    createUser,
+    join,
+    async close() {
+      await Promise.all(agents.map((agent) => agent.dispose()));
+      await server.close();
+      assert.deepEqual(server.snapshot(), { calls: 0, endpoints: 0, connections: 0 }, 'server state left behind');
+      assert.equal(rtcRuntimeReferences(), 0, 'peer connections left open');
+    },
+  };
+}
+
+/** Waits until every participant in `participants` sees all the others in its roster. */
+export async function rosterSettled(participants: Participant[]): Promise<void> {
+  for (const p of participants) {
+    await until(p.call, 'remoteParticipantsUpdated', () => p.call.remoteParticipants.length === participants.length - 1);
+  }
+}
+
+/** Waits for `count` receivers on `participant` (already announced ones count). */
+export async function receiversOf(participant: Participant, count: number): Promise<DataChannelReceiver[]> {
+  await until(participant.dataChannel, 'dataChannelReceiverCreated', () => participant.receivers.length >= count);
+  return participant.receivers.slice(0, count);
+}
+
+/** Reads messages from `receiver` until `count` have arrived (counting those already buffered). */
+export async function readMessages(receiver: DataChannelReceiver, count: number): Promise<DataChannelMessage[]> {
+  const messages: DataChannelMessage[] = [];
+  const drain = (): void => {
+    for (let m = receiver.readMessage(); m; m = receiver.readMessage()) messages.push(m);
+  };
+  drain();
+  if (messages.length < count) {
+    await waitForEvent(receiver, 'messageReady', () => (drain(), messages.length >= count));
+  }
+  return messages;
+}
+
+export const utf8 = {
+  encode: (text: string): Uint8Array => new TextEncoder().encode(text),
+  decode: (bytes: Uint8Array): string => new TextDecoder().decode(bytes),
+};
