@@ -64,6 +64,13 @@ export class Call extends TypedEmitter<CallEvents> {
   #transport: PeerTransport | undefined;
   readonly #openChannels = new Set<ChannelKind>();
   #rosterReceived = false;
+  /**
+   * Local ICE candidates are held until the server's answer is applied. Without them the server cannot
+   * start connectivity checks early: libdatachannel can otherwise connect ICE, and start DTLS, in the
+   * moment between taking the answer's ICE credentials and committing its fingerprint, and then refuses
+   * the server's certificate ("unknown CA"). Holding them also keeps them from overtaking the offer.
+   */
+  #heldCandidates: { candidate: string; mid: string }[] | undefined = [];
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #dataChannel: DataChannelCallFeature;
   readonly #engine: DataChannelEngine;
@@ -147,7 +154,10 @@ export class Call extends TypedEmitter<CallEvents> {
       this.#transport = createPeerTransport(
         { iceServers: this.#options.iceServers, bufferedAmountLowThreshold: BUFFERED_LOW_WATERMARK },
         {
-          onLocalCandidate: (candidate, mid) => this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
+          onLocalCandidate: (candidate, mid) => {
+            if (this.#heldCandidates) this.#heldCandidates.push({ candidate, mid });
+            else this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid });
+          },
           onStateChange: (state) => {
             if (state === 'failed' || state === 'closed') this.#end({ code: CallErrorCode.TransportFailed, message: `peer connection ${state}` });
           },
@@ -173,9 +183,13 @@ export class Call extends TypedEmitter<CallEvents> {
 
   #onSignaling(message: EndpointMessage): void {
     switch (message.type) {
-      case 'answer':
+      case 'answer': {
         this.#transport?.setRemoteAnswer(message.sdp);
+        const held = this.#heldCandidates ?? [];
+        this.#heldCandidates = undefined;
+        for (const { candidate, mid } of held) this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid });
         return;
+      }
       case 'candidate':
         this.#transport?.addRemoteCandidate(message.candidate, message.mid);
         return;

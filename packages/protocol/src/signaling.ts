@@ -104,8 +104,14 @@ export function encodeSignaling(message: ClientMessage | ServerMessage): string 
   return JSON.stringify(message);
 }
 
+const utf8Encoder = new TextEncoder();
+
 function parseWith<T>(schema: z.ZodType<T>, text: string): T {
-  if (text.length > MAX_SIGNALING_MESSAGE_BYTES) throw new SignalingError(`signaling message over ${MAX_SIGNALING_MESSAGE_BYTES} bytes`);
+  // A UTF-16 unit is 1 to 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
+  const tooLong =
+    text.length > MAX_SIGNALING_MESSAGE_BYTES ||
+    (text.length * 3 > MAX_SIGNALING_MESSAGE_BYTES && utf8Encoder.encode(text).byteLength > MAX_SIGNALING_MESSAGE_BYTES);
+  if (tooLong) throw new SignalingError(`signaling message over ${MAX_SIGNALING_MESSAGE_BYTES} bytes`);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -108,3 +108,4 @@ export class ServerPeer {
     this.#handlers.onGone(reason);
   }
 }
+

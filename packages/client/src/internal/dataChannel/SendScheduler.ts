@@ -12,8 +12,16 @@
 import { DataChannelErrorCode } from '@backchannel/protocol';
 
 import { DataChannelError } from '../../errors.js';
+import type { TransportChannel } from '../transport/PeerTransport.js';
 import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink } from './DataLink.js';
 import type { SenderState } from './SenderState.js';
+
+/** What one scheduling round knows: its clock, the room left on the Durable channel, the next pace wake-up. */
+interface Round {
+  readonly now: number;
+  durableRoom: number;
+  wakeAt: number;
+}
 
 export interface SchedulerCounters {
   /** Lossy messages dropped because the Lossy channel was full. */
@@ -63,28 +71,23 @@ export class SendScheduler {
   }
 
   #pumpLoop(): void {
-    const durable = this.#link.channel('durable');
-    const lossy = this.#link.channel('lossy');
-    let wakeAt = Infinity;
+    const channels = { durable: this.#link.channel('durable'), lossy: this.#link.channel('lossy') };
     for (;;) {
-      const now = performance.now();
-      wakeAt = Infinity;
-      let sent = this.#serve(this.#high, now, durable, lossy, (at) => (wakeAt = Math.min(wakeAt, at)));
+      // The Durable buffer is read once per round and shared by both priorities: the SCTP thread drains it
+      // concurrently, and a Normal message must never slip out in a round where High ones were held back.
+      const round: Round = { now: performance.now(), durableRoom: DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), wakeAt: Infinity };
       // Normal senders go only in a round where no High sender could.
-      if (!sent) sent = this.#serve(this.#normal, now, durable, lossy, (at) => (wakeAt = Math.min(wakeAt, at)));
-      if (!sent) break;
+      const sent = this.#serve(this.#high, round, channels) || this.#serve(this.#normal, round, channels);
+      if (!sent) {
+        // Nothing more can leave now: sleep until the earliest paced sender may go.
+        this.#armTimer(round.wakeAt);
+        return;
+      }
     }
-    this.#armTimer(wakeAt);
   }
 
   /** One round-robin pass over `ring`; true if anything left. */
-  #serve(
-    ring: Set<SenderState>,
-    now: number,
-    durable: ReturnType<DataLink['channel']>,
-    lossy: ReturnType<DataLink['channel']>,
-    wakeAt: (at: number) => void,
-  ): boolean {
+  #serve(ring: Set<SenderState>, round: Round, channels: { durable: TransportChannel; lossy: TransportChannel }): boolean {
     let sent = false;
     for (const sender of ring) {
       const head = sender.queue.peek();
@@ -94,28 +97,29 @@ export class SendScheduler {
       }
       if (head.kind === 'control') {
         // Recipient lists always travel on the Durable channel, in order with Durable data.
-        if (durable.bufferedAmount() > DURABLE_HIGH_WATERMARK) continue;
-        sender.takeHead(now);
-        durable.send(head.frame);
-        sent = true;
+        if (round.durableRoom < 0) continue;
+        sender.takeHead(round.now);
+        channels.durable.send(head.frame);
+        round.durableRoom -= head.frame.byteLength;
       } else {
-        const wait = sender.msUntilReady(now);
+        const wait = sender.msUntilReady(round.now);
         if (wait > 0) {
-          wakeAt(now + wait);
+          round.wakeAt = Math.min(round.wakeAt, round.now + wait);
           continue;
         }
         if (sender.reliability === 'Durable') {
-          if (durable.bufferedAmount() > DURABLE_HIGH_WATERMARK) continue; // resumed by onBufferedAmountLow
-          sender.takeHead(now);
-          if (durable.send(head.frame)) head.resolve();
+          if (round.durableRoom < 0) continue; // resumed by onBufferedAmountLow
+          sender.takeHead(round.now);
+          round.durableRoom -= head.frame.byteLength;
+          if (channels.durable.send(head.frame)) head.resolve();
           else head.reject(new DataChannelError(DataChannelErrorCode.FailedToStart, 'the data transport closed before the message was sent'));
         } else {
-          sender.takeHead(now);
-          if (lossy.bufferedAmount() > LOSSY_DROP_WATERMARK || !lossy.send(head.frame)) this.counters.lossyDropped++;
+          sender.takeHead(round.now);
+          if (channels.lossy.bufferedAmount() > LOSSY_DROP_WATERMARK || !channels.lossy.send(head.frame)) this.counters.lossyDropped++;
           head.resolve();
         }
-        sent = true;
       }
+      sent = true;
       if (sender.queue.length === 0) ring.delete(sender);
     }
     return sent;

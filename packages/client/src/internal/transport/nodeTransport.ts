@@ -34,7 +34,10 @@ class NodeChannel implements TransportChannel {
 
   send(frame: Uint8Array): boolean {
     try {
-      return this.native.sendMessageBinary(frame);
+      // libdatachannel returns false when it buffered the message rather than sending it at once: still
+      // accepted. Only a throw (channel closed) means refused.
+      this.native.sendMessageBinary(frame);
+      return true;
     } catch {
       return false; // closed underneath us: the close callback reports it
     }
@@ -55,6 +58,7 @@ export class NodePeerTransport implements PeerTransport {
   readonly #pc: PeerConnection;
   readonly #handlers: PeerTransportHandlers;
   #offer: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
+  #offerSdp: string | undefined;
   #closed = false;
 
   constructor(options: PeerTransportOptions, handlers: PeerTransportHandlers) {
@@ -64,7 +68,11 @@ export class NodePeerTransport implements PeerTransport {
       iceServers: options.iceServers.flatMap(toLibDataChannelIceServers),
     });
     this.#pc.onLocalDescription((sdp, type) => {
-      if (type === 'offer') this.#offer?.resolve(sdp);
+      if (type !== 'offer') return;
+      // Candidates travel only through onLocalCandidate, which the call holds until the answer is applied
+      // (see Call): an offer must not carry any that libdatachannel gathered meanwhile.
+      this.#offerSdp = withoutCandidates(sdp);
+      this.#offer?.resolve(this.#offerSdp);
       this.#offer = undefined;
     });
     this.#pc.onLocalCandidate((candidate, mid) => handlers.onLocalCandidate(candidate, mid));
@@ -79,8 +87,7 @@ export class NodePeerTransport implements PeerTransport {
   }
 
   createOffer(): Promise<string> {
-    const local = this.#pc.localDescription();
-    if (local?.type === 'offer') return Promise.resolve(local.sdp);
+    if (this.#offerSdp !== undefined) return Promise.resolve(this.#offerSdp);
     return new Promise((resolve, reject) => {
       this.#offer = { resolve, reject };
     });
@@ -119,8 +126,11 @@ export class NodePeerTransport implements PeerTransport {
     native.onClosed(() => this.#handlers.onChannelClose(kind));
     native.onBufferedAmountLow(() => this.#handlers.onBufferedAmountLow(kind));
     native.onMessage((message) => {
-      // Text is not part of the protocol; the frame decoder refuses anything that is not a frame.
-      if (typeof message !== 'string') this.#handlers.onMessage(kind, message instanceof ArrayBuffer ? new Uint8Array(message) : message);
+      // Text is not part of the protocol: ignored.
+      if (typeof message === 'string') return;
+      // A plain Uint8Array view (no copy): applications get the same type in Node as in browsers, not a Buffer
+      // whose slice() shares memory where Uint8Array's copies.
+      this.#handlers.onMessage(kind, message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     });
     return channel;
   }
@@ -137,4 +147,11 @@ export function toLibDataChannelIceServers(server: IceServer): string[] {
     const [scheme, rest] = [url.slice(0, url.indexOf(':')), url.slice(url.indexOf(':') + 1)];
     return `${scheme}:${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential ?? '')}@${rest}`;
   });
+}
+
+function withoutCandidates(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
+    .join('\r\n');
 }

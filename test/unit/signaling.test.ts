@@ -1,0 +1,211 @@
+/** Signaling messages (packages/protocol/src/signaling.ts): JSON text in, a typed message or a SignalingError out. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import {
+  DEFAULT_LIMITS,
+  MAX_SIGNALING_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  SignalingError,
+  encodeSignaling,
+  parseClientMessage,
+  parseServerMessage,
+  type ClientMessage,
+  type ServerMessage,
+} from '@backchannel/protocol';
+
+/** Asserts that `parse` throws a SignalingError with code BadRequest and a message equal to or matching `message`. */
+function assertRefused(parse: () => unknown, message: string | RegExp): void {
+  assert.throws(parse, (error: unknown) => {
+    assert.ok(error instanceof SignalingError, `expected a SignalingError, got ${String(error)}`);
+    assert.equal(error.name, 'SignalingError');
+    assert.equal(error.code, 'BadRequest');
+    if (typeof message === 'string') assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
+}
+
+/** [what the case shows, a valid message]. */
+const validClientMessages: [string, ClientMessage][] = [
+  ['hello with a displayName', { type: 'hello', protocolVersion: PROTOCOL_VERSION, token: 'eyJhbGciOi.payload.signature', displayName: 'Alice' }],
+  ['hello without a displayName', { type: 'hello', protocolVersion: PROTOCOL_VERSION, token: 't' }],
+  ['refreshToken', { type: 'refreshToken', token: 'eyJhbGciOi.fresh.signature' }],
+  ['join with ref 0', { type: 'join', ref: 0, groupId: '29228d3e-040e-4656-a70e-890ab4e173e5' }],
+  ['offer', { type: 'offer', endpointId: 1, sdp: 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n' }],
+  [
+    'candidate for the largest endpoint id',
+    { type: 'candidate', endpointId: 4294967295, candidate: 'candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host', mid: '0' },
+  ],
+  ['leave', { type: 'leave', endpointId: 3 }],
+];
+
+const participant = { endpointId: 2, identity: 'user-b', displayName: 'Bob' };
+
+/** [what the case shows, a valid message]. */
+const validServerMessages: [string, ServerMessage][] = [
+  [
+    'welcome with a STUN server',
+    { type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: 'user-a', iceServers: [{ urls: 'stun:127.0.0.1:3478' }] },
+  ],
+  [
+    'welcome with a TURN server and credentials',
+    {
+      type: 'welcome',
+      protocolVersion: PROTOCOL_VERSION,
+      identity: 'user-a',
+      iceServers: [{ urls: ['turn:t.example:3478'], username: 'u', credential: 'c' }],
+    },
+  ],
+  ['joined with the default limits', { type: 'joined', ref: 7, callId: 'call-1', endpointId: 1, limits: { ...DEFAULT_LIMITS } }],
+  ['answer', { type: 'answer', endpointId: 1, sdp: 'v=0\r\n' }],
+  ['candidate with an empty candidate (end of candidates)', { type: 'candidate', endpointId: 1, candidate: '', mid: '0' }],
+  ['connected with one other participant', { type: 'connected', endpointId: 1, participants: [participant] }],
+  ['connected alone', { type: 'connected', endpointId: 1, participants: [] }],
+  ['participantJoined', { type: 'participantJoined', endpointId: 1, participant }],
+  ['participantLeft', { type: 'participantLeft', endpointId: 1, participantEndpointId: 2 }],
+  ['callEnded', { type: 'callEnded', endpointId: 1, code: 'ServerShutdown', message: 'the server is shutting down' }],
+  ['error answering a join request', { type: 'error', ref: 7, code: 'InvalidToken', message: 'token expired' }],
+  ['error about an endpoint', { type: 'error', endpointId: 1, code: 'NotFound', message: 'no such endpoint' }],
+  ['error about the connection', { type: 'error', code: 'BadRequest', message: 'bad request' }],
+];
+
+/** A valid `leave` message padded with an ignored field to exactly `length` UTF-16 code units of text. */
+function leaveMessageOfLength(length: number, padCharacter = 'x'): string {
+  const empty = JSON.stringify({ type: 'leave', endpointId: 1, pad: '' });
+  return JSON.stringify({ type: 'leave', endpointId: 1, pad: padCharacter.repeat(length - empty.length) });
+}
+
+describe('parseClientMessage', () => {
+  for (const [what, message] of validClientMessages) {
+    it(`accepts a valid message: ${what}`, () => {
+      assert.deepEqual(parseClientMessage(encodeSignaling(message)), message);
+    });
+  }
+
+  it('refuses text that is not JSON', () => {
+    assertRefused(() => parseClientMessage(''), 'signaling message is not JSON');
+    assertRefused(() => parseClientMessage('{"type":"leave"'), 'signaling message is not JSON');
+    assertRefused(() => parseClientMessage('leave'), 'signaling message is not JSON');
+  });
+
+  it('refuses JSON that is not an object', () => {
+    assertRefused(() => parseClientMessage('42'), /^invalid signaling message: .*expected object, received number$/);
+    assertRefused(() => parseClientMessage('null'), /^invalid signaling message: .*expected object, received null$/);
+    assertRefused(() => parseClientMessage('[]'), /^invalid signaling message: .*expected object, received array$/);
+  });
+
+  it('refuses a message without a type, or of an unknown type', () => {
+    assertRefused(() => parseClientMessage('{}'), /^invalid signaling message at type: /);
+    assertRefused(() => parseClientMessage('{"type":"bogus","endpointId":1}'), /^invalid signaling message at type: /);
+  });
+
+  it('refuses a server message type', () => {
+    const serverMessage = encodeSignaling({ type: 'participantLeft', endpointId: 1, participantEndpointId: 2 });
+    assertRefused(() => parseClientMessage(serverMessage), /^invalid signaling message at type: /);
+  });
+
+  it('refuses a field of the wrong type, naming the field', () => {
+    assertRefused(() => parseClientMessage('{"type":"join","ref":"1","groupId":"g"}'), /^invalid signaling message at ref: .*expected number/);
+    assertRefused(
+      () => parseClientMessage('{"type":"hello","protocolVersion":1,"token":42}'),
+      /^invalid signaling message at token: .*expected string/,
+    );
+    assertRefused(() => parseClientMessage('{"type":"leave","endpointId":1.5}'), /^invalid signaling message at endpointId: .*expected int/);
+    assertRefused(() => parseClientMessage('{"type":"leave","endpointId":0}'), /^invalid signaling message at endpointId: /);
+  });
+
+  it('refuses a message with a missing field, naming the field', () => {
+    assertRefused(() => parseClientMessage('{"type":"offer","endpointId":1}'), /^invalid signaling message at sdp: /);
+    assertRefused(() => parseClientMessage('{"type":"join","groupId":"g"}'), /^invalid signaling message at ref: /);
+    assertRefused(() => parseClientMessage('{"type":"candidate","endpointId":1,"candidate":"c"}'), /^invalid signaling message at mid: /);
+  });
+
+  it('refuses field values outside their bounds', () => {
+    assertRefused(() => parseClientMessage('{"type":"join","ref":1,"groupId":""}'), /^invalid signaling message at groupId: /);
+    assertRefused(() => parseClientMessage('{"type":"join","ref":-1,"groupId":"g"}'), /^invalid signaling message at ref: /);
+    const longToken = encodeSignaling({ type: 'refreshToken', token: 't'.repeat(8193) });
+    assertRefused(() => parseClientMessage(longToken), /^invalid signaling message at token: /);
+  });
+
+  it(`accepts a message of exactly MAX_SIGNALING_MESSAGE_BYTES (${MAX_SIGNALING_MESSAGE_BYTES}) bytes`, () => {
+    const text = leaveMessageOfLength(MAX_SIGNALING_MESSAGE_BYTES);
+    assert.equal(Buffer.byteLength(text), MAX_SIGNALING_MESSAGE_BYTES);
+    assert.deepEqual(parseClientMessage(text), { type: 'leave', endpointId: 1 });
+  });
+
+  it('refuses a message one byte over MAX_SIGNALING_MESSAGE_BYTES', () => {
+    const text = leaveMessageOfLength(MAX_SIGNALING_MESSAGE_BYTES + 1);
+    assert.equal(Buffer.byteLength(text), MAX_SIGNALING_MESSAGE_BYTES + 1);
+    assertRefused(() => parseClientMessage(text), 'signaling message over 65536 bytes');
+  });
+
+  it('refuses a message whose UTF-8 encoding exceeds MAX_SIGNALING_MESSAGE_BYTES even if it has fewer characters', () => {
+    // 30,000 '€' are 30,000 UTF-16 code units but 90,000 bytes of UTF-8.
+    const text = leaveMessageOfLength(30_000 + 40, '€');
+    assert.ok(text.length < MAX_SIGNALING_MESSAGE_BYTES);
+    assert.ok(Buffer.byteLength(text) > MAX_SIGNALING_MESSAGE_BYTES);
+    assertRefused(() => parseClientMessage(text), 'signaling message over 65536 bytes');
+  });
+});
+
+describe('parseServerMessage', () => {
+  for (const [what, message] of validServerMessages) {
+    it(`accepts a valid message: ${what}`, () => {
+      assert.deepEqual(parseServerMessage(encodeSignaling(message)), message);
+    });
+  }
+
+  it('refuses text that is not JSON', () => {
+    assertRefused(() => parseServerMessage(''), 'signaling message is not JSON');
+    assertRefused(() => parseServerMessage('{"type":'), 'signaling message is not JSON');
+  });
+
+  it('refuses JSON that is not an object', () => {
+    assertRefused(() => parseServerMessage('"welcome"'), /^invalid signaling message: .*expected object, received string$/);
+  });
+
+  it('refuses a message of an unknown type', () => {
+    assertRefused(() => parseServerMessage('{"type":"bogus"}'), /^invalid signaling message at type: /);
+  });
+
+  it('refuses a client message type', () => {
+    assertRefused(() => parseServerMessage(encodeSignaling({ type: 'leave', endpointId: 1 })), /^invalid signaling message at type: /);
+  });
+
+  it('refuses a field of the wrong type, naming the nested field', () => {
+    const limits = { ...DEFAULT_LIMITS, maxRecipients: '64' };
+    assertRefused(
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      /^invalid signaling message at limits\.maxRecipients: .*expected number/,
+    );
+    assertRefused(
+      () => parseServerMessage(JSON.stringify({ type: 'connected', endpointId: 1, participants: [{ ...participant, endpointId: 'b' }] })),
+      /^invalid signaling message at participants\.0\.endpointId: .*expected number/,
+    );
+  });
+
+  it('refuses a message with a missing field, naming the field', () => {
+    const { maxSendBacklogMs: _omitted, ...limits } = DEFAULT_LIMITS;
+    assertRefused(
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      /^invalid signaling message at limits\.maxSendBacklogMs: /,
+    );
+    assertRefused(() => parseServerMessage('{"type":"error","code":"BadRequest"}'), /^invalid signaling message at message: /);
+  });
+
+  it('refuses limits outside their bounds', () => {
+    const limits = { ...DEFAULT_LIMITS, broadcastReceiveShare: 1.5 };
+    assertRefused(
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      /^invalid signaling message at limits\.broadcastReceiveShare: /,
+    );
+  });
+
+  it('refuses a message over MAX_SIGNALING_MESSAGE_BYTES', () => {
+    const error = { type: 'error', code: 'BadRequest', message: 'm', pad: '' };
+    const text = JSON.stringify({ ...error, pad: 'x'.repeat(MAX_SIGNALING_MESSAGE_BYTES + 1 - JSON.stringify(error).length) });
+    assert.equal(Buffer.byteLength(text), MAX_SIGNALING_MESSAGE_BYTES + 1);
+    assertRefused(() => parseServerMessage(text), 'signaling message over 65536 bytes');
+  });
+});
