@@ -88,6 +88,22 @@ describe('routing', () => {
     assert.deepEqual(atB.map((m) => [m.sequenceNumber, utf8.decode(m.data)]), [[1, '1'], [2, '2']]);
   });
 
+  it('delivers Lossy messages sent right after setParticipants, though the list travels on the Durable channel', async () => {
+    const a = await h.join('lossy-list');
+    const b = await h.join('lossy-list');
+    const c = await h.join('lossy-list');
+    await rosterSettled([a, b, c]);
+    const sender = a.dataChannel.createDataChannelSender({ channelId: 14, reliability: 'Lossy', participants: [{ communicationUserId: b.identity }] });
+    await Promise.all(Array.from({ length: 10 }, () => sender.sendMessage(utf8.encode('to b'))));
+    sender.setParticipants([{ communicationUserId: c.identity }]);
+    await Promise.all(Array.from({ length: 10 }, () => sender.sendMessage(utf8.encode('to c'))));
+    const atB = await readMessages((await receiversOf(b, 1))[0]!, 10);
+    const atC = await readMessages((await receiversOf(c, 1))[0]!, 10);
+    assert.deepEqual(atB.map((m) => m.sequenceNumber).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(atC.map((m) => m.sequenceNumber).sort((x, y) => x - y), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    assert.equal(h.server.stats.drops.UnknownRecipients, 0);
+  });
+
   it('carries Lossy messages on their own channel', async () => {
     const a = await h.join('lossy');
     const b = await h.join('lossy');

@@ -72,6 +72,7 @@ export class Call extends TypedEmitter<CallEvents> {
    */
   #heldCandidates: { candidate: string; mid: string }[] | undefined = [];
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #transportLostTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #dataChannel: DataChannelCallFeature;
   readonly #engine: DataChannelEngine;
 
@@ -159,7 +160,7 @@ export class Call extends TypedEmitter<CallEvents> {
             else this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid });
           },
           onStateChange: (state) => {
-            if (state === 'failed' || state === 'closed') this.#end({ code: CallErrorCode.TransportFailed, message: `peer connection ${state}` });
+            if (state === 'failed' || state === 'closed') this.#transportLost(`peer connection ${state}`);
           },
           onChannelOpen: (kind) => {
             this.#openChannels.add(kind);
@@ -167,7 +168,7 @@ export class Call extends TypedEmitter<CallEvents> {
           },
           onChannelClose: (kind) => {
             this.#openChannels.delete(kind);
-            if (this.#state === 'Connected') this.#end({ code: CallErrorCode.TransportFailed, message: `the ${kind} data channel closed` });
+            if (this.#state === 'Connected') this.#transportLost(`the ${kind} data channel closed`);
           },
           onMessage: (_kind, frame) => this.#engine.onFrame(frame),
           onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
@@ -246,6 +247,18 @@ export class Call extends TypedEmitter<CallEvents> {
     if (added.length > 0 || removed.length > 0) this.emit('remoteParticipantsUpdated', { added, removed });
   }
 
+  /**
+   * The peer connection went away. When the server ended the call on purpose (shutdown, say) its reason is
+   * on its way over signaling and may arrive just after the transport noticed: wait a moment for it, so the
+   * application sees why, not just that the transport failed.
+   */
+  #transportLost(message: string): void {
+    if (this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    this.#openChannels.clear();
+    if (!this.#signaling.isOpen) return this.#end({ code: CallErrorCode.TransportFailed, message });
+    this.#transportLostTimer = setTimeout(() => this.#end({ code: CallErrorCode.TransportFailed, message }), SERVER_REASON_GRACE_MS);
+  }
+
   #channel(kind: ChannelKind): TransportChannel {
     return this.#transport?.[kind] ?? CLOSED_CHANNEL;
   }
@@ -253,6 +266,7 @@ export class Call extends TypedEmitter<CallEvents> {
   #end(reason: CallEndReason): void {
     if (this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#transportLostTimer);
     this.#endReason = reason;
     this.#setState('Disconnecting');
     this.#engine.end();
@@ -272,6 +286,9 @@ export class Call extends TypedEmitter<CallEvents> {
     this.emit('stateChanged');
   }
 }
+
+/** How long a lost transport waits for the server's reason before the call ends as TransportFailed. */
+const SERVER_REASON_GRACE_MS = 1000;
 
 const CLOSED_CHANNEL: TransportChannel = Object.freeze({
   kind: 'durable' as const,

@@ -40,6 +40,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const calls = new CallManager(config, new Router(config.limits, stats), stats);
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  // Clients often send `Content-Type: application/json` on bodiless requests (DELETE): take that as no body.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
   registerIdentityRoutes(app, { accessKey, identities, tokens, defaultTtlMinutes: config.tokenTtlMinutes });
   app.get('/healthz', async () => ({ status: 'ok' }));
   const signaling = new SignalingServer(app.server, {

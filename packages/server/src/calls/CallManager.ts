@@ -98,9 +98,10 @@ export class CallManager {
     if (!call.endpoints.has(endpoint.id)) return;
     clearTimeout(endpoint.joinTimer);
     const wasAdmitted = call.remove(endpoint);
-    endpoint.peer?.close();
     endpoint.signaling.forget(endpoint.id);
+    // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason) endpoint.signal({ type: 'callEnded', endpointId: endpoint.id, code: reason.code, message: reason.message });
+    endpoint.peer?.close();
     if (wasAdmitted) {
       const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
       for (const other of call.admitted) other.signal({ ...left, endpointId: other.id });

@@ -30,7 +30,7 @@ import {
 import type { Endpoint } from '../calls/Endpoint.js';
 import type { ChannelKind } from '../rtc/ServerPeer.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
-import { ServerSession, TOO_MANY_RECIPIENTS } from './ServerSession.js';
+import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS } from './ServerSession.js';
 
 /** Slack of the server's pace check over the SDK's, in ms of the sender's rate. */
 const PACE_SLACK_MS = 1000;
@@ -85,7 +85,12 @@ export class Router {
     if (!session) return this.#drop(sender, frame, DropReason.StaleSession);
     const size = frame.payload.byteLength;
     if (size > limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
-    if (frame.recipientsGeneration !== session.generation) return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    if (frame.recipientsGeneration !== session.generation) {
+      // A Lossy frame can overtake the recipient list it names, which travels on the Durable channel: hold it
+      // (bounded) until the list arrives. A Durable frame cannot, and an older generation never comes back.
+      if (kind === 'lossy' && frame.recipientsGeneration > session.generation) return this.#hold(sender, session, frame, bytes);
+      return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    }
     if (session.recipients === TOO_MANY_RECIPIENTS) return this.#drop(sender, frame, DropReason.TooManyRecipients);
 
     const now = performance.now();
@@ -131,6 +136,23 @@ export class Router {
     if (!session || frame.generation <= session.generation) return;
     session.setRecipients(frame.generation, frame.recipients, this.#limits);
     this.#stats.recipientListsSet++;
+    if (session.held.length === 0) return;
+    const held = session.held;
+    session.held = [];
+    const now = performance.now();
+    for (const entry of held) {
+      if (now - entry.heldAt > MAX_HOLD_MS) this.#drop(sender, entry.frame, DropReason.UnknownRecipients);
+      else if (entry.frame.recipientsGeneration > session.generation) session.held.push(entry); // a later list's
+      else this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
+    }
+  }
+
+  #hold(sender: Endpoint, session: ServerSession, frame: SendFrame, bytes: Uint8Array): void {
+    const now = performance.now();
+    while (session.held.length > 0 && (session.held.length >= MAX_HELD_FRAMES || now - session.held[0]!.heldAt > MAX_HOLD_MS)) {
+      this.#drop(sender, session.held.shift()!.frame, DropReason.UnknownRecipients);
+    }
+    session.held.push({ frame, bytes, heldAt: now });
   }
 
   #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {

@@ -2,7 +2,7 @@
  * The server's view of one sender session: its current recipient list and generation, its pace, and the
  * resolved recipient endpoints cached per roster version.
  */
-import type { DataChannelLimits, TokenBucket } from '@backchannel/protocol';
+import type { DataChannelLimits, SendFrame, TokenBucket } from '@backchannel/protocol';
 
 import type { Endpoint } from '../calls/Endpoint.js';
 
@@ -10,8 +10,21 @@ import type { Endpoint } from '../calls/Endpoint.js';
 export const TOO_MANY_RECIPIENTS = Symbol('too many recipients');
 export type Recipients = ReadonlySet<string> | 'broadcast' | typeof TOO_MANY_RECIPIENTS;
 
+/** A Lossy frame that outran the recipient list it names (the list travels on the Durable channel). */
+export interface HeldFrame {
+  readonly frame: SendFrame;
+  readonly bytes: Uint8Array;
+  readonly heldAt: number;
+}
+
+/** Lossy frames held per session, and for how long, waiting for their recipient list. */
+export const MAX_HELD_FRAMES = 64;
+export const MAX_HOLD_MS = 2000;
+
 export class ServerSession {
   generation = 0;
+  /** Lossy frames sent under a recipient list that has not arrived yet, oldest first. */
+  held: HeldFrame[] = [];
   recipients: Recipients = 'broadcast';
   closed = false;
   /** Created with the first data frame, at the rate of that frame's class. */

@@ -1,0 +1,84 @@
+/** Group calls: joining, the roster, leaving, and how calls end. */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+
+import { CallClient, CallError, CommunicationTokenCredential, type RemoteParticipantsUpdatedEvent } from '@backchannel/client';
+
+import { rosterSettled, startHarness, type Harness } from '../helpers/backchannel.js';
+import { until, waitForEvent } from '../helpers/events.js';
+
+describe('group calls', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('connects participants of one groupId into one call and shows each the others with display names', async () => {
+    h = await startHarness();
+    const alice = await h.join('standup', { displayName: 'Alice' });
+    const bob = await h.join('standup', { displayName: 'Bob' });
+    const carol = await h.join('standup', { displayName: 'Carol' });
+    await rosterSettled([alice, bob, carol]);
+    assert.equal(alice.call.id, bob.call.id);
+    assert.equal(alice.call.id, carol.call.id);
+    const seenBy = (p: typeof alice) => p.call.remoteParticipants.map((r) => r.displayName).sort();
+    assert.deepEqual(seenBy(alice), ['Bob', 'Carol']);
+    assert.deepEqual(seenBy(bob), ['Alice', 'Carol']);
+    const carolAsSeenByAlice = alice.call.remoteParticipants.find((r) => r.displayName === 'Carol')!;
+    assert.deepEqual(carolAsSeenByAlice.identifier, { kind: 'communicationUser', communicationUserId: carol.identity });
+    assert.equal(carolAsSeenByAlice.state, 'Connected');
+    const other = await h.join('another-group');
+    assert.notEqual(other.call.id, alice.call.id);
+    assert.equal(other.call.remoteParticipants.length, 0);
+  });
+
+  it('goes None → Connecting → Connected, and Disconnecting → Disconnected on hangUp with reason HungUp', async () => {
+    h = await startHarness();
+    const user = await h.createUser();
+    const agent = await new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(user.token));
+    const call = agent.join({ groupId: 'states' });
+    const states: string[] = [call.state];
+    call.on('stateChanged', () => states.push(call.state));
+    assert.deepEqual(agent.calls, [call]);
+    await until(call, 'stateChanged', () => call.state === 'Connected');
+    await call.hangUp();
+    assert.deepEqual(states, ['Connecting', 'Connected', 'Disconnecting', 'Disconnected']);
+    assert.deepEqual(call.callEndReason, { code: 'HungUp', message: 'the call was hung up' });
+    assert.deepEqual(agent.calls, []);
+    await agent.dispose();
+  });
+
+  it('tells the others when a participant leaves, and forgets an empty call', async () => {
+    h = await startHarness();
+    const [a, b] = [await h.join('leaving'), await h.join('leaving')];
+    await rosterSettled([a, b]);
+    const left = waitForEvent<[RemoteParticipantsUpdatedEvent]>(a.call, 'remoteParticipantsUpdated');
+    await b.agent.dispose();
+    const [event] = await left;
+    assert.deepEqual(event.removed.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.equal(a.call.remoteParticipants.length, 0);
+    assert.equal(h.server.snapshot().calls, 1);
+    // h.close() checks that the server forgot the call once its last participant left.
+  });
+
+  it('ends calls with ServerShutdown when the server stops', async () => {
+    h = await startHarness();
+    const a = await h.join('shutdown');
+    const ended = until(a.call, 'stateChanged', () => a.call.state === 'Disconnected');
+    await h.server.close();
+    await ended;
+    assert.equal(a.call.callEndReason?.code, 'ServerShutdown');
+  });
+
+  it('refuses a malformed token with InvalidToken and an unreachable server with ConnectionLost', async () => {
+    h = await startHarness();
+    const client = new CallClient({ serverUrl: h.server.url });
+    assert.throws(() => new CommunicationTokenCredential('not-a-jwt'), TypeError);
+    const forged = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x","exp":9999999999}').toString('base64url')}.`;
+    await assert.rejects(client.createCallAgent(new CommunicationTokenCredential(forged)), (e: unknown) => e instanceof CallError && e.code === 'InvalidToken');
+    const nowhere = new CallClient({ serverUrl: 'http://127.0.0.1:1' });
+    const { token } = await h.createUser();
+    await assert.rejects(nowhere.createCallAgent(new CommunicationTokenCredential(token)), (e: unknown) => e instanceof CallError && e.code === 'ConnectionLost');
+  });
+});
