@@ -53,9 +53,9 @@ describe('group calls', () => {
     h = await startHarness();
     const [a, b] = [await h.join('leaving'), await h.join('leaving')];
     await rosterSettled([a, b]);
-    const left = waitForEvent<[RemoteParticipantsUpdatedEvent]>(a.call, 'remoteParticipantsUpdated');
+    const left = waitForEvent(a.call, 'remoteParticipantsUpdated');
     await b.agent.dispose();
-    const [event] = await left;
+    const [event] = (await left) as [RemoteParticipantsUpdatedEvent];
     assert.deepEqual(event.removed.map((p) => p.identifier.communicationUserId), [b.identity]);
     assert.equal(a.call.remoteParticipants.length, 0);
     assert.equal(h.server.snapshot().calls, 1);
