@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** The `backchannel` command line. */
 import { Command } from 'commander';
 

@@ -85,13 +85,15 @@ export class Router {
     if (!session) return this.#drop(sender, frame, DropReason.StaleSession);
     const size = frame.payload.byteLength;
     if (size > limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
-    if (frame.recipientsGeneration !== session.generation) {
-      // A Lossy frame can overtake the recipient list it names, which travels on the Durable channel: hold it
-      // (bounded) until the list arrives. A Durable frame cannot, and an older generation never comes back.
-      if (kind === 'lossy' && frame.recipientsGeneration > session.generation) return this.#hold(sender, session, frame, bytes);
-      return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    const generation = frame.recipientsGeneration;
+    // A Lossy frame can overtake the recipient list it names, which travels on the Durable channel: it is
+    // held (bounded) until the list arrives. A Durable frame cannot: its list is on the same ordered channel.
+    if (generation > session.generation) {
+      return kind === 'lossy' ? this.#hold(sender, session, frame, bytes) : this.#drop(sender, frame, DropReason.UnknownRecipients);
     }
-    if (session.recipients === TOO_MANY_RECIPIENTS) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+    const recipients = session.recipients(generation);
+    if (recipients === undefined) return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    if (recipients === TOO_MANY_RECIPIENTS) return this.#drop(sender, frame, DropReason.TooManyRecipients);
 
     const now = performance.now();
     // The channel a frame arrives on decides its reliability class, whatever its flags claim.
@@ -102,11 +104,11 @@ export class Router {
       session.pace = new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now);
     }
     if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
-    const broadcast = session.recipients === 'broadcast';
+    const broadcast = recipients === 'broadcast';
     const packets = broadcast ? broadcastPacketCount(limits, size) : 0;
     if (broadcast && sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
 
-    const targets = session.resolve(sender);
+    const targets = session.resolve(sender, generation);
     if (targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     session.pace.consume(DATA_HEADER_BYTES + size, now);
     if (broadcast) sender.broadcastPackets.consume(packets, now);

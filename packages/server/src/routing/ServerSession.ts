@@ -21,14 +21,23 @@ export interface HeldFrame {
 export const MAX_HELD_FRAMES = 64;
 export const MAX_HOLD_MS = 2000;
 
+/**
+ * Recipient lists kept per session besides the current one. Lossy frames travel on their own SCTP stream,
+ * which the association may schedule behind or ahead of the Durable stream carrying the lists: a frame can
+ * arrive after the list that replaced its own, and still goes to the recipients it was sent to.
+ */
+export const PREVIOUS_LISTS_KEPT = 8;
+
 export class ServerSession {
+  /** The newest recipient generation the server holds. */
   generation = 0;
   /** Lossy frames sent under a recipient list that has not arrived yet, oldest first. */
   held: HeldFrame[] = [];
-  recipients: Recipients = 'broadcast';
   closed = false;
   /** Created with the first data frame, at the rate of that frame's class. */
   pace: TokenBucket | undefined;
+  /** Recipient lists by generation: the current one and up to PREVIOUS_LISTS_KEPT before it. */
+  readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];
   #resolvedVersion = -1;
 
@@ -36,26 +45,41 @@ export class ServerSession {
 
   setRecipients(generation: number, recipients: readonly string[], limits: DataChannelLimits): void {
     this.generation = generation;
-    if (recipients.length > limits.maxRecipients) this.recipients = TOO_MANY_RECIPIENTS;
-    else this.recipients = recipients.length === 0 ? 'broadcast' : new Set(recipients);
+    const list: Recipients =
+      recipients.length > limits.maxRecipients ? TOO_MANY_RECIPIENTS : recipients.length === 0 ? 'broadcast' : new Set(recipients);
+    this.#lists.set(generation, list);
+    for (const old of this.#lists.keys()) {
+      if (this.#lists.size <= PREVIOUS_LISTS_KEPT + 1) break;
+      this.#lists.delete(old); // Map order is insertion order: oldest first
+    }
     this.#resolvedVersion = -1;
   }
 
-  /** Endpoints the session's messages go to now: admitted, never the sender itself. */
-  resolve(sender: Endpoint): readonly Endpoint[] {
+  /** The recipient list of `generation`, if still held. */
+  recipients(generation: number): Recipients | undefined {
+    return this.#lists.get(generation);
+  }
+
+  /**
+   * Endpoints that messages of `generation` go to now: admitted, never the sender itself. The current
+   * generation's answer is cached per roster version; older ones (rare: reordered Lossy frames) are not.
+   */
+  resolve(sender: Endpoint, generation: number): readonly Endpoint[] {
     const call = sender.call;
-    if (this.#resolvedVersion === call.rosterVersion) return this.#resolved;
-    const recipients = this.recipients;
-    if (recipients === 'broadcast') {
-      this.#resolved = call.admitted.filter((e) => e !== sender);
-    } else if (recipients === TOO_MANY_RECIPIENTS) {
-      this.#resolved = [];
-    } else {
-      const resolved: Endpoint[] = [];
-      for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender) resolved.push(e);
-      this.#resolved = resolved;
+    if (generation !== this.generation) return resolveList(sender, this.#lists.get(generation));
+    if (this.#resolvedVersion !== call.rosterVersion) {
+      this.#resolved = resolveList(sender, this.#lists.get(generation));
+      this.#resolvedVersion = call.rosterVersion;
     }
-    this.#resolvedVersion = call.rosterVersion;
     return this.#resolved;
   }
+}
+
+function resolveList(sender: Endpoint, recipients: Recipients | undefined): readonly Endpoint[] {
+  const call = sender.call;
+  if (recipients === 'broadcast') return call.admitted.filter((e) => e !== sender);
+  if (recipients === undefined || recipients === TOO_MANY_RECIPIENTS) return [];
+  const resolved: Endpoint[] = [];
+  for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender) resolved.push(e);
+  return resolved;
 }
