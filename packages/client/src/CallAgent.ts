@@ -38,7 +38,6 @@ export interface CallAgentConfig {
  */
 export class CallAgent extends TypedEmitter<CallAgentEvents> {
   readonly #signaling: SignalingClient;
-  readonly #credential: CommunicationTokenCredential;
   readonly #config: CallAgentConfig;
   readonly #calls = new Set<Call>();
   readonly #stopRefreshing: () => void;
@@ -48,9 +47,13 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   constructor(signaling: SignalingClient, credential: CommunicationTokenCredential, config: CallAgentConfig) {
     super();
     this.#signaling = signaling;
-    this.#credential = credential;
     this.#config = config;
-    this.#stopRefreshing = credential.onRefreshed((token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    const stopListening = credential.onRefreshed((token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    const stopKeeping = credential.keepFresh();
+    this.#stopRefreshing = () => {
+      stopListening();
+      stopKeeping();
+    };
     signaling.onClose = () => {
       this.#stopRefreshing();
       this.emit('connectionStateChanged');
@@ -100,6 +103,5 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     await Promise.all([...this.#calls].map((call) => call.hangUp()));
     this.#stopRefreshing();
     this.#signaling.close();
-    void this.#credential;
   }
 }

@@ -19,6 +19,7 @@ export interface CommunicationTokenRefreshOptions {
 /** Refresh this long before expiry (the reference SDK uses 10 minutes). */
 const REFRESH_BEFORE_EXPIRY_MS = 10 * 60 * 1000;
 const RETRY_AFTER_FAILURE_MS = 5_000;
+const MIN_REFRESH_DELAY_MS = 1_000;
 
 /**
  * The credential a call agent authenticates with: a static token, or a refresher that renews it during
@@ -31,6 +32,8 @@ export class CommunicationTokenCredential {
   #pending: Promise<AccessToken> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
+  /** Call agents currently keeping the token fresh. */
+  #keepers = 0;
   readonly #listeners = new Set<(token: AccessToken) => void>();
 
   constructor(token: string | CommunicationTokenRefreshOptions) {
@@ -51,7 +54,7 @@ export class CommunicationTokenCredential {
   async getToken(): Promise<AccessToken> {
     if (this.#disposed) throw new Error('the credential was disposed');
     const current = this.#current;
-    if (current && (!this.#refresher || current.expiresOnTimestamp - Date.now() > REFRESH_BEFORE_EXPIRY_MS)) return current;
+    if (current && (!this.#refresher || current.expiresOnTimestamp - Date.now() > Math.min(REFRESH_BEFORE_EXPIRY_MS, 5_000))) return current;
     if (!this.#refresher) throw new Error('the token has expired and no tokenRefresher was given');
     return this.#refresh();
   }
@@ -68,9 +71,28 @@ export class CommunicationTokenCredential {
     return () => this.#listeners.delete(listener);
   }
 
-  /** @internal Whether tokens can be renewed (the agent then keeps its connection past expiry). */
-  get canRefresh(): boolean {
-    return this.#refresher !== undefined;
+  /**
+   * @internal A call agent keeps the token renewed while it is connected, as the reference SDK does,
+   * whether or not `refreshProactively` was set. Returns the function that stops it.
+   */
+  keepFresh(): () => void {
+    this.#keepers++;
+    if (this.#refresher && !this.#timer) this.#scheduleRefresh();
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      this.#keepers--;
+      if (this.#keepers === 0 && !this.#proactive && this.#timer) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  /** Whether someone wants the token kept fresh right now. */
+  get #renewing(): boolean {
+    return this.#proactive || this.#keepers > 0;
   }
 
   #refresh(): Promise<AccessToken> {
@@ -79,7 +101,7 @@ export class CommunicationTokenCredential {
         const fresh = parseToken(token);
         this.#current = fresh;
         for (const listener of this.#listeners) listener(fresh);
-        if (this.#proactive) this.#scheduleRefresh();
+        if (this.#renewing) this.#scheduleRefresh();
         return fresh;
       })
       .finally(() => (this.#pending = undefined));
@@ -89,17 +111,25 @@ export class CommunicationTokenCredential {
   #scheduleRefresh(): void {
     if (this.#disposed) return;
     if (this.#timer) clearTimeout(this.#timer);
-    const expiresIn = this.#current ? this.#current.expiresOnTimestamp - Date.now() : 0;
-    // Half-way to expiry for short-lived tokens, 10 minutes before it for long ones.
-    const delay = Math.max(0, Math.min(expiresIn - REFRESH_BEFORE_EXPIRY_MS, expiresIn / 2));
+    const delay = refreshDelay(this.#current ? this.#current.expiresOnTimestamp - Date.now() : 0);
     this.#timer = setTimeout(() => {
       // A failed refresh is retried; the current token stays in use until it expires.
       this.#refresh().catch(() => {
-        this.#timer = setTimeout(() => this.#scheduleRefresh(), RETRY_AFTER_FAILURE_MS);
+        if (this.#renewing) this.#timer = setTimeout(() => this.#scheduleRefresh(), RETRY_AFTER_FAILURE_MS);
       });
     }, delay);
     (this.#timer as { unref?: () => void }).unref?.();
   }
+}
+
+/**
+ * When to renew a token that expires in `expiresIn` ms: 10 minutes before expiry for long-lived tokens (as
+ * the reference SDK does), half-way for short-lived ones, and never sooner than a second from now, so a
+ * refresher handing out very short tokens cannot spin.
+ */
+export function refreshDelay(expiresIn: number): number {
+  const delay = expiresIn > 2 * REFRESH_BEFORE_EXPIRY_MS ? expiresIn - REFRESH_BEFORE_EXPIRY_MS : expiresIn / 2;
+  return Math.max(MIN_REFRESH_DELAY_MS, delay);
 }
 
 function parseToken(token: string): AccessToken {
