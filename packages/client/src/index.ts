@@ -15,7 +15,7 @@ export {
 export { CommunicationTokenCredential, type AccessToken, type CommunicationTokenRefreshOptions } from './CommunicationTokenCredential.js';
 export { Features, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
-export { DataChannelSender } from './dataChannel/DataChannelSender.js';
+export { DataChannelSender, type DataChannelSenderEvents } from './dataChannel/DataChannelSender.js';
 export { DataChannelReceiver, type DataChannelReceiverEvents } from './dataChannel/DataChannelReceiver.js';
 export type {
   CommunicationIdentifier,

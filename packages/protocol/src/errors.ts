@@ -34,6 +34,8 @@ export const CallErrorCode = {
   NotFound: 'NotFound',
   /** The call is at its participant limit. */
   CallFull: 'CallFull',
+  /** The identity already holds as many signaling connections as the server allows. */
+  TooManyConnections: 'TooManyConnections',
   /** The peer connection to the server could not be set up. */
   TransportFailed: 'TransportFailed',
   /** The signaling connection was lost. */
@@ -62,6 +64,8 @@ export const DropReason = {
   UnknownRecipients: 6,
   /** Frame could not be parsed. */
   Malformed: 7,
+  /** The endpoint already has as many open sender sessions as allowed. */
+  TooManySenders: 8,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -78,6 +82,7 @@ export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
     case DropReason.Bandwidth:
       return DataChannelErrorCode.MessageFailureForBandwidth;
     case DropReason.TooManyRecipients:
+    case DropReason.TooManySenders:
     case DropReason.TrafficLimit:
     case DropReason.UnknownRecipients:
       return DataChannelErrorCode.MessageFailureForTrafficLimit;
@@ -85,5 +90,27 @@ export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
       return DataChannelErrorCode.SenderClosed;
     case DropReason.Malformed:
       return DataChannelErrorCode.FailedToStart;
+  }
+}
+
+/** A short human-readable explanation of a drop reason. */
+export function dropReasonText(reason: DropReason): string {
+  switch (reason) {
+    case DropReason.MessageTooLarge:
+      return 'message over the size limit';
+    case DropReason.TooManyRecipients:
+      return 'more recipient endpoints than allowed';
+    case DropReason.Bandwidth:
+      return "sender above its class's bitrate";
+    case DropReason.TrafficLimit:
+      return 'over the broadcast packet rate or broadcast bitrate';
+    case DropReason.StaleSession:
+      return 'the session was closed or replaced';
+    case DropReason.UnknownRecipients:
+      return 'recipient list unknown to the server';
+    case DropReason.Malformed:
+      return 'malformed frame';
+    case DropReason.TooManySenders:
+      return 'more open senders than allowed';
   }
 }

@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './signaling.js';
 export * from './pacing.js';
+export * from './rateMeter.js';

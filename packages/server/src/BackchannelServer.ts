@@ -3,6 +3,7 @@
  * WebRTC peer connection per call endpoint; routing of data between them.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
 import { CallErrorCode } from '@backchannel/protocol';
@@ -36,10 +37,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const identities = new IdentityStore();
-  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer);
-  const calls = new CallManager(config, new Router(config.limits, stats), stats);
+  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
+  const calls = new CallManager(config, new Router({ limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint }, stats), stats);
+  const tls = await readTls(config);
 
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
   // Clients often send `Content-Type: application/json` on bodiless requests (DELETE): take that as no body.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
@@ -49,7 +51,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
     }
   });
-  registerIdentityRoutes(app, { accessKey, identities, tokens, defaultTtlMinutes: config.tokenTtlMinutes });
   app.get('/healthz', async () => ({ status: 'ok' }));
   const signaling = new SignalingServer(app.server, {
     calls,
@@ -58,6 +59,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     stats,
     iceServers: config.iceServers,
     helloTimeoutMs: config.helloTimeoutMs,
+    signalingMessagesPerSecond: config.signalingMessagesPerSecond,
+    maxConnectionsPerIdentity: config.maxConnectionsPerIdentity,
+  });
+  registerIdentityRoutes(app, {
+    accessKey,
+    identities,
+    tokens,
+    defaultTtlMinutes: config.tokenTtlMinutes,
+    onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
 
   await app.listen({ host: config.host, port: config.port });
@@ -66,7 +76,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     accessKey,
     config,
@@ -83,4 +93,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await app.close();
       })()),
   };
+}
+
+/** The certificate and key to serve HTTPS/WSS with, if configured (both or neither). */
+async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (!config.tlsCertFile && !config.tlsKeyFile) return undefined;
+  if (!config.tlsCertFile || !config.tlsKeyFile) throw new Error('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  const [cert, key] = await Promise.all([readFile(config.tlsCertFile), readFile(config.tlsKeyFile)]);
+  return { cert, key };
 }

@@ -32,6 +32,22 @@ export interface ServerConfig {
   joinTimeoutMs: number;
   /** Time a new signaling connection has to authenticate. */
   helloTimeoutMs: number;
+  /** Clock skew allowed when checking a token's `exp` and `nbf`, seconds. */
+  tokenLeewaySeconds: number;
+  /** Signaling connections one identity may hold at once. */
+  maxConnectionsPerIdentity: number;
+  /** Signaling messages a connection may send per second (sustained; twice that in a burst). */
+  signalingMessagesPerSecond: number;
+  /** Sender sessions one endpoint may have open at once. */
+  maxSendersPerEndpoint: number;
+  /**
+   * Bytes the server lets queue toward one receiver before it drops instead: Lossy early (late Lossy data
+   * is worthless), Durable only when the receiver is far behind.
+   */
+  receiverBufferBytes: { durable: number; lossy: number };
+  /** PEM certificate and key files: serve HTTPS and WSS on the same port. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
@@ -49,6 +65,13 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   maxParticipantsPerCall: 1000,
   joinTimeoutMs: 20_000,
   helloTimeoutMs: 10_000,
+  tokenLeewaySeconds: 30,
+  maxConnectionsPerIdentity: 32,
+  signalingMessagesPerSecond: 50,
+  maxSendersPerEndpoint: 4096,
+  receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
 });
 
 /** Options of `startServer`: any part of the configuration, limits included, may be given. */

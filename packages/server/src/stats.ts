@@ -18,6 +18,8 @@ export interface ServerStats {
   /** Frames and signaling messages that could not be parsed. */
   malformedFrames: number;
   malformedSignaling: number;
+  /** Signaling connections closed for sending too many messages. */
+  signalingFloods: number;
   /** Control frames handled. */
   sessionsClosed: number;
   recipientListsSet: number;
@@ -34,6 +36,7 @@ export function createStats(): ServerStats {
     drops,
     malformedFrames: 0,
     malformedSignaling: 0,
+    signalingFloods: 0,
     sessionsClosed: 0,
     recipientListsSet: 0,
   };

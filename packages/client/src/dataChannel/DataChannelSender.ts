@@ -1,6 +1,7 @@
 import type { SenderState } from '../internal/dataChannel/SenderState.js';
 import type { DataChannelPriority, DataChannelReliability, CommunicationIdentifier } from './types.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, type DataChannelError } from '../errors.js';
+import { TypedEmitter } from '../events.js';
 import { validateParticipants } from '../internal/dataChannel/validation.js';
 import type { DataLink } from '../internal/dataChannel/DataLink.js';
 
@@ -9,14 +10,25 @@ import type { DataLink } from '../internal/dataChannel/DataLink.js';
  *
  * Messages leave in the order sent, paced to the sender's bitrate, High-priority senders first.
  */
-export class DataChannelSender {
+export interface DataChannelSenderEvents {
+  [event: string]: unknown[];
+  /**
+   * Backchannel extension: the server dropped a message this sender had already handed to the transport
+   * (its sendMessage had resolved), for the reason `error.code` gives (e.g. a server-side limit).
+   */
+  messageDropped: [event: { sequenceNumber: number; error: DataChannelError }];
+}
+
+export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
   readonly #state: SenderState;
   readonly #link: DataLink;
 
   /** @internal Created by DataChannelCallFeature. */
   constructor(state: SenderState, link: DataLink) {
+    super();
     this.#state = state;
     this.#link = link;
+    state.notifyDropped = (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error });
   }
 
   /** The channel this sender sends on, 1–65535. */

@@ -48,7 +48,7 @@ export class CallManager {
     if (call.size >= this.#config.maxParticipantsPerCall) {
       throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
     }
-    const endpoint = new Endpoint(this.#nextEndpointId++, call, sink, this.#config.limits.broadcastPacketsPerSecond);
+    const endpoint = new Endpoint(this.#nextEndpointId++, call, sink, this.#config.limits.broadcastPacketsPerSecond, this.#config.receiverBufferBytes);
     call.add(endpoint);
     endpoint.joinTimer = setTimeout(
       () => this.end(endpoint, { code: CallErrorCode.TransportFailed, message: `data transport not up within ${this.#config.joinTimeoutMs} ms` }),

@@ -2,7 +2,7 @@
  * One endpoint in a group call: a device or tab of an identity, with its peer connection to the server and
  * the state of its sender sessions.
  */
-import { TokenBucket, type ServerMessage } from '@backchannel/protocol';
+import { RateMeter, TokenBucket, type ServerMessage } from '@backchannel/protocol';
 
 import type { ChannelKind, ServerPeer } from '../rtc/ServerPeer.js';
 import type { ServerSession } from '../routing/ServerSession.js';
@@ -17,13 +17,6 @@ export interface SignalingSink {
   forget(endpointId: number): void;
 }
 
-/**
- * Bytes buffered toward a receiver past which the server stops adding to them: Lossy copies are dropped
- * early (they are worthless late), Durable ones only when the receiver is far behind.
- */
-export const LOSSY_RECEIVER_BOUND = 1024 * 1024;
-export const DURABLE_RECEIVER_BOUND = 16 * 1024 * 1024;
-
 export type DeliveryResult = 'sent' | 'slow' | 'closed';
 
 export class Endpoint {
@@ -36,12 +29,18 @@ export class Endpoint {
   /** SPEC §4 broadcast packet rate, with a second of slack over what the SDK allows for network jitter. */
   readonly broadcastPackets: TokenBucket;
   joinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** What the server delivers to this endpoint: SPEC §4 takes 80% of it off the endpoint's broadcast budget. */
+  readonly received = new RateMeter();
+  /** Open sender sessions, against the per-endpoint sender limit. */
+  openSessions = 0;
 
   constructor(
     readonly id: number,
     readonly call: GroupCall,
     readonly signaling: SignalingSink,
     broadcastPacketsPerSecond: number,
+    /** Bytes allowed to queue toward this endpoint per channel before copies are dropped. */
+    private readonly bufferBound: { durable: number; lossy: number },
   ) {
     this.identity = signaling.identity;
     this.displayName = signaling.displayName;
@@ -52,13 +51,17 @@ export class Endpoint {
     this.signaling.send(message);
   }
 
-  /** Hands a frame to this endpoint's transport, unless it is too far behind to take more. */
+  /**
+   * Hands a frame to this endpoint's transport, unless it is too far behind to take more: Lossy copies are
+   * dropped early (late Lossy data is worthless), Durable ones only past a much larger bound. Either way the
+   * server's memory per receiver stays bounded and one slow receiver delays no one else.
+   */
   deliver(kind: ChannelKind, frame: Uint8Array): DeliveryResult {
     const channel = this.peer?.channel(kind);
     if (!channel) return 'closed';
     try {
-      const bound = kind === 'lossy' ? LOSSY_RECEIVER_BOUND : DURABLE_RECEIVER_BOUND;
-      if (channel.bufferedAmount() > bound) return 'slow';
+      if (channel.bufferedAmount() + frame.byteLength > this.bufferBound[kind]) return 'slow';
+      this.received.add(frame.byteLength, performance.now());
       // false from libdatachannel means "queued, not sent yet", not lost.
       channel.sendMessageBinary(frame);
       return 'sent';

@@ -65,6 +65,23 @@ export function serveCommand(): Command {
         .argParser(integer(1, 100_000))
         .default(d.maxParticipantsPerCall),
     )
+    .addOption(option('--tls-cert <file>', 'TLS_CERT', 'PEM certificate: serve HTTPS and WSS on the same port'))
+    .addOption(option('--tls-key <file>', 'TLS_KEY', 'PEM private key of --tls-cert'))
+    .addOption(
+      option('--max-connections-per-identity <n>', 'MAX_CONNECTIONS_PER_IDENTITY', 'signaling connections one identity may hold')
+        .argParser(integer(1, 100_000))
+        .default(d.maxConnectionsPerIdentity),
+    )
+    .addOption(
+      option('--max-senders-per-endpoint <n>', 'MAX_SENDERS_PER_ENDPOINT', 'open sender sessions per endpoint')
+        .argParser(integer(1, 65535))
+        .default(d.maxSendersPerEndpoint),
+    )
+    .addOption(
+      option('--token-leeway-seconds <s>', 'TOKEN_LEEWAY_SECONDS', 'clock skew allowed on token exp/nbf')
+        .argParser(integer(0, 3600))
+        .default(d.tokenLeewaySeconds),
+    )
     .action(async (flags: Record<string, unknown>) => {
       const iceServers = ([] as string[]).concat((flags.iceServer as string[] | string | undefined) ?? []).flatMap((s) => s.split(','));
       const range = flags.rtcPortRange as [number, number] | undefined;
@@ -79,6 +96,11 @@ export function serveCommand(): Command {
         rtcPortRangeBegin: range?.[0],
         rtcPortRangeEnd: range?.[1],
         maxParticipantsPerCall: flags.maxParticipantsPerCall as number,
+        maxConnectionsPerIdentity: flags.maxConnectionsPerIdentity as number,
+        maxSendersPerEndpoint: flags.maxSendersPerEndpoint as number,
+        tokenLeewaySeconds: flags.tokenLeewaySeconds as number,
+        tlsCertFile: flags.tlsCert as string | undefined,
+        tlsKeyFile: flags.tlsKey as string | undefined,
         limits: {
           maxMessageSizeBytes: flags.maxMessageSize as number,
           maxRecipients: flags.maxRecipients as number,

@@ -3,7 +3,8 @@
  *
  *   POST   /identities                       { createTokenWithScopes?: ["voip"] } → 201 { identity: { id }, accessToken? }
  *   POST   /identities/{id}/:issueAccessToken { scopes: ["voip"], expiresInMinutes? } → 200 { token, expiresOn }
- *   DELETE /identities/{id}                   → 204
+ *   POST   /identities/{id}/:revokeAccessTokens → 204   (every token issued so far is refused; live endpoints disconnected)
+ *   DELETE /identities/{id}                   → 204   (tokens refused, live endpoints disconnected)
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -23,6 +24,8 @@ export interface IdentityRoutesOptions {
   identities: IdentityStore;
   tokens: TokenService;
   defaultTtlMinutes: number;
+  /** The identity's tokens no longer hold (revoked or identity deleted): end its live connections. */
+  onTokensRevoked(identity: string): void;
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRoutesOptions): void {
@@ -42,7 +45,8 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     if (!body) return reply;
     const id = identities.create();
     const requested = body.createTokenWithScopes ?? [];
-    const accessToken = requested.length > 0 ? await tokens.issue(id, requested, body.expiresInMinutes ?? defaultTtlMinutes) : undefined;
+    const accessToken =
+      requested.length > 0 ? await tokens.issue(id, requested, body.expiresInMinutes ?? defaultTtlMinutes, identities.tokenGeneration(id)!) : undefined;
     return reply.code(201).send(accessToken ? { identity: { id }, accessToken } : { identity: { id } });
   });
 
@@ -50,12 +54,20 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   app.post<{ Params: { id: string } }>('/identities/:id/::issueAccessToken', { preHandler: authorize }, async (request, reply) => {
     const body = parseBody(issueBody, request.body ?? {}, reply);
     if (!body) return reply;
-    if (!identities.has(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
-    return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes));
+    const generation = identities.tokenGeneration(request.params.id);
+    if (generation === undefined) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes, generation));
+  });
+
+  app.post<{ Params: { id: string } }>('/identities/:id/::revokeAccessTokens', { preHandler: authorize }, async (request, reply) => {
+    if (!identities.revokeTokens(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    options.onTokensRevoked(request.params.id);
+    return reply.code(204).send();
   });
 
   app.delete<{ Params: { id: string } }>('/identities/:id', { preHandler: authorize }, async (request, reply) => {
     if (!identities.delete(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    options.onTokensRevoked(request.params.id);
     return reply.code(204).send();
   });
 }

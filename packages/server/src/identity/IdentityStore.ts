@@ -1,17 +1,34 @@
-/** Identities issued by this server (in memory: they live as long as the process). */
+/**
+ * Identities issued by this server (in memory: they live as long as the process). Each identity has a
+ * token generation: tokens carry the generation they were issued under, and revoking bumps it, so every
+ * earlier token is refused from then on.
+ */
 import { randomUUID } from 'node:crypto';
 
 export class IdentityStore {
-  readonly #identities = new Map<string, { createdAt: number }>();
+  readonly #identities = new Map<string, { createdAt: number; tokenGeneration: number }>();
 
   create(): string {
     const id = `8:backchannel:${randomUUID()}`;
-    this.#identities.set(id, { createdAt: Date.now() });
+    this.#identities.set(id, { createdAt: Date.now(), tokenGeneration: 0 });
     return id;
   }
 
   has(id: string): boolean {
     return this.#identities.has(id);
+  }
+
+  /** The generation tokens of `id` must carry to be accepted; undefined for an unknown identity. */
+  tokenGeneration(id: string): number | undefined {
+    return this.#identities.get(id)?.tokenGeneration;
+  }
+
+  /** Refuses every token issued so far for `id`. False if the identity does not exist. */
+  revokeTokens(id: string): boolean {
+    const identity = this.#identities.get(id);
+    if (!identity) return false;
+    identity.tokenGeneration++;
+    return true;
   }
 
   delete(id: string): boolean {

@@ -8,7 +8,6 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
 export const VOIP_SCOPE = 'voip';
 const ALGORITHM = 'HS256';
-const CLOCK_TOLERANCE_S = 30;
 
 export interface IssuedToken {
   token: string;
@@ -18,6 +17,8 @@ export interface IssuedToken {
 
 export interface VerifiedToken {
   identity: string;
+  /** The identity's token generation when the token was issued (see IdentityStore). */
+  generation: number;
   scopes: string[];
   /** Milliseconds since the epoch. */
   expiresAt: number;
@@ -30,17 +31,24 @@ export class TokenError extends Error {
 export class TokenService {
   readonly #key: Uint8Array;
   readonly #issuer: string;
+  readonly #leewaySeconds: number;
 
   /** `secret` undefined: a random one for this process (tokens die with it). */
-  constructor(secret: string | undefined, issuer: string) {
+  constructor(secret: string | undefined, issuer: string, leewaySeconds: number) {
     this.#key = secret ? new TextEncoder().encode(secret) : randomBytes(32);
     this.#issuer = issuer;
+    this.#leewaySeconds = leewaySeconds;
   }
 
-  async issue(identity: string, scopes: string[], ttlMinutes: number): Promise<IssuedToken> {
+  /** Clock skew allowed around `exp` and `nbf`, milliseconds. */
+  get leewayMs(): number {
+    return this.#leewaySeconds * 1000;
+  }
+
+  async issue(identity: string, scopes: string[], ttlMinutes: number, generation: number): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + Math.round(ttlMinutes * 60);
-    const token = await new SignJWT({ scope: scopes.join(' ') })
+    const token = await new SignJWT({ scope: scopes.join(' '), gen: generation })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(identity)
       .setIssuer(this.#issuer)
@@ -58,12 +66,13 @@ export class TokenService {
         algorithms: [ALGORITHM],
         issuer: this.#issuer,
         audience: this.#issuer,
-        clockTolerance: CLOCK_TOLERANCE_S,
+        clockTolerance: this.#leewaySeconds,
         requiredClaims: ['sub', 'exp'],
       });
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
       if (!scopes.includes(VOIP_SCOPE)) throw new TokenError(`token lacks the '${VOIP_SCOPE}' scope`);
-      return { identity: payload.sub!, scopes, expiresAt: payload.exp! * 1000 };
+      const generation = typeof payload.gen === 'number' ? payload.gen : -1;
+      return { identity: payload.sub!, generation, scopes, expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof TokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired');

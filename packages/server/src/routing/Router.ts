@@ -35,12 +35,26 @@ import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS } from
 /** Slack of the server's pace check over the SDK's, in ms of the sender's rate. */
 const PACE_SLACK_MS = 1000;
 
+/**
+ * The server measures what it sends an endpoint, the SDK what it receives; they differ by what is in
+ * flight. The server takes off only this share of the SDK's deduction so that an SDK keeping to its own
+ * broadcast budget never meets the server's.
+ */
+const RECEIVE_SHARE_TOLERANCE = 0.75;
+
+export interface RouterOptions {
+  limits: DataChannelLimits;
+  maxSendersPerEndpoint: number;
+}
+
 export class Router {
   readonly #limits: DataChannelLimits;
+  readonly #maxSenders: number;
   readonly #stats: ServerStats;
 
-  constructor(limits: DataChannelLimits, stats: ServerStats) {
-    this.#limits = limits;
+  constructor(options: RouterOptions, stats: ServerStats) {
+    this.#limits = options.limits;
+    this.#maxSenders = options.maxSendersPerEndpoint;
     this.#stats = stats;
   }
 
@@ -68,21 +82,28 @@ export class Router {
     }
   }
 
-  /** The sender's session on a channel, creating it if `sessionId` is newer; undefined if stale or closed. */
-  #session(sender: Endpoint, channelId: number, sessionId: number): ServerSession | undefined {
+  /**
+   * The sender's session on a channel, creating it if `sessionId` is newer; 'stale' if older or closed,
+   * 'limit' if a new session would pass the per-endpoint sender limit.
+   */
+  #session(sender: Endpoint, channelId: number, sessionId: number): ServerSession | 'stale' | 'limit' {
     const current = sender.sessions.get(channelId);
     if (!current || sessionId > current.sessionId) {
+      const replacing = current !== undefined && !current.closed;
+      if (!replacing && sender.openSessions >= this.#maxSenders) return 'limit';
+      if (!replacing) sender.openSessions++;
       const session = new ServerSession(sessionId);
       sender.sessions.set(channelId, session);
       return session;
     }
-    return sessionId === current.sessionId && !current.closed ? current : undefined;
+    return sessionId === current.sessionId && !current.closed ? current : 'stale';
   }
 
   #routeSend(sender: Endpoint, kind: ChannelKind, frame: SendFrame, bytes: Uint8Array): void {
     const limits = this.#limits;
     const session = this.#session(sender, frame.channelId, frame.sessionId);
-    if (!session) return this.#drop(sender, frame, DropReason.StaleSession);
+    if (session === 'stale') return this.#drop(sender, frame, DropReason.StaleSession);
+    if (session === 'limit') return this.#drop(sender, frame, DropReason.TooManySenders);
     const size = frame.payload.byteLength;
     if (size > limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
     const generation = frame.recipientsGeneration;
@@ -99,14 +120,23 @@ export class Router {
     // The channel a frame arrives on decides its reliability class, whatever its flags claim.
     const reliability = kind === 'durable' ? 'Durable' : 'Lossy';
     if (!session.pace) {
-      const priority = frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal';
-      const rate = kbpsToBytesPerMs(senderMaxKbps(limits, reliability, priority));
+      session.maxKbps = senderMaxKbps(limits, reliability, frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal');
+      const rate = kbpsToBytesPerMs(session.maxKbps);
       session.pace = new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now);
     }
-    if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
     const broadcast = recipients === 'broadcast';
-    const packets = broadcast ? broadcastPacketCount(limits, size) : 0;
-    if (broadcast && sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
+    let packets = 0;
+    if (broadcast) {
+      // SPEC §4: broadcast budget = the sender's maximum − 80% of what its endpoint receives.
+      const budgetKbps = session.maxKbps - RECEIVE_SHARE_TOLERANCE * limits.broadcastReceiveShare * sender.received.kbps(now);
+      if (budgetKbps <= 0) return this.#drop(sender, frame, DropReason.TrafficLimit);
+      session.pace.setRate(kbpsToBytesPerMs(budgetKbps), now);
+      packets = broadcastPacketCount(limits, size);
+      if (sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
+    } else {
+      session.pace.setRate(kbpsToBytesPerMs(session.maxKbps), now);
+    }
+    if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
 
     const targets = session.resolve(sender, generation);
     if (targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
@@ -127,6 +157,7 @@ export class Router {
     const session = sender.sessions.get(frame.channelId);
     if (!session || session.sessionId !== frame.sessionId || session.closed) return;
     session.closed = true;
+    sender.openSessions--;
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
@@ -135,7 +166,7 @@ export class Router {
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
     const session = this.#session(sender, frame.channelId, frame.sessionId);
-    if (!session || frame.generation <= session.generation) return;
+    if (typeof session === 'string' || frame.generation <= session.generation) return;
     session.setRecipients(frame.generation, frame.recipients, this.#limits);
     this.#stats.recipientListsSet++;
     if (session.held.length === 0) return;

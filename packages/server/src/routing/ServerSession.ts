@@ -36,6 +36,8 @@ export class ServerSession {
   closed = false;
   /** Created with the first data frame, at the rate of that frame's class. */
   pace: TokenBucket | undefined;
+  /** The bitrate limit of the session's class (reliability and priority), kbit/s. */
+  maxKbps = 0;
   /** Recipient lists by generation: the current one and up to PREVIOUS_LISTS_KEPT before it. */
   readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];

@@ -7,6 +7,7 @@ import {
   CallErrorCode,
   PROTOCOL_VERSION,
   SignalingError,
+  TokenBucket,
   encodeSignaling,
   parseClientMessage,
   type ClientMessage,
@@ -31,6 +32,10 @@ export interface AgentConnectionDeps {
   stats: ServerStats;
   iceServers: IceServerConfig[];
   helloTimeoutMs: number;
+  signalingMessagesPerSecond: number;
+  maxConnectionsPerIdentity: number;
+  /** Live authenticated connections of an identity (this one excluded until it is authenticated). */
+  connectionsOf(identity: string): number;
 }
 
 export class AgentConnection implements SignalingSink {
@@ -41,17 +46,28 @@ export class AgentConnection implements SignalingSink {
   readonly #endpoints = new Map<number, Endpoint>();
   #tokenExpiresAt = 0;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the connection when its token expires without a refresh. */
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Signaling message budget: a flood closes this socket, and only this one. */
+  readonly #messageBudget: TokenBucket;
   /** Token checks are async; messages wait behind them so their order is kept. */
   #queue: Promise<void> = Promise.resolve();
 
   constructor(socket: WebSocket, deps: AgentConnectionDeps) {
     this.#socket = socket;
     this.#deps = deps;
+    this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, performance.now());
     this.#helloTimer = setTimeout(
       () => this.close(CloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
       deps.helloTimeoutMs,
     );
     socket.on('message', (data, isBinary) => {
+      const now = performance.now();
+      if (this.#messageBudget.balance(now) < 1) {
+        this.#deps.stats.signalingFloods++;
+        return this.close(CloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
+      }
+      this.#messageBudget.consume(1, now);
       const text = isBinary ? undefined : data.toString();
       this.#queue = this.#queue.then(() => this.#onMessage(text)).catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
     });
@@ -111,10 +127,13 @@ export class AgentConnection implements SignalingSink {
     }
     const verified = await this.#verify(message.token);
     if (!verified) return;
+    if (this.#deps.connectionsOf(verified.identity) >= this.#deps.maxConnectionsPerIdentity) {
+      return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
+    }
     clearTimeout(this.#helloTimer);
     this.identity = verified.identity;
     this.displayName = message.displayName ?? '';
-    this.#tokenExpiresAt = verified.expiresAt;
+    this.#setExpiry(verified.expiresAt);
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
   }
 
@@ -122,14 +141,33 @@ export class AgentConnection implements SignalingSink {
     const verified = await this.#verify(token);
     if (!verified) return;
     if (verified.identity !== this.identity) return this.#refuse(CallErrorCode.InvalidToken, 'a refreshed token must be for the same identity');
-    this.#tokenExpiresAt = Math.max(this.#tokenExpiresAt, verified.expiresAt);
+    this.#setExpiry(Math.max(this.#tokenExpiresAt, verified.expiresAt));
+  }
+
+  /** The connection lives as long as its newest token (plus the clock leeway), unless refreshed. */
+  #setExpiry(expiresAt: number): void {
+    this.#tokenExpiresAt = expiresAt;
+    clearTimeout(this.#expiryTimer);
+    const remaining = expiresAt + this.#deps.tokens.leewayMs - Date.now();
+    // Timers hold at most ~24.8 days; a longer-lived token is checked again then.
+    this.#expiryTimer = setTimeout(() => {
+      if (Date.now() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
+      else this.#setExpiry(this.#tokenExpiresAt);
+    }, Math.min(Math.max(0, remaining), 2 ** 31 - 1));
+  }
+
+  /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
+  revoke(): void {
+    this.#refuse(CallErrorCode.InvalidToken, 'the tokens of this identity were revoked');
   }
 
   /** Verifies a token and that its identity still exists; on failure refuses the connection. */
   async #verify(token: string): Promise<{ identity: string; expiresAt: number } | undefined> {
     try {
       const verified = await this.#deps.tokens.verify(token);
-      if (!this.#deps.identities.has(verified.identity)) throw new TokenError('the identity no longer exists');
+      const generation = this.#deps.identities.tokenGeneration(verified.identity);
+      if (generation === undefined) throw new TokenError('the identity no longer exists');
+      if (verified.generation !== generation) throw new TokenError('the token was revoked');
       return verified;
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
@@ -167,6 +205,7 @@ export class AgentConnection implements SignalingSink {
 
   #onClosed(): void {
     clearTimeout(this.#helloTimer);
+    clearTimeout(this.#expiryTimer);
     for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);
   }
 }

@@ -13,11 +13,11 @@ export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<AgentConnection>();
 
-  constructor(httpServer: Server, deps: AgentConnectionDeps) {
+  constructor(httpServer: Server, deps: Omit<AgentConnectionDeps, 'connectionsOf'>) {
     // maxPayload is explicit: ws would otherwise accept 100 MiB messages.
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNALING_MESSAGE_BYTES });
     this.#wss.on('connection', (socket) => {
-      const connection = new AgentConnection(socket, deps);
+      const connection = new AgentConnection(socket, { ...deps, connectionsOf: (identity) => this.connectionsOf(identity) });
       this.#connections.add(connection);
       socket.on('close', () => this.#connections.delete(connection));
     });
@@ -33,6 +33,18 @@ export class SignalingServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Authenticated connections of `identity`. */
+  connectionsOf(identity: string): number {
+    let count = 0;
+    for (const connection of this.#connections) if (connection.identity === identity) count++;
+    return count;
+  }
+
+  /** Ends every connection (and so every call endpoint) of `identity`: its tokens no longer hold. */
+  revokeIdentity(identity: string): void {
+    for (const connection of [...this.#connections]) if (connection.identity === identity) connection.revoke();
   }
 
   /** Closes every connection with `reason` and stops accepting new ones. */

@@ -9,7 +9,11 @@ import {
   FrameType,
   MAX_CHANNEL_ID,
   MIN_CHANNEL_ID,
+  RateMeter,
+  TokenBucket,
   decodeServerFrame,
+  dropReasonText,
+  errorCodeForDrop,
   senderMaxKbps,
 } from '@backchannel/protocol';
 
@@ -18,11 +22,9 @@ import { DataChannelSender } from '../../dataChannel/DataChannelSender.js';
 import type { DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
 import { DataChannelError } from '../../errors.js';
 import type { DataLink } from './DataLink.js';
-import { RateMeter } from './RateMeter.js';
 import { ReceiverTable } from './ReceiverTable.js';
 import { SendScheduler } from './SendScheduler.js';
 import { SenderState, type SenderContext } from './SenderState.js';
-import { TokenBucket } from '@backchannel/protocol';
 import { validateParticipants, validateSenderOptions } from './validation.js';
 
 /** Frames from an endpoint the roster does not know yet are held (signaling and data race), this many at most. */
@@ -132,9 +134,16 @@ export class DataChannelEngine {
         if (this.#held.has(frame.senderEndpointId)) this.#hold(frame.senderEndpointId, bytes);
         else this.#receivers.closeSession(frame.senderEndpointId, frame.channelId, frame.sessionId);
         return;
-      case FrameType.Notice:
+      case FrameType.Notice: {
+        // The message had already left (its sendMessage resolved on hand-off): the sender reports the drop
+        // as an event, with the error code the SDK would have raised had it seen the limit first.
         this.counters.serverDrops++;
+        const sender = this.#senders.get(frame.channelId);
+        if (sender?.sessionId !== frame.sessionId) return;
+        const code = errorCodeForDrop(frame.reason);
+        sender.notifyDropped?.(frame.sequenceNumber, new DataChannelError(code, `the server dropped message ${frame.sequenceNumber}: ${dropReasonText(frame.reason)}`));
         return;
+      }
     }
   }
 

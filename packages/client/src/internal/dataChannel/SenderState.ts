@@ -68,6 +68,8 @@ export class SenderState {
   #closed = false;
   /** Whether the server has heard of this session (anything sent), so a close is worth announcing. */
   #announced = false;
+  /** Set by the public sender to turn server drop notices into its `messageDropped` event. */
+  notifyDropped: ((sequenceNumber: number, error: DataChannelError) => void) | undefined;
 
   constructor(options: SenderOptions, context: SenderContext) {
     this.channelId = options.channelId;

@@ -1,4 +1,6 @@
 /**
+ * Pure arithmetic, shared by the SDK and the server.
+ *
  * Bytes per second over the last second, in ten 100 ms slots: what an endpoint currently receives, which
  * SPEC §4 takes off its broadcast send budget.
  */

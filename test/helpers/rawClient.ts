@@ -1,0 +1,173 @@
+/**
+ * A test client that speaks the wire protocol itself (signaling JSON over `ws`, frames over node-datachannel),
+ * bypassing every check of the SDK: what a hostile or buggy client can send, the server must handle.
+ *
+ *   const raw = await RawEndpoint.join(server.url, token, 'room');
+ *   raw.send('durable', encodeSend(...));
+ *   const notice = await raw.nextFrame((f) => f.type === FrameType.Notice);
+ *   raw.close();
+ */
+import {
+  PROTOCOL_VERSION,
+  decodeServerFrame,
+  encodeSignaling,
+  parseServerMessage,
+  type ClientMessage,
+  type ParticipantInfo,
+  type ServerFrame,
+  type ServerMessage,
+} from '@backchannel/protocol';
+import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+import { WebSocket } from 'ws';
+
+const TIMEOUT_MS = 15_000;
+
+export class RawEndpoint {
+  readonly frames: ServerFrame[] = [];
+  readonly messages: ServerMessage[] = [];
+  #waiters: (() => void)[] = [];
+  #closed = false;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly identity: string,
+    readonly endpointId: number,
+    readonly pc: PeerConnection,
+    readonly channels: { durable: DataChannel; lossy: DataChannel },
+    readonly participants: ParticipantInfo[],
+  ) {}
+
+  /** Opens a signaling socket and authenticates; resolves with the socket and the welcome. */
+  static async connect(serverUrl: string, token: string): Promise<{ ws: WebSocket; identity: string; messages: ServerMessage[]; next: Next }> {
+    const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/signaling`);
+    const messages: ServerMessage[] = [];
+    const waiters: (() => void)[] = [];
+    ws.on('message', (data) => {
+      messages.push(parseServerMessage(String(data)));
+      for (const wake of waiters.splice(0)) wake();
+    });
+    const next: Next = (predicate) =>
+      waitUntil(
+        () => messages.find(predicate),
+        (wake) => {
+          waiters.push(wake);
+          ws.once('close', wake);
+        },
+      );
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(encodeSignaling({ type: 'hello', protocolVersion: PROTOCOL_VERSION, token }));
+    const welcome = await next((m) => m.type === 'welcome' || m.type === 'error');
+    if (welcome.type !== 'welcome') throw new Error(`refused: ${JSON.stringify(welcome)}`);
+    return { ws, identity: welcome.identity, messages, next };
+  }
+
+  /** Joins `groupId` with a hand-made peer connection carrying the protocol's two channels. */
+  static async join(serverUrl: string, token: string, groupId: string): Promise<RawEndpoint> {
+    const { ws, identity, messages, next } = await RawEndpoint.connect(serverUrl, token);
+    ws.send(encodeSignaling({ type: 'join', ref: 1, groupId }));
+    const joined = await next((m) => m.type === 'joined' || m.type === 'error');
+    if (joined.type !== 'joined') throw new Error(`join refused: ${JSON.stringify(joined)}`);
+    const endpointId = joined.endpointId;
+    acquireRtcRuntime();
+    const pc = new nodeDataChannel.PeerConnection('raw-client', { iceServers: [] });
+    const heldCandidates: ClientMessage[] = [];
+    let answered = false;
+    const send = (m: ClientMessage): void => ws.send(encodeSignaling(m));
+    pc.onLocalCandidate((candidate, mid) => {
+      const m: ClientMessage = { type: 'candidate', endpointId, candidate, mid };
+      if (answered) send(m);
+      else heldCandidates.push(m);
+    });
+    const offer = new Promise<string>((resolve) => pc.onLocalDescription((sdp) => resolve(sdp)));
+    const durable = pc.createDataChannel('backchannel-durable');
+    const lossy = pc.createDataChannel('backchannel-lossy', { unordered: true, maxRetransmits: 0 });
+    const sdp = (await offer).split('\r\n').filter((l) => !l.startsWith('a=candidate')).join('\r\n');
+    send({ type: 'offer', endpointId, sdp });
+    const answer = await next((m) => m.type === 'answer');
+    if (answer.type !== 'answer') throw new Error('no answer');
+    pc.setRemoteDescription(answer.sdp, 'answer');
+    answered = true;
+    for (const m of heldCandidates) send(m);
+    let seen = messages.indexOf(answer);
+    const applyCandidates = (): void => {
+      for (; seen < messages.length; seen++) {
+        const m = messages[seen]!;
+        if (m.type === 'candidate') pc.addRemoteCandidate(m.candidate, m.mid);
+      }
+    };
+    ws.on('message', applyCandidates);
+    applyCandidates();
+    const connected = await next((m) => m.type === 'connected' || m.type === 'callEnded');
+    if (connected.type !== 'connected') throw new Error(`not connected: ${JSON.stringify(connected)}`);
+    const endpoint = new RawEndpoint(ws, identity, endpointId, pc, { durable, lossy }, connected.participants);
+    endpoint.messages.push(...messages);
+    ws.on('message', (data) => {
+      endpoint.messages.push(parseServerMessage(String(data)));
+      endpoint.#wake();
+    });
+    ws.on('close', () => endpoint.#wake());
+    for (const channel of [durable, lossy]) {
+      channel.onMessage((message) => {
+        if (typeof message === 'string') return;
+        endpoint.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        endpoint.#wake();
+      });
+    }
+    return endpoint;
+  }
+
+  /** Sends raw bytes on a channel, exactly as given. */
+  send(kind: 'durable' | 'lossy', bytes: Uint8Array): void {
+    this.channels[kind].sendMessageBinary(bytes);
+  }
+
+  signal(message: ClientMessage | string): void {
+    this.ws.send(typeof message === 'string' ? message : encodeSignaling(message));
+  }
+
+  /** The first received frame matching `predicate` (already received or arriving). */
+  nextFrame(predicate: (frame: ServerFrame) => boolean): Promise<ServerFrame> {
+    return waitUntil(() => this.frames.find(predicate), (wake) => this.#waiters.push(wake));
+  }
+
+  nextMessage(predicate: (message: ServerMessage) => boolean): Promise<ServerMessage> {
+    return waitUntil(() => this.messages.find(predicate), (wake) => this.#waiters.push(wake));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.channels.durable.close();
+    this.channels.lossy.close();
+    this.pc.close();
+    this.ws.close();
+    releaseRtcRuntime();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
+type Next = (predicate: (message: ServerMessage) => boolean) => Promise<ServerMessage>;
+
+/** Resolves with `find()`'s first defined result, re-checking each time `subscribe`'s wake-up fires. */
+function waitUntil<T>(find: () => T | undefined, subscribe: (wake: () => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    const check = (): void => {
+      const found = find();
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve(found);
+      } else {
+        subscribe(check);
+      }
+    };
+    check();
+  });
+}
