@@ -335,7 +335,7 @@ describe('decoders refuse malformed frames', () => {
     const closed = encodeSessionClosed(1, 1, 1);
     assertFrameError(() => decodeServerFrame(closed.subarray(0, 11)), 'Truncated', 'SessionClosed frame must be 12 bytes, got 11');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(...closed, 0)), 'Truncated', 'SessionClosed frame must be 12 bytes, got 13');
-    const notice = encodeNotice(DropReason.Malformed, 1, 1, 1);
+    const notice = encodeNotice(DropReason.TooManySenders, 1, 1, 1);
     assertFrameError(() => decodeServerFrame(notice.subarray(0, 2)), 'Truncated', 'Notice frame must be 12 bytes, got 2');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(...notice, 0)), 'Truncated', 'Notice frame must be 12 bytes, got 13');
   });

@@ -1,7 +1,7 @@
 import { Call } from './Call.js';
 import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
 import { TypedEmitter } from './events.js';
-import { invalidArgument } from './errors.js';
+import { CallError, CallErrorCode } from './errors.js';
 import type { SignalingClient } from './internal/signaling/SignalingClient.js';
 
 /** Options of `createCallAgent`. */
@@ -78,9 +78,9 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   /** Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. */
   join(locator: GroupCallLocator): Call {
     if (typeof locator?.groupId !== 'string' || locator.groupId.length === 0 || locator.groupId.length > 256) {
-      throw invalidArgument('join needs { groupId } with a groupId of 1–256 characters');
+      throw new CallError(CallErrorCode.BadRequest, 'join needs { groupId } with a groupId of 1–256 characters');
     }
-    if (this.#disposed) throw new Error('the call agent was disposed');
+    if (this.#disposed) throw new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed');
     const call = new Call(this.#signaling, locator.groupId, {
       iceServers: this.#signaling.iceServers,
       receiverBufferSize: this.#config.receiverBufferSize,

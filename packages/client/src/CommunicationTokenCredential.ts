@@ -20,6 +20,8 @@ export interface CommunicationTokenRefreshOptions {
 const REFRESH_BEFORE_EXPIRY_MS = 10 * 60 * 1000;
 const RETRY_AFTER_FAILURE_MS = 5_000;
 const MIN_REFRESH_DELAY_MS = 1_000;
+/** getToken() refreshes a token with less than this left. */
+const NEARLY_EXPIRED_MS = 5_000;
 
 /**
  * The credential a call agent authenticates with: a static token, or a refresher that renews it during
@@ -50,12 +52,15 @@ export class CommunicationTokenCredential {
     }
   }
 
-  /** A valid token: the current one, or a fresh one if it is about to expire and a refresher exists. */
+  /**
+   * The token to use now: the current one, or, with a refresher, a fresh one when the current one is
+   * missing or within a few seconds of expiry. A static token is returned as it is, expired or not: the
+   * server then refuses it with `InvalidToken`.
+   */
   async getToken(): Promise<AccessToken> {
     if (this.#disposed) throw new Error('the credential was disposed');
     const current = this.#current;
-    if (current && (!this.#refresher || current.expiresOnTimestamp - Date.now() > Math.min(REFRESH_BEFORE_EXPIRY_MS, 5_000))) return current;
-    if (!this.#refresher) throw new Error('the token has expired and no tokenRefresher was given');
+    if (current && (!this.#refresher || current.expiresOnTimestamp - Date.now() > NEARLY_EXPIRED_MS)) return current;
     return this.#refresh();
   }
 

@@ -62,10 +62,8 @@ export const DropReason = {
   StaleSession: 5,
   /** Frame refers to a recipient list the server does not hold (a Lossy frame overtook its list). */
   UnknownRecipients: 6,
-  /** Frame could not be parsed. */
-  Malformed: 7,
   /** The endpoint already has as many open sender sessions as allowed. */
-  TooManySenders: 8,
+  TooManySenders: 7,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -88,8 +86,6 @@ export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
       return DataChannelErrorCode.MessageFailureForTrafficLimit;
     case DropReason.StaleSession:
       return DataChannelErrorCode.SenderClosed;
-    case DropReason.Malformed:
-      return DataChannelErrorCode.FailedToStart;
   }
 }
 
@@ -108,8 +104,6 @@ export function dropReasonText(reason: DropReason): string {
       return 'the session was closed or replaced';
     case DropReason.UnknownRecipients:
       return 'recipient list unknown to the server';
-    case DropReason.Malformed:
-      return 'malformed frame';
     case DropReason.TooManySenders:
       return 'more open senders than allowed';
   }

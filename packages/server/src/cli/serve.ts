@@ -37,7 +37,7 @@ export function serveCommand(): Command {
     .addOption(option('--port <port>', 'PORT', 'HTTP and WebSocket port (0: any free port)').argParser(integer(0, 65535)).default(d.port))
     .addOption(option('--access-key <key>', 'ACCESS_KEY', 'key guarding the identity API (default: generated and printed)'))
     .addOption(option('--token-secret <secret>', 'TOKEN_SECRET', 'HMAC secret for tokens (default: random per process)'))
-    .addOption(option('--token-ttl-minutes <n>', 'TOKEN_TTL_MINUTES', 'default token lifetime').argParser(positive).default(d.tokenTtlMinutes))
+    .addOption(option('--token-ttl-minutes <n>', 'TOKEN_TTL_MINUTES', 'default token lifetime (at most 1440)').argParser(integer(1, 1440)).default(d.tokenTtlMinutes))
     .addOption(option('--max-message-size <bytes>', 'MAX_MESSAGE_SIZE', 'largest data message').argParser(integer(1, 256 * 1024)).default(d.limits.maxMessageSizeBytes))
     .addOption(option('--max-recipients <n>', 'MAX_RECIPIENTS', 'recipient endpoints per sender').argParser(integer(1, 255)).default(d.limits.maxRecipients))
     .addOption(option('--durable-max-kbps <kbps>', 'DURABLE_MAX_KBPS', 'Durable sender bitrate limit').argParser(positive).default(d.limits.durableMaxKbps))

@@ -164,7 +164,7 @@ export class SignalingClient {
   }
 }
 
-/** http(s)://host → ws(s)://host/signaling; ws(s) URLs are taken as they are. */
+/** http(s)://host[/] → ws(s)://host/signaling; a URL with a path of its own keeps it (a proxy prefix, say). */
 export function signalingUrl(serverUrl: string): string {
   const url = new URL(serverUrl);
   if (url.protocol === 'http:') url.protocol = 'ws:';
