@@ -5,12 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 import { CallErrorCode } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { registerDemoRoutes } from './http/demoRoutes.js';
 import { registerIdentityRoutes } from './http/identityRoutes.js';
 import { IdentityStore } from './identity/IdentityStore.js';
 import { TokenService } from './identity/TokenService.js';
@@ -69,6 +71,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     defaultTtlMinutes: config.tokenTtlMinutes,
     onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
+  if (config.demo) {
+    await registerDemoRoutes(app, {
+      identities,
+      tokens,
+      ttlMinutes: config.tokenTtlMinutes,
+      staticDir: config.demoStaticDir ?? fileURLToPath(new URL('../../../apps/demo/dist', import.meta.url)),
+    });
+  }
 
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;

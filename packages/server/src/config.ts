@@ -45,6 +45,13 @@ export interface ServerConfig {
    * is worthless), Durable only when the receiver is far behind.
    */
   receiverBufferBytes: { durable: number; lossy: number };
+  /**
+   * Demo mode: serve the demo page at `/` and hand out tokens to anyone at `POST /demo/token`. For trying
+   * Backchannel locally only.
+   */
+  demo: boolean;
+  /** Where the built demo app is (default: apps/demo/dist of this repository). */
+  demoStaticDir: string | undefined;
   /** PEM certificate and key files: serve HTTPS and WSS on the same port. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
@@ -70,6 +77,8 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   signalingMessagesPerSecond: 50,
   maxSendersPerEndpoint: 4096,
   receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
+  demo: false,
+  demoStaticDir: undefined,
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
 });

@@ -65,6 +65,8 @@ export function serveCommand(): Command {
         .argParser(integer(1, 100_000))
         .default(d.maxParticipantsPerCall),
     )
+    .addOption(option('--demo', 'DEMO', 'serve the demo page at / and give tokens to anyone (local trials only)'))
+    .addOption(option('--demo-dir <dir>', 'DEMO_DIR', 'the built demo app (default: apps/demo/dist of the repository)'))
     .addOption(option('--tls-cert <file>', 'TLS_CERT', 'PEM certificate: serve HTTPS and WSS on the same port'))
     .addOption(option('--tls-key <file>', 'TLS_KEY', 'PEM private key of --tls-cert'))
     .addOption(
@@ -99,6 +101,8 @@ export function serveCommand(): Command {
         maxConnectionsPerIdentity: flags.maxConnectionsPerIdentity as number,
         maxSendersPerEndpoint: flags.maxSendersPerEndpoint as number,
         tokenLeewaySeconds: flags.tokenLeewaySeconds as number,
+        demo: flags.demo === true || flags.demo === 'true' || flags.demo === '1',
+        demoStaticDir: flags.demoDir as string | undefined,
         tlsCertFile: flags.tlsCert as string | undefined,
         tlsKeyFile: flags.tlsKey as string | undefined,
         limits: {
@@ -114,6 +118,7 @@ export function serveCommand(): Command {
       const server = await startServer(options);
       const generated = options.accessKey === undefined;
       console.log(`Backchannel listening on ${server.url}`);
+      if (server.config.demo) console.log(`  demo page: ${server.url}/  (demo mode: anyone reaching the server gets a token)`);
       console.log(`  signaling: ${server.url.replace(/^http/, 'ws')}/signaling`);
       console.log(`  access key: ${generated ? `${server.accessKey} (generated; set --access-key or BACKCHANNEL_ACCESS_KEY to fix it)` : '(as configured)'}`);
       console.log(`  get a token: curl -s -X POST -H 'Authorization: Bearer <access key>' -H 'Content-Type: application/json' \\`);

@@ -1,0 +1,41 @@
+/**
+ * Demo mode: the browser demo page at `/` and an unauthenticated token endpoint for it.
+ *
+ *   POST /demo/token { displayName? } → 201 { identity: { id }, accessToken: { token, expiresOn } }
+ *
+ * Anyone who can reach the server can get a token in demo mode: it is for trying Backchannel on a laptop
+ * or a private network, never for a deployment. Outside demo mode neither route exists.
+ */
+import { existsSync } from 'node:fs';
+
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+import type { IdentityStore } from '../identity/IdentityStore.js';
+import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
+import { problem } from './identityRoutes.js';
+
+export interface DemoRoutesOptions {
+  identities: IdentityStore;
+  tokens: TokenService;
+  /** Lifetime of demo tokens, minutes. */
+  ttlMinutes: number;
+  /** The built demo app (index.html and assets), served at `/` when it exists. */
+  staticDir: string | undefined;
+}
+
+export async function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOptions): Promise<void> {
+  const { identities, tokens } = options;
+  app.post('/demo/token', async (_request, reply) => {
+    const id = identities.create();
+    const accessToken = await tokens.issue(id, [VOIP_SCOPE], options.ttlMinutes, identities.tokenGeneration(id)!);
+    return reply.code(201).send({ identity: { id }, accessToken });
+  });
+  if (options.staticDir && existsSync(options.staticDir)) {
+    await app.register(fastifyStatic, { root: options.staticDir, prefix: '/' });
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply.code(404).send(problem('DemoNotBuilt', 'the demo app is not built: run `npm run build` (or `npm start`) at the repository root')),
+    );
+  }
+}
