@@ -1,6 +1,6 @@
 /**
- * The Backchannel server: one HTTP port with the identity API, health, and WebSocket signaling; one
- * WebRTC peer connection per call endpoint; routing of data between them.
+ * The Backchannel server: one HTTP port with the identity API, health, metrics and WebSocket signaling;
+ * one WebRTC peer connection per call endpoint; routing of data between them.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,9 +13,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { CallManager } from './calls/CallManager.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
-import { registerIdentityRoutes } from './http/identityRoutes.js';
+import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
 import { IdentityStore } from './identity/IdentityStore.js';
 import { TokenService } from './identity/TokenService.js';
+import { silentLogger, type Logger } from './logging.js';
+import { createMetrics } from './metrics.js';
 import { Router } from './routing/Router.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { createStats, type ServerStats } from './stats.js';
@@ -30,17 +32,31 @@ export interface RunningServer {
   readonly stats: ServerStats;
   /** Live numbers: calls, endpoints, signaling connections. */
   snapshot(): { calls: number; endpoints: number; connections: number };
-  /** Ends every call (clients see `ServerShutdown`), closes connections, stops listening. */
+  /**
+   * Graceful stop: refuses new joins, lets queued Durable data leave (up to `shutdownDrainMs`), ends every
+   * call with `ServerShutdown` (clients see that reason), closes connections, stops listening. Idempotent.
+   */
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const config = resolveConfig(options);
+export type StartOptions = ServerOptions & {
+  /** Where the server logs (pino). Default: nowhere. */
+  logger?: Logger;
+};
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const { logger = silentLogger(), ...configOptions } = options;
+  const config = resolveConfig(configOptions);
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const identities = new IdentityStore();
   const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
-  const calls = new CallManager(config, new Router({ limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint }, stats), stats);
+  let observeRouting: ((ms: number) => void) | undefined;
+  const router = new Router(
+    { limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint, observeRouting: (ms) => observeRouting?.(ms) },
+    stats,
+  );
+  const calls = new CallManager(config, router, stats, logger);
   const tls = await readTls(config);
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
@@ -59,11 +75,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     tokens,
     identities,
     stats,
+    logger,
     iceServers: config.iceServers,
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
     maxConnectionsPerIdentity: config.maxConnectionsPerIdentity,
   });
+  const metrics = createMetrics(stats, calls, () => signaling.connectionCount);
+  observeRouting = metrics.observeRouting;
+  const snapshot = (): { calls: number; endpoints: number; connections: number } => {
+    let endpoints = 0;
+    for (const call of calls.calls.values()) endpoints += call.size;
+    return { calls: calls.calls.size, endpoints, connections: signaling.connectionCount };
+  };
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/stats', { preHandler: requireAccessKey(accessKey) }, async () => ({ ...snapshot(), ...stats }));
   registerIdentityRoutes(app, {
     accessKey,
     identities,
@@ -83,32 +109,32 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  logger.info({ url, demo: config.demo }, 'listening');
   let closing: Promise<void> | undefined;
 
   return {
-    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+    url,
     port,
     accessKey,
     config,
     stats,
-    snapshot: () => {
-      let endpoints = 0;
-      for (const call of calls.calls.values()) endpoints += call.size;
-      return { calls: calls.calls.size, endpoints, connections: signaling.connectionCount };
-    },
+    snapshot,
     close: () =>
       (closing ??= (async () => {
+        signaling.stopAccepting();
+        await calls.drain(config.shutdownDrainMs);
         calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
         await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down');
         await app.close();
+        logger.info('closed');
       })()),
   };
 }
 
 /** The certificate and key to serve HTTPS/WSS with, if configured (both or neither). */
 async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
-  if (!config.tlsCertFile && !config.tlsKeyFile) return undefined;
-  if (!config.tlsCertFile || !config.tlsKeyFile) throw new Error('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  if (!config.tlsCertFile || !config.tlsKeyFile) return undefined;
   const [cert, key] = await Promise.all([readFile(config.tlsCertFile), readFile(config.tlsKeyFile)]);
   return { cert, key };
 }

@@ -1,8 +1,10 @@
 /**
  * Server configuration: one schema, with the defaults a first run needs (in-memory, loopback, limits of the
- * reference product). The CLI fills it from flags and environment variables.
+ * reference product). The CLI fills it from a config file, environment variables and flags, in that order
+ * of precedence (flags win); everything passes one schema.
  */
 import { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
+import { z } from 'zod';
 
 export interface ServerConfig {
   /** Address to listen on. Loopback by default: put a TLS proxy in front to expose it. */
@@ -52,6 +54,8 @@ export interface ServerConfig {
   demo: boolean;
   /** Where the built demo app is (default: apps/demo/dist of this repository). */
   demoStaticDir: string | undefined;
+  /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
+  shutdownDrainMs: number;
   /** PEM certificate and key files: serve HTTPS and WSS on the same port. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
@@ -77,6 +81,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   signalingMessagesPerSecond: 50,
   maxSendersPerEndpoint: 4096,
   receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
+  shutdownDrainMs: 5000,
   demo: false,
   demoStaticDir: undefined,
   tlsCertFile: undefined,
@@ -84,9 +89,100 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
 });
 
 /** Options of `startServer`: any part of the configuration, limits included, may be given. */
-export type ServerOptions = Partial<Omit<ServerConfig, 'limits'>> & { limits?: Partial<DataChannelLimits> };
+export type ServerOptions = Partial<Omit<ServerConfig, 'limits' | 'receiverBufferBytes'>> & {
+  limits?: Partial<DataChannelLimits>;
+  receiverBufferBytes?: Partial<ServerConfig['receiverBufferBytes']>;
+};
 
+const positive = z.number().positive();
+const positiveInt = z.number().int().positive();
+
+/**
+ * The schema every configuration passes, whatever its source (flags, environment, config file, code):
+ * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
+ * in production.
+ */
+const limitsSchema = z
+  .object({
+    maxMessageSizeBytes: z.number().int().min(1).max(256 * 1024),
+    maxRecipients: z.number().int().min(1).max(255),
+    durableMaxKbps: positive,
+    lossyMaxKbps: positive,
+    highPriorityLossyMaxKbps: positive,
+    broadcastPacketsPerSecond: positive,
+    broadcastPacketBytes: positiveInt,
+    broadcastReceiveShare: z.number().min(0).max(1),
+    receiverIdleCloseMs: positiveInt,
+    maxSendBacklogMs: positiveInt,
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    accessKey: z.string().min(16, 'must be at least 16 characters').optional(),
+    tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+    tokenTtlMinutes: z.number().positive().max(24 * 60),
+    tokenIssuer: z.string().min(1),
+    limits: limitsSchema,
+    iceServers: z.array(
+      z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }).strict(),
+    ),
+    rtcBindAddress: z.string().min(1).optional(),
+    rtcPortRangeBegin: z.number().int().min(0).max(65535),
+    rtcPortRangeEnd: z.number().int().min(0).max(65535),
+    maxParticipantsPerCall: positiveInt,
+    joinTimeoutMs: positiveInt,
+    helloTimeoutMs: positiveInt,
+    tokenLeewaySeconds: z.number().int().min(0).max(3600),
+    maxConnectionsPerIdentity: positiveInt,
+    signalingMessagesPerSecond: positive,
+    maxSendersPerEndpoint: z.number().int().min(1).max(65535),
+    receiverBufferBytes: z.object({ durable: positiveInt, lossy: positiveInt }).strict(),
+    shutdownDrainMs: z.number().int().min(0),
+    demo: z.boolean(),
+    demoStaticDir: z.string().min(1).optional(),
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
+
+/** A configuration value was refused: `key` is its dotted path, `value` what was given. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
+  }
+}
+
+/** Fills in defaults and validates; throws {@link ConfigError} naming the first bad key and its value. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-  return { ...DEFAULT_CONFIG, ...defined, limits: { ...DEFAULT_LIMITS, ...options.limits } } as ServerConfig;
+  const defined = <T extends object>(o: T | undefined): Partial<T> =>
+    Object.fromEntries(Object.entries(o ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
+  const merged = {
+    ...DEFAULT_CONFIG,
+    ...defined(options),
+    limits: { ...DEFAULT_LIMITS, ...defined(options.limits) },
+    receiverBufferBytes: { ...DEFAULT_CONFIG.receiverBufferBytes, ...defined(options.receiverBufferBytes) },
+  };
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    const value = path.reduce<unknown>((at, part) => (at as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey], merged);
+    throw new ConfigError(path.join('.') || '(root)', value, issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message);
+  }
+  return merged as ServerConfig;
+}
+
+/** The configuration with secrets replaced, for logs. */
+export function redactConfig(config: ServerConfig): Record<string, unknown> {
+  return { ...config, accessKey: config.accessKey ? '[redacted]' : undefined, tokenSecret: config.tokenSecret ? '[redacted]' : undefined };
 }

@@ -1,4 +1,5 @@
 /** @backchannel/server — run a Backchannel call server in-process (the CLI's `serve` uses this). */
-export { startServer, type RunningServer } from './BackchannelServer.js';
-export { DEFAULT_CONFIG, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+export { startServer, type RunningServer, type StartOptions } from './BackchannelServer.js';
+export { ConfigError, DEFAULT_CONFIG, redactConfig, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+export { createLogger, type LogFormat, type Logger } from './logging.js';
 export type { ServerStats } from './stats.js';

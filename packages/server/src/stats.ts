@@ -9,6 +9,10 @@ export type DropReasonName = keyof typeof DropReason | 'SlowReceiverDurable' | '
 export interface ServerStats {
   /** Messages accepted for routing, by reliability. */
   messagesRouted: { durable: number; lossy: number };
+  /** Messages and payload bytes accepted for routing, by reliability and priority. */
+  routed: Record<'durable' | 'lossy', Record<'high' | 'normal', { messages: number; bytes: number }>>;
+  /** Refusals by limits outside the data path (data-path limits are counted in `drops`). */
+  limitHits: { callFull: number; connectionsPerIdentity: number; signalingSize: number; signalingRate: number };
   /** Payload bytes accepted for routing, by reliability. */
   bytesRouted: { durable: number; lossy: number };
   /** Copies handed to recipients' transports. */
@@ -18,8 +22,6 @@ export interface ServerStats {
   /** Frames and signaling messages that could not be parsed. */
   malformedFrames: number;
   malformedSignaling: number;
-  /** Signaling connections closed for sending too many messages. */
-  signalingFloods: number;
   /** Control frames handled. */
   sessionsClosed: number;
   recipientListsSet: number;
@@ -31,12 +33,16 @@ export function createStats(): ServerStats {
   ) as Record<DropReasonName, number>;
   return {
     messagesRouted: { durable: 0, lossy: 0 },
+    routed: {
+      durable: { high: { messages: 0, bytes: 0 }, normal: { messages: 0, bytes: 0 } },
+      lossy: { high: { messages: 0, bytes: 0 }, normal: { messages: 0, bytes: 0 } },
+    },
+    limitHits: { callFull: 0, connectionsPerIdentity: 0, signalingSize: 0, signalingRate: 0 },
     bytesRouted: { durable: 0, lossy: 0 },
     deliveries: 0,
     drops,
     malformedFrames: 0,
     malformedSignaling: 0,
-    signalingFloods: 0,
     sessionsClosed: 0,
     recipientListsSet: 0,
   };

@@ -8,8 +8,12 @@ import type { ServerConfig } from '../config.js';
 import { ServerPeer } from '../rtc/ServerPeer.js';
 import type { Router } from '../routing/Router.js';
 import type { ServerStats } from '../stats.js';
+import type { Logger } from '../logging.js';
 import { Endpoint, type SignalingSink } from './Endpoint.js';
 import { GroupCall } from './GroupCall.js';
+
+/** How often a draining shutdown checks the queues. */
+const DRAIN_CHECK_MS = 20;
 
 export class JoinError extends Error {
   constructor(
@@ -24,13 +28,16 @@ export class CallManager {
   readonly #config: ServerConfig;
   readonly #router: Router;
   readonly #stats: ServerStats;
+  readonly #logger: Logger;
   readonly #calls = new Map<string, GroupCall>();
   #nextEndpointId = 1;
+  #accepting = true;
 
-  constructor(config: ServerConfig, router: Router, stats: ServerStats) {
+  constructor(config: ServerConfig, router: Router, stats: ServerStats, logger: Logger) {
     this.#config = config;
     this.#router = router;
     this.#stats = stats;
+    this.#logger = logger;
   }
 
   get limits(): ServerConfig['limits'] {
@@ -43,13 +50,19 @@ export class CallManager {
 
   /** Adds an endpoint for `sink` to group `groupId`, creating the call if needed. */
   join(sink: SignalingSink, groupId: string): Endpoint {
+    if (!this.#accepting) throw new JoinError(CallErrorCode.ServerShutdown, 'the server is shutting down');
     let call = this.#calls.get(groupId);
-    if (!call) this.#calls.set(groupId, (call = new GroupCall(groupId)));
+    if (!call) {
+      this.#calls.set(groupId, (call = new GroupCall(groupId)));
+      this.#logger.info({ callId: call.id, groupId }, 'call created');
+    }
     if (call.size >= this.#config.maxParticipantsPerCall) {
+      this.#stats.limitHits.callFull++;
       throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
     }
     const endpoint = new Endpoint(this.#nextEndpointId++, call, sink, this.#config.limits.broadcastPacketsPerSecond, this.#config.receiverBufferBytes);
     call.add(endpoint);
+    this.#logger.info({ callId: call.id, endpointId: endpoint.id, identity: endpoint.identity }, 'endpoint joined');
     endpoint.joinTimer = setTimeout(
       () => this.end(endpoint, { code: CallErrorCode.TransportFailed, message: `data transport not up within ${this.#config.joinTimeoutMs} ms` }),
       this.#config.joinTimeoutMs,
@@ -106,7 +119,30 @@ export class CallManager {
       const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
       for (const other of call.admitted) other.signal({ ...left, endpointId: other.id });
     }
-    if (call.size === 0) this.#calls.delete(call.groupId);
+    this.#logger.info(
+      { callId: call.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' },
+      'endpoint left',
+    );
+    if (call.size === 0) {
+      this.#calls.delete(call.groupId);
+      this.#logger.info({ callId: call.id, groupId: call.groupId, durationMs: Date.now() - call.createdAt }, 'call ended');
+    }
+  }
+
+  /**
+   * Shutdown, first step: refuse new joins, then wait (at most `timeoutMs`) until the data already queued
+   * toward every endpoint has been sent, so Durable messages accepted before the shutdown are not lost.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#accepting = false;
+    const deadline = Date.now() + timeoutMs;
+    const queued = (): number => {
+      let bytes = 0;
+      for (const call of this.#calls.values()) for (const e of call.endpoints.values()) bytes += e.peer?.bufferedAmount('durable') ?? 0;
+      return bytes;
+    };
+    // Checked on a short timer: libdatachannel reports a drained buffer per channel, not for the whole server.
+    while (queued() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
   }
 
   /** Ends every endpoint of every call (shutdown). */
@@ -119,6 +155,7 @@ export class CallManager {
     if (!call.endpoints.has(endpoint.id) || endpoint.admitted) return;
     clearTimeout(endpoint.joinTimer);
     const others = call.admit(endpoint);
+    this.#logger.info({ callId: call.id, endpointId: endpoint.id, msSinceJoin: Date.now() - endpoint.joinedAt }, 'endpoint connected');
     endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
     const participant = endpoint.toParticipant();
     for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });

@@ -29,6 +29,7 @@ export class Endpoint {
   /** SPEC §4 broadcast packet rate, with a second of slack over what the SDK allows for network jitter. */
   readonly broadcastPackets: TokenBucket;
   joinTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly joinedAt = Date.now();
   /** What the server delivers to this endpoint: SPEC §4 takes 80% of it off the endpoint's broadcast budget. */
   readonly received = new RateMeter();
   /** Open sender sessions, against the per-endpoint sender limit. */

@@ -5,6 +5,7 @@ import type { Endpoint } from './Endpoint.js';
 
 export class GroupCall {
   readonly id = randomUUID();
+  readonly createdAt = Date.now();
   /** Every endpoint that joined, admitted or still connecting. */
   readonly endpoints = new Map<number, Endpoint>();
   /** Admitted endpoints, in join order. Rebuilt on every roster change; routing reads it per message. */

@@ -1,136 +1,129 @@
-/** `backchannel serve`: every option is also an environment variable (BACKCHANNEL_<NAME>). */
+/**
+ * `backchannel serve`. Every option is a flag, an environment variable (BACKCHANNEL_<NAME>) and a key of
+ * the optional JSON config file (`--config`); flags beat the environment, which beats the file, which beats
+ * the defaults. The merged result passes the server's one configuration schema.
+ */
+import { readFileSync } from 'node:fs';
+
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { startServer } from '../BackchannelServer.js';
-import { DEFAULT_CONFIG, type ServerOptions } from '../config.js';
+import { ConfigError, DEFAULT_CONFIG, redactConfig, resolveConfig, type ServerOptions } from '../config.js';
+import { createLogger, type LogFormat } from '../logging.js';
+import { installShutdown } from './shutdown.js';
 
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got '${value}'`);
-    return n;
-  };
-}
+type Parse = (value: string) => unknown;
 
-function positive(value: string): number {
+const number: Parse = (value) => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
   return n;
+};
+const text: Parse = (value) => value;
+const list: Parse = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const flag: Parse = (value) => value !== 'false' && value !== '0';
+
+/** One row per option: its flag, the config key it sets (dotted for nested), how to parse it, its help. */
+const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean?: boolean }[] = [
+  { flags: '--host <address>', key: 'host', parse: text, help: 'address to listen on' },
+  { flags: '--port <port>', key: 'port', parse: number, help: 'HTTP and WebSocket port (0: any free port)' },
+  { flags: '--access-key <key>', key: 'accessKey', parse: text, help: 'key guarding the identity API, 16+ characters (default: generated and printed)' },
+  { flags: '--token-secret <secret>', key: 'tokenSecret', parse: text, help: 'HMAC secret for tokens, 32+ characters (default: random per process)' },
+  { flags: '--token-ttl-minutes <n>', key: 'tokenTtlMinutes', parse: number, help: 'default token lifetime (at most 1440)' },
+  { flags: '--token-leeway-seconds <s>', key: 'tokenLeewaySeconds', parse: number, help: 'clock skew allowed on token exp/nbf' },
+  { flags: '--max-message-size <bytes>', key: 'limits.maxMessageSizeBytes', parse: number, help: 'largest data message' },
+  { flags: '--max-recipients <n>', key: 'limits.maxRecipients', parse: number, help: 'recipient endpoints per sender' },
+  { flags: '--durable-max-kbps <kbps>', key: 'limits.durableMaxKbps', parse: number, help: 'Durable sender bitrate limit' },
+  { flags: '--lossy-max-kbps <kbps>', key: 'limits.lossyMaxKbps', parse: number, help: 'Lossy sender bitrate limit' },
+  { flags: '--high-priority-lossy-max-kbps <kbps>', key: 'limits.highPriorityLossyMaxKbps', parse: number, help: 'High-priority Lossy sender bitrate limit' },
+  { flags: '--broadcast-packets-per-second <n>', key: 'limits.broadcastPacketsPerSecond', parse: number, help: 'broadcast packet rate per endpoint' },
+  { flags: '--receiver-idle-close-ms <ms>', key: 'limits.receiverIdleCloseMs', parse: number, help: 'close receivers idle this long' },
+  { flags: '--max-participants-per-call <n>', key: 'maxParticipantsPerCall', parse: number, help: 'endpoints per group call' },
+  { flags: '--max-connections-per-identity <n>', key: 'maxConnectionsPerIdentity', parse: number, help: 'signaling connections one identity may hold' },
+  { flags: '--max-senders-per-endpoint <n>', key: 'maxSendersPerEndpoint', parse: number, help: 'open sender sessions per endpoint' },
+  { flags: '--signaling-messages-per-second <n>', key: 'signalingMessagesPerSecond', parse: number, help: 'signaling messages per connection per second' },
+  { flags: '--ice-servers <urls>', key: 'iceServers', parse: (v) => (list(v) as string[]).map((urls) => ({ urls })), help: 'STUN/TURN URLs advertised to clients, comma-separated' },
+  { flags: '--rtc-bind-address <address>', key: 'rtcBindAddress', parse: text, help: 'address the WebRTC ICE agent binds to' },
+  { flags: '--rtc-port-range-begin <port>', key: 'rtcPortRangeBegin', parse: number, help: 'lowest UDP port for peer connections (0: any)' },
+  { flags: '--rtc-port-range-end <port>', key: 'rtcPortRangeEnd', parse: number, help: 'highest UDP port for peer connections (0: any)' },
+  { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },
+  { flags: '--demo [on]', key: 'demo', parse: flag, help: 'serve the demo page at / and give tokens to anyone (local trials only)', boolean: true },
+  { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: 'the built demo app (default: apps/demo/dist of the repository)' },
+  { flags: '--tls-cert <file>', key: 'tlsCertFile', parse: text, help: 'PEM certificate: serve HTTPS and WSS on the same port' },
+  { flags: '--tls-key <file>', key: 'tlsKeyFile', parse: text, help: 'PEM private key of --tls-cert' },
+];
+
+/** The flag's long name without dashes or argument, e.g. 'durable-max-kbps'. */
+function longName(flags: string): string {
+  return /--([a-z0-9-]+)/.exec(flags)![1]!;
 }
 
-function portRange(value: string): [number, number] {
-  const match = /^(\d+)-(\d+)$/.exec(value);
-  const [begin, end] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
-  if (!(begin >= 1024 && end <= 65535 && begin <= end)) throw new InvalidArgumentError(`expected BEGIN-END within 1024-65535, got '${value}'`);
-  return [begin, end];
+function envName(flags: string): string {
+  return `BACKCHANNEL_${longName(flags).toUpperCase().replace(/-/g, '_')}`;
 }
 
-function option(flags: string, env: string, description: string): Option {
-  return new Option(flags, description).env(`BACKCHANNEL_${env}`);
+function attributeName(flags: string): string {
+  return longName(flags).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function defaultOf(key: string): unknown {
+  return key.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], DEFAULT_CONFIG);
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let at = target;
+  for (const part of parts.slice(0, -1)) at = (at[part] ??= {}) as Record<string, unknown>;
+  at[parts.at(-1)!] = value;
+}
+
+/** Reads the JSON config file; its keys are the server's configuration keys (see docs/operations.md). */
+function readConfigFile(path: string): ServerOptions {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--config', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    return JSON.parse(text) as ServerOptions;
+  } catch (error) {
+    throw new ConfigError('--config', path, `not valid JSON (${(error as Error).message})`);
+  }
 }
 
 export function serveCommand(): Command {
-  const d = DEFAULT_CONFIG;
-  return new Command('serve')
-    .description('start the call server (identity API, signaling, data routing) with in-memory state')
-    .addOption(option('--host <address>', 'HOST', 'address to listen on').default(d.host))
-    .addOption(option('--port <port>', 'PORT', 'HTTP and WebSocket port (0: any free port)').argParser(integer(0, 65535)).default(d.port))
-    .addOption(option('--access-key <key>', 'ACCESS_KEY', 'key guarding the identity API (default: generated and printed)'))
-    .addOption(option('--token-secret <secret>', 'TOKEN_SECRET', 'HMAC secret for tokens (default: random per process)'))
-    .addOption(option('--token-ttl-minutes <n>', 'TOKEN_TTL_MINUTES', 'default token lifetime (at most 1440)').argParser(integer(1, 1440)).default(d.tokenTtlMinutes))
-    .addOption(option('--max-message-size <bytes>', 'MAX_MESSAGE_SIZE', 'largest data message').argParser(integer(1, 256 * 1024)).default(d.limits.maxMessageSizeBytes))
-    .addOption(option('--max-recipients <n>', 'MAX_RECIPIENTS', 'recipient endpoints per sender').argParser(integer(1, 255)).default(d.limits.maxRecipients))
-    .addOption(option('--durable-max-kbps <kbps>', 'DURABLE_MAX_KBPS', 'Durable sender bitrate limit').argParser(positive).default(d.limits.durableMaxKbps))
-    .addOption(option('--lossy-max-kbps <kbps>', 'LOSSY_MAX_KBPS', 'Lossy sender bitrate limit').argParser(positive).default(d.limits.lossyMaxKbps))
-    .addOption(
-      option('--high-priority-lossy-max-kbps <kbps>', 'HIGH_PRIORITY_LOSSY_MAX_KBPS', 'High-priority Lossy sender bitrate limit')
-        .argParser(positive)
-        .default(d.limits.highPriorityLossyMaxKbps),
-    )
-    .addOption(
-      option('--broadcast-packets-per-second <n>', 'BROADCAST_PACKETS_PER_SECOND', 'broadcast packet rate per endpoint')
-        .argParser(positive)
-        .default(d.limits.broadcastPacketsPerSecond),
-    )
-    .addOption(
-      option('--receiver-idle-close-ms <ms>', 'RECEIVER_IDLE_CLOSE_MS', 'close receivers idle this long')
-        .argParser(integer(1, 24 * 3600 * 1000))
-        .default(d.limits.receiverIdleCloseMs),
-    )
-    .addOption(option('--ice-server <url...>', 'ICE_SERVERS', 'STUN/TURN URL advertised to clients (repeatable)'))
-    .addOption(option('--rtc-bind-address <address>', 'RTC_BIND_ADDRESS', 'address the WebRTC ICE agent binds to'))
-    .addOption(option('--rtc-port-range <begin-end>', 'RTC_PORT_RANGE', 'UDP ports for peer connections').argParser(portRange))
-    .addOption(
-      option('--max-participants-per-call <n>', 'MAX_PARTICIPANTS_PER_CALL', 'endpoints per group call')
-        .argParser(integer(1, 100_000))
-        .default(d.maxParticipantsPerCall),
-    )
-    .addOption(option('--demo', 'DEMO', 'serve the demo page at / and give tokens to anyone (local trials only)'))
-    .addOption(option('--demo-dir <dir>', 'DEMO_DIR', 'the built demo app (default: apps/demo/dist of the repository)'))
-    .addOption(option('--tls-cert <file>', 'TLS_CERT', 'PEM certificate: serve HTTPS and WSS on the same port'))
-    .addOption(option('--tls-key <file>', 'TLS_KEY', 'PEM private key of --tls-cert'))
-    .addOption(
-      option('--max-connections-per-identity <n>', 'MAX_CONNECTIONS_PER_IDENTITY', 'signaling connections one identity may hold')
-        .argParser(integer(1, 100_000))
-        .default(d.maxConnectionsPerIdentity),
-    )
-    .addOption(
-      option('--max-senders-per-endpoint <n>', 'MAX_SENDERS_PER_ENDPOINT', 'open sender sessions per endpoint')
-        .argParser(integer(1, 65535))
-        .default(d.maxSendersPerEndpoint),
-    )
-    .addOption(
-      option('--token-leeway-seconds <s>', 'TOKEN_LEEWAY_SECONDS', 'clock skew allowed on token exp/nbf')
-        .argParser(integer(0, 3600))
-        .default(d.tokenLeewaySeconds),
-    )
+  const command = new Command('serve').description('start the call server (identity API, signaling, data routing) with in-memory state');
+  command.addOption(new Option('--config <file>', 'JSON file with configuration keys (see docs/operations.md)').env('BACKCHANNEL_CONFIG'));
+  for (const row of OPTIONS) {
+    const option = new Option(row.flags, row.help).env(envName(row.flags)).argParser((value) => row.parse(value));
+    const fallback = defaultOf(row.key);
+    if (fallback !== undefined && !row.boolean) option.default(fallback, JSON.stringify(fallback));
+    command.addOption(option);
+  }
+  command
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('BACKCHANNEL_LOG_LEVEL'))
+    .addOption(new Option('--log-format <format>', 'json lines, or pretty for terminals').choices(['json', 'pretty']).default(process.stdout.isTTY ? 'pretty' : 'json').env('BACKCHANNEL_LOG_FORMAT'))
     .action(async (flags: Record<string, unknown>) => {
-      const iceServers = ([] as string[]).concat((flags.iceServer as string[] | string | undefined) ?? []).flatMap((s) => s.split(','));
-      const range = flags.rtcPortRange as [number, number] | undefined;
-      const options: ServerOptions = {
-        host: flags.host as string,
-        port: flags.port as number,
-        accessKey: flags.accessKey as string | undefined,
-        tokenSecret: flags.tokenSecret as string | undefined,
-        tokenTtlMinutes: flags.tokenTtlMinutes as number,
-        iceServers: iceServers.filter(Boolean).map((urls) => ({ urls })),
-        rtcBindAddress: flags.rtcBindAddress as string | undefined,
-        rtcPortRangeBegin: range?.[0],
-        rtcPortRangeEnd: range?.[1],
-        maxParticipantsPerCall: flags.maxParticipantsPerCall as number,
-        maxConnectionsPerIdentity: flags.maxConnectionsPerIdentity as number,
-        maxSendersPerEndpoint: flags.maxSendersPerEndpoint as number,
-        tokenLeewaySeconds: flags.tokenLeewaySeconds as number,
-        demo: flags.demo === true || flags.demo === 'true' || flags.demo === '1',
-        demoStaticDir: flags.demoDir as string | undefined,
-        tlsCertFile: flags.tlsCert as string | undefined,
-        tlsKeyFile: flags.tlsKey as string | undefined,
-        limits: {
-          maxMessageSizeBytes: flags.maxMessageSize as number,
-          maxRecipients: flags.maxRecipients as number,
-          durableMaxKbps: flags.durableMaxKbps as number,
-          lossyMaxKbps: flags.lossyMaxKbps as number,
-          highPriorityLossyMaxKbps: flags.highPriorityLossyMaxKbps as number,
-          broadcastPacketsPerSecond: flags.broadcastPacketsPerSecond as number,
-          receiverIdleCloseMs: flags.receiverIdleCloseMs as number,
-        },
-      };
-      const server = await startServer(options);
-      const generated = options.accessKey === undefined;
+      const options: Record<string, unknown> = flags.config ? { ...readConfigFile(flags.config as string) } : {};
+      for (const row of OPTIONS) {
+        const name = attributeName(row.flags);
+        const source = command.getOptionValueSource(name);
+        if (source === 'cli' || source === 'env') setPath(options, row.key, flags[name] === undefined && row.boolean ? true : flags[name]);
+      }
+      const logger = createLogger({ level: flags.logLevel as string, format: flags.logFormat as LogFormat });
+      const config = resolveConfig(options as ServerOptions);
+      const server = await startServer({ ...config, limits: config.limits, logger });
+      logger.info({ config: redactConfig(server.config) }, 'configuration');
+      const generated = config.accessKey === undefined;
       console.log(`Backchannel listening on ${server.url}`);
       if (server.config.demo) console.log(`  demo page: ${server.url}/  (demo mode: anyone reaching the server gets a token)`);
       console.log(`  signaling: ${server.url.replace(/^http/, 'ws')}/signaling`);
+      console.log(`  metrics:   ${server.url}/metrics`);
       console.log(`  access key: ${generated ? `${server.accessKey} (generated; set --access-key or BACKCHANNEL_ACCESS_KEY to fix it)` : '(as configured)'}`);
       console.log(`  get a token: curl -s -X POST -H 'Authorization: Bearer <access key>' -H 'Content-Type: application/json' \\`);
       console.log(`               -d '{"createTokenWithScopes":["voip"]}' ${server.url}/identities`);
-      const stop = (signal: string): void => {
-        console.log(`${signal}: shutting down`);
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      installShutdown(server, logger);
     });
+  return command;
 }

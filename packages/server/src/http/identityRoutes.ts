@@ -30,15 +30,7 @@ export interface IdentityRoutesOptions {
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRoutesOptions): void {
   const { identities, tokens, defaultTtlMinutes } = options;
-  const expectedKey = digest(options.accessKey);
-
-  const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = request.headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    if (!timingSafeEqual(digest(presented), expectedKey)) {
-      await reply.code(401).send(problem('Unauthorized', 'a valid access key is required: Authorization: Bearer <key>'));
-    }
-  };
+  const authorize = requireAccessKey(options.accessKey);
 
   app.post('/identities', { preHandler: authorize }, async (request, reply) => {
     const body = parseBody(createBody, request.body ?? {}, reply);
@@ -70,6 +62,18 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     options.onTokensRevoked(request.params.id);
     return reply.code(204).send();
   });
+}
+
+/** A pre-handler refusing requests without `Authorization: Bearer <accessKey>` (compared in constant time). */
+export function requireAccessKey(accessKey: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const expectedKey = digest(accessKey);
+  return async (request, reply) => {
+    const header = request.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    if (!timingSafeEqual(digest(presented), expectedKey)) {
+      await reply.code(401).send(problem('Unauthorized', 'a valid access key is required: Authorization: Bearer <key>'));
+    }
+  };
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply): T | undefined {

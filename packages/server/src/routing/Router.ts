@@ -45,16 +45,20 @@ const RECEIVE_SHARE_TOLERANCE = 0.75;
 export interface RouterOptions {
   limits: DataChannelLimits;
   maxSendersPerEndpoint: number;
+  /** Told how long each routed message took, ms (for the latency histogram). */
+  observeRouting?: (ms: number) => void;
 }
 
 export class Router {
   readonly #limits: DataChannelLimits;
   readonly #maxSenders: number;
   readonly #stats: ServerStats;
+  readonly #observeRouting: ((ms: number) => void) | undefined;
 
   constructor(options: RouterOptions, stats: ServerStats) {
     this.#limits = options.limits;
     this.#maxSenders = options.maxSendersPerEndpoint;
+    this.#observeRouting = options.observeRouting;
     this.#stats = stats;
   }
 
@@ -145,12 +149,16 @@ export class Router {
 
     this.#stats.messagesRouted[kind]++;
     this.#stats.bytesRouted[kind] += size;
+    const byClass = this.#stats.routed[kind][frame.flags & FrameFlag.HighPriority ? 'high' : 'normal'];
+    byClass.messages++;
+    byClass.bytes += size;
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
     for (const target of targets) {
       const result = target.deliver(kind, deliver);
       if (result === 'sent') this.#stats.deliveries++;
       else if (result === 'slow') this.#stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
     }
+    this.#observeRouting?.(performance.now() - now);
   }
 
   #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {

@@ -76,6 +76,25 @@ export class ServerPeer {
     return this.#channels.get(kind);
   }
 
+  /** The peer connection's state ('new', 'connecting', 'connected', …; 'closed' once closed). */
+  state(): string {
+    if (this.#closed) return 'closed';
+    try {
+      return this.#pc.state();
+    } catch {
+      return 'closed';
+    }
+  }
+
+  /** Bytes queued on a channel and not yet sent (0 without the channel). */
+  bufferedAmount(kind: ChannelKind): number {
+    try {
+      return this.#channels.get(kind)?.bufferedAmount() ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -20,6 +20,7 @@ import { JoinError, type CallManager } from '../calls/CallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { TokenError, type TokenService } from '../identity/TokenService.js';
+import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
 
 /** WebSocket close codes (4000–4999 are the application's). The reason is "<CallErrorCode>: <message>". */
@@ -34,6 +35,7 @@ export interface AgentConnectionDeps {
   helloTimeoutMs: number;
   signalingMessagesPerSecond: number;
   maxConnectionsPerIdentity: number;
+  logger: Logger;
   /** Live authenticated connections of an identity (this one excluded until it is authenticated). */
   connectionsOf(identity: string): number;
 }
@@ -64,7 +66,7 @@ export class AgentConnection implements SignalingSink {
     socket.on('message', (data, isBinary) => {
       const now = performance.now();
       if (this.#messageBudget.balance(now) < 1) {
-        this.#deps.stats.signalingFloods++;
+        this.#deps.stats.limitHits.signalingRate++;
         return this.close(CloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
       }
       this.#messageBudget.consume(1, now);
@@ -72,8 +74,9 @@ export class AgentConnection implements SignalingSink {
       this.#queue = this.#queue.then(() => this.#onMessage(text)).catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
     });
     socket.on('close', () => this.#onClosed());
-    socket.on('error', () => {
-      // 'close' follows.
+    socket.on('error', (error: Error & { code?: string }) => {
+      // ws closes the socket itself (1009) for a message over maxPayload; 'close' follows either way.
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#deps.stats.limitHits.signalingSize++;
     });
   }
 
@@ -128,12 +131,14 @@ export class AgentConnection implements SignalingSink {
     const verified = await this.#verify(message.token);
     if (!verified) return;
     if (this.#deps.connectionsOf(verified.identity) >= this.#deps.maxConnectionsPerIdentity) {
+      this.#deps.stats.limitHits.connectionsPerIdentity++;
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
     }
     clearTimeout(this.#helloTimer);
     this.identity = verified.identity;
     this.displayName = message.displayName ?? '';
     this.#setExpiry(verified.expiresAt);
+    this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
   }
 
@@ -177,6 +182,7 @@ export class AgentConnection implements SignalingSink {
   }
 
   #refuse(code: CallErrorCode, message: string): void {
+    this.#deps.logger.info({ identity: this.identity || undefined, code, reason: message }, 'agent refused');
     this.send({ type: 'error', code, message });
     this.close(CloseCode.Unauthorized, code, message);
   }
@@ -204,6 +210,7 @@ export class AgentConnection implements SignalingSink {
   }
 
   #onClosed(): void {
+    if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
     clearTimeout(this.#helloTimer);
     clearTimeout(this.#expiryTimer);
     for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);

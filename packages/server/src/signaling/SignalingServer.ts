@@ -12,6 +12,7 @@ export const SIGNALING_PATH = '/signaling';
 export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<AgentConnection>();
+  #accepting = true;
 
   constructor(httpServer: Server, deps: Omit<AgentConnectionDeps, 'connectionsOf'>) {
     // maxPayload is explicit: ws would otherwise accept 100 MiB messages.
@@ -25,6 +26,10 @@ export class SignalingServer {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (path !== SIGNALING_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      if (!this.#accepting) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
         return;
       }
       this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
@@ -45,6 +50,11 @@ export class SignalingServer {
   /** Ends every connection (and so every call endpoint) of `identity`: its tokens no longer hold. */
   revokeIdentity(identity: string): void {
     for (const connection of [...this.#connections]) if (connection.identity === identity) connection.revoke();
+  }
+
+  /** Refuses new connections from now on (shutdown). */
+  stopAccepting(): void {
+    this.#accepting = false;
   }
 
   /** Closes every connection with `reason` and stops accepting new ones. */
