@@ -51,9 +51,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const stats = createStats();
   const identities = new IdentityStore();
   const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
-  let observeRouting: ((ms: number) => void) | undefined;
+  // The gauges read the calls and connections when scraped, after both exist.
+  const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
   const router = new Router(
-    { limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint, observeRouting: (ms) => observeRouting?.(ms) },
+    { limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint, observeRouting: metrics.observeRouting },
     stats,
   );
   const calls = new CallManager(config, router, stats, logger);
@@ -81,8 +82,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
     maxConnectionsPerIdentity: config.maxConnectionsPerIdentity,
   });
-  const metrics = createMetrics(stats, calls, () => signaling.connectionCount);
-  observeRouting = metrics.observeRouting;
   const snapshot = (): { calls: number; endpoints: number; connections: number } => {
     let endpoints = 0;
     for (const call of calls.calls.values()) endpoints += call.size;

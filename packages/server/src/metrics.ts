@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import type { CallManager } from './calls/CallManager.js';
+import type { GroupCall } from './calls/GroupCall.js';
 import type { ServerStats } from './stats.js';
 
 export interface Metrics {
@@ -41,15 +42,16 @@ function gaugeFrom(registry: Registry, name: string, help: string, labelNames: s
   });
 }
 
-export function createMetrics(stats: ServerStats, calls: CallManager, connections: () => number): Metrics {
+export function createMetrics(stats: ServerStats, callManager: () => CallManager, connections: () => number): Metrics {
   const registry = new Registry();
+  const allCalls = (): Iterable<GroupCall> => callManager().calls.values();
   collectDefaultMetrics({ register: registry, prefix: 'backchannel_process_' });
 
-  gaugeFrom(registry, 'backchannel_calls', 'Group calls with at least one endpoint.', [], () => [[{}, calls.calls.size]]);
+  gaugeFrom(registry, 'backchannel_calls', 'Group calls with at least one endpoint.', [], () => [[{}, callManager().calls.size]]);
   gaugeFrom(registry, 'backchannel_endpoints', 'Call endpoints, by whether their data transport is up.', ['state'], () => {
     let admitted = 0;
     let connecting = 0;
-    for (const call of calls.calls.values()) {
+    for (const call of allCalls()) {
       for (const e of call.endpoints.values()) {
         if (e.admitted) admitted++;
         else connecting++;
@@ -63,7 +65,7 @@ export function createMetrics(stats: ServerStats, calls: CallManager, connection
   gaugeFrom(registry, 'backchannel_signaling_connections', 'Open signaling WebSockets.', [], () => [[{}, connections()]]);
   gaugeFrom(registry, 'backchannel_peer_connections', 'Server peer connections by state.', ['state'], () => {
     const byState = new Map<string, number>();
-    for (const call of calls.calls.values()) {
+    for (const call of allCalls()) {
       for (const e of call.endpoints.values()) {
         const state = e.peer?.state() ?? 'none';
         byState.set(state, (byState.get(state) ?? 0) + 1);
@@ -74,7 +76,7 @@ export function createMetrics(stats: ServerStats, calls: CallManager, connection
   gaugeFrom(registry, 'backchannel_send_queue_bytes', 'Bytes queued toward endpoints and not yet sent, by reliability.', ['reliability'], () => {
     let durable = 0;
     let lossy = 0;
-    for (const call of calls.calls.values()) {
+    for (const call of allCalls()) {
       for (const e of call.endpoints.values()) {
         durable += e.peer?.bufferedAmount('durable') ?? 0;
         lossy += e.peer?.bufferedAmount('lossy') ?? 0;
