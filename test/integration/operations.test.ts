@@ -1,0 +1,177 @@
+/** Running the server: configuration errors, metrics, graceful shutdown (the `backchannel serve` process). */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { CallClient, CommunicationTokenCredential } from '@backchannel/client';
+
+import { readMessages, receiversOf, rosterSettled, startHarness, utf8 } from '../helpers/backchannel.js';
+import { until, within } from '../helpers/events.js';
+
+const CLI = fileURLToPath(new URL('../../packages/server/bin/backchannel.js', import.meta.url));
+const ACCESS_KEY = 'operations-test-access-key';
+
+function serve(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [CLI, 'serve', '--log-format', 'json', ...args], { env: { ...process.env, ...env } });
+}
+
+/** Everything a process prints on stderr until it exits, and its exit code. */
+async function failure(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await within(once(child, 'exit'), 'the process to exit')) as [number | null];
+  return { code, stderr };
+}
+
+/** Resolves with the first stdout line matching `pattern`. */
+function lineMatching(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<RegExpExecArray> {
+  const lines = createInterface({ input: child.stdout });
+  return within(
+    new Promise((resolve) => {
+      lines.on('line', (line) => {
+        const match = pattern.exec(line);
+        if (match) resolve(match);
+      });
+    }),
+    `a line matching ${pattern}`,
+  );
+}
+
+describe('configuration', () => {
+  it('refuses a bad flag value, naming the key and the value, with exit code 1', async () => {
+    const { code, stderr } = await failure(serve(['--port', '0', '--durable-max-kbps', '-5']));
+    assert.equal(code, 1);
+    assert.match(stderr, /invalid configuration: limits\.durableMaxKbps = -5/);
+  });
+
+  it('refuses a bad environment value and a bad config-file key the same way', async () => {
+    const env = await failure(serve(['--port', '0'], { BACKCHANNEL_MAX_RECIPIENTS: '300' }));
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /limits\.maxRecipients = 300/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'backchannel-config-'));
+    try {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ port: 0, limits: { lossyMaxKbs: 100 } }));
+      const file = await failure(serve(['--config', join(dir, 'config.json')]));
+      assert.equal(file.code, 1);
+      assert.match(file.stderr, /limits\.lossyMaxKbs = 100: unknown key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes values from the config file, overridden by the environment, overridden by flags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'backchannel-config-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ maxParticipantsPerCall: 7, limits: { durableMaxKbps: 100, lossyMaxKbps: 100 } }));
+    const child = serve(['--port', '0', '--config', join(dir, 'config.json'), '--lossy-max-kbps', '300'], {
+      BACKCHANNEL_DURABLE_MAX_KBPS: '200',
+      BACKCHANNEL_LOSSY_MAX_KBPS: '250',
+    });
+    try {
+      const [, config] = await lineMatching(child, /"config":(\{.*\}),"msg":"configuration"/);
+      const effective = JSON.parse(config!) as { maxParticipantsPerCall: number; limits: { durableMaxKbps: number; lossyMaxKbps: number }; accessKey?: string };
+      assert.deepEqual([effective.maxParticipantsPerCall, effective.limits.durableMaxKbps, effective.limits.lossyMaxKbps], [7, 200, 300]);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs the effective configuration with its secrets redacted', async () => {
+    const child = serve(['--port', '0', '--access-key', ACCESS_KEY, '--token-secret', 'x'.repeat(40)]);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await lineMatching(child, /"msg":"configuration"/);
+      assert.ok(!output.includes(ACCESS_KEY), 'the access key must not be logged');
+      assert.ok(!output.includes('x'.repeat(40)), 'the token secret must not be logged');
+      assert.match(output, /"accessKey":"\[Redacted\]"/);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('counts what a scripted call did: messages and bytes by reliability and priority, deliveries, latency samples', async () => {
+    const h = await startHarness();
+    try {
+      const [a, b] = [await h.join('metrics'), await h.join('metrics')];
+      await rosterSettled([a, b]);
+      const to = [{ communicationUserId: b.identity }];
+      await a.dataChannel.createDataChannelSender({ channelId: 1, participants: to }).sendMessage(new Uint8Array(100));
+      await a.dataChannel.createDataChannelSender({ channelId: 2, participants: to, priority: 'High' }).sendMessage(new Uint8Array(200));
+      const lossy = a.dataChannel.createDataChannelSender({ channelId: 3, participants: to, reliability: 'Lossy' });
+      await lossy.sendMessage(new Uint8Array(300));
+      const receivers = await receiversOf(b, 3);
+      await Promise.all(receivers.map((r) => readMessages(r, 1)));
+      const body = await (await fetch(`${h.server.url}/metrics`)).text();
+      const value = (metric: string): number => Number(new RegExp(`^${metric.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(body)?.[1]);
+      assert.equal(value('backchannel_messages_routed_total{reliability="durable",priority="normal"}'), 1);
+      assert.equal(value('backchannel_messages_routed_total{reliability="durable",priority="high"}'), 1);
+      assert.equal(value('backchannel_messages_routed_total{reliability="lossy",priority="normal"}'), 1);
+      assert.equal(value('backchannel_bytes_routed_total{reliability="durable",priority="high"}'), 200);
+      assert.equal(value('backchannel_bytes_routed_total{reliability="lossy",priority="normal"}'), 300);
+      assert.equal(value('backchannel_deliveries_total'), 3);
+      assert.equal(value('backchannel_calls'), 1);
+      assert.equal(value('backchannel_endpoints{state="connected"}'), 2);
+      assert.equal(value('backchannel_routing_latency_seconds_count'), 3);
+      assert.equal(value('backchannel_drops_total{reason="StaleSession"}'), 0, 'nothing was dropped');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('counts drops by reason', async () => {
+    const h = await startHarness({ maxSendersPerEndpoint: 1 });
+    try {
+      const [a, b] = [await h.join('drops'), await h.join('drops')];
+      await rosterSettled([a, b]);
+      const to = [{ communicationUserId: b.identity }];
+      await a.dataChannel.createDataChannelSender({ channelId: 1, participants: to }).sendMessage(utf8.encode('first'));
+      const second = a.dataChannel.createDataChannelSender({ channelId: 2, participants: to });
+      const dropped = new Promise<void>((resolve) => second.on('messageDropped', () => resolve()));
+      await second.sendMessage(utf8.encode('one sender too many'));
+      await within(dropped, 'the server to report the drop');
+      const body = await (await fetch(`${h.server.url}/metrics`)).text();
+      assert.match(body, /^backchannel_drops_total\{reason="TooManySenders"\} 1$/m);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM ends calls on the clients with ServerShutdown and exits 0', async () => {
+    const child = serve(['--port', '0', '--access-key', ACCESS_KEY]);
+    try {
+      const [, url] = await lineMatching(child, /^Backchannel listening on (\S+)$/);
+      const response = await fetch(`${url}/identities`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ACCESS_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
+      });
+      const { accessToken } = (await response.json()) as { accessToken: { token: string } };
+      const agent = await new CallClient({ serverUrl: url }).createCallAgent(new CommunicationTokenCredential(accessToken.token));
+      const call = agent.join({ groupId: 'shutdown' });
+      await until(call, 'stateChanged', () => call.state === 'Connected');
+      const ended = until(call, 'stateChanged', () => call.state === 'Disconnected');
+      child.kill('SIGTERM');
+      await ended;
+      assert.equal(call.callEndReason?.code, 'ServerShutdown');
+      const [code] = (await within(once(child, 'exit'), 'the server to exit')) as [number | null];
+      assert.equal(code, 0);
+      await agent.dispose();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
