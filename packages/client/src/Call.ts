@@ -1,4 +1,13 @@
-import { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig, type ParticipantInfo } from '@backchannel/protocol';
+import {
+  DEFAULT_LIMITS,
+  PeerCallEndCode,
+  type DataChannelLimits,
+  type IceServerConfig,
+  type ParticipantInfo,
+  type PartyInfo,
+  type PeerSignal,
+  type WireDataChannelLimits,
+} from '@backchannel/protocol';
 import { createPeerTransport } from '#platform';
 
 import { DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
@@ -8,8 +17,9 @@ import { TypedEmitter } from './events.js';
 import type { CallFeatureFactory } from './Features.js';
 import { DataChannelEngine } from './internal/dataChannel/DataChannelEngine.js';
 import { BUFFERED_LOW_WATERMARK, type DataLink } from './internal/dataChannel/DataLink.js';
-import type { EndpointMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
-import type { ChannelKind, PeerTransport, TransportChannel } from './internal/transport/PeerTransport.js';
+import { REMOTE_PEER_ENDPOINT_ID, peerFrameAsDelivered } from './internal/p2p/peerFrames.js';
+import type { EndpointMessage, PeerCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
+import { CLOSED_CHANNEL, type ChannelKind, type PeerTransport, type TransportChannel } from './internal/transport/PeerTransport.js';
 
 export type CallState = 'None' | 'Connecting' | 'Ringing' | 'Connected' | 'Disconnecting' | 'Disconnected';
 
@@ -37,6 +47,21 @@ export interface CallEvents {
   [event: string]: unknown[];
   stateChanged: [];
   remoteParticipantsUpdated: [event: RemoteParticipantsUpdatedEvent];
+}
+
+/** @internal What a call is: a group call to join, a 1:1 call to place, or one this agent accepted. */
+export type CallSetup =
+  | { kind: 'group'; groupId: string }
+  | { kind: 'outgoing'; callee: string }
+  | { kind: 'incoming'; callId: string; caller: PartyInfo; limits: WireDataChannelLimits };
+
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // nobody may be waiting
+  return { promise, resolve, reject };
 }
 
 /** @internal How the agent configures the calls it creates. */
@@ -71,13 +96,16 @@ export class Call extends TypedEmitter<CallEvents> {
    * the server's certificate ("unknown CA"). Holding them also keeps them from overtaking the offer.
    */
   #heldCandidates: { candidate: string; mid: string }[] | undefined = [];
+  #sendCandidate: ((candidate: string, mid: string) => void) | undefined;
+  readonly #setup: CallSetup;
+  readonly #accepted = deferred();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #transportLostTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #dataChannel: DataChannelCallFeature;
   readonly #engine: DataChannelEngine;
 
-  /** @internal Created by CallAgent.join(). */
-  constructor(signaling: SignalingClient, groupId: string, options: CallOptions) {
+  /** @internal Created by CallAgent.join(), CallAgent.startCall() and IncomingCall.accept(). */
+  constructor(signaling: SignalingClient, setup: CallSetup, options: CallOptions) {
     super();
     this.#signaling = signaling;
     this.#options = options;
@@ -104,7 +132,9 @@ export class Call extends TypedEmitter<CallEvents> {
       () => this.#end({ code: CallErrorCode.TransportFailed, message: `not connected within ${options.connectTimeoutMs} ms` }),
       options.connectTimeoutMs,
     );
-    void this.#connect(groupId);
+    this.#setup = setup;
+    if (setup.kind === 'group') void this.#connectGroup(setup.groupId);
+    else this.#startPeerCall(setup);
   }
 
   /** The server's id of this call; empty until the join is accepted. */
@@ -135,10 +165,16 @@ export class Call extends TypedEmitter<CallEvents> {
   async hangUp(): Promise<void> {
     if (this.#state === 'Disconnected') return;
     if (this.#endpointId) this.#signaling.send({ type: 'leave', endpointId: this.#endpointId });
-    this.#end({ code: 'HungUp', message: 'the call was hung up' });
+    if (this.#setup.kind !== 'group' && this.#id) this.#signaling.send({ type: 'endCall', callId: this.#id });
+    this.#end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
   }
 
-  async #connect(groupId: string): Promise<void> {
+  /** @internal Resolves once a 1:1 call this agent accepted is confirmed as its own (first to accept). */
+  get accepted(): Promise<void> {
+    return this.#accepted.promise;
+  }
+
+  async #connectGroup(groupId: string): Promise<void> {
     try {
       const joined = await this.#signaling.join(groupId);
       if (this.#state !== 'Connecting') {
@@ -152,27 +188,8 @@ export class Call extends TypedEmitter<CallEvents> {
         onMessage: (message) => this.#onSignaling(message),
         onConnectionLost: (error) => this.#end({ code: error.code, message: error.message }),
       });
-      this.#transport = createPeerTransport(
-        { iceServers: this.#options.iceServers, bufferedAmountLowThreshold: BUFFERED_LOW_WATERMARK },
-        {
-          onLocalCandidate: (candidate, mid) => {
-            if (this.#heldCandidates) this.#heldCandidates.push({ candidate, mid });
-            else this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid });
-          },
-          onStateChange: (state) => {
-            if (state === 'failed' || state === 'closed') this.#transportLost(`peer connection ${state}`);
-          },
-          onChannelOpen: (kind) => {
-            this.#openChannels.add(kind);
-            this.#maybeConnected();
-          },
-          onChannelClose: (kind) => {
-            this.#openChannels.delete(kind);
-            if (this.#state === 'Connected') this.#transportLost(`the ${kind} data channel closed`);
-          },
-          onMessage: (_kind, frame) => this.#engine.onFrame(frame),
-          onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
-        },
+      this.#transport = this.#createTransport('offerer', (candidate, mid) =>
+        this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
       );
       const sdp = await this.#transport.createOffer();
       this.#signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp });
@@ -184,13 +201,10 @@ export class Call extends TypedEmitter<CallEvents> {
 
   #onSignaling(message: EndpointMessage): void {
     switch (message.type) {
-      case 'answer': {
+      case 'answer':
         this.#transport?.setRemoteAnswer(message.sdp);
-        const held = this.#heldCandidates ?? [];
-        this.#heldCandidates = undefined;
-        for (const { candidate, mid } of held) this.#signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid });
+        this.#releaseCandidates();
         return;
-      }
       case 'candidate':
         this.#transport?.addRemoteCandidate(message.candidate, message.mid);
         return;
@@ -209,6 +223,122 @@ export class Call extends TypedEmitter<CallEvents> {
         this.#end({ code: message.code, message: message.message });
         return;
       case 'error':
+        this.#end({ code: message.code, message: message.message });
+        return;
+    }
+  }
+
+  /**
+   * The peer connection, either to the server (group call) or to the other party (1:1 call). Local ICE
+   * candidates go through `sendCandidate` once `#releaseCandidates()` is called (see #heldCandidates).
+   */
+  #createTransport(role: 'offerer' | 'answerer', sendCandidate: (candidate: string, mid: string) => void): PeerTransport {
+    this.#sendCandidate = sendCandidate;
+    const direct = this.#setup.kind !== 'group';
+    return createPeerTransport(
+      { role, iceServers: this.#options.iceServers, bufferedAmountLowThreshold: BUFFERED_LOW_WATERMARK },
+      {
+        onLocalCandidate: (candidate, mid) => {
+          if (this.#heldCandidates) this.#heldCandidates.push({ candidate, mid });
+          else sendCandidate(candidate, mid);
+        },
+        onStateChange: (state) => {
+          if (state === 'failed' || state === 'closed') this.#transportLost(`peer connection ${state}`);
+        },
+        onChannelOpen: (kind) => {
+          this.#openChannels.add(kind);
+          this.#maybeConnected();
+        },
+        onChannelClose: (kind) => {
+          this.#openChannels.delete(kind);
+          if (this.#state === 'Connected') this.#transportLost(`the ${kind} data channel closed`);
+        },
+        // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
+        onMessage: (_kind, frame) => {
+          const delivered = direct ? peerFrameAsDelivered(frame) : frame;
+          if (delivered) this.#engine.onFrame(delivered);
+        },
+        onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
+      },
+    );
+  }
+
+  /** The remote description is applied: held local candidates may go now. */
+  #releaseCandidates(): void {
+    const held = this.#heldCandidates ?? [];
+    this.#heldCandidates = undefined;
+    for (const { candidate, mid } of held) this.#sendCandidate?.(candidate, mid);
+  }
+
+  /** 1:1 call: the caller rings the callee; the callee has accepted and waits for the caller's offer. */
+  #startPeerCall(setup: Exclude<CallSetup, { kind: 'group' }>): void {
+    if (setup.kind === 'incoming') {
+      this.#attachPeer(setup.callId, setup.limits);
+      this.#signaling.send({ type: 'acceptCall', callId: setup.callId });
+      return;
+    }
+    this.#signaling.startCall(setup.callee).then(
+      (ringing) => {
+        if (this.#state !== 'Connecting') return void this.#signaling.send({ type: 'endCall', callId: ringing.callId });
+        this.#attachPeer(ringing.callId, ringing.limits);
+        this.#setState('Ringing');
+      },
+      (error: unknown) => {
+        const code = error instanceof CallError ? error.code : CallErrorCode.ConnectionLost;
+        this.#end({ code, message: error instanceof Error ? error.message : String(error) });
+      },
+    );
+  }
+
+  #attachPeer(callId: string, limits: WireDataChannelLimits): void {
+    this.#id = callId;
+    this.#limits = Object.freeze({ ...limits });
+    this.#signaling.attachPeerCall(callId, {
+      onMessage: (message) => this.#onPeerSignaling(message),
+      onConnectionLost: (error) => this.#end({ code: error.code, message: error.message }),
+    });
+  }
+
+  #onPeerSignaling(message: PeerCallMessage): void {
+    const send = (signal: PeerSignal): void => this.#signaling.send({ type: 'peerSignal', callId: this.#id, signal });
+    switch (message.type) {
+      case 'callAccepted': {
+        const setup = this.#setup;
+        const remote = setup.kind === 'incoming' ? setup.caller : message.callee;
+        this.#updateRoster([{ endpointId: REMOTE_PEER_ENDPOINT_ID, identity: remote.identity, displayName: remote.displayName }], []);
+        this.#rosterReceived = true;
+        this.#accepted.resolve();
+        if (setup.kind === 'outgoing') {
+          if (this.#state === 'Ringing') this.#setState('Connecting');
+          this.#transport = this.#createTransport('offerer', (candidate, mid) => send({ kind: 'candidate', candidate, mid }));
+          this.#transport.createOffer().then(
+            (sdp) => send({ kind: 'offer', sdp }),
+            () => undefined, // closed meanwhile: the call is ending
+          );
+        } else {
+          this.#transport = this.#createTransport('answerer', (candidate, mid) => send({ kind: 'candidate', candidate, mid }));
+        }
+        return;
+      }
+      case 'peerSignal': {
+        const signal = message.signal;
+        if (signal.kind === 'offer') {
+          this.#transport?.acceptOffer(signal.sdp).then(
+            (sdp) => {
+              send({ kind: 'answer', sdp });
+              this.#releaseCandidates();
+            },
+            (error: unknown) => this.#end({ code: CallErrorCode.TransportFailed, message: `the offer was refused: ${String(error)}` }),
+          );
+        } else if (signal.kind === 'answer') {
+          this.#transport?.setRemoteAnswer(signal.sdp);
+          this.#releaseCandidates();
+        } else {
+          this.#transport?.addRemoteCandidate(signal.candidate, signal.mid);
+        }
+        return;
+      }
+      case 'peerCallEnded':
         this.#end({ code: message.code, message: message.message });
         return;
     }
@@ -271,6 +401,8 @@ export class Call extends TypedEmitter<CallEvents> {
     this.#setState('Disconnecting');
     this.#engine.end();
     if (this.#endpointId) this.#signaling.detachEndpoint(this.#endpointId);
+    if (this.#setup.kind !== 'group' && this.#id) this.#signaling.detachPeerCall(this.#id);
+    this.#accepted.reject(new CallError(reason.code, reason.message));
     this.#transport?.close();
     this.#openChannels.clear();
     const removed = [...this.#participants.values()].map((p) => Object.freeze({ ...p, state: 'Disconnected' as const }));
@@ -290,9 +422,3 @@ export class Call extends TypedEmitter<CallEvents> {
 /** How long a lost transport waits for the server's reason before the call ends as TransportFailed. */
 const SERVER_REASON_GRACE_MS = 1000;
 
-const CLOSED_CHANNEL: TransportChannel = Object.freeze({
-  kind: 'durable' as const,
-  isOpen: () => false,
-  send: () => false,
-  bufferedAmount: () => 0,
-});

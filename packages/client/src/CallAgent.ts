@@ -1,8 +1,12 @@
-import { Call } from './Call.js';
+import type { IceServerConfig } from '@backchannel/protocol';
+
+import { Call, type CallSetup } from './Call.js';
 import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
 import { TypedEmitter } from './events.js';
 import { CallError, CallErrorCode } from './errors.js';
-import type { SignalingClient } from './internal/signaling/SignalingClient.js';
+import type { CommunicationIdentifier } from './dataChannel/types.js';
+import { IncomingCall } from './IncomingCall.js';
+import type { IncomingCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
 
 /** Options of `createCallAgent`. */
 export interface CallAgentOptions {
@@ -22,6 +26,8 @@ export interface CallsUpdatedEvent {
 
 export interface CallAgentEvents {
   [event: string]: unknown[];
+  /** A 1:1 call rings this agent. */
+  incomingCall: [event: { incomingCall: IncomingCall }];
   callsUpdated: [event: CallsUpdatedEvent];
   /** The agent's connection to the server ended (after `dispose()`, or lost). */
   connectionStateChanged: [];
@@ -31,6 +37,8 @@ export interface CallAgentEvents {
 export interface CallAgentConfig {
   receiverBufferSize: number;
   connectTimeoutMs: number;
+  /** STUN/TURN servers; default: those the server advertises. */
+  iceServers: IceServerConfig[] | undefined;
 }
 
 /**
@@ -54,6 +62,7 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
       stopListening();
       stopKeeping();
     };
+    signaling.onIncomingCall = (message) => this.#onIncomingCall(message);
     signaling.onClose = () => {
       this.#stopRefreshing();
       this.emit('connectionStateChanged');
@@ -81,8 +90,26 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
       throw new CallError(CallErrorCode.BadRequest, 'join needs { groupId } with a groupId of 1–256 characters');
     }
     if (this.#disposed) throw new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed');
-    const call = new Call(this.#signaling, locator.groupId, {
-      iceServers: this.#signaling.iceServers,
+    return this.#newCall({ kind: 'group', groupId: locator.groupId });
+  }
+
+  /**
+   * Places a 1:1 call to one identity: every agent of the callee rings; data then flows directly between
+   * the two endpoints, peer to peer. The call goes Connecting → Ringing → Connected, or ends with a reason
+   * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`).
+   */
+  startCall(participants: CommunicationIdentifier[]): Call {
+    const callee = participants?.[0]?.communicationUserId;
+    if (!Array.isArray(participants) || participants.length !== 1 || typeof callee !== 'string' || callee.length === 0) {
+      throw new CallError(CallErrorCode.BadRequest, 'startCall takes exactly one participant: [{ communicationUserId }]');
+    }
+    if (this.#disposed) throw new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed');
+    return this.#newCall({ kind: 'outgoing', callee });
+  }
+
+  #newCall(setup: CallSetup): Call {
+    const call = new Call(this.#signaling, setup, {
+      iceServers: this.#config.iceServers ?? this.#signaling.iceServers,
       receiverBufferSize: this.#config.receiverBufferSize,
       connectTimeoutMs: this.#config.connectTimeoutMs,
       onEnded: (ended) => {
@@ -94,6 +121,24 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
       this.emit('callsUpdated', { added: [call], removed: [] });
     }
     return call;
+  }
+
+  #onIncomingCall(message: IncomingCallMessage): void {
+    const incoming = new IncomingCall(message.callId, message.caller, message.limits, {
+      accept: (callId, caller, limits) => this.#newCall({ kind: 'incoming', callId, caller, limits }),
+      reject: (callId) => this.#signaling.send({ type: 'rejectCall', callId }),
+    });
+    // Until accepted, the incoming call listens for the end of the ringing; accepting hands over to the Call.
+    this.#signaling.attachPeerCall(message.callId, {
+      onMessage: (m) => {
+        if (m.type === 'peerCallEnded') {
+          this.#signaling.detachPeerCall(message.callId);
+          incoming.ended({ code: m.code, message: m.message });
+        }
+      },
+      onConnectionLost: (error) => incoming.ended({ code: error.code, message: error.message }),
+    });
+    this.emit('incomingCall', { incomingCall: incoming });
   }
 
   /** Hangs up every call and closes the connection to the server. */

@@ -13,6 +13,11 @@ export interface CallClientOptions {
   receiverBufferSize?: number;
   /** Backchannel extension: time from `join()` to Connected before the call fails. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * Backchannel extension: STUN/TURN servers for the peer connections (W3C shape). Default: those the
+   * server advertises (`--ice-servers`). Needed for 1:1 calls between endpoints on different networks.
+   */
+  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
 }
 
 /** Entry point of the SDK (reference SDK: `CallClient`). */
@@ -34,6 +39,7 @@ export class CallClient {
     return new CallAgent(signaling, credential, {
       receiverBufferSize: this.#options.receiverBufferSize ?? 4096,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 20_000,
+      iceServers: this.#options.iceServers,
     });
   }
 }

@@ -1,6 +1,6 @@
-import { CallErrorCode, DataChannelErrorCode } from '@backchannel/protocol';
+import { CallErrorCode, DataChannelErrorCode, PeerCallEndCode } from '@backchannel/protocol';
 
-export { CallErrorCode, DataChannelErrorCode };
+export { CallErrorCode, DataChannelErrorCode, PeerCallEndCode };
 
 /**
  * Every failure of the data-channel API. `code` is one of {@link DataChannelErrorCode}: the reference

@@ -12,6 +12,7 @@ export {
   type RemoteParticipant,
   type RemoteParticipantsUpdatedEvent,
 } from './Call.js';
+export { IncomingCall, type IncomingCallEvents } from './IncomingCall.js';
 export { CommunicationTokenCredential, type AccessToken, type CommunicationTokenRefreshOptions } from './CommunicationTokenCredential.js';
 export { Features, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
@@ -25,6 +26,6 @@ export type {
   DataChannelReliability,
   DataChannelSenderOpenOptions,
 } from './dataChannel/types.js';
-export { CallError, CallErrorCode, DataChannelError, DataChannelErrorCode } from './errors.js';
+export { CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
 export { setListenerErrorReporter } from './events.js';
 export { DEFAULT_LIMITS, type DataChannelLimits } from '@backchannel/protocol';

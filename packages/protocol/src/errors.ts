@@ -46,6 +46,24 @@ export const CallErrorCode = {
 export type CallErrorCode = (typeof CallErrorCode)[keyof typeof CallErrorCode];
 
 /**
+ * Why a 1:1 call ended (`call.callEndReason.code`), besides the CallErrorCodes. Sent by the server to each
+ * party, or set by the SDK for the local side's own action.
+ */
+export const PeerCallEndCode = {
+  /** This side (or, seen from the other side, the remote party) hung up. */
+  HungUp: 'HungUp',
+  /** The callee rejected the call. */
+  Rejected: 'Rejected',
+  /** Nobody accepted before the ring timeout. */
+  NoAnswer: 'NoAnswer',
+  /** The callee has no connected agent. */
+  CalleeOffline: 'CalleeOffline',
+  /** Another agent of the callee accepted: this one stops ringing. */
+  AnsweredElsewhere: 'AnsweredElsewhere',
+} as const;
+export type PeerCallEndCode = (typeof PeerCallEndCode)[keyof typeof PeerCallEndCode];
+
+/**
  * Why the server dropped a data frame, sent back to its sender in a Notice frame. The numeric values are
  * wire values: append, never renumber.
  */

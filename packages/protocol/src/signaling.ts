@@ -29,6 +29,16 @@ const limitsSchema = z.object({
   maxSendBacklogMs: z.number().int().positive(),
 });
 
+const callId = z.string().min(1).max(64);
+const partySchema = z.object({ identity: identityId, displayName: shortText });
+export type PartyInfo = z.infer<typeof partySchema>;
+const peerSignalSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('offer'), sdp }),
+  z.object({ kind: z.literal('answer'), sdp }),
+  z.object({ kind: z.literal('candidate'), ...iceCandidate.shape }),
+]);
+export type PeerSignal = z.infer<typeof peerSignalSchema>;
+
 const participantSchema = z.object({
   endpointId,
   identity: identityId,
@@ -57,6 +67,15 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('candidate'), endpointId, ...iceCandidate.shape }),
   /** The endpoint leaves its call. */
   z.object({ type: z.literal('leave'), endpointId }),
+  /** 1:1 call: ring every agent of identity `callee`; `ref` pairs the answer with the request. */
+  z.object({ type: z.literal('startCall'), ref: z.number().int().nonnegative(), callee: identityId }),
+  /** 1:1 call: the callee accepts (the first agent to accept wins) or rejects. */
+  z.object({ type: z.literal('acceptCall'), callId }),
+  z.object({ type: z.literal('rejectCall'), callId }),
+  /** 1:1 call: either party ends it (before or after it connected). */
+  z.object({ type: z.literal('endCall'), callId }),
+  /** 1:1 call: SDP or ICE for the other party, relayed as is. */
+  z.object({ type: z.literal('peerSignal'), callId, signal: peerSignalSchema }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -74,6 +93,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('participantLeft'), endpointId, participantEndpointId: endpointId }),
   /** The server ended this endpoint's part in the call. */
   z.object({ type: z.literal('callEnded'), endpointId, code: z.string().max(64), message: z.string().max(1024) }),
+  /** 1:1 call: the callee's agents are ringing. */
+  z.object({ type: z.literal('ringing'), ref: z.number().int().nonnegative(), callId, limits: limitsSchema }),
+  /** 1:1 call: someone is calling this agent. */
+  z.object({ type: z.literal('incomingCall'), callId, caller: partySchema, limits: limitsSchema }),
+  /** 1:1 call: the callee accepted (sent to the caller, and to the accepting agent as confirmation). */
+  z.object({ type: z.literal('callAccepted'), callId, callee: partySchema }),
+  /** 1:1 call: it is over for this agent, and why (a PeerCallEndCode). */
+  z.object({ type: z.literal('peerCallEnded'), callId, code: z.string().max(64), message: z.string().max(1024) }),
+  z.object({ type: z.literal('peerSignal'), callId, signal: peerSignalSchema }),
   /** A request failed; `ref` names a join request, `endpointId` an endpoint, neither the connection. */
   z.object({
     type: z.literal('error'),

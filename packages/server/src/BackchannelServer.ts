@@ -11,6 +11,7 @@ import { CallErrorCode } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
+import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
 import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
@@ -58,6 +59,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     stats,
   );
   const calls = new CallManager(config, router, stats, logger);
+  const peerCalls = new PeerCallManager({
+    limits: config.limits,
+    ringTimeoutMs: config.ringTimeoutMs,
+    agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
+    logger,
+  });
   const tls = await readTls(config);
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
@@ -73,6 +80,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   app.get('/healthz', async () => ({ status: 'ok' }));
   const signaling = new SignalingServer(app.server, {
     calls,
+    peerCalls,
     tokens,
     identities,
     stats,
@@ -124,6 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         signaling.stopAccepting();
         await calls.drain(config.shutdownDrainMs);
         calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
+        peerCalls.endAll(CallErrorCode.ServerShutdown, 'the server is shutting down');
         await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down');
         await app.close();
         logger.info('closed');

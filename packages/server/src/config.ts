@@ -34,6 +34,8 @@ export interface ServerConfig {
   joinTimeoutMs: number;
   /** Time a new signaling connection has to authenticate. */
   helloTimeoutMs: number;
+  /** How long a 1:1 call rings before it ends with NoAnswer. */
+  ringTimeoutMs: number;
   /** Clock skew allowed when checking a token's `exp` and `nbf`, seconds. */
   tokenLeewaySeconds: number;
   /** Signaling connections one identity may hold at once. */
@@ -76,6 +78,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   maxParticipantsPerCall: 1000,
   joinTimeoutMs: 20_000,
   helloTimeoutMs: 10_000,
+  ringTimeoutMs: 30_000,
   tokenLeewaySeconds: 30,
   maxConnectionsPerIdentity: 32,
   signalingMessagesPerSecond: 50,
@@ -135,6 +138,7 @@ const configSchema = z
     maxParticipantsPerCall: positiveInt,
     joinTimeoutMs: positiveInt,
     helloTimeoutMs: positiveInt,
+    ringTimeoutMs: positiveInt,
     tokenLeewaySeconds: z.number().int().min(0).max(3600),
     maxConnectionsPerIdentity: positiveInt,
     signalingMessagesPerSecond: positive,

@@ -46,6 +46,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--rtc-bind-address <address>', key: 'rtcBindAddress', parse: text, help: 'address the WebRTC ICE agent binds to' },
   { flags: '--rtc-port-range-begin <port>', key: 'rtcPortRangeBegin', parse: number, help: 'lowest UDP port for peer connections (0: any)' },
   { flags: '--rtc-port-range-end <port>', key: 'rtcPortRangeEnd', parse: number, help: 'highest UDP port for peer connections (0: any)' },
+  { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
   { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },
   { flags: '--demo [on]', key: 'demo', parse: flag, help: 'serve the demo page at / and give tokens to anyone (local trials only)', boolean: true },
   { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: 'the built demo app (default: apps/demo/dist of the repository)' },

@@ -17,6 +17,7 @@ import {
 import type { WebSocket } from 'ws';
 
 import { JoinError, type CallManager } from '../calls/CallManager.js';
+import type { PeerCallManager } from '../calls/PeerCallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { TokenError, type TokenService } from '../identity/TokenService.js';
@@ -28,6 +29,7 @@ export const CloseCode = { PolicyViolation: 1008, Unauthorized: 4001, BadRequest
 
 export interface AgentConnectionDeps {
   calls: CallManager;
+  peerCalls: PeerCallManager;
   tokens: TokenService;
   identities: IdentityStore;
   stats: ServerStats;
@@ -121,6 +123,16 @@ export class AgentConnection implements SignalingSink {
         return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.candidate(endpoint, message.candidate, message.mid));
       case 'leave':
         return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.end(endpoint));
+      case 'startCall':
+        return this.#deps.peerCalls.start(this, message.ref, message.callee);
+      case 'acceptCall':
+        return this.#deps.peerCalls.accept(this, message.callId);
+      case 'rejectCall':
+        return this.#deps.peerCalls.reject(this, message.callId);
+      case 'endCall':
+        return this.#deps.peerCalls.hangUp(this, message.callId);
+      case 'peerSignal':
+        return this.#deps.peerCalls.relay(this, message.callId, message.signal);
     }
   }
 
@@ -214,5 +226,6 @@ export class AgentConnection implements SignalingSink {
     clearTimeout(this.#helloTimer);
     clearTimeout(this.#expiryTimer);
     for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);
+    if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
 }

@@ -42,9 +42,12 @@ export class SignalingServer {
 
   /** Authenticated connections of `identity`. */
   connectionsOf(identity: string): number {
-    let count = 0;
-    for (const connection of this.#connections) if (connection.identity === identity) count++;
-    return count;
+    return this.agentsOf(identity).length;
+  }
+
+  /** The authenticated connections of `identity`. */
+  agentsOf(identity: string): AgentConnection[] {
+    return [...this.#connections].filter((connection) => connection.identity === identity);
   }
 
   /** Ends every connection (and so every call endpoint) of `identity`: its tokens no longer hold. */

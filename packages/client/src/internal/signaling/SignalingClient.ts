@@ -18,7 +18,19 @@ import { CallError } from '../../errors.js';
 import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
+export type RingingMessage = Extract<ServerMessage, { type: 'ringing' }>;
+export type IncomingCallMessage = Extract<ServerMessage, { type: 'incomingCall' }>;
 export type EndpointMessage = Extract<ServerMessage, { endpointId: number }> | Extract<ServerMessage, { type: 'error' }>;
+/** Messages about one 1:1 call, routed by its callId. */
+export type PeerCallMessage = Extract<ServerMessage, { type: 'callAccepted' | 'peerCallEnded' | 'peerSignal' }>;
+
+export interface PeerCallHandler {
+  onMessage(message: PeerCallMessage): void;
+  onConnectionLost(error: CallError): void;
+}
+
+/** A request answered by a message carrying its `ref`. */
+type Pending = { resolve: (m: JoinedMessage | RingingMessage) => void; reject: (e: CallError) => void };
 
 export interface EndpointHandler {
   onMessage(message: EndpointMessage): void;
@@ -33,8 +45,11 @@ export class SignalingClient {
   readonly identity: string;
   readonly iceServers: IceServerConfig[];
   readonly #socket: SignalingSocket;
-  readonly #pendingJoins = new Map<number, { resolve: (m: JoinedMessage) => void; reject: (e: CallError) => void }>();
+  readonly #pending = new Map<number, Pending>();
   readonly #endpoints = new Map<number, EndpointHandler>();
+  readonly #peerCalls = new Map<string, PeerCallHandler>();
+  /** Called for every call ringing this agent. */
+  onIncomingCall: ((message: IncomingCallMessage) => void) | undefined;
   #nextRef = 1;
   #closed = false;
   /** Called when the connection ends, for whatever reason. */
@@ -96,18 +111,35 @@ export class SignalingClient {
 
   /** Asks to join `groupId`; resolves once the server has created the endpoint. */
   join(groupId: string): Promise<JoinedMessage> {
+    return this.#request((ref) => ({ type: 'join', ref, groupId }), `join of '${groupId}'`) as Promise<JoinedMessage>;
+  }
+
+  /** Rings every agent of `callee`; resolves once they are ringing, rejects (e.g. CalleeOffline) otherwise. */
+  startCall(callee: string): Promise<RingingMessage> {
+    return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`) as Promise<RingingMessage>;
+  }
+
+  attachPeerCall(callId: string, handler: PeerCallHandler): void {
+    this.#peerCalls.set(callId, handler);
+  }
+
+  detachPeerCall(callId: string): void {
+    this.#peerCalls.delete(callId);
+  }
+
+  #request(message: (ref: number) => ClientMessage, what: string): Promise<JoinedMessage | RingingMessage> {
     if (!this.isOpen) return Promise.reject(new CallError(CallErrorCode.ConnectionLost, 'the call agent is disconnected'));
     const ref = this.#nextRef++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#pendingJoins.delete(ref);
-        reject(new CallError(CallErrorCode.ConnectionLost, `join of '${groupId}' not answered within ${REQUEST_TIMEOUT_MS} ms`));
+        this.#pending.delete(ref);
+        reject(new CallError(CallErrorCode.ConnectionLost, `${what} not answered within ${REQUEST_TIMEOUT_MS} ms`));
       }, REQUEST_TIMEOUT_MS);
-      this.#pendingJoins.set(ref, {
+      this.#pending.set(ref, {
         resolve: (m) => (clearTimeout(timer), resolve(m)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.send({ type: 'join', ref, groupId });
+      this.send(message(ref));
     });
   }
 
@@ -137,27 +169,39 @@ export class SignalingClient {
       if (error instanceof SignalingError) return; // a newer server's message this SDK does not know
       throw error;
     }
-    if (message.type === 'joined') {
-      this.#settleJoin(message.ref, (p) => p.resolve(message));
-    } else if (message.type === 'error' && message.ref !== undefined) {
-      this.#settleJoin(message.ref, (p) => p.reject(new CallError(message.code, message.message)));
-    } else if ('endpointId' in message && message.endpointId !== undefined) {
-      this.#endpoints.get(message.endpointId)?.onMessage(message as EndpointMessage);
+    switch (message.type) {
+      case 'joined':
+      case 'ringing':
+        return this.#settle(message.ref, (p) => p.resolve(message));
+      case 'incomingCall':
+        return this.onIncomingCall?.(message);
+      case 'callAccepted':
+      case 'peerCallEnded':
+      case 'peerSignal':
+        return this.#peerCalls.get(message.callId)?.onMessage(message);
+      case 'error':
+        if (message.ref !== undefined) return this.#settle(message.ref, (p) => p.reject(new CallError(message.code, message.message)));
+        if (message.endpointId !== undefined) this.#endpoints.get(message.endpointId)?.onMessage(message);
+        return;
+      default:
+        if ('endpointId' in message) this.#endpoints.get(message.endpointId)?.onMessage(message);
     }
   }
 
-  #settleJoin(ref: number, settle: (pending: { resolve: (m: JoinedMessage) => void; reject: (e: CallError) => void }) => void): void {
-    const pending = this.#pendingJoins.get(ref);
+  #settle(ref: number, settle: (pending: Pending) => void): void {
+    const pending = this.#pending.get(ref);
     if (!pending) return;
-    this.#pendingJoins.delete(ref);
+    this.#pending.delete(ref);
     settle(pending);
   }
 
   #onSocketClose(error: CallError): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const pending of this.#pendingJoins.values()) pending.reject(error);
-    this.#pendingJoins.clear();
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
+    this.#peerCalls.clear();
     for (const handler of [...this.#endpoints.values()]) handler.onConnectionLost(error);
     this.#endpoints.clear();
     this.onClose?.(error);

@@ -38,20 +38,43 @@ export interface PeerTransportHandlers {
 }
 
 export interface PeerTransportOptions {
+  /**
+   * The offerer creates the two channels and the offer (a client toward the server, the caller of a 1:1
+   * call); the answerer takes the offer and receives the channels (the callee of a 1:1 call).
+   */
+  role: 'offerer' | 'answerer';
   iceServers: readonly IceServer[];
   /** Buffered amount at which `onBufferedAmountLow` fires. */
   bufferedAmountLowThreshold: number;
 }
 
-/** A client's peer connection: it offers, the other side answers. */
+/** A peer connection carrying the two channels. */
 export interface PeerTransport {
+  /** The channels; closed placeholders until they exist (an answerer receives them from the offerer). */
   readonly durable: TransportChannel;
   readonly lossy: TransportChannel;
-  /** Creates both channels and resolves with the SDP offer. */
+  /** Offerer: resolves with the SDP offer (the channels are created at construction). */
   createOffer(): Promise<string>;
   setRemoteAnswer(sdp: string): void;
+  /** Answerer: applies the offer and resolves with the SDP answer. */
+  acceptOffer(sdp: string): Promise<string>;
   addRemoteCandidate(candidate: string, mid: string): void;
   close(): void;
 }
 
 export type CreatePeerTransport = (options: PeerTransportOptions, handlers: PeerTransportHandlers) => PeerTransport;
+
+/** What a channel that does not exist (yet, or any more) answers. */
+export const CLOSED_CHANNEL: TransportChannel = Object.freeze({
+  kind: 'durable' as const,
+  isOpen: () => false,
+  send: () => false,
+  bufferedAmount: () => 0,
+});
+
+/** The channel kind a label names, for channels the other side created. */
+export function kindOfLabel(label: string): ChannelKind | undefined {
+  if (label === CHANNEL_LABELS.durable) return 'durable';
+  if (label === CHANNEL_LABELS.lossy) return 'lossy';
+  return undefined;
+}

@@ -1,6 +1,8 @@
 /** PeerTransport over the browser's RTCPeerConnection. */
 import {
   CHANNEL_LABELS,
+  CLOSED_CHANNEL,
+  kindOfLabel,
   type ChannelKind,
   type PeerTransport,
   type PeerTransportHandlers,
@@ -35,8 +37,7 @@ class BrowserChannel implements TransportChannel {
 }
 
 export class BrowserPeerTransport implements PeerTransport {
-  readonly durable: BrowserChannel;
-  readonly lossy: BrowserChannel;
+  readonly #channels: { durable?: BrowserChannel; lossy?: BrowserChannel } = {};
   readonly #pc: RTCPeerConnection;
   #closed = false;
 
@@ -57,8 +58,31 @@ export class BrowserPeerTransport implements PeerTransport {
       };
       return new BrowserChannel(kind, native);
     };
-    this.durable = wire('durable', this.#pc.createDataChannel(CHANNEL_LABELS.durable, { ordered: true }));
-    this.lossy = wire('lossy', this.#pc.createDataChannel(CHANNEL_LABELS.lossy, { ordered: false, maxRetransmits: 0 }));
+    if (options.role === 'offerer') {
+      this.#channels.durable = wire('durable', this.#pc.createDataChannel(CHANNEL_LABELS.durable, { ordered: true }));
+      this.#channels.lossy = wire('lossy', this.#pc.createDataChannel(CHANNEL_LABELS.lossy, { ordered: false, maxRetransmits: 0 }));
+    } else {
+      this.#pc.ondatachannel = (event) => {
+        const kind = kindOfLabel(event.channel.label);
+        if (!kind || this.#channels[kind]) return event.channel.close();
+        this.#channels[kind] = wire(kind, event.channel);
+        if (event.channel.readyState === 'open') handlers.onChannelOpen(kind);
+      };
+    }
+  }
+
+  get durable(): TransportChannel {
+    return this.#channels.durable ?? CLOSED_CHANNEL;
+  }
+
+  get lossy(): TransportChannel {
+    return this.#channels.lossy ?? CLOSED_CHANNEL;
+  }
+
+  async acceptOffer(sdp: string): Promise<string> {
+    await this.#pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    return this.#pc.localDescription?.sdp ?? '';
   }
 
   async createOffer(): Promise<string> {
@@ -81,8 +105,8 @@ export class BrowserPeerTransport implements PeerTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.durable.native.close();
-    this.lossy.native.close();
+    this.#channels.durable?.native.close();
+    this.#channels.lossy?.native.close();
     this.#pc.close();
   }
 }

@@ -9,6 +9,8 @@ import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-dat
 import { acquireRtcRuntime, releaseRtcRuntime } from './rtcRuntime.js';
 import {
   CHANNEL_LABELS,
+  CLOSED_CHANNEL,
+  kindOfLabel,
   type ChannelKind,
   type IceServer,
   type PeerTransport,
@@ -53,11 +55,12 @@ class NodeChannel implements TransportChannel {
 }
 
 export class NodePeerTransport implements PeerTransport {
-  readonly durable: NodeChannel;
-  readonly lossy: NodeChannel;
+  readonly #channels: { durable?: NodeChannel; lossy?: NodeChannel } = {};
   readonly #pc: PeerConnection;
   readonly #handlers: PeerTransportHandlers;
-  #offer: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
+  readonly #options: PeerTransportOptions;
+  /** The pending local description: the offer (offerer) or the answer (answerer). */
+  #pending: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
   #offerSdp: string | undefined;
   #closed = false;
 
@@ -67,34 +70,58 @@ export class NodePeerTransport implements PeerTransport {
     this.#pc = new nodeDataChannel.PeerConnection('backchannel-client', {
       iceServers: options.iceServers.flatMap(toLibDataChannelIceServers),
     });
+    this.#options = options;
     this.#pc.onLocalDescription((sdp, type) => {
-      if (type !== 'offer') return;
-      // Candidates travel only through onLocalCandidate, which the call holds until the answer is applied
-      // (see Call): an offer must not carry any that libdatachannel gathered meanwhile.
-      this.#offerSdp = withoutCandidates(sdp);
-      this.#offer?.resolve(this.#offerSdp);
-      this.#offer = undefined;
+      // Candidates travel only through onLocalCandidate, which the call holds until the remote description
+      // is applied (see Call): a description must not carry any that libdatachannel gathered meanwhile.
+      const clean = withoutCandidates(sdp);
+      if (type === 'offer') this.#offerSdp = clean;
+      this.#pending?.resolve(clean);
+      this.#pending = undefined;
     });
     this.#pc.onLocalCandidate((candidate, mid) => handlers.onLocalCandidate(candidate, mid));
     this.#pc.onStateChange((state) => handlers.onStateChange(state as TransportState));
-    // Creating the first channel starts negotiation: onLocalDescription fires with the offer.
-    this.durable = this.#wire('durable', this.#pc.createDataChannel(CHANNEL_LABELS.durable), options);
-    this.lossy = this.#wire(
-      'lossy',
-      this.#pc.createDataChannel(CHANNEL_LABELS.lossy, { unordered: true, maxRetransmits: 0 }),
-      options,
-    );
+    if (options.role === 'offerer') {
+      // Creating the first channel starts negotiation: onLocalDescription fires with the offer.
+      this.#channels.durable = this.#wire('durable', this.#pc.createDataChannel(CHANNEL_LABELS.durable));
+      this.#channels.lossy = this.#wire('lossy', this.#pc.createDataChannel(CHANNEL_LABELS.lossy, { unordered: true, maxRetransmits: 0 }));
+    } else {
+      this.#pc.onDataChannel((native) => {
+        const kind = kindOfLabel(native.getLabel());
+        if (!kind || this.#channels[kind]) return native.close();
+        this.#channels[kind] = this.#wire(kind, native);
+        handlers.onChannelOpen(kind); // channels announced by the offerer are already open
+      });
+    }
+  }
+
+  get durable(): TransportChannel {
+    return this.#channels.durable ?? CLOSED_CHANNEL;
+  }
+
+  get lossy(): TransportChannel {
+    return this.#channels.lossy ?? CLOSED_CHANNEL;
   }
 
   createOffer(): Promise<string> {
     if (this.#offerSdp !== undefined) return Promise.resolve(this.#offerSdp);
-    return new Promise((resolve, reject) => {
-      this.#offer = { resolve, reject };
-    });
+    return this.#nextLocalDescription();
   }
 
   setRemoteAnswer(sdp: string): void {
     this.#pc.setRemoteDescription(sdp, 'answer');
+  }
+
+  acceptOffer(sdp: string): Promise<string> {
+    const answer = this.#nextLocalDescription();
+    this.#pc.setRemoteDescription(sdp, 'offer'); // libdatachannel answers by itself: onLocalDescription
+    return answer;
+  }
+
+  #nextLocalDescription(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+    });
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {
@@ -108,20 +135,20 @@ export class NodePeerTransport implements PeerTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#offer?.reject(new Error('transport closed'));
-    this.#offer = undefined;
+    this.#pending?.reject(new Error('transport closed'));
+    this.#pending = undefined;
     try {
-      this.durable.native.close();
-      this.lossy.native.close();
+      this.#channels.durable?.native.close();
+      this.#channels.lossy?.native.close();
       this.#pc.close();
     } finally {
       releaseRtcRuntime();
     }
   }
 
-  #wire(kind: ChannelKind, native: DataChannel, options: PeerTransportOptions): NodeChannel {
+  #wire(kind: ChannelKind, native: DataChannel): NodeChannel {
     const channel = new NodeChannel(kind, native);
-    native.setBufferedAmountLowThreshold(options.bufferedAmountLowThreshold);
+    native.setBufferedAmountLowThreshold(this.#options.bufferedAmountLowThreshold);
     native.onOpen(() => this.#handlers.onChannelOpen(kind));
     native.onClosed(() => this.#handlers.onChannelClose(kind));
     native.onBufferedAmountLow(() => this.#handlers.onBufferedAmountLow(kind));

@@ -1,0 +1,176 @@
+/** 1:1 calls: ringing, accept/reject/timeout/offline/hang-up, and data flowing directly between the parties. */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+
+import { CallClient, CallError, CommunicationTokenCredential, Features, type Call, type CallAgent, type IncomingCall } from '@backchannel/client';
+
+import { readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
+import { until, waitForEvent, within } from '../helpers/events.js';
+
+const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
+
+interface Agent {
+  identity: string;
+  token: string;
+  agent: CallAgent;
+}
+
+async function agentFor(h: Harness, user?: { identity: string; token: string }, displayName = 'someone'): Promise<Agent> {
+  const u = user ?? (await h.createUser());
+  const agent = await new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(u.token), { displayName });
+  return { ...u, agent };
+}
+
+function nextIncomingCall(agent: CallAgent): Promise<IncomingCall> {
+  return waitForEvent(agent, 'incomingCall').then(([event]) => (event as { incomingCall: IncomingCall }).incomingCall);
+}
+
+function connected(call: Call): Promise<void> {
+  return until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected').then(() =>
+    assert.equal(call.state, 'Connected', `ended: ${JSON.stringify(call.callEndReason)}`),
+  );
+}
+
+function ended(call: Call): Promise<string | undefined> {
+  return until(call, 'stateChanged', () => call.state === 'Disconnected').then(() => call.callEndReason?.code);
+}
+
+describe('1:1 calls', () => {
+  let h: Harness | undefined;
+  const agents: CallAgent[] = [];
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.dispose()));
+    await h?.close();
+    h = undefined;
+  });
+
+  async function pair(): Promise<{ caller: Agent; callee: Agent }> {
+    const caller = await agentFor(h!, undefined, 'Caller');
+    const callee = await agentFor(h!, undefined, 'Callee');
+    agents.push(caller.agent, callee.agent);
+    return { caller, callee };
+  }
+
+  it('rings the callee, connects on accept, and goes Connecting → Ringing → Connected for the caller', async () => {
+    h = await startHarness({ limits: FAST });
+    const { caller, callee } = await pair();
+    const ringing = nextIncomingCall(callee.agent);
+    const call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    const states: string[] = [call.state];
+    call.on('stateChanged', () => states.push(call.state));
+    const incoming = await ringing;
+    assert.deepEqual(incoming.callerInfo, { identifier: { kind: 'communicationUser', communicationUserId: caller.identity }, displayName: 'Caller' });
+    const calleeCall = await incoming.accept();
+    await Promise.all([connected(call), connected(calleeCall)]);
+    assert.deepEqual(states, ['Connecting', 'Ringing', 'Connecting', 'Connected']);
+    assert.equal(call.id, calleeCall.id);
+    assert.deepEqual(call.remoteParticipants.map((p) => [p.identifier.communicationUserId, p.displayName]), [[callee.identity, 'Callee']]);
+    assert.deepEqual(calleeCall.remoteParticipants.map((p) => p.identifier.communicationUserId), [caller.identity]);
+  });
+
+  it('carries 10,000 Durable messages in order end to end, peer to peer, with no data through the server', async () => {
+    h = await startHarness({ limits: FAST });
+    const { caller, callee } = await pair();
+    const ringing = nextIncomingCall(callee.agent);
+    const call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    const calleeCall = await (await ringing).accept();
+    await Promise.all([connected(call), connected(calleeCall)]);
+    const receiverCreated = waitForEvent(calleeCall.feature(Features.DataChannel), 'dataChannelReceiverCreated');
+    const sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: 7, participants: [{ communicationUserId: callee.identity }] });
+    const count = 10_000;
+    const sent = Promise.all(Array.from({ length: count }, (_, i) => sender.sendMessage(utf8.encode(String(i)))));
+    const [receiver] = (await receiverCreated) as [Parameters<typeof readMessages>[0]];
+    assert.deepEqual(receiver.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: caller.identity });
+    const messages = await readMessages(receiver, count);
+    await sent;
+    messages.forEach((m, i) => {
+      assert.equal(m.sequenceNumber, i + 1);
+      assert.equal(utf8.decode(m.data), String(i));
+    });
+    // The other way round, and a close seen by the far side.
+    const back = calleeCall.feature(Features.DataChannel).createDataChannelSender({ channelId: 8 });
+    const backReceiver = waitForEvent(call.feature(Features.DataChannel), 'dataChannelReceiverCreated');
+    await back.sendMessage(utf8.encode('hello caller'));
+    const [reverse] = (await backReceiver) as [Parameters<typeof readMessages>[0]];
+    assert.equal(utf8.decode((await readMessages(reverse, 1))[0]!.data), 'hello caller');
+    const closed = waitForEvent(reverse, 'close');
+    back.close();
+    await closed;
+    assert.deepEqual(h.server.stats.messagesRouted, { durable: 0, lossy: 0 }, 'the server routed no data');
+    assert.equal(h.server.stats.deliveries, 0);
+  });
+
+  it('ends with Rejected on both sides when the callee rejects', async () => {
+    h = await startHarness();
+    const { caller, callee } = await pair();
+    const ringing = nextIncomingCall(callee.agent);
+    const call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    const incoming = await ringing;
+    await incoming.reject();
+    assert.equal(await ended(call), 'Rejected');
+    assert.equal(incoming.callEndReason?.code, 'Rejected');
+  });
+
+  it('ends with NoAnswer on both sides when nobody answers in time', async () => {
+    h = await startHarness({ ringTimeoutMs: 300 });
+    const { caller, callee } = await pair();
+    const ringing = nextIncomingCall(callee.agent);
+    const call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    const incoming = await ringing;
+    const stopped = waitForEvent(incoming, 'callEnded');
+    assert.equal(await ended(call), 'NoAnswer');
+    await stopped;
+    assert.equal(incoming.callEndReason?.code, 'NoAnswer');
+    await assert.rejects(incoming.accept(), (e: unknown) => e instanceof CallError && e.code === 'NoAnswer');
+  });
+
+  it('ends with CalleeOffline when the callee has no connected agent', async () => {
+    h = await startHarness();
+    const caller = await agentFor(h);
+    agents.push(caller.agent);
+    const offline = await h.createUser();
+    const call = caller.agent.startCall([{ communicationUserId: offline.identity }]);
+    assert.equal(await ended(call), 'CalleeOffline');
+  });
+
+  it('ends with HungUp on both sides when one party hangs up, before or after answering', async () => {
+    h = await startHarness();
+    const { caller, callee } = await pair();
+    // Before the answer: the callee stops ringing.
+    let ringing = nextIncomingCall(callee.agent);
+    let call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    let incoming = await ringing;
+    const stopped = waitForEvent(incoming, 'callEnded');
+    await call.hangUp();
+    await stopped;
+    assert.equal(incoming.callEndReason?.code, 'HungUp');
+    // After: the other party's call ends.
+    ringing = nextIncomingCall(callee.agent);
+    call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    incoming = await ringing;
+    const calleeCall = await incoming.accept();
+    await Promise.all([connected(call), connected(calleeCall)]);
+    const callerEnded = ended(call);
+    await calleeCall.hangUp();
+    assert.equal(await callerEnded, 'HungUp');
+    assert.equal(calleeCall.callEndReason?.code, 'HungUp');
+  });
+
+  it('rings every endpoint of the callee; the first to accept wins and the others stop ringing', async () => {
+    h = await startHarness();
+    const caller = await agentFor(h, undefined, 'Caller');
+    const calleeUser = await h.createUser();
+    const phone = await agentFor(h, calleeUser, 'phone');
+    const laptop = await agentFor(h, calleeUser, 'laptop');
+    agents.push(caller.agent, phone.agent, laptop.agent);
+    const [onPhone, onLaptop] = [nextIncomingCall(phone.agent), nextIncomingCall(laptop.agent)];
+    const call = caller.agent.startCall([{ communicationUserId: calleeUser.identity }]);
+    const [phoneCall, laptopCall] = await Promise.all([onPhone, onLaptop]);
+    const laptopStopped = waitForEvent(laptopCall, 'callEnded');
+    const accepted = await phoneCall.accept();
+    await Promise.all([connected(call), connected(accepted)]);
+    await laptopStopped;
+    assert.equal(laptopCall.callEndReason?.code, 'AnsweredElsewhere');
+    await assert.rejects(within(laptopCall.accept(), 'a late accept'), (e: unknown) => e instanceof CallError && e.code === 'AnsweredElsewhere');
+  });
+});
