@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import { CallErrorCode, DataChannelErrorCode, DropReason } from '@backchannel/protocol';
+import { CallErrorCode, DataChannelErrorCode, DropReason, PeerCallEndCode } from '@backchannel/protocol';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -23,6 +23,11 @@ describe('docs/errors.md', () => {
 
   it('lists every CallErrorCode value in backticks', () => {
     const missing = Object.values(CallErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every PeerCallEndCode value in backticks', () => {
+    const missing = Object.values(PeerCallEndCode).filter((code) => !errors.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });
 
