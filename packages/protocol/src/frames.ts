@@ -120,6 +120,8 @@ export class FrameError extends Error {
 }
 
 const utf8Encoder = new TextEncoder();
+/** A UTF-16 surrogate without its pair: TextEncoder would silently turn it into U+FFFD. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // ignoreBOM: a leading U+FEFF is part of the id, not a byte-order mark to strip.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -191,6 +193,7 @@ export function encodeSetRecipients(
   }
   const encoded = recipients.map((id) => utf8Encoder.encode(id));
   let size = SET_RECIPIENTS_HEADER_BYTES;
+  if (recipients.some((id) => LONE_SURROGATE.test(id))) throw new RangeError('identity ids must be well-formed Unicode (no lone surrogates)');
   for (const id of encoded) {
     if (id.byteLength === 0 || id.byteLength > MAX_IDENTITY_BYTES) {
       throw new RangeError(`identity ids must be 1–${MAX_IDENTITY_BYTES} bytes of UTF-8`);

@@ -1,5 +1,5 @@
 /** Argument checks of the data-channel API: each failure is an `InvalidArgument` DataChannelError. */
-import { MAX_CHANNEL_ID, MAX_IDENTITY_BYTES } from '@backchannel/protocol';
+import { LONE_SURROGATE, MAX_CHANNEL_ID, MAX_IDENTITY_BYTES } from '@backchannel/protocol';
 
 import type { CommunicationIdentifier, DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
 import { invalidArgument } from '../../errors.js';
@@ -13,7 +13,7 @@ export function validateParticipants(participants: unknown, link: DataLink): str
   const ids = new Set<string>();
   for (const participant of participants as unknown[]) {
     const id = (participant as Partial<CommunicationIdentifier> | null)?.communicationUserId;
-    if (typeof id !== 'string' || id.length === 0 || utf8.encode(id).byteLength > MAX_IDENTITY_BYTES) {
+    if (typeof id !== 'string' || id.length === 0 || LONE_SURROGATE.test(id) || utf8.encode(id).byteLength > MAX_IDENTITY_BYTES) {
       throw invalidArgument(`each participant needs a communicationUserId of 1–${MAX_IDENTITY_BYTES} bytes`);
     }
     ids.add(id);
