@@ -45,6 +45,20 @@ describe('delivery', () => {
     assert.equal(receiver!.droppedMessageCount, 0);
   });
 
+  it('delivers every message whose sendMessage resolved even when the sender hangs up right after', async () => {
+    const [a, b] = [await h.join('hang-up-flush'), await h.join('hang-up-flush')];
+    await rosterSettled([a, b]);
+    const sender = a.dataChannel.createDataChannelSender({ channelId: 53, participants: [{ communicationUserId: b.identity }] });
+    const count = 200;
+    await Promise.all(Array.from({ length: count }, (_, i) => sender.sendMessage(indexed(i, 16 * 1024))));
+    await a.call.hangUp(); // 3 MiB may still be in flight: hanging up must not drop it
+    const messages = await readMessages((await receiversOf(b, 1))[0]!, count);
+    assert.deepEqual(
+      messages.map((m) => indexOf(m.data)),
+      Array.from({ length: count }, (_, i) => i),
+    );
+  });
+
   it('sends High-priority messages before Normal ones queued at the same sender', async () => {
     const [a, b] = [await h.join('priority'), await h.join('priority')];
     await rosterSettled([a, b]);

@@ -100,6 +100,23 @@ describe('1:1 calls', () => {
     assert.equal(h.server.stats.deliveries, 0);
   });
 
+  it('delivers every message whose sendMessage resolved when the sender hangs up right after', async () => {
+    h = await startHarness({ limits: FAST });
+    const { caller, callee } = await pair();
+    const ringing = nextIncomingCall(callee.agent);
+    const call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
+    const calleeCall = await (await ringing).accept();
+    await Promise.all([connected(call), connected(calleeCall)]);
+    const receiverCreated = waitForEvent(calleeCall.feature(Features.DataChannel), 'dataChannelReceiverCreated');
+    const sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: 9, participants: [{ communicationUserId: callee.identity }] });
+    await Promise.all(Array.from({ length: 200 }, () => sender.sendMessage(new Uint8Array(16 * 1024))));
+    await call.hangUp();
+    const [receiver] = (await receiverCreated) as [Parameters<typeof readMessages>[0]];
+    const messages = await readMessages(receiver, 200);
+    assert.deepEqual(messages.map((m) => m.sequenceNumber), Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.equal(await ended(calleeCall), 'HungUp');
+  });
+
   it('ends with Rejected on both sides when the callee rejects', async () => {
     h = await startHarness();
     const { caller, callee } = await pair();

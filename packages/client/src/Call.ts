@@ -100,6 +100,9 @@ export class Call extends TypedEmitter<CallEvents> {
   readonly #setup: CallSetup;
   readonly #accepted = deferred();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by hangUp(): the call is being left on purpose, transport closures are expected. */
+  #leaving = false;
+  #hangingUp: Promise<void> | undefined;
   #transportLostTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #dataChannel: DataChannelCallFeature;
   readonly #engine: DataChannelEngine;
@@ -162,8 +165,22 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   /** Leaves the call. Resolves once it is Disconnected. */
-  async hangUp(): Promise<void> {
-    if (this.#state === 'Disconnected') return;
+  hangUp(): Promise<void> {
+    if (this.#state === 'Disconnected') return Promise.resolve();
+    return (this.#hangingUp ??= this.#leave());
+  }
+
+  /**
+   * Leaves without losing what was already sent. A message whose sendMessage resolved may still sit in the
+   * SCTP buffers, and closing the peer connection at once would discard it: first a Barrier frame goes on
+   * the Durable channel, behind that data, and the server (or the peer) acknowledges it once everything
+   * before it has arrived; then the call ends. Bounded by HANG_UP_FLUSH_MS. Messages still waiting in the
+   * SDK's own queues (paced, not yet handed to the transport) reject with DataChannelSenderClosed.
+   */
+  async #leave(): Promise<void> {
+    this.#leaving = true;
+    if (this.#state === 'Connected') await this.#engine.flush(HANG_UP_FLUSH_MS);
+    this.#engine.end();
     if (this.#endpointId) this.#signaling.send({ type: 'leave', endpointId: this.#endpointId });
     if (this.#setup.kind !== 'group' && this.#id) this.#signaling.send({ type: 'endCall', callId: this.#id });
     this.#end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
@@ -255,7 +272,7 @@ export class Call extends TypedEmitter<CallEvents> {
         },
         // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
         onMessage: (_kind, frame) => {
-          const delivered = direct ? peerFrameAsDelivered(frame) : frame;
+          const delivered = direct ? peerFrameAsDelivered(frame, (reply) => this.#transport?.durable.send(reply)) : frame;
           if (delivered) this.#engine.onFrame(delivered);
         },
         onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
@@ -373,7 +390,7 @@ export class Call extends TypedEmitter<CallEvents> {
     }
     // Frames that raced ahead of the roster are delivered now that their sender is known.
     for (const participant of added) this.#engine.onParticipantJoined(participant.endpointId);
-    for (const participant of removed) this.#engine.onParticipantLeft(participant.endpointId);
+    for (const participant of removed) this.#engine.onParticipantLeft(participant.endpointId, participant.identifier.communicationUserId);
     if (added.length > 0 || removed.length > 0) this.emit('remoteParticipantsUpdated', { added, removed });
   }
 
@@ -383,7 +400,7 @@ export class Call extends TypedEmitter<CallEvents> {
    * application sees why, not just that the transport failed.
    */
   #transportLost(message: string): void {
-    if (this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    if (this.#leaving || this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
     this.#openChannels.clear();
     if (!this.#signaling.isOpen) return this.#end({ code: CallErrorCode.TransportFailed, message });
     this.#transportLostTimer = setTimeout(() => this.#end({ code: CallErrorCode.TransportFailed, message }), SERVER_REASON_GRACE_MS);
@@ -418,6 +435,9 @@ export class Call extends TypedEmitter<CallEvents> {
     this.emit('stateChanged');
   }
 }
+
+/** How long hangUp() waits for already-sent Durable data to reach the far side. */
+const HANG_UP_FLUSH_MS = 2000;
 
 /** How long a lost transport waits for the server's reason before the call ends as TransportFailed. */
 const SERVER_REASON_GRACE_MS = 1000;

@@ -21,12 +21,24 @@ export const FrameType = {
   SessionClose: 0x02,
   /** client → server: a sender's recipient list for its next messages. */
   SetRecipients: 0x03,
+  /**
+   * client → server (or peer): "tell me when you have everything I sent before this". Sent on the Durable
+   * channel before leaving, so that messages already handed to the transport are not cut off.
+   */
+  Barrier: 0x04,
   /** server → client: a data message, stamped with the endpoint that sent it. */
   Deliver: 0x81,
   /** server → client: a remote sender closed its session. */
   SessionClosed: 0x82,
   /** server → client: the server dropped one of this endpoint's messages, and why. */
   Notice: 0x83,
+  /**
+   * server → client: an endpoint left the call, sent on the Durable channel after the last of its messages,
+   * so the receiver knows nothing more will come (the roster update over signaling can overtake its data).
+   */
+  EndpointLeft: 0x84,
+  /** server (or peer) → client: the Barrier with this token arrived, and everything before it. */
+  BarrierAck: 0x85,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -42,6 +54,8 @@ export const DATA_HEADER_BYTES = 16;
 const SESSION_CLOSE_BYTES = 8;
 const SESSION_CLOSED_BYTES = 12;
 const NOTICE_BYTES = 12;
+const ENDPOINT_LEFT_BYTES = 8;
+const BARRIER_BYTES = 8;
 const SET_RECIPIENTS_HEADER_BYTES = 12;
 /** Longest identity id a recipient list can carry, in UTF-8 bytes. */
 export const MAX_IDENTITY_BYTES = 255;
@@ -101,8 +115,23 @@ export interface NoticeFrame {
   readonly sequenceNumber: number;
 }
 
-export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame;
-export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame;
+export interface BarrierFrame {
+  readonly type: typeof FrameType.Barrier;
+  readonly token: number;
+}
+
+export interface BarrierAckFrame {
+  readonly type: typeof FrameType.BarrierAck;
+  readonly token: number;
+}
+
+export interface EndpointLeftFrame {
+  readonly type: typeof FrameType.EndpointLeft;
+  readonly endpointId: number;
+}
+
+export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame;
+export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | EndpointLeftFrame | BarrierAckFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
@@ -182,6 +211,26 @@ export function encodeNotice(reason: DropReason, channelId: number, sessionId: n
   return frame;
 }
 
+export function encodeBarrier(token: number): Uint8Array {
+  return encodeTypeAndU32(FrameType.Barrier, token);
+}
+
+export function encodeBarrierAck(token: number): Uint8Array {
+  return encodeTypeAndU32(FrameType.BarrierAck, token);
+}
+
+/** The 8-byte frames: type, three reserved bytes, one uint32. */
+function encodeTypeAndU32(type: FrameType, value: number): Uint8Array {
+  const frame = new Uint8Array(8);
+  frame[0] = type;
+  writeU32(frame, 4, value);
+  return frame;
+}
+
+export function encodeEndpointLeft(endpointId: number): Uint8Array {
+  return encodeTypeAndU32(FrameType.EndpointLeft, endpointId);
+}
+
 export function encodeSetRecipients(
   channelId: number,
   sessionId: number,
@@ -239,6 +288,9 @@ export function decodeClientFrame(frame: Uint8Array): ClientFrame {
       return { type: FrameType.SessionClose, channelId: readChannel(frame), sessionId: readSession(frame) };
     case FrameType.SetRecipients:
       return readSetRecipients(frame);
+    case FrameType.Barrier:
+      expectLength(frame, BARRIER_BYTES, 'Barrier');
+      return { type: FrameType.Barrier, token: readU32(frame, 4) };
     default:
       throw new FrameError('UnknownType', `unknown client frame type 0x${frame[0]!.toString(16)}`);
   }
@@ -272,6 +324,12 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
         sequenceNumber: readU32(frame, 8),
       };
     }
+    case FrameType.EndpointLeft:
+      expectLength(frame, ENDPOINT_LEFT_BYTES, 'EndpointLeft');
+      return { type: FrameType.EndpointLeft, endpointId: readU32(frame, 4) };
+    case FrameType.BarrierAck:
+      expectLength(frame, BARRIER_BYTES, 'BarrierAck');
+      return { type: FrameType.BarrierAck, token: readU32(frame, 4) };
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
   }

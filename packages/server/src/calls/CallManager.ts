@@ -2,7 +2,7 @@
  * Creates and ends endpoints in group calls: join, the peer connection to the server, admission into the
  * roster once the transport is up, and departure (left, disconnected, transport failed, timed out).
  */
-import { CallErrorCode, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
 
 import type { ServerConfig } from '../config.js';
 import { ServerPeer } from '../rtc/ServerPeer.js';
@@ -116,8 +116,13 @@ export class CallManager {
     if (reason) endpoint.signal({ type: 'callEnded', endpointId: endpoint.id, code: reason.code, message: reason.message });
     endpoint.peer?.close();
     if (wasAdmitted) {
+      // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster.
+      const leftFrame = encodeEndpointLeft(endpoint.id);
       const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
-      for (const other of call.admitted) other.signal({ ...left, endpointId: other.id });
+      for (const other of call.admitted) {
+        other.deliver('durable', leftFrame);
+        other.signal({ ...left, endpointId: other.id });
+      }
     }
     this.#logger.info(
       { callId: call.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' },

@@ -16,6 +16,7 @@ import {
   TokenBucket,
   broadcastPacketCount,
   decodeClientFrame,
+  encodeBarrierAck,
   encodeNotice,
   encodeSessionClosed,
   kbpsToBytesPerMs,
@@ -82,6 +83,10 @@ export class Router {
         return;
       case FrameType.SetRecipients:
         this.#setRecipients(sender, frame);
+        return;
+      case FrameType.Barrier:
+        // Frames are handled in arrival order: everything sent before the barrier has been routed.
+        sender.deliver('durable', encodeBarrierAck(frame.token));
         return;
     }
   }

@@ -12,6 +12,7 @@ import {
   RateMeter,
   TokenBucket,
   decodeServerFrame,
+  encodeBarrier,
   dropReasonText,
   errorCodeForDrop,
   senderMaxKbps,
@@ -30,6 +31,8 @@ import { validateParticipants, validateSenderOptions } from './validation.js';
 /** Frames from an endpoint the roster does not know yet are held (signaling and data race), this many at most. */
 const MAX_HELD_FRAMES_PER_ENDPOINT = 256;
 const MAX_HELD_ENDPOINTS = 64;
+/** How long a departed endpoint's receivers wait for its in-band EndpointLeft before closing anyway. */
+const DEPARTURE_GRACE_MS = 5000;
 
 export interface DataChannelCounters {
   framesReceived: number;
@@ -54,6 +57,11 @@ export class DataChannelEngine {
   readonly #senders = new Map<number, SenderState>();
   readonly #received = new RateMeter();
   readonly #held = new Map<number, Uint8Array[]>();
+  /** Barriers sent and not yet acknowledged, by token. */
+  readonly #barriers = new Map<number, () => void>();
+  #nextBarrier = 1;
+  /** Endpoints that left the roster but whose in-band EndpointLeft has not arrived yet. */
+  readonly #departing = new Map<number, { identity: string; timer: ReturnType<typeof setTimeout> }>();
   readonly #context: SenderContext;
   #nextSessionId = 1;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -122,7 +130,7 @@ export class DataChannelEngine {
     }
     switch (frame.type) {
       case FrameType.Deliver: {
-        const identity = this.#link.identityOf(frame.senderEndpointId);
+        const identity = this.#link.identityOf(frame.senderEndpointId) ?? this.#departing.get(frame.senderEndpointId)?.identity;
         if (identity === undefined) {
           this.#hold(frame.senderEndpointId, bytes);
           return;
@@ -133,6 +141,13 @@ export class DataChannelEngine {
       case FrameType.SessionClosed:
         if (this.#held.has(frame.senderEndpointId)) this.#hold(frame.senderEndpointId, bytes);
         else this.#receivers.closeSession(frame.senderEndpointId, frame.channelId, frame.sessionId);
+        return;
+      case FrameType.EndpointLeft:
+        this.#departed(frame.endpointId);
+        return;
+      case FrameType.BarrierAck:
+        this.#barriers.get(frame.token)?.();
+        this.#barriers.delete(frame.token);
         return;
       case FrameType.Notice: {
         // The message had already left (its sendMessage resolved on hand-off): the sender reports the drop
@@ -147,6 +162,24 @@ export class DataChannelEngine {
     }
   }
 
+  /**
+   * Resolves once the server (or the peer) confirms it has received everything this endpoint sent so far
+   * on the Durable channel, or after `timeoutMs`. Used before leaving, so that messages whose sendMessage
+   * resolved are not cut off by closing the connection.
+   */
+  flush(timeoutMs: number): Promise<void> {
+    const durable = this.#link.channel('durable');
+    const token = this.#nextBarrier++ >>> 0;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#barriers.delete(token);
+        resolve();
+      }, timeoutMs);
+      this.#barriers.set(token, () => (clearTimeout(timer), resolve()));
+      if (!durable.send(encodeBarrier(token))) this.#barriers.get(token)?.();
+    });
+  }
+
   onBufferedAmountLow(): void {
     this.#scheduler.pump();
   }
@@ -159,7 +192,21 @@ export class DataChannelEngine {
     for (const frame of held) this.onFrame(frame);
   }
 
-  onParticipantLeft(endpointId: number): void {
+  /**
+   * A remote endpoint left the roster. Its last messages may still be on their way (the roster travels over
+   * signaling, the data over the Durable channel): its receivers stay open until the server's in-band
+   * EndpointLeft frame says nothing more will come, or DEPARTURE_GRACE_MS passes.
+   */
+  onParticipantLeft(endpointId: number, identity: string): void {
+    if (this.#ended || this.#departing.has(endpointId)) return;
+    const timer = setTimeout(() => this.#departed(endpointId), DEPARTURE_GRACE_MS);
+    this.#departing.set(endpointId, { identity, timer });
+  }
+
+  #departed(endpointId: number): void {
+    const departing = this.#departing.get(endpointId);
+    if (departing) clearTimeout(departing.timer);
+    this.#departing.delete(endpointId);
     this.#held.delete(endpointId);
     this.#receivers.closeEndpoint(endpointId);
   }
@@ -169,6 +216,8 @@ export class DataChannelEngine {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#idleTimer) clearInterval(this.#idleTimer);
+    for (const { timer } of this.#departing.values()) clearTimeout(timer);
+    this.#departing.clear();
     this.#scheduler.dispose();
     for (const sender of [...this.#senders.values()]) sender.abandon('the call ended');
     this.#senders.clear();
