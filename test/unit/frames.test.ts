@@ -12,7 +12,10 @@ import {
   MAX_RECIPIENT_LIST_ENTRIES,
   decodeClientFrame,
   decodeServerFrame,
+  encodeBarrier,
+  encodeBarrierAck,
   encodeDeliver,
+  encodeEndpointLeft,
   encodeNotice,
   encodeSend,
   encodeSessionClose,
@@ -362,8 +365,8 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses unknown frame types', () => {
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x00, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x0');
-    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x04, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x4');
-    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x84, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x84');
+    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x05, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x5');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x86, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x86');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(0xff)), 'UnknownType', 'unknown server frame type 0xff');
   });
 
@@ -371,6 +374,19 @@ describe('decoders refuse malformed frames', () => {
     assertFrameError(() => decodeClientFrame(encodeDeliver(header, 1, payload)), 'UnknownType', 'unknown client frame type 0x81');
     assertFrameError(() => decodeClientFrame(encodeSessionClosed(1, 1, 1)), 'UnknownType', 'unknown client frame type 0x82');
     assertFrameError(() => decodeClientFrame(encodeNotice(DropReason.Bandwidth, 1, 1, 1)), 'UnknownType', 'unknown client frame type 0x83');
+    assertFrameError(() => decodeClientFrame(encodeEndpointLeft(1)), 'UnknownType', 'unknown client frame type 0x84');
+    assertFrameError(() => decodeClientFrame(encodeBarrierAck(1)), 'UnknownType', 'unknown client frame type 0x85');
+  });
+
+  it('lays out Barrier, BarrierAck and EndpointLeft as a type byte, three reserved bytes and a big-endian uint32', () => {
+    assert.deepEqual([...encodeBarrier(0x01020304)], [0x04, 0, 0, 0, 1, 2, 3, 4]);
+    assert.deepEqual([...encodeBarrierAck(0x01020304)], [0x85, 0, 0, 0, 1, 2, 3, 4]);
+    assert.deepEqual([...encodeEndpointLeft(0xfffffffe)], [0x84, 0, 0, 0, 0xff, 0xff, 0xff, 0xfe]);
+    assert.deepEqual(decodeClientFrame(encodeBarrier(7)), { type: FrameType.Barrier, token: 7 });
+    assert.deepEqual(decodeServerFrame(encodeBarrierAck(7)), { type: FrameType.BarrierAck, token: 7 });
+    assert.deepEqual(decodeServerFrame(encodeEndpointLeft(9)), { type: FrameType.EndpointLeft, endpointId: 9 });
+    assertFrameError(() => decodeClientFrame(encodeBarrier(7).subarray(0, 7)), 'Truncated', 'Barrier frame must be 8 bytes, got 7');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(...encodeEndpointLeft(9), 0)), 'Truncated', 'EndpointLeft frame must be 8 bytes, got 9');
   });
 
   it('decodeServerFrame refuses every client frame type', () => {

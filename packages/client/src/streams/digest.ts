@@ -22,6 +22,16 @@ export function assertDigestSupported(): void {
   subtle();
 }
 
+/** The StreamError `StreamNotSupported` if Web Crypto is missing, else undefined. */
+export function digestUnsupported(): StreamError | undefined {
+  try {
+    subtle();
+    return undefined;
+  } catch (error) {
+    return error as StreamError;
+  }
+}
+
 /** Collects chunk digests as chunks pass; digests run concurrently and are combined in order at the end. */
 export class HashList {
   readonly #digests: Promise<ArrayBuffer>[] = [];

@@ -1,0 +1,106 @@
+/**
+ * A Node SDK client in the demo's call: it speaks the demo's message protocol (apps/demo/src/chat) on the
+ * demo's channels, as a bot written against @backchannel/client would.
+ */
+import { EventEmitter } from 'node:events';
+
+import {
+  CallClient,
+  CommunicationTokenCredential,
+  Features,
+  receiveStreams,
+  type Call,
+  type CallAgent,
+  type DataChannelSender,
+  type IncomingStream,
+} from '@backchannel/client';
+
+import { FILE_CHANNEL, MESSAGE_CHANNEL } from '../../../apps/demo/src/channels.js';
+import { decodeDemoMessage, encodeDemoMessage, type DemoMessage } from '../../../apps/demo/src/chat/protocol.js';
+import { until } from '../../helpers/events.js';
+
+export interface ReceivedChat {
+  from: string;
+  message: DemoMessage;
+}
+
+export class NodeParticipant {
+  readonly identity: string;
+  readonly agent: CallAgent;
+  readonly call: Call;
+  readonly chats: ReceivedChat[] = [];
+  readonly streams: IncomingStream[] = [];
+  /** Created once the call is Connected (senders cannot be created before). */
+  #sender: DataChannelSender | undefined;
+  /** 'chat' and 'stream' as they arrive, for waiting on them. */
+  readonly #arrivals = new EventEmitter();
+
+  private constructor(identity: string, agent: CallAgent, call: Call) {
+    this.identity = identity;
+    this.agent = agent;
+    this.call = call;
+    const dataChannel = call.feature(Features.DataChannel);
+    dataChannel.on('dataChannelReceiverCreated', (receiver) => {
+      if (receiver.channelId === FILE_CHANNEL) {
+        receiveStreams(receiver, (stream) => {
+          this.streams.push(stream);
+          this.#arrivals.emit('stream');
+        });
+        return;
+      }
+      if (receiver.channelId !== MESSAGE_CHANNEL) return;
+      const from = receiver.senderParticipantIdentifier.communicationUserId;
+      const drain = (): void => {
+        for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
+          const message = decodeDemoMessage(m.data);
+          if (message) this.chats.push({ from, message });
+        }
+        this.#arrivals.emit('chat');
+      };
+      receiver.on('messageReady', drain);
+    });
+  }
+
+  /** Gets a demo token, connects with `displayName` and joins `room`; resolves once Connected. */
+  static async join(serverUrl: string, room: string, displayName: string): Promise<NodeParticipant> {
+    const response = await fetch(`${serverUrl}/demo/token`, { method: 'POST' });
+    if (response.status !== 201) throw new Error(`POST /demo/token answered ${response.status}`);
+    const { identity, accessToken } = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
+    const agent = await new CallClient({ serverUrl }).createCallAgent(new CommunicationTokenCredential(accessToken.token), { displayName });
+    const call = agent.join({ groupId: room });
+    const participant = new NodeParticipant(identity.id, agent, call);
+    await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
+    if (call.state !== 'Connected') throw new Error(`the Node client could not join: ${JSON.stringify(call.callEndReason)}`);
+    participant.#sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: MESSAGE_CHANNEL });
+    return participant;
+  }
+
+  /** Sends a chat line as the demo does: the recipient list first, then the message. */
+  async say(text: string, to: 'everyone' | string[]): Promise<void> {
+    const sender = this.#sender!;
+    sender.setParticipants(to === 'everyone' ? [] : to.map((communicationUserId) => ({ communicationUserId })));
+    await sender.sendMessage(encodeDemoMessage({ type: 'chat', text, to }));
+  }
+
+  /** Chat texts received so far. */
+  get texts(): string[] {
+    return this.chats.flatMap(({ message }) => (message.type === 'chat' ? [message.text] : []));
+  }
+
+  /** Resolves once a chat line with `text` has arrived. */
+  async waitForText(text: string): Promise<ReceivedChat> {
+    const find = (): ReceivedChat | undefined => this.chats.find(({ message }) => message.type === 'chat' && message.text === text);
+    await until(this.#arrivals, 'chat', () => find() !== undefined);
+    return find()!;
+  }
+
+  /** Resolves with the first file stream that arrives (or has arrived). */
+  async nextStream(): Promise<IncomingStream> {
+    await until(this.#arrivals, 'stream', () => this.streams.length > 0);
+    return this.streams[0]!;
+  }
+
+  async dispose(): Promise<void> {
+    await this.agent.dispose();
+  }
+}
