@@ -294,17 +294,15 @@ export class Call extends TypedEmitter<CallEvents> {
       this.#signaling.send({ type: 'acceptCall', callId: setup.callId });
       return;
     }
-    this.#signaling.startCall(setup.callee).then(
-      (ringing) => {
-        if (this.#state !== 'Connecting') return void this.#signaling.send({ type: 'endCall', callId: ringing.callId });
-        this.#attachPeer(ringing.callId, ringing.limits);
-        this.#setState('Ringing');
-      },
-      (error: unknown) => {
-        const code = error instanceof CallError ? error.code : CallErrorCode.ConnectionLost;
-        this.#end({ code, message: error instanceof Error ? error.message : String(error) });
-      },
-    );
+    const onRinging = (ringing: { callId: string; limits: WireDataChannelLimits }): void => {
+      if (this.#state !== 'Connecting') return void this.#signaling.send({ type: 'endCall', callId: ringing.callId });
+      this.#attachPeer(ringing.callId, ringing.limits);
+      this.#setState('Ringing');
+    };
+    this.#signaling.startCall(setup.callee, onRinging).catch((error: unknown) => {
+      const code = error instanceof CallError ? error.code : CallErrorCode.ConnectionLost;
+      this.#end({ code, message: error instanceof Error ? error.message : String(error) });
+    });
   }
 
   #attachPeer(callId: string, limits: WireDataChannelLimits): void {

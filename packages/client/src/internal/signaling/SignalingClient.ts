@@ -114,9 +114,13 @@ export class SignalingClient {
     return this.#request((ref) => ({ type: 'join', ref, groupId }), `join of '${groupId}'`) as Promise<JoinedMessage>;
   }
 
-  /** Rings every agent of `callee`; resolves once they are ringing, rejects (e.g. CalleeOffline) otherwise. */
-  startCall(callee: string): Promise<RingingMessage> {
-    return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`) as Promise<RingingMessage>;
+  /**
+   * Rings every agent of `callee`. `onRinging` runs synchronously when the server confirms, so the caller
+   * can attach its call handler before the next message (the answer may arrive in the same read); the
+   * promise rejects (e.g. CalleeOffline) if the call cannot ring.
+   */
+  startCall(callee: string, onRinging: (message: RingingMessage) => void): Promise<RingingMessage> {
+    return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`, (m) => onRinging(m as RingingMessage)) as Promise<RingingMessage>;
   }
 
   attachPeerCall(callId: string, handler: PeerCallHandler): void {
@@ -127,7 +131,11 @@ export class SignalingClient {
     this.#peerCalls.delete(callId);
   }
 
-  #request(message: (ref: number) => ClientMessage, what: string): Promise<JoinedMessage | RingingMessage> {
+  #request(
+    message: (ref: number) => ClientMessage,
+    what: string,
+    onAnswer?: (m: JoinedMessage | RingingMessage) => void,
+  ): Promise<JoinedMessage | RingingMessage> {
     if (!this.isOpen) return Promise.reject(new CallError(CallErrorCode.ConnectionLost, 'the call agent is disconnected'));
     const ref = this.#nextRef++;
     return new Promise((resolve, reject) => {
@@ -136,7 +144,7 @@ export class SignalingClient {
         reject(new CallError(CallErrorCode.ConnectionLost, `${what} not answered within ${REQUEST_TIMEOUT_MS} ms`));
       }, REQUEST_TIMEOUT_MS);
       this.#pending.set(ref, {
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
+        resolve: (m) => (clearTimeout(timer), onAnswer?.(m), resolve(m)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
       this.send(message(ref));
