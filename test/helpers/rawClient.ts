@@ -111,6 +111,8 @@ export class RawEndpoint {
     });
     ws.on('close', () => endpoint.#wake());
     for (const channel of [durable, lossy]) {
+      // node-datachannel forgets a channel only through onClosed: without it a collected channel crashes cleanup.
+      channel.onClosed(() => undefined);
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
         endpoint.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));

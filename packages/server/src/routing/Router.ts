@@ -148,7 +148,8 @@ export class Router {
     if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
 
     const targets = session.resolve(sender, generation);
-    if (targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+    // The recipient limit is on lists (identities expand to their endpoints); a broadcast reaches everyone.
+    if (!broadcast && targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     session.pace.consume(DATA_HEADER_BYTES + size, now);
     if (broadcast) sender.broadcastPackets.consume(packets, now);
 

@@ -9,6 +9,9 @@ import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-dat
 
 export type ChannelKind = 'durable' | 'lossy';
 
+/** Unexpected data channels a client may open before the server drops its connection. */
+const MAX_REFUSED_CHANNELS = 16;
+
 const LABELS: Readonly<Record<string, ChannelKind>> = { 'backchannel-durable': 'durable', 'backchannel-lossy': 'lossy' };
 
 export interface ServerPeerHandlers {
@@ -34,6 +37,9 @@ export class ServerPeer {
   readonly #pc: PeerConnection;
   readonly #handlers: ServerPeerHandlers;
   readonly #channels = new Map<ChannelKind, DataChannel>();
+  /** Refused channels, held until node-datachannel reports them closed (see #refuse). */
+  readonly #refused = new Set<DataChannel>();
+  #refusedCount = 0;
   #offered = false;
   #closed = false;
 
@@ -110,7 +116,7 @@ export class ServerPeer {
     const kind = LABELS[channel.getLabel()];
     if (!kind || this.#channels.has(kind)) {
       this.#handlers.onProtocolViolation(`unexpected data channel '${channel.getLabel().slice(0, 64)}'`);
-      channel.close();
+      this.#refuse(channel);
       return;
     }
     this.#channels.set(kind, channel);
@@ -120,6 +126,19 @@ export class ServerPeer {
     });
     channel.onClosed(() => this.#gone(`${kind} channel closed`));
     if (this.#channels.size === 2) this.#handlers.onReady();
+  }
+
+  /**
+   * Closes a channel the protocol does not define. node-datachannel forgets a channel only through its
+   * onClosed callback: one dropped without it and then collected is freed while the library still lists
+   * it, and its runtime cleanup later crashes the process. So the channel is held until it has closed, and a
+   * client that keeps opening such channels loses its connection.
+   */
+  #refuse(channel: DataChannel): void {
+    this.#refused.add(channel);
+    channel.onClosed(() => this.#refused.delete(channel));
+    channel.close();
+    if (++this.#refusedCount > MAX_REFUSED_CHANNELS) this.#gone('too many unexpected data channels');
   }
 
   #gone(reason: string): void {

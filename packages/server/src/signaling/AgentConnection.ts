@@ -52,6 +52,7 @@ export class AgentConnection implements SignalingSink {
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Ends the connection when its token expires without a refresh. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
   /** Signaling message budget: a flood closes this socket, and only this one. */
   readonly #messageBudget: TokenBucket;
   /** Token checks are async; messages wait behind them so their order is kept. */
@@ -66,6 +67,8 @@ export class AgentConnection implements SignalingSink {
       deps.helloTimeoutMs,
     );
     socket.on('message', (data, isBinary) => {
+      // ws still emits what it had already read after close(): nothing more is handled, or counted, then.
+      if (this.#closing) return;
       const now = performance.now();
       if (this.#messageBudget.balance(now) < 1) {
         this.#deps.stats.limitHits.signalingRate++;
@@ -91,6 +94,7 @@ export class AgentConnection implements SignalingSink {
   }
 
   close(code: number, errorCode: string, message: string): void {
+    this.#closing = true;
     // A close reason is at most 123 bytes.
     this.#socket.close(code, `${errorCode}: ${message}`.slice(0, 120));
   }

@@ -56,6 +56,7 @@ class NodeChannel implements TransportChannel {
 
 export class NodePeerTransport implements PeerTransport {
   readonly #channels: { durable?: NodeChannel; lossy?: NodeChannel } = {};
+  readonly #refused = new Set<DataChannel>();
   readonly #pc: PeerConnection;
   readonly #handlers: PeerTransportHandlers;
   readonly #options: PeerTransportOptions;
@@ -88,7 +89,12 @@ export class NodePeerTransport implements PeerTransport {
     } else {
       this.#pc.onDataChannel((native) => {
         const kind = kindOfLabel(native.getLabel());
-        if (!kind || this.#channels[kind]) return native.close();
+        if (!kind || this.#channels[kind]) {
+          // Held until closed: node-datachannel forgets a channel only through onClosed (see ServerPeer).
+          this.#refused.add(native);
+          native.onClosed(() => this.#refused.delete(native));
+          return native.close();
+        }
         this.#channels[kind] = this.#wire(kind, native);
         handlers.onChannelOpen(kind); // channels announced by the offerer are already open
       });
