@@ -131,11 +131,8 @@ export class Call extends TypedEmitter<CallEvents> {
       this.#dataChannel.receiverCreated(receiver),
     );
     this.#setState('Connecting');
-    this.#connectTimer = setTimeout(
-      () => this.#end({ code: CallErrorCode.TransportFailed, message: `not connected within ${options.connectTimeoutMs} ms` }),
-      options.connectTimeoutMs,
-    );
     this.#setup = setup;
+    this.#armConnectTimer();
     if (setup.kind === 'group') void this.#connectGroup(setup.groupId);
     else this.#startPeerCall(setup);
   }
@@ -179,11 +176,18 @@ export class Call extends TypedEmitter<CallEvents> {
    */
   async #leave(): Promise<void> {
     this.#leaving = true;
-    if (this.#state === 'Connected') await this.#engine.flush(HANG_UP_FLUSH_MS);
-    this.#engine.end();
-    if (this.#endpointId) this.#signaling.send({ type: 'leave', endpointId: this.#endpointId });
-    if (this.#setup.kind !== 'group' && this.#id) this.#signaling.send({ type: 'endCall', callId: this.#id });
+    const wasConnected = this.#state === 'Connected';
+    // Disconnecting from now on: no new sender, no new message (the data link is unusable), while the
+    // messages already handed over are flushed.
+    this.#setState('Disconnecting');
+    if (wasConnected) await this.#engine.flush(HANG_UP_FLUSH_MS);
     this.#end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
+  }
+
+  #armConnectTimer(): void {
+    clearTimeout(this.#connectTimer);
+    const ms = this.#options.connectTimeoutMs;
+    this.#connectTimer = setTimeout(() => this.#end({ code: CallErrorCode.TransportFailed, message: `not connected within ${ms} ms` }), ms);
   }
 
   /** @internal Resolves once a 1:1 call this agent accepted is confirmed as its own (first to accept). */
@@ -219,7 +223,12 @@ export class Call extends TypedEmitter<CallEvents> {
   #onSignaling(message: EndpointMessage): void {
     switch (message.type) {
       case 'answer':
-        this.#transport?.setRemoteAnswer(message.sdp);
+        try {
+          this.#transport?.setRemoteAnswer(message.sdp);
+        } catch (error) {
+          this.#end({ code: CallErrorCode.TransportFailed, message: String(error) });
+          return;
+        }
         this.#releaseCandidates();
         return;
       case 'candidate':
@@ -272,7 +281,7 @@ export class Call extends TypedEmitter<CallEvents> {
         },
         // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
         onMessage: (_kind, frame) => {
-          const delivered = direct ? peerFrameAsDelivered(frame, (reply) => this.#transport?.durable.send(reply)) : frame;
+          const delivered = direct ? peerFrameAsDelivered(frame, (reply) => void this.#transport?.durable.send(reply)) : frame;
           if (delivered) this.#engine.onFrame(delivered);
         },
         onBufferedAmountLow: () => this.#engine.onBufferedAmountLow(),
@@ -297,6 +306,8 @@ export class Call extends TypedEmitter<CallEvents> {
     const onRinging = (ringing: { callId: string; limits: WireDataChannelLimits }): void => {
       if (this.#state !== 'Connecting') return void this.#signaling.send({ type: 'endCall', callId: ringing.callId });
       this.#attachPeer(ringing.callId, ringing.limits);
+      // Ringing has its own limit, the server's ring timeout (NoAnswer): the connect timer starts again on answer.
+      clearTimeout(this.#connectTimer);
       this.#setState('Ringing');
     };
     this.#signaling.startCall(setup.callee, onRinging).catch((error: unknown) => {
@@ -314,10 +325,24 @@ export class Call extends TypedEmitter<CallEvents> {
     });
   }
 
+  /**
+   * Everything here comes from the other party, relayed as is by the server: a description it sends out of
+   * turn, or one libdatachannel refuses, ends the call (TransportFailed); it never throws.
+   */
   #onPeerSignaling(message: PeerCallMessage): void {
+    try {
+      this.#handlePeerSignaling(message);
+    } catch (error) {
+      this.#end({ code: CallErrorCode.TransportFailed, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #handlePeerSignaling(message: PeerCallMessage): void {
     const send = (signal: PeerSignal): void => this.#signaling.send({ type: 'peerSignal', callId: this.#id, signal });
+    const role = this.#setup.kind === 'outgoing' ? 'offerer' : 'answerer';
     switch (message.type) {
       case 'callAccepted': {
+        if (this.#transport) return; // said once only
         const setup = this.#setup;
         const remote = setup.kind === 'incoming' ? setup.caller : message.callee;
         this.#updateRoster([{ endpointId: REMOTE_PEER_ENDPOINT_ID, identity: remote.identity, displayName: remote.displayName }], []);
@@ -325,6 +350,7 @@ export class Call extends TypedEmitter<CallEvents> {
         this.#accepted.resolve();
         if (setup.kind === 'outgoing') {
           if (this.#state === 'Ringing') this.#setState('Connecting');
+          this.#armConnectTimer();
           this.#transport = this.#createTransport('offerer', (candidate, mid) => send({ kind: 'candidate', candidate, mid }));
           this.#transport.createOffer().then(
             (sdp) => send({ kind: 'offer', sdp }),
@@ -337,6 +363,9 @@ export class Call extends TypedEmitter<CallEvents> {
       }
       case 'peerSignal': {
         const signal = message.signal;
+        if (signal.kind !== 'candidate' && (signal.kind === 'offer') !== (role === 'answerer')) {
+          throw new Error(`unexpected ${signal.kind} from the other party`);
+        }
         if (signal.kind === 'offer') {
           this.#transport?.acceptOffer(signal.sdp).then(
             (sdp) => {
@@ -409,11 +438,15 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   #end(reason: CallEndReason): void {
-    if (this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    if (this.#state === 'Disconnected' || (this.#state === 'Disconnecting' && !this.#leaving) || this.#endReason) return;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#transportLostTimer);
     this.#endReason = reason;
     this.#setState('Disconnecting');
+    // Whoever ended it, the server hears that this endpoint is gone (it may not know: a local timeout, a
+    // transport failure). A 'leave' or 'endCall' for something the server already ended is ignored there.
+    if (this.#endpointId) this.#signaling.send({ type: 'leave', endpointId: this.#endpointId });
+    if (this.#setup.kind !== 'group' && this.#id) this.#signaling.send({ type: 'endCall', callId: this.#id });
     this.#engine.end();
     if (this.#endpointId) this.#signaling.detachEndpoint(this.#endpointId);
     if (this.#setup.kind !== 'group' && this.#id) this.#signaling.detachPeerCall(this.#id);

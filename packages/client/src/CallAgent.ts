@@ -126,7 +126,10 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   #onIncomingCall(message: IncomingCallMessage): void {
     const incoming = new IncomingCall(message.callId, message.caller, message.limits, {
       accept: (callId, caller, limits) => this.#newCall({ kind: 'incoming', callId, caller, limits }),
-      reject: (callId) => this.#signaling.send({ type: 'rejectCall', callId }),
+      reject: (callId) => {
+        this.#signaling.send({ type: 'rejectCall', callId });
+        this.#signaling.detachPeerCall(callId); // the server tells everyone but the rejecting agent
+      },
     });
     // Until accepted, the incoming call listens for the end of the ringing; accepting hands over to the Call.
     this.#signaling.attachPeerCall(message.callId, {

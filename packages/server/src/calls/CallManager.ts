@@ -94,7 +94,8 @@ export class CallManager {
     try {
       endpoint.peer.handleOffer(sdp);
     } catch {
-      throw new JoinError(CallErrorCode.BadRequest, 'the SDP offer was refused');
+      // A refused offer ends the endpoint at once (its peer connection cannot be offered again).
+      this.end(endpoint, { code: CallErrorCode.BadRequest, message: 'the SDP offer was refused' });
     }
   }
 

@@ -34,6 +34,8 @@ export class Endpoint {
   readonly received = new RateMeter();
   /** Open sender sessions, against the per-endpoint sender limit. */
   openSessions = 0;
+  /** Bytes of Lossy frames held for recipient lists not yet received (see Router). */
+  heldBytes = 0;
 
   constructor(
     readonly id: number,

@@ -9,6 +9,9 @@ import { CallErrorCode, PeerCallEndCode, type DataChannelLimits, type PeerSignal
 
 import type { Logger } from '../logging.js';
 
+/** Unanswered calls one agent may have ringing at once. */
+const MAX_RINGING_PER_CALLER = 4;
+
 /** One agent connection, as the 1:1 call manager sees it. */
 export interface PeerParty {
   readonly identity: string;
@@ -49,6 +52,12 @@ export class PeerCallManager {
   }
 
   start(caller: PeerParty, ref: number, calleeIdentity: string): void {
+    let ringing = 0;
+    for (const call of this.#calls.values()) if (call.caller === caller && !call.callee) ringing++;
+    if (ringing >= MAX_RINGING_PER_CALLER) {
+      caller.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_RINGING_PER_CALLER} calls ringing at once per agent` });
+      return;
+    }
     const agents = this.#options.agentsOf(calleeIdentity).filter((agent) => agent !== caller);
     if (agents.length === 0) {
       caller.send({ type: 'error', ref, code: PeerCallEndCode.CalleeOffline, message: `${calleeIdentity} has no connected agent` });

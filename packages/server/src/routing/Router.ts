@@ -31,7 +31,12 @@ import {
 import type { Endpoint } from '../calls/Endpoint.js';
 import type { ChannelKind } from '../rtc/ServerPeer.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
-import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS } from './ServerSession.js';
+import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS, type HeldFrame } from './ServerSession.js';
+
+/** Lossy frames an endpoint may have waiting for their recipient lists, in bytes, all sessions together. */
+const MAX_HELD_BYTES = 256 * 1024;
+/** How far ahead of the list the server holds a frame's recipient generation may be. */
+const MAX_GENERATIONS_AHEAD = 8;
 
 /** Slack of the server's pace check over the SDK's, in ms of the sender's rate. */
 const PACE_SLACK_MS = 1000;
@@ -100,6 +105,7 @@ export class Router {
     if (!current || sessionId > current.sessionId) {
       const replacing = current !== undefined && !current.closed;
       if (!replacing && sender.openSessions >= this.#maxSenders) return 'limit';
+      if (current) this.#discardHeld(sender, current);
       if (!replacing) sender.openSessions++;
       const session = new ServerSession(sessionId);
       sender.sessions.set(channelId, session);
@@ -128,29 +134,35 @@ export class Router {
     const now = performance.now();
     // The channel a frame arrives on decides its reliability class, whatever its flags claim.
     const reliability = kind === 'durable' ? 'Durable' : 'Lossy';
-    if (!session.pace) {
-      session.maxKbps = senderMaxKbps(limits, reliability, frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal');
-      const rate = kbpsToBytesPerMs(session.maxKbps);
-      session.pace = new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now);
+    // One pace per class the session uses: a frame is charged to the bucket of the channel it came on and
+    // the priority it claims, so switching class mid-session cannot borrow a faster class's budget.
+    const priority = frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal';
+    const classKey = `${reliability}/${priority}`;
+    let pace = session.paces.get(classKey);
+    if (!pace) {
+      const maxKbps = senderMaxKbps(limits, reliability, priority);
+      const rate = kbpsToBytesPerMs(maxKbps);
+      pace = { maxKbps, bucket: new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now) };
+      session.paces.set(classKey, pace);
     }
     const broadcast = recipients === 'broadcast';
     let packets = 0;
     if (broadcast) {
       // SPEC §4: broadcast budget = the sender's maximum − 80% of what its endpoint receives.
-      const budgetKbps = session.maxKbps - RECEIVE_SHARE_TOLERANCE * limits.broadcastReceiveShare * sender.received.kbps(now);
+      const budgetKbps = pace.maxKbps - RECEIVE_SHARE_TOLERANCE * limits.broadcastReceiveShare * sender.received.kbps(now);
       if (budgetKbps <= 0) return this.#drop(sender, frame, DropReason.TrafficLimit);
-      session.pace.setRate(kbpsToBytesPerMs(budgetKbps), now);
+      pace.bucket.setRate(kbpsToBytesPerMs(budgetKbps), now);
       packets = broadcastPacketCount(limits, size);
       if (sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
     } else {
-      session.pace.setRate(kbpsToBytesPerMs(session.maxKbps), now);
+      pace.bucket.setRate(kbpsToBytesPerMs(pace.maxKbps), now);
     }
-    if (session.pace.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
+    if (pace.bucket.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
 
     const targets = session.resolve(sender, generation);
     // The recipient limit is on lists (identities expand to their endpoints); a broadcast reaches everyone.
     if (!broadcast && targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
-    session.pace.consume(DATA_HEADER_BYTES + size, now);
+    pace.bucket.consume(DATA_HEADER_BYTES + size, now);
     if (broadcast) sender.broadcastPackets.consume(packets, now);
 
     this.#stats.messagesRouted[kind]++;
@@ -172,6 +184,7 @@ export class Router {
     if (!session || session.sessionId !== frame.sessionId || session.closed) return;
     session.closed = true;
     sender.openSessions--;
+    this.#discardHeld(sender, session);
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
@@ -184,22 +197,49 @@ export class Router {
     session.setRecipients(frame.generation, frame.recipients, this.#limits);
     this.#stats.recipientListsSet++;
     if (session.held.length === 0) return;
-    const held = session.held;
-    session.held = [];
+    const held = this.#release(sender, session);
     const now = performance.now();
     for (const entry of held) {
       if (now - entry.heldAt > MAX_HOLD_MS) this.#drop(sender, entry.frame, DropReason.UnknownRecipients);
-      else if (entry.frame.recipientsGeneration > session.generation) session.held.push(entry); // a later list's
+      else if (entry.frame.recipientsGeneration > session.generation) this.#keep(sender, session, entry); // a later list's
       else this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
     }
   }
 
+  /**
+   * Holds a Lossy frame until its recipient list arrives. Bounded three ways, so a client naming lists it
+   * never sends cannot make the server keep its frames: a few generations ahead at most, MAX_HELD_FRAMES
+   * per session, and MAX_HELD_BYTES per endpoint across its sessions.
+   */
   #hold(sender: Endpoint, session: ServerSession, frame: SendFrame, bytes: Uint8Array): void {
     const now = performance.now();
     while (session.held.length > 0 && (session.held.length >= MAX_HELD_FRAMES || now - session.held[0]!.heldAt > MAX_HOLD_MS)) {
-      this.#drop(sender, session.held.shift()!.frame, DropReason.UnknownRecipients);
+      const oldest = session.held.shift()!;
+      sender.heldBytes -= oldest.bytes.byteLength;
+      this.#drop(sender, oldest.frame, DropReason.UnknownRecipients);
     }
-    session.held.push({ frame, bytes, heldAt: now });
+    if (frame.recipientsGeneration > session.generation + MAX_GENERATIONS_AHEAD || sender.heldBytes + bytes.byteLength > MAX_HELD_BYTES) {
+      return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    }
+    this.#keep(sender, session, { frame, bytes, heldAt: now });
+  }
+
+  #keep(sender: Endpoint, session: ServerSession, entry: HeldFrame): void {
+    session.held.push(entry);
+    sender.heldBytes += entry.bytes.byteLength;
+  }
+
+  /** Takes every held frame off `session` (and off its endpoint's held-bytes budget). */
+  #release(sender: Endpoint, session: ServerSession): HeldFrame[] {
+    const held = session.held;
+    session.held = [];
+    for (const entry of held) sender.heldBytes -= entry.bytes.byteLength;
+    return held;
+  }
+
+  /** A session ended (closed or replaced): frames still waiting for a list will never get one. */
+  #discardHeld(sender: Endpoint, session: ServerSession): void {
+    for (const entry of this.#release(sender, session)) this.#drop(sender, entry.frame, DropReason.UnknownRecipients);
   }
 
   #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {

@@ -34,10 +34,8 @@ export class ServerSession {
   /** Lossy frames sent under a recipient list that has not arrived yet, oldest first. */
   held: HeldFrame[] = [];
   closed = false;
-  /** Created with the first data frame, at the rate of that frame's class. */
-  pace: TokenBucket | undefined;
-  /** The bitrate limit of the session's class (reliability and priority), kbit/s. */
-  maxKbps = 0;
+  /** Pace per class (reliability/priority) the session has sent in, with that class's limit in kbit/s. */
+  readonly paces = new Map<string, { maxKbps: number; bucket: TokenBucket }>();
   /** Recipient lists by generation: the current one and up to PREVIOUS_LISTS_KEPT before it. */
   readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];

@@ -45,13 +45,13 @@ export class ServerPeer {
 
   constructor(name: string, options: ServerPeerOptions, handlers: ServerPeerHandlers) {
     this.#handlers = handlers;
-    acquireRtcRuntime();
     this.#pc = new nodeDataChannel.PeerConnection(name, {
       iceServers: [],
       ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
       ...(options.portRangeBegin ? { portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd } : {}),
       maxMessageSize: options.maxMessageSize,
     });
+    acquireRtcRuntime(); // only once the connection exists: a refused configuration throws above
     this.#pc.onLocalDescription((sdp, type) => {
       if (type === 'answer') handlers.onAnswer(sdp);
     });

@@ -25,6 +25,11 @@ import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
 
 /** WebSocket close codes (4000–4999 are the application's). The reason is "<CallErrorCode>: <message>". */
+/** Calls (endpoints) one agent connection may be in at once. */
+const MAX_ENDPOINTS_PER_CONNECTION = 16;
+/** Signaling bytes waiting for a client that does not read before the server gives up on it. */
+const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
+
 export const CloseCode = { PolicyViolation: 1008, Unauthorized: 4001, BadRequest: 4002, ShuttingDown: 4003 } as const;
 
 export interface AgentConnectionDeps {
@@ -53,6 +58,7 @@ export class AgentConnection implements SignalingSink {
   /** Ends the connection when its token expires without a refresh. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #closing = false;
+  #closed = false;
   /** Signaling message budget: a flood closes this socket, and only this one. */
   readonly #messageBudget: TokenBucket;
   /** Token checks are async; messages wait behind them so their order is kept. */
@@ -76,9 +82,13 @@ export class AgentConnection implements SignalingSink {
       }
       this.#messageBudget.consume(1, now);
       const text = isBinary ? undefined : data.toString();
-      this.#queue = this.#queue.then(() => this.#onMessage(text)).catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
+      // Messages wait behind the (async) token checks; once the socket is gone, none is handled any more.
+      this.#queue = this.#queue
+        .then(() => (this.#closed ? undefined : this.#onMessage(text)))
+        .catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
     });
     socket.on('close', () => this.#onClosed());
+    socket.on('pong', () => (this.alive = true));
     socket.on('error', (error: Error & { code?: string }) => {
       // ws closes the socket itself (1009) for a message over maxPayload; 'close' follows either way.
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#deps.stats.limitHits.signalingSize++;
@@ -86,7 +96,25 @@ export class AgentConnection implements SignalingSink {
   }
 
   send(message: ServerMessage): void {
-    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(encodeSignaling(message));
+    if (this.#socket.readyState !== this.#socket.OPEN) return;
+    // A client that does not read must not make the server buffer for it without bound.
+    if (this.#socket.bufferedAmount > MAX_UNREAD_SIGNALING_BYTES) {
+      this.#socket.terminate();
+      return;
+    }
+    this.#socket.send(encodeSignaling(message));
+  }
+
+  /** Liveness: false until the client answers the last ping (SignalingServer pings every connection). */
+  alive = true;
+
+  ping(): void {
+    this.alive = false;
+    this.#socket.ping();
+  }
+
+  terminate(): void {
+    this.#socket.terminate();
   }
 
   forget(endpointId: number): void {
@@ -145,7 +173,7 @@ export class AgentConnection implements SignalingSink {
       return this.#refuse(CallErrorCode.UnsupportedProtocol, `server speaks protocol ${PROTOCOL_VERSION}, client ${message.protocolVersion}`);
     }
     const verified = await this.#verify(message.token);
-    if (!verified) return;
+    if (!verified || this.#closed) return;
     if (this.#deps.connectionsOf(verified.identity) >= this.#deps.maxConnectionsPerIdentity) {
       this.#deps.stats.limitHits.connectionsPerIdentity++;
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
@@ -160,7 +188,7 @@ export class AgentConnection implements SignalingSink {
 
   async #refreshToken(token: string): Promise<void> {
     const verified = await this.#verify(token);
-    if (!verified) return;
+    if (!verified || this.#closed) return;
     if (verified.identity !== this.identity) return this.#refuse(CallErrorCode.InvalidToken, 'a refreshed token must be for the same identity');
     this.#setExpiry(Math.max(this.#tokenExpiresAt, verified.expiresAt));
   }
@@ -175,6 +203,7 @@ export class AgentConnection implements SignalingSink {
       if (Date.now() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
       else this.#setExpiry(this.#tokenExpiresAt);
     }, Math.min(Math.max(0, remaining), 2 ** 31 - 1));
+    this.#expiryTimer.unref();
   }
 
   /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
@@ -204,6 +233,9 @@ export class AgentConnection implements SignalingSink {
   }
 
   #join(ref: number, groupId: string): void {
+    if (this.#endpoints.size >= MAX_ENDPOINTS_PER_CONNECTION) {
+      return this.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_ENDPOINTS_PER_CONNECTION} calls per agent` });
+    }
     try {
       const endpoint = this.#deps.calls.join(this, groupId);
       this.#endpoints.set(endpoint.id, endpoint);
@@ -226,6 +258,7 @@ export class AgentConnection implements SignalingSink {
   }
 
   #onClosed(): void {
+    this.#closed = true;
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
     clearTimeout(this.#helloTimer);
     clearTimeout(this.#expiryTimer);

@@ -8,11 +8,13 @@ import { WebSocketServer } from 'ws';
 import { AgentConnection, CloseCode, type AgentConnectionDeps } from './AgentConnection.js';
 
 export const SIGNALING_PATH = '/signaling';
+const PING_INTERVAL_MS = 30_000;
 
 export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<AgentConnection>();
   #accepting = true;
+  readonly #pinger: ReturnType<typeof setInterval>;
 
   constructor(httpServer: Server, deps: Omit<AgentConnectionDeps, 'connectionsOf'>) {
     // maxPayload is explicit: ws would otherwise accept 100 MiB messages.
@@ -22,6 +24,8 @@ export class SignalingServer {
       this.#connections.add(connection);
       socket.on('close', () => this.#connections.delete(connection));
     });
+    this.#pinger = setInterval(() => this.#checkLiveness(), PING_INTERVAL_MS);
+    this.#pinger.unref();
     httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (path !== SIGNALING_PATH) {
@@ -34,6 +38,18 @@ export class SignalingServer {
       }
       this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
     });
+  }
+
+  /**
+   * Every PING_INTERVAL_MS each connection is pinged; one that did not answer the previous ping is
+   * terminated, so half-open sockets (a client that changed networks) do not keep their endpoints, count
+   * against the per-identity cap, or ring forever.
+   */
+  #checkLiveness(): void {
+    for (const connection of this.#connections) {
+      if (!connection.alive) connection.terminate();
+      else connection.ping();
+    }
   }
 
   get connectionCount(): number {
@@ -62,6 +78,7 @@ export class SignalingServer {
 
   /** Closes every connection with `reason` and stops accepting new ones. */
   close(errorCode: string, message: string): Promise<void> {
+    clearInterval(this.#pinger);
     for (const connection of this.#connections) connection.close(CloseCode.ShuttingDown, errorCode, message);
     return new Promise((resolve) => this.#wss.close(() => resolve()));
   }

@@ -117,9 +117,14 @@ export class DataChannelEngine {
   }
 
   onFrame(bytes: Uint8Array): void {
+    if (this.#ended) return;
     this.counters.framesReceived++;
+    this.#received.add(bytes.byteLength, performance.now());
+    this.#handle(bytes);
+  }
+
+  #handle(bytes: Uint8Array): void {
     const now = performance.now();
-    this.#received.add(bytes.byteLength, now);
     let frame;
     try {
       frame = decodeServerFrame(bytes);
@@ -130,6 +135,10 @@ export class DataChannelEngine {
     }
     switch (frame.type) {
       case FrameType.Deliver: {
+        if (frame.payload.byteLength > this.#link.limits.maxMessageSizeBytes) {
+          this.counters.malformedFrames++; // no honest server (or peer) sends one
+          return;
+        }
         const identity = this.#link.identityOf(frame.senderEndpointId) ?? this.#departing.get(frame.senderEndpointId)?.identity;
         if (identity === undefined) {
           this.#hold(frame.senderEndpointId, bytes);
@@ -189,7 +198,7 @@ export class DataChannelEngine {
     const held = this.#held.get(endpointId);
     if (!held) return;
     this.#held.delete(endpointId);
-    for (const frame of held) this.onFrame(frame);
+    for (const frame of held) this.#handle(frame); // counted when they arrived
   }
 
   /**

@@ -14,10 +14,12 @@ export const REMOTE_PEER_ENDPOINT_ID = 1;
 
 /**
  * The frame as the engine expects it, or undefined when there is nothing to deliver. A Barrier is answered
- * through `reply`, as the server would; frames the peer sends in the server's role (BarrierAck) pass as they are.
+ * through `reply`, as the server would; of the server's frame types only BarrierAck passes (the answer to
+ * ours), anything else a peer sends in the server's role is dropped.
  */
 export function peerFrameAsDelivered(frame: Uint8Array, reply: (frame: Uint8Array) => void): Uint8Array | undefined {
-  if ((frame[0]! & SERVER_FRAME_BIT) !== 0) return frame;
+  // The peer is not a server: of the server's frames it may only acknowledge our barriers.
+  if ((frame[0]! & SERVER_FRAME_BIT) !== 0) return frame[0] === FrameType.BarrierAck ? frame : undefined;
   let decoded;
   try {
     decoded = decodeClientFrame(frame);

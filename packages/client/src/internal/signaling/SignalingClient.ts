@@ -15,6 +15,7 @@ import {
 import { openSignalingSocket } from '#platform';
 
 import { CallError } from '../../errors.js';
+import { reportListenerError } from '../../events.js';
 import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
@@ -170,6 +171,15 @@ export class SignalingClient {
   }
 
   #onMessage(data: unknown): void {
+    try {
+      this.#dispatch(data);
+    } catch (error) {
+      // A handler's failure must not escape into the socket's callback (it would end a Node process).
+      reportListenerError(error, 'signaling message');
+    }
+  }
+
+  #dispatch(data: unknown): void {
     let message: ServerMessage;
     try {
       message = parseServerMessage(String(data));

@@ -55,6 +55,7 @@ export interface PeerTransport {
   readonly lossy: TransportChannel;
   /** Offerer: resolves with the SDP offer (the channels are created at construction). */
   createOffer(): Promise<string>;
+  /** Throws TransportError if the answer is refused. */
   setRemoteAnswer(sdp: string): void;
   /** Answerer: applies the offer and resolves with the SDP answer. */
   acceptOffer(sdp: string): Promise<string>;
@@ -63,6 +64,11 @@ export interface PeerTransport {
 }
 
 export type CreatePeerTransport = (options: PeerTransportOptions, handlers: PeerTransportHandlers) => PeerTransport;
+
+/** The peer connection refused something (a description, a configuration). */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+}
 
 /** What a channel that does not exist (yet, or any more) answers. */
 export const CLOSED_CHANNEL: TransportChannel = Object.freeze({

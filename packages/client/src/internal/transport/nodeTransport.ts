@@ -10,6 +10,7 @@ import { acquireRtcRuntime, releaseRtcRuntime } from './rtcRuntime.js';
 import {
   CHANNEL_LABELS,
   CLOSED_CHANNEL,
+  TransportError,
   kindOfLabel,
   type ChannelKind,
   type IceServer,
@@ -67,10 +68,10 @@ export class NodePeerTransport implements PeerTransport {
 
   constructor(options: PeerTransportOptions, handlers: PeerTransportHandlers) {
     this.#handlers = handlers;
-    acquireRtcRuntime();
     this.#pc = new nodeDataChannel.PeerConnection('backchannel-client', {
       iceServers: options.iceServers.flatMap(toLibDataChannelIceServers),
     });
+    acquireRtcRuntime(); // only once the connection exists: a refused configuration throws above
     this.#options = options;
     this.#pc.onLocalDescription((sdp, type) => {
       // Candidates travel only through onLocalCandidate, which the call holds until the remote description
@@ -114,17 +115,28 @@ export class NodePeerTransport implements PeerTransport {
     return this.#nextLocalDescription();
   }
 
+  /** Throws a TransportError for an answer libdatachannel refuses (bad SDP, wrong state). */
   setRemoteAnswer(sdp: string): void {
-    this.#pc.setRemoteDescription(sdp, 'answer');
+    try {
+      this.#pc.setRemoteDescription(sdp, 'answer');
+    } catch (error) {
+      throw new TransportError(`the remote answer was refused: ${String(error)}`);
+    }
   }
 
   acceptOffer(sdp: string): Promise<string> {
     const answer = this.#nextLocalDescription();
-    this.#pc.setRemoteDescription(sdp, 'offer'); // libdatachannel answers by itself: onLocalDescription
+    try {
+      this.#pc.setRemoteDescription(sdp, 'offer'); // libdatachannel answers by itself: onLocalDescription
+    } catch (error) {
+      this.#pending?.reject(new TransportError(`the remote offer was refused: ${String(error)}`));
+      this.#pending = undefined;
+    }
     return answer;
   }
 
   #nextLocalDescription(): Promise<string> {
+    this.#pending?.reject(new TransportError('superseded by a newer description'));
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
     });
