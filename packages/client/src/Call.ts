@@ -23,7 +23,7 @@ import { CLOSED_CHANNEL, type ChannelKind, type PeerTransport, type TransportCha
 
 export type CallState = 'None' | 'Connecting' | 'Ringing' | 'Connected' | 'Disconnecting' | 'Disconnected';
 
-/** Why a call ended (reference SDK: `callEndReason`). `code` is a {@link CallErrorCode}, or 'HungUp'. */
+/** Why a call ended (reference SDK: `callEndReason`). `code` is a {@link CallErrorCode} or a {@link PeerCallEndCode}. */
 export interface CallEndReason {
   code: string;
   message: string;

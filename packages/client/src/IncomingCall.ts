@@ -2,7 +2,7 @@ import type { PartyInfo, WireDataChannelLimits } from '@backchannel/protocol';
 
 import type { Call, CallEndReason } from './Call.js';
 import type { CommunicationIdentifierKind } from './dataChannel/types.js';
-import { CallError, CallErrorCode } from './errors.js';
+import { CallError, CallErrorCode, PeerCallEndCode } from './errors.js';
 import { TypedEmitter } from './events.js';
 
 export interface IncomingCallEvents {
@@ -63,7 +63,7 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
     if (this.#endReason || this.#answered) return;
     this.#answered = true;
     this.#owner.reject(this.id);
-    this.ended({ code: 'Rejected', message: 'the call was rejected' });
+    this.ended({ code: PeerCallEndCode.Rejected, message: 'the call was rejected' });
   }
 
   /** @internal The call stopped ringing here. */

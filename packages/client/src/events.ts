@@ -49,11 +49,5 @@ export class TypedEmitter<Events extends EventMap> {
     }
   }
 
-  protected listenerCount(event: keyof Events): number {
-    return this.#listeners.get(event)?.size ?? 0;
-  }
 
-  protected removeAllListeners(): void {
-    this.#listeners.clear();
-  }
 }

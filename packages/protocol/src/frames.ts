@@ -49,6 +49,12 @@ export const FrameFlag = {
 } as const;
 const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
 
+/**
+ * Labels of the two data channels every peer connection carries: one reliable and ordered (Durable),
+ * one unordered without retransmissions (Lossy).
+ */
+export const CHANNEL_LABELS = Object.freeze({ durable: 'backchannel-durable', lossy: 'backchannel-lossy' } as const);
+
 /** Size of the header shared by Send and Deliver frames. */
 export const DATA_HEADER_BYTES = 16;
 const SESSION_CLOSE_BYTES = 8;

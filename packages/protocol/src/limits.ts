@@ -59,3 +59,12 @@ export function senderMaxKbps(limits: DataChannelLimits, reliability: Reliabilit
 export function broadcastPacketCount(limits: DataChannelLimits, bytes: number): number {
   return Math.max(1, Math.ceil(bytes / limits.broadcastPacketBytes));
 }
+
+/**
+ * SPEC §4 broadcast budget, kbit/s: the sender's maximum minus `broadcastReceiveShare` (80%) of what its
+ * endpoint receives now. `shareFactor` scales that deduction (the server applies less than the SDK, since
+ * the two measure the received bitrate at different points). Zero or less: no broadcast may go.
+ */
+export function broadcastBudgetKbps(limits: DataChannelLimits, senderMaxKbps: number, receivedKbps: number, shareFactor = 1): number {
+  return senderMaxKbps - shareFactor * limits.broadcastReceiveShare * receivedKbps;
+}

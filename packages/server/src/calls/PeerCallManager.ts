@@ -47,10 +47,6 @@ export class PeerCallManager {
     this.#options = options;
   }
 
-  get size(): number {
-    return this.#calls.size;
-  }
-
   start(caller: PeerParty, ref: number, calleeIdentity: string): void {
     let ringing = 0;
     for (const call of this.#calls.values()) if (call.caller === caller && !call.callee) ringing++;

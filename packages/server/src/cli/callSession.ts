@@ -24,42 +24,28 @@ export interface JoinFlags {
 export interface CallSession {
   readonly agent: CallAgent;
   readonly call: Call;
-  /** Records that a message was just handed to the SDK, so that `leave()` gives it time to get out. */
-  sent(): void;
   /** Hangs up and disconnects from the server. Idempotent. */
   leave(): Promise<void>;
 }
 
 /** Time from join() to Connected before the tool gives up (the SDK's default is the same). */
 const CONNECT_TIMEOUT_MS = 20_000;
-/**
- * `sendMessage` resolves when a message is handed to the transport, and hanging up closes the peer
- * connection at once: a message sent just before leaving (`echo hi | backchannel chat`, a stream's Abort
- * frame) can be cut off. The SDK offers no way to wait for its buffers to drain, so a session that sent
- * something stays this long after its last send before it hangs up.
- */
-const FLUSH_GRACE_MS = 300;
 
 export async function joinGroupCall(flags: JoinFlags): Promise<CallSession> {
   const credential = await credentialFor(flags);
   const client = new CallClient({ serverUrl: flags.server, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   const agent = await client.createCallAgent(credential, { displayName: flags.name });
   const call = agent.join({ groupId: flags.group });
-  let lastSentAt = -Infinity;
   let left: Promise<void> | undefined;
-  const leave = (): Promise<void> =>
-    (left ??= (async () => {
-      const remaining = lastSentAt + FLUSH_GRACE_MS - performance.now();
-      if (remaining > 0 && call.state === 'Connected') await new Promise((resolve) => setTimeout(resolve, remaining));
-      await agent.dispose();
-    })());
+  // hangUp (in dispose) delivers everything already sent before leaving: nothing to wait for here.
+  const leave = (): Promise<void> => (left ??= agent.dispose());
   try {
     await connected(call);
   } catch (error) {
     await leave();
     throw error;
   }
-  return { agent, call, sent: () => void (lastSentAt = performance.now()), leave };
+  return { agent, call, leave };
 }
 
 /**

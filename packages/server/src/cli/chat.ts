@@ -85,7 +85,6 @@ async function runChat(flags: ChatFlags): Promise<ExitCodeValue> {
   const sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: flags.channel });
   const outbox = async (recipients: string[], text: string): Promise<void> => {
     await send(sender, recipients, encodeChat(text, recipients, flags.plain));
-    session.sent();
   };
 
   // The session ends on /quit, end of input, Ctrl-C, or the call ending; whichever comes first.

@@ -29,9 +29,8 @@ interface ReceiveFileFlags extends JoinFlags {
 /** A file is held in memory until it is verified; larger ones are refused. */
 const DEFAULT_MAX_BYTES = 1024 ** 3;
 /**
- * After the last receipt, how long to stay in the call for it to leave: hanging up closes the peer
- * connection, which could cut off a message still in its buffers. The sender leaves once it has the
- * receipt, which ends the wait early.
+ * After the last receipt, how long to stay in the call so that the sender, not this tool leaving, ends
+ * the exchange: the sender leaves once it has the receipt, which ends the wait early.
  */
 const RECEIPT_LINGER_MS = 5000;
 
@@ -103,7 +102,7 @@ function receive(session: CallSession, flags: ReceiveFileFlags): Promise<ExitCod
       if (receiver.channelId !== flags.channel) return;
       const reader = receiveStreams(receiver, {
         maxStreamBytes: flags.maxBytes,
-        onStream: (stream) => void saveStream(stream, call, receipts, flags).then((outcome) => (session.sent(), finished(outcome))),
+        onStream: (stream) => void saveStream(stream, call, receipts, flags).then((outcome) => finished(outcome)),
       });
       reader.on('error', (error) => note(`ignored a message on channel ${flags.channel}: ${error.message}`));
     });
@@ -121,7 +120,7 @@ async function saveStream(stream: IncomingStream, call: Call, receipts: DataChan
   try {
     const received = await stream.done;
     progress.finish();
-    const path = await save(flags.out, name, received.chunks);
+    const path = await saveInTurn(flags.out, name, received.chunks);
     await reply(receipts, from, { type: 'file-received', transferId: metadata.transferId, digest: received.digest });
     result(`received ${name} (${received.byteLength} bytes) from ${fromName}, saved as ${path}`);
     return { ok: true, from };
@@ -134,6 +133,17 @@ async function saveStream(stream: IncomingStream, call: Call, receipts: DataChan
     if (code !== StreamErrorCode.Cancelled) await reply(receipts, from, { type: 'file-failed', transferId: metadata.transferId, code, message });
     return { ok: false, from };
   }
+}
+
+/**
+ * Files are saved one after the other, in the order their streams completed: two files of the same name
+ * then get `name` and `name (1)` in that order, not in whichever order the file system answers.
+ */
+let saving: Promise<unknown> = Promise.resolve();
+function saveInTurn(dir: string, name: string, chunks: readonly Uint8Array[]): Promise<string> {
+  const saved = saving.then(() => save(dir, name, chunks));
+  saving = saved.catch(() => undefined);
+  return saved;
 }
 
 /** Writes the verified chunks to a new file (never over an existing one); a partial file is removed. */

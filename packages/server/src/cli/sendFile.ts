@@ -2,8 +2,7 @@
  * `backchannel send-file FILE --group G --to NAME`: joins the call, waits for NAME, and sends the file to
  * NAME alone with the SDK's stream helper (chunks, SHA-256 hash list) on the demo's file channel, showing
  * progress. It succeeds once the recipient confirms that the file arrived intact (a `file-received`
- * receipt, appMessages.ts). The receipt is also what makes leaving safe: `sendStream` resolves when the
- * last chunk is handed to the transport, and hanging up then would cut off whatever is still buffered.
+ * receipt, appMessages.ts).
  *
  * The server paces Durable senders to `durableMaxKbps` (64 kbps by default): at that pace a few MiB take
  * minutes, so the tool says so before it starts.
@@ -53,10 +52,6 @@ async function sendFile(path: string, flags: SendFileFlags): Promise<ExitCode> {
   const session = await joinGroupCall(flags);
   try {
     return await transfer(session.call, path, size, flags);
-  } catch (error) {
-    // A stream that stops early sends an Abort frame on its way out: give it time to leave.
-    session.sent();
-    throw error;
   } finally {
     await session.leave();
   }

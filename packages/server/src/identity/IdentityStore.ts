@@ -14,10 +14,6 @@ export class IdentityStore {
     return id;
   }
 
-  has(id: string): boolean {
-    return this.#identities.has(id);
-  }
-
   /** The generation tokens of `id` must carry to be accepted; undefined for an unknown identity. */
   tokenGeneration(id: string): number | undefined {
     return this.#identities.get(id)?.tokenGeneration;

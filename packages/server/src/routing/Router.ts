@@ -1,8 +1,8 @@
 /**
  * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: the
- * session is current, the size, the recipient generation, the sender's pace for its class, the broadcast
- * packet rate, and the recipient count; then it rewrites the frame into a Deliver frame in place and hands
- * the same bytes to every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
+ * rules (budget and packet rate), the sender's pace for its class, and the recipient count; then it
+ * rewrites the frame into a Deliver frame in place and hands the same bytes to every recipient. Every drop is counted and reported to the sender in a Notice frame.
  *
  * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
  * so that network jitter on well-behaved senders never trips them.
@@ -14,6 +14,7 @@ import {
   FrameFlag,
   FrameType,
   TokenBucket,
+  broadcastBudgetKbps,
   broadcastPacketCount,
   decodeClientFrame,
   encodeBarrierAck,
@@ -149,7 +150,7 @@ export class Router {
     let packets = 0;
     if (broadcast) {
       // SPEC §4: broadcast budget = the sender's maximum − 80% of what its endpoint receives.
-      const budgetKbps = pace.maxKbps - RECEIVE_SHARE_TOLERANCE * limits.broadcastReceiveShare * sender.received.kbps(now);
+      const budgetKbps = broadcastBudgetKbps(limits, pace.maxKbps, sender.received.kbps(now), RECEIVE_SHARE_TOLERANCE);
       if (budgetKbps <= 0) return this.#drop(sender, frame, DropReason.TrafficLimit);
       pace.bucket.setRate(kbpsToBytesPerMs(budgetKbps), now);
       packets = broadcastPacketCount(limits, size);

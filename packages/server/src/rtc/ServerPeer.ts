@@ -5,6 +5,7 @@
  * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import { CHANNEL_LABELS } from '@backchannel/protocol';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 
 export type ChannelKind = 'durable' | 'lossy';
@@ -12,7 +13,7 @@ export type ChannelKind = 'durable' | 'lossy';
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
 
-const LABELS: Readonly<Record<string, ChannelKind>> = { 'backchannel-durable': 'durable', 'backchannel-lossy': 'lossy' };
+const LABELS: Readonly<Record<string, ChannelKind>> = { [CHANNEL_LABELS.durable]: 'durable', [CHANNEL_LABELS.lossy]: 'lossy' };
 
 export interface ServerPeerHandlers {
   onAnswer(sdp: string): void;

@@ -76,7 +76,7 @@ export class SignalingServer {
     this.#accepting = false;
   }
 
-  /** Closes every connection with `reason` and stops accepting new ones. */
+  /** Closes every connection with `reason`, and the WebSocket server. */
   close(errorCode: string, message: string): Promise<void> {
     clearInterval(this.#pinger);
     for (const connection of this.#connections) connection.close(CloseCode.ShuttingDown, errorCode, message);

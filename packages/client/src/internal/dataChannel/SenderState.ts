@@ -6,6 +6,7 @@ import {
   DATA_HEADER_BYTES,
   DataChannelErrorCode,
   FrameFlag,
+  broadcastBudgetKbps,
   broadcastPacketCount,
   encodeSend,
   encodeSessionClose,
@@ -120,7 +121,7 @@ export class SenderState {
     let packets = 0;
     if (this.isBroadcast) {
       // SPEC §4: broadcast budget = sender's maximum − 80% of what the endpoint receives now.
-      const budgetKbps = senderMaxKbps(limits, this.reliability, this.priority) - limits.broadcastReceiveShare * this.#context.receivedKbps(now);
+      const budgetKbps = broadcastBudgetKbps(limits, senderMaxKbps(limits, this.reliability, this.priority), this.#context.receivedKbps(now));
       if (budgetKbps <= 0) {
         return this.#refuse(DataChannelErrorCode.MessageFailureForTrafficLimit, 'no broadcast bandwidth left: this endpoint receives too much');
       }

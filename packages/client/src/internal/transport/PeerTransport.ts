@@ -4,10 +4,12 @@
  * (`browserTransport.ts`); everything above this file is the same code on both.
  */
 
+import { CHANNEL_LABELS } from '@backchannel/protocol';
+
 /** Which of the two SCTP channels: reliable and ordered, or unordered without retransmissions. */
 export type ChannelKind = 'durable' | 'lossy';
 
-export const CHANNEL_LABELS: Readonly<Record<ChannelKind, string>> = { durable: 'backchannel-durable', lossy: 'backchannel-lossy' };
+export { CHANNEL_LABELS };
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
