@@ -117,10 +117,12 @@ async function saveStream(stream: IncomingStream, call: Call, receipts: DataChan
   const name = safeFileName(metadata.name);
   const progress = progressReporter(`receiving ${name} from ${fromName}`, stream.totalBytes);
   stream.on('progress', ({ bytes }) => progress.update(bytes));
+  const turn = takeTurn();
   try {
     const received = await stream.done;
     progress.finish();
-    const path = await saveInTurn(flags.out, name, received.chunks);
+    await turn.wait;
+    const path = await save(flags.out, name, received.chunks);
     await reply(receipts, from, { type: 'file-received', transferId: metadata.transferId, digest: received.digest });
     result(`received ${name} (${received.byteLength} bytes) from ${fromName}, saved as ${path}`);
     return { ok: true, from };
@@ -132,18 +134,22 @@ async function saveStream(stream: IncomingStream, call: Call, receipts: DataChan
     // A sender that cancelled knows; anyone else is told why the file did not arrive.
     if (code !== StreamErrorCode.Cancelled) await reply(receipts, from, { type: 'file-failed', transferId: metadata.transferId, code, message });
     return { ok: false, from };
+  } finally {
+    turn.done();
   }
 }
 
 /**
- * Files are saved one after the other, in the order their streams completed: two files of the same name
- * then get `name` and `name (1)` in that order, not in whichever order the file system answers.
+ * Files are saved one after the other, in the order their streams *began*: two files of the same name then
+ * get `name` and `name (1)` in the order they were sent, not in whichever order their integrity checks (async
+ * hashing) or the file system finish. Each stream takes its turn when it is announced.
  */
-let saving: Promise<unknown> = Promise.resolve();
-function saveInTurn(dir: string, name: string, chunks: readonly Uint8Array[]): Promise<string> {
-  const saved = saving.then(() => save(dir, name, chunks));
-  saving = saved.catch(() => undefined);
-  return saved;
+let lastTurn: Promise<void> = Promise.resolve();
+function takeTurn(): { wait: Promise<void>; done: () => void } {
+  const wait = lastTurn;
+  let done!: () => void;
+  lastTurn = new Promise((resolve) => (done = resolve));
+  return { wait, done };
 }
 
 /** Writes the verified chunks to a new file (never over an existing one); a partial file is removed. */

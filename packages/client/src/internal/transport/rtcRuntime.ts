@@ -10,8 +10,13 @@
 import nodeDataChannel from 'node-datachannel';
 
 const STATE_KEY = Symbol.for('backchannel.rtc-runtime');
-/** Grace period between the last release and cleanup, so closing connections can finish. */
-const CLEANUP_DELAY_MS = 50;
+/**
+ * Grace period between the last release and cleanup, so that closing connections finish their teardown
+ * (libdatachannel tears down on its own threads); cleaning up under a teardown still running can crash the
+ * process. Generous, since a busy 2-core machine delays those threads: the only cost is that an otherwise
+ * idle process exits this much later.
+ */
+const CLEANUP_DELAY_MS = 500;
 
 interface RuntimeState {
   references: number;
