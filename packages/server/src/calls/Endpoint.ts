@@ -59,12 +59,12 @@ export class Endpoint {
    * dropped early (late Lossy data is worthless), Durable ones only past a much larger bound. Either way the
    * server's memory per receiver stays bounded and one slow receiver delays no one else.
    */
-  deliver(kind: ChannelKind, frame: Uint8Array): DeliveryResult {
+  deliver(kind: ChannelKind, frame: Uint8Array, now = performance.now()): DeliveryResult {
     const channel = this.peer?.channel(kind);
     if (!channel) return 'closed';
     try {
       if (channel.bufferedAmount() + frame.byteLength > this.bufferBound[kind]) return 'slow';
-      this.received.add(frame.byteLength, performance.now());
+      this.received.add(frame.byteLength, now);
       // false from libdatachannel means "queued, not sent yet", not lost.
       channel.sendMessageBinary(frame);
       return 'sent';

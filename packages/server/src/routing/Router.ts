@@ -173,7 +173,7 @@ export class Router {
     byClass.bytes += size;
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
     for (const target of targets) {
-      const result = target.deliver(kind, deliver);
+      const result = target.deliver(kind, deliver, now); // one clock reading per message, not per copy
       if (result === 'sent') this.#stats.deliveries++;
       else if (result === 'slow') this.#stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
     }
