@@ -21,6 +21,8 @@ import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-ru
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import { WebSocket } from 'ws';
 
+import type { Harness } from './backchannel.js';
+
 const TIMEOUT_MS = 15_000;
 
 export class RawEndpoint {
@@ -172,4 +174,12 @@ function waitUntil<T>(find: () => T | undefined, subscribe: (wake: () => void) =
     };
     check();
   });
+}
+
+/** A raw endpoint of a new identity joined to `groupId`, added to `track` so the test can close it after. */
+export async function joinAsNewUser(harness: Harness, groupId: string, track: RawEndpoint[]): Promise<RawEndpoint> {
+  const { token } = await harness.createUser();
+  const raw = await RawEndpoint.join(harness.server.url, token, groupId);
+  track.push(raw);
+  return raw;
 }

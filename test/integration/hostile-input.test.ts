@@ -29,7 +29,7 @@ import { WebSocket } from 'ws';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { within } from '../helpers/events.js';
-import { RawEndpoint } from '../helpers/rawClient.js';
+import { RawEndpoint, joinAsNewUser } from '../helpers/rawClient.js';
 
 /** CloseCode of packages/server/src/signaling/AgentConnection.ts, and the WebSocket codes of RFC 6455 §7.4.1. */
 const Close = { PolicyViolation: 1008, MessageTooBig: 1009, Unauthorized: 4001, BadRequest: 4002 } as const;
@@ -100,12 +100,7 @@ describe('hostile input', () => {
   });
 
   /** A raw endpoint of a new identity joined to `groupId`, closed after the test. */
-  async function rawJoin(harness: Harness, groupId: string): Promise<RawEndpoint> {
-    const { token } = await harness.createUser();
-    const raw = await RawEndpoint.join(harness.server.url, token, groupId);
-    raws.push(raw);
-    return raw;
-  }
+  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => joinAsNewUser(harness, groupId, raws);
 
   /** An authenticated raw signaling connection, closed after the test. */
   async function rawConnect(harness: Harness, token?: string): Promise<Awaited<ReturnType<typeof RawEndpoint.connect>>> {

@@ -33,7 +33,7 @@ import { WebSocket } from 'ws';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
-import { RawEndpoint } from '../helpers/rawClient.js';
+import { RawEndpoint, joinAsNewUser } from '../helpers/rawClient.js';
 
 /** Bitrate limits raised out of the way, for tests of the other limits. */
 const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
@@ -86,12 +86,7 @@ describe('server-side limits, with the SDK bypassed', () => {
   });
 
   /** A raw endpoint of a new identity joined to `groupId`, closed after the test. */
-  async function rawJoin(harness: Harness, groupId: string): Promise<RawEndpoint> {
-    const { token } = await harness.createUser();
-    const raw = await RawEndpoint.join(harness.server.url, token, groupId);
-    raws.push(raw);
-    return raw;
-  }
+  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => joinAsNewUser(harness, groupId, raws);
 
   /** The first receiver `participant` announced, with every message it has buffered so far. */
   async function firstReceiverOf(participant: Participant, count: number): Promise<DataChannelMessage[]> {

@@ -1,6 +1,5 @@
 /** `--tls-cert/--tls-key`: HTTPS and WSS on the same port. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,16 +10,7 @@ import { PROTOCOL_VERSION, encodeSignaling, parseServerMessage } from '@backchan
 import { startServer, type RunningServer } from '@backchannel/server';
 import { WebSocket } from 'ws';
 
-/** A throwaway self-signed certificate for 127.0.0.1, made with the system's openssl. */
-function selfSignedCertificate(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  return { cert, key };
-}
+import { selfSignedCertificate } from '../../bench/lib/tls.js';
 
 function httpsJson(url: string, ca: Buffer, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
