@@ -6,7 +6,7 @@
  * As in Backchannel's SDK, the offerer holds its ICE candidates until the answer is applied, so the answerer
  * cannot start DTLS before the offerer knows its fingerprint.
  */
-import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 
 import type { SignalEnvelope } from './messages.js';

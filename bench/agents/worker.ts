@@ -2,7 +2,7 @@
  * A client worker process: hosts participants of the systems under test and does what the orchestrator
  * asks over IPC (join, link, send on schedule, report what arrived, leave). Started by bench/fleet/Workers.ts.
  */
-import { acquireRtcRuntime } from '@backchannel/client/rtc-runtime';
+import { acquireRtcRuntime } from '@backchannel/node-rtc';
 
 import { backchannelCredentials, joinBackchannel, type BackchannelCredentials } from './backchannelParticipant.js';
 import type { JoinResult, SignalEnvelope, WorkerCommand, WorkerReply, WorkerRequest } from './messages.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 
-import { rtcRuntimeReferences } from '@backchannel/client/rtc-runtime';
+import { rtcRuntimeReferences } from '@backchannel/node-rtc';
 import type { RunningServer } from '@backchannel/server';
 import type { Browser } from 'playwright-core';
 

@@ -18,7 +18,7 @@ import {
   type DataChannelMessage,
   type DataChannelReceiver,
 } from '@backchannel/client';
-import { rtcRuntimeReferences } from '@backchannel/client/rtc-runtime';
+import { rtcRuntimeReferences } from '@backchannel/node-rtc';
 import { startServer, type RunningServer, type ServerOptions } from '@backchannel/server';
 
 import { until, waitForEvent } from './events.js';

@@ -17,7 +17,7 @@ import {
   type ServerFrame,
   type ServerMessage,
 } from '@backchannel/protocol';
-import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import { WebSocket } from 'ws';
 

@@ -1,6 +1,7 @@
 import {
   DEFAULT_LIMITS,
   PeerCallEndCode,
+  type ChannelKind,
   type DataChannelLimits,
   type IceServerConfig,
   type ParticipantInfo,
@@ -19,7 +20,7 @@ import { DataChannelEngine } from './internal/dataChannel/DataChannelEngine.js';
 import { BUFFERED_LOW_WATERMARK, type DataLink } from './internal/dataChannel/DataLink.js';
 import { REMOTE_PEER_ENDPOINT_ID, peerFrameAsDelivered } from './internal/p2p/peerFrames.js';
 import type { EndpointMessage, PeerCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
-import { CLOSED_CHANNEL, type ChannelKind, type PeerTransport, type TransportChannel } from './internal/transport/PeerTransport.js';
+import { CLOSED_CHANNEL, type PeerTransport, type TransportChannel } from './internal/transport/PeerTransport.js';
 
 export type CallState = 'None' | 'Connecting' | 'Ringing' | 'Connected' | 'Disconnecting' | 'Disconnected';
 

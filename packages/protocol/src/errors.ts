@@ -1,7 +1,24 @@
 /**
- * Every error code Backchannel reports, in one place. docs/errors.md lists each of them; a unit test keeps
- * the two in step. Codes are stable strings: never rename or reuse one.
+ * Every error code Backchannel reports, in one place, and the one error base every public error extends.
+ * docs/errors.md lists each code of each table; a unit test keeps the two in step. Codes are stable strings
+ * (drop reasons stable numbers): never rename or reuse one.
  */
+
+/**
+ * The base of every error Backchannel's public API throws, rejects with or reports: a stable `code` from
+ * one of the tables below, a message for people, and the `cause` when another error led to it (ws's and
+ * LiveKit's habit). `instanceof BackchannelError` holds for all of them, whichever package made them.
+ */
+export class BackchannelError extends Error {
+  override readonly name: string = 'BackchannelError';
+  /** A stable code from one of this module's tables; never renamed or reused. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
 
 /** Data-channel failures (SPEC §5), spelled as the reference SDK spells them. */
 export const DataChannelErrorCode = {
@@ -126,3 +143,37 @@ export function dropReasonText(reason: DropReason): string {
       return 'more open senders than allowed';
   }
 }
+
+/** Failures of the stream helper (a Backchannel extension, `sendStream`/`receiveStreams`). */
+export const StreamErrorCode = {
+  /** The stream was cancelled: by the sender's AbortSignal (both sides see it) or by the receiving application. */
+  Cancelled: 'StreamCancelled',
+  /** A chunk is missing or out of order, or the end of the stream disagrees with what arrived. */
+  ChunkMissing: 'StreamChunkMissing',
+  /** The SHA-256 check over the received chunks failed. */
+  IntegrityFailed: 'StreamIntegrityFailed',
+  /** The sender's session ended (closed, left the call, idle, or this call ended) before the stream did. */
+  Interrupted: 'StreamInterrupted',
+  /** The stream is larger than the receiver accepts, or more bytes arrived than it announced. */
+  TooLarge: 'StreamTooLarge',
+  /** A message on the receiver is not a stream message this version understands. */
+  Malformed: 'StreamMalformed',
+  /** This environment has no `crypto.subtle` (in a browser: a page that is not a secure context). */
+  NotSupported: 'StreamNotSupported',
+  /** The sender could not send for longer than its patience allows (the limits kept refusing). */
+  Stalled: 'StreamStalled',
+} as const;
+export type StreamErrorCode = (typeof StreamErrorCode)[keyof typeof StreamErrorCode];
+
+/**
+ * Errors of the identity API (HTTP), in the body `{ error: { code, message } }` of every 4xx answer.
+ */
+export const IdentityApiErrorCode = {
+  /** 401: the access key is missing or wrong. */
+  Unauthorized: 'Unauthorized',
+  /** 400: the body or a parameter failed validation (the message names it). */
+  InvalidRequest: 'InvalidRequest',
+  /** 404: no identity with that id (never created, or deleted). */
+  IdentityNotFound: 'IdentityNotFound',
+} as const;
+export type IdentityApiErrorCode = (typeof IdentityApiErrorCode)[keyof typeof IdentityApiErrorCode];

@@ -10,7 +10,7 @@
  * Durable data they relate to.
  */
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
-import { isDropReason, type DropReason } from './errors.js';
+import { BackchannelError, isDropReason, type DropReason } from './errors.js';
 import { MAX_CHANNEL_ID, MIN_CHANNEL_ID } from './limits.js';
 
 /** Frame type, the first byte of every frame. The high bit marks frames sent by the server. */
@@ -48,12 +48,6 @@ export const FrameFlag = {
   HighPriority: 0x02,
 } as const;
 const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
-
-/**
- * Labels of the two data channels every peer connection carries: one reliable and ordered (Durable),
- * one unordered without retransmissions (Lossy).
- */
-export const CHANNEL_LABELS = Object.freeze({ durable: 'backchannel-durable', lossy: 'backchannel-lossy' } as const);
 
 /** Size of the header shared by Send and Deliver frames. */
 export const DATA_HEADER_BYTES = 16;
@@ -141,16 +135,22 @@ export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | Endp
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
-export type FrameErrorCode = 'Truncated' | 'UnknownType' | 'BadFlags' | 'BadChannel' | 'BadSession' | 'BadRecipients';
+export const FrameErrorCode = {
+  Truncated: 'Truncated',
+  UnknownType: 'UnknownType',
+  BadFlags: 'BadFlags',
+  BadChannel: 'BadChannel',
+  BadSession: 'BadSession',
+  BadRecipients: 'BadRecipients',
+} as const;
+export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 
 /** The only error a frame decoder throws. */
-export class FrameError extends Error {
-  override readonly name = 'FrameError';
-  constructor(
-    readonly code: FrameErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class FrameError extends BackchannelError {
+  override readonly name: string = 'FrameError';
+  declare readonly code: FrameErrorCode;
+  constructor(code: FrameErrorCode, message: string) {
+    super(code, message);
   }
 }
 

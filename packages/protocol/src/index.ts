@@ -5,6 +5,7 @@
 export { PROTOCOL_VERSION } from './version.js';
 export * from './limits.js';
 export * from './errors.js';
+export * from './channels.js';
 export * from './frames.js';
 export * from './signaling.js';
 export * from './pacing.js';

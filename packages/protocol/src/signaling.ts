@@ -3,39 +3,94 @@
  * exchange and roster updates travel here; data never does. Each message is validated against its schema
  * on arrival, on both ends, so a peer's bad input becomes a typed {@link SignalingError}, never a crash.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import english from 'zod/v4/locales/en.js';
 
-import { CallErrorCode } from './errors.js';
+import { BackchannelError, CallErrorCode } from './errors.js';
 
 /** Largest signaling message either side accepts, in bytes. SDP for two data channels is ~1 KiB. */
 export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;
 
-const shortText = z.string().max(256);
-const identityId = z.string().min(1).max(255);
-const endpointId = z.number().int().min(1).max(0xffffffff);
-const sdp = z.string().min(1).max(32 * 1024);
-const iceCandidate = z.object({ candidate: z.string().max(1024), mid: z.string().max(64) });
+/** Where the server accepts signaling WebSockets, below its base URL. */
+export const SIGNALING_PATH = '/signaling';
 
-const limitsSchema = z.object({
-  maxMessageSizeBytes: z.number().int().positive(),
-  maxRecipients: z.number().int().positive(),
-  durableMaxKbps: z.number().positive(),
-  lossyMaxKbps: z.number().positive(),
-  highPriorityLossyMaxKbps: z.number().positive(),
-  broadcastPacketsPerSecond: z.number().positive(),
-  broadcastPacketBytes: z.number().int().positive(),
-  broadcastReceiveShare: z.number().min(0).max(1),
-  receiverIdleCloseMs: z.number().int().positive(),
-  maxSendBacklogMs: z.number().int().positive(),
+/**
+ * WebSocket close codes the server ends a signaling connection with (RFC 6455 §7.4: 4000–4999 are the
+ * application's). The close reason always carries a CallErrorCode: see {@link formatCloseReason}.
+ */
+export const SignalingCloseCode = {
+  /** RFC 6455: the client broke a rule (a message flood). */
+  PolicyViolation: 1008,
+  /** RFC 6455: the server failed; the connection cannot go on. */
+  InternalError: 1011,
+  /** The token was refused, expired or revoked. */
+  Unauthorized: 4001,
+  /** The client spoke out of turn (no hello first, an invalid first message). */
+  BadRequest: 4002,
+  /** The server is shutting down. */
+  ShuttingDown: 4003,
+} as const;
+export type SignalingCloseCode = (typeof SignalingCloseCode)[keyof typeof SignalingCloseCode];
+
+/** A WebSocket close reason is at most 123 bytes (RFC 6455 §5.5); ours stay within that. */
+const MAX_CLOSE_REASON_CHARS = 120;
+
+/** The close reason of a signaling connection: `"<CallErrorCode>: <message>"`, cut to fit a close frame. */
+export function formatCloseReason(code: string, message: string): string {
+  return `${code}: ${message}`.slice(0, MAX_CLOSE_REASON_CHARS);
+}
+
+/** Reads a close reason written by {@link formatCloseReason}; undefined for any other reason. */
+export function parseCloseReason(reason: string): { code: string; message: string } | undefined {
+  const match = /^([A-Za-z]+)(?:: ([\s\S]*))?$/.exec(reason);
+  if (!match) return undefined;
+  return { code: match[1]!, message: match[2] || reason };
+}
+
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+const shortText = z.string().check(z.maxLength(256));
+const identityId = text(1, 255);
+const uint = z.int().check(z.minimum(0));
+const endpointId = z.int().check(z.minimum(1), z.maximum(0xffffffff));
+const sdp = text(1, 32 * 1024);
+const iceCandidateShape = { candidate: z.string().check(z.maxLength(1024)), mid: z.string().check(z.maxLength(64)) };
+const positive = z.number().check(z.positive());
+const positiveInt = z.int().check(z.positive());
+const code = z.string().check(z.maxLength(64));
+const reasonText = z.string().check(z.maxLength(1024));
+
+/**
+ * The data-channel limits as they travel (advertised at join) and as the server's configuration takes them:
+ * one schema for both. The configuration takes it strict and adds the upper bounds the server can serve.
+ */
+export const limitsSchema = z.object({
+  maxMessageSizeBytes: positiveInt,
+  maxRecipients: positiveInt,
+  durableMaxKbps: positive,
+  lossyMaxKbps: positive,
+  highPriorityLossyMaxKbps: positive,
+  broadcastPacketsPerSecond: positive,
+  broadcastPacketBytes: positiveInt,
+  broadcastReceiveShare: z.number().check(z.minimum(0), z.maximum(1)),
+  receiverIdleCloseMs: positiveInt,
+  maxSendBacklogMs: positiveInt,
 });
 
-const callId = z.string().min(1).max(64);
+/** A STUN or TURN server, in the W3C `RTCIceServer` shape; the server advertises them in `welcome`. */
+export const iceServerSchema = z.strictObject({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.optional(z.string()),
+  credential: z.optional(z.string()),
+});
+export type IceServerConfig = z.infer<typeof iceServerSchema>;
+
+const callId = text(1, 64);
 const partySchema = z.object({ identity: identityId, displayName: shortText });
 export type PartyInfo = z.infer<typeof partySchema>;
 const peerSignalSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('offer'), sdp }),
   z.object({ kind: z.literal('answer'), sdp }),
-  z.object({ kind: z.literal('candidate'), ...iceCandidate.shape }),
+  z.object({ kind: z.literal('candidate'), ...iceCandidateShape }),
 ]);
 export type PeerSignal = z.infer<typeof peerSignalSchema>;
 
@@ -46,29 +101,22 @@ const participantSchema = z.object({
 });
 export type ParticipantInfo = z.infer<typeof participantSchema>;
 
-const iceServerSchema = z.object({
-  urls: z.union([z.string(), z.array(z.string())]),
-  username: z.string().optional(),
-  credential: z.string().optional(),
-});
-export type IceServerConfig = z.infer<typeof iceServerSchema>;
-
 // ------------------------------------------------------------------------------------- client → server
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   /** First message on a connection: who this is. */
-  z.object({ type: z.literal('hello'), protocolVersion: z.number().int(), token: z.string().min(1).max(8192), displayName: shortText.optional() }),
+  z.object({ type: z.literal('hello'), protocolVersion: z.int(), token: text(1, 8192), displayName: z.optional(shortText) }),
   /** A fresh token for the same identity, before the current one expires. */
-  z.object({ type: z.literal('refreshToken'), token: z.string().min(1).max(8192) }),
+  z.object({ type: z.literal('refreshToken'), token: text(1, 8192) }),
   /** Join (creating if absent) the group call `groupId`; `ref` pairs the answer with the request. */
-  z.object({ type: z.literal('join'), ref: z.number().int().nonnegative(), groupId: z.string().min(1).max(256) }),
+  z.object({ type: z.literal('join'), ref: uint, groupId: text(1, 256) }),
   /** The endpoint's SDP offer for its peer connection to the server. */
   z.object({ type: z.literal('offer'), endpointId, sdp }),
-  z.object({ type: z.literal('candidate'), endpointId, ...iceCandidate.shape }),
+  z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
   /** The endpoint leaves its call. */
   z.object({ type: z.literal('leave'), endpointId }),
   /** 1:1 call: ring every agent of identity `callee`; `ref` pairs the answer with the request. */
-  z.object({ type: z.literal('startCall'), ref: z.number().int().nonnegative(), callee: identityId }),
+  z.object({ type: z.literal('startCall'), ref: uint, callee: identityId }),
   /** 1:1 call: the callee accepts (the first agent to accept wins) or rejects. */
   z.object({ type: z.literal('acceptCall'), callId }),
   z.object({ type: z.literal('rejectCall'), callId }),
@@ -82,42 +130,44 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 // ------------------------------------------------------------------------------------- server → client
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), protocolVersion: z.number().int(), identity: identityId, iceServers: z.array(iceServerSchema) }),
+  z.object({ type: z.literal('welcome'), protocolVersion: z.int(), identity: identityId, iceServers: z.array(iceServerSchema) }),
   /** The join was accepted: the endpoint exists, its peer connection may now be offered. */
-  z.object({ type: z.literal('joined'), ref: z.number().int().nonnegative(), callId: z.string(), endpointId, limits: limitsSchema }),
+  z.object({ type: z.literal('joined'), ref: uint, callId: z.string(), endpointId, limits: limitsSchema }),
   z.object({ type: z.literal('answer'), endpointId, sdp }),
-  z.object({ type: z.literal('candidate'), endpointId, ...iceCandidate.shape }),
+  z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
   /** The endpoint's data transport is up and it is in the roster; `participants` are the others. */
   z.object({ type: z.literal('connected'), endpointId, participants: z.array(participantSchema) }),
   z.object({ type: z.literal('participantJoined'), endpointId, participant: participantSchema }),
   z.object({ type: z.literal('participantLeft'), endpointId, participantEndpointId: endpointId }),
   /** The server ended this endpoint's part in the call. */
-  z.object({ type: z.literal('callEnded'), endpointId, code: z.string().max(64), message: z.string().max(1024) }),
+  z.object({ type: z.literal('callEnded'), endpointId, code, message: reasonText }),
   /** 1:1 call: the callee's agents are ringing. */
-  z.object({ type: z.literal('ringing'), ref: z.number().int().nonnegative(), callId, limits: limitsSchema }),
+  z.object({ type: z.literal('ringing'), ref: uint, callId, limits: limitsSchema }),
   /** 1:1 call: someone is calling this agent. */
   z.object({ type: z.literal('incomingCall'), callId, caller: partySchema, limits: limitsSchema }),
   /** 1:1 call: the callee accepted (sent to the caller, and to the accepting agent as confirmation). */
   z.object({ type: z.literal('callAccepted'), callId, callee: partySchema }),
   /** 1:1 call: it is over for this agent, and why (a PeerCallEndCode). */
-  z.object({ type: z.literal('peerCallEnded'), callId, code: z.string().max(64), message: z.string().max(1024) }),
+  z.object({ type: z.literal('peerCallEnded'), callId, code, message: reasonText }),
   z.object({ type: z.literal('peerSignal'), callId, signal: peerSignalSchema }),
   /** A request failed; `ref` names a join request, `endpointId` an endpoint, neither the connection. */
   z.object({
     type: z.literal('error'),
-    ref: z.number().int().nonnegative().optional(),
-    endpointId: endpointId.optional(),
-    code: z.string().max(64),
-    message: z.string().max(1024),
+    ref: z.optional(uint),
+    endpointId: z.optional(endpointId),
+    code,
+    message: reasonText,
   }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type WireDataChannelLimits = z.infer<typeof limitsSchema>;
 
-/** The only error signaling parsers throw. */
-export class SignalingError extends Error {
-  override readonly name = 'SignalingError';
-  readonly code = CallErrorCode.BadRequest;
+/** The only error signaling parsers throw; its code is always `BadRequest`. */
+export class SignalingError extends BackchannelError {
+  override readonly name: string = 'SignalingError';
+  constructor(message: string) {
+    super(CallErrorCode.BadRequest, message);
+  }
 }
 
 export function parseClientMessage(text: string): ClientMessage {
@@ -133,20 +183,25 @@ export function encodeSignaling(message: ClientMessage | ServerMessage): string 
 }
 
 const utf8Encoder = new TextEncoder();
+/**
+ * zod/mini carries no messages of its own; English ones are passed per parse rather than set globally, so
+ * that the SDK never changes the zod configuration of the application that embeds it.
+ */
+const messages = { error: english().localeError };
 
-function parseWith<T>(schema: z.ZodType<T>, text: string): T {
+function parseWith<T>(schema: z.ZodMiniType<T>, raw: string): T {
   // A UTF-16 unit is 1 to 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
   const tooLong =
-    text.length > MAX_SIGNALING_MESSAGE_BYTES ||
-    (text.length * 3 > MAX_SIGNALING_MESSAGE_BYTES && utf8Encoder.encode(text).byteLength > MAX_SIGNALING_MESSAGE_BYTES);
+    raw.length > MAX_SIGNALING_MESSAGE_BYTES ||
+    (raw.length * 3 > MAX_SIGNALING_MESSAGE_BYTES && utf8Encoder.encode(raw).byteLength > MAX_SIGNALING_MESSAGE_BYTES);
   if (tooLong) throw new SignalingError(`signaling message over ${MAX_SIGNALING_MESSAGE_BYTES} bytes`);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(raw);
   } catch {
     throw new SignalingError('signaling message is not JSON');
   }
-  const result = schema.safeParse(json);
+  const result = schema.safeParse(json, messages);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';

@@ -3,7 +3,7 @@
  * reference product). The CLI fills it from a config file, environment variables and flags, in that order
  * of precedence (flags win); everything passes one schema.
  */
-import { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
+import { DEFAULT_LIMITS, iceServerSchema, limitsSchema, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
 import { z } from 'zod';
 
 export interface ServerConfig {
@@ -105,20 +105,16 @@ const positiveInt = z.number().int().positive();
  * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
  * in production.
  */
-const limitsSchema = z
-  .object({
-    maxMessageSizeBytes: z.number().int().min(1).max(256 * 1024),
-    maxRecipients: z.number().int().min(1).max(255),
-    durableMaxKbps: positive,
-    lossyMaxKbps: positive,
-    highPriorityLossyMaxKbps: positive,
-    broadcastPacketsPerSecond: positive,
-    broadcastPacketBytes: positiveInt,
-    broadcastReceiveShare: z.number().min(0).max(1),
-    receiverIdleCloseMs: positiveInt,
-    maxSendBacklogMs: positiveInt,
-  })
-  .strict();
+/**
+ * The limits as the protocol defines them, strict here (an unknown key in a configuration is a mistake),
+ * with the two upper bounds the server can serve: a message must fit its peer connections' SCTP message
+ * size, and a recipient list one SetRecipients frame (a count byte).
+ */
+const strictLimitsSchema = z.strictObject({
+  ...limitsSchema.shape,
+  maxMessageSizeBytes: z.number().int().min(1).max(256 * 1024),
+  maxRecipients: z.number().int().min(1).max(255),
+});
 
 const configSchema = z
   .object({
@@ -128,10 +124,8 @@ const configSchema = z
     tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     tokenTtlMinutes: z.number().positive().max(24 * 60),
     tokenIssuer: z.string().min(1),
-    limits: limitsSchema,
-    iceServers: z.array(
-      z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }).strict(),
-    ),
+    limits: strictLimitsSchema,
+    iceServers: z.array(iceServerSchema),
     rtcBindAddress: z.string().min(1).optional(),
     rtcPortRangeBegin: z.number().int().min(0).max(65535),
     rtcPortRangeEnd: z.number().int().min(0).max(65535),

@@ -4,7 +4,7 @@
  *
  * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
  */
-import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/client/rtc-runtime';
+import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
 import { CHANNEL_LABELS } from '@backchannel/protocol';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 

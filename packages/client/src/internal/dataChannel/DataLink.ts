@@ -4,7 +4,9 @@
  */
 import type { DataChannelLimits } from '@backchannel/protocol';
 
-import type { ChannelKind, TransportChannel } from '../transport/PeerTransport.js';
+import type { ChannelKind } from '@backchannel/protocol';
+
+import type { TransportChannel } from '../transport/PeerTransport.js';
 
 export interface DataLink {
   /** Limits advertised by the server at join (defaults until then). */

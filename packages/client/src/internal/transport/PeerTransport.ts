@@ -4,20 +4,9 @@
  * (`browserTransport.ts`); everything above this file is the same code on both.
  */
 
-import { CHANNEL_LABELS } from '@backchannel/protocol';
-
-/** Which of the two SCTP channels: reliable and ordered, or unordered without retransmissions. */
-export type ChannelKind = 'durable' | 'lossy';
-
-export { CHANNEL_LABELS };
+import type { ChannelKind, IceServerConfig } from '@backchannel/protocol';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
-
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
 
 /** One SCTP data channel. */
 export interface TransportChannel {
@@ -45,7 +34,7 @@ export interface PeerTransportOptions {
    * call); the answerer takes the offer and receives the channels (the callee of a 1:1 call).
    */
   role: 'offerer' | 'answerer';
-  iceServers: readonly IceServer[];
+  iceServers: readonly IceServerConfig[];
   /** Buffered amount at which `onBufferedAmountLow` fires. */
   bufferedAmountLowThreshold: number;
 }
@@ -79,10 +68,3 @@ export const CLOSED_CHANNEL: TransportChannel = Object.freeze({
   send: () => false,
   bufferedAmount: () => 0,
 });
-
-/** The channel kind a label names, for channels the other side created. */
-export function kindOfLabel(label: string): ChannelKind | undefined {
-  if (label === CHANNEL_LABELS.durable) return 'durable';
-  if (label === CHANNEL_LABELS.lossy) return 'lossy';
-  return undefined;
-}

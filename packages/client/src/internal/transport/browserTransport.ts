@@ -1,9 +1,8 @@
 /** PeerTransport over the browser's RTCPeerConnection. */
+import { CHANNEL_LABELS, kindOfLabel, type ChannelKind } from '@backchannel/protocol';
+
 import {
-  CHANNEL_LABELS,
   CLOSED_CHANNEL,
-  kindOfLabel,
-  type ChannelKind,
   type PeerTransport,
   type PeerTransportHandlers,
   type PeerTransportOptions,

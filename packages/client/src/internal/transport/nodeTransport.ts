@@ -6,14 +6,11 @@
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 
-import { acquireRtcRuntime, releaseRtcRuntime } from './rtcRuntime.js';
+import { acquireRtcRuntime, releaseRtcRuntime, toLibDataChannelIceServers } from '@backchannel/node-rtc';
+import { CHANNEL_LABELS, kindOfLabel, type ChannelKind } from '@backchannel/protocol';
 import {
-  CHANNEL_LABELS,
   CLOSED_CHANNEL,
   TransportError,
-  kindOfLabel,
-  type ChannelKind,
-  type IceServer,
   type PeerTransport,
   type PeerTransportHandlers,
   type PeerTransportOptions,
@@ -179,19 +176,6 @@ export class NodePeerTransport implements PeerTransport {
     });
     return channel;
   }
-}
-
-/**
- * libdatachannel takes ICE servers as URLs with credentials inline ("turn:user:pass@host:port"), where the
- * W3C shape keeps them apart.
- */
-export function toLibDataChannelIceServers(server: IceServer): string[] {
-  const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
-  return urls.map((url) => {
-    if (!server.username || !/^turns?:/.test(url) || url.includes('@')) return url;
-    const [scheme, rest] = [url.slice(0, url.indexOf(':')), url.slice(url.indexOf(':') + 1)];
-    return `${scheme}:${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential ?? '')}@${rest}`;
-  });
 }
 
 function withoutCandidates(sdp: string): string {
