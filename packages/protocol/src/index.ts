@@ -3,6 +3,7 @@
  * binary data frames, signaling messages, limits and error codes. No I/O.
  */
 export { PROTOCOL_VERSION } from './version.js';
+export * from './clock.js';
 export * from './limits.js';
 export * from './errors.js';
 export * from './channels.js';
