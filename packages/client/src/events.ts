@@ -21,6 +21,8 @@ export type EventMap<Events> = { [E in keyof Events]: unknown[] };
 export type Listener<Args extends unknown[]> = (...args: Args) => void;
 
 export class TypedEmitter<Events extends EventMap<Events>> {
+  /** Type-only (never set at run time): this emitter's event map, for helpers typed by it. */
+  declare readonly '~events'?: Events;
   readonly #listeners = new Map<keyof Events, Set<Listener<never[]>>>();
   readonly #reportListenerError: ListenerErrorReporter;
 

@@ -15,12 +15,12 @@ export interface IncomingStreamEvents {
   error: [error: StreamError];
 }
 
+let wrap: (assembly: StreamAssembly, reporter: ListenerErrorReporter) => IncomingStream;
+
 /**
  * Backchannel extension: one stream arriving on a receiver, announced by `StreamReceiver`'s `stream` event.
  * Listen to `progress`, then `complete` or `error` (exactly one of them), or await `done`.
  */
-let wrap: (assembly: StreamAssembly, reporter: ListenerErrorReporter) => IncomingStream;
-
 export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   static {
     wrap = (assembly, reporter) => new IncomingStream(assembly, reporter);
@@ -39,7 +39,7 @@ export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   readonly done: Promise<ReceivedStream>;
   readonly #assembly: StreamAssembly;
 
-  /** @internal Created by StreamReceiver when a Start frame arrives. */
+  /** Created by StreamReceiver when a Start frame arrives. */
   private constructor(assembly: StreamAssembly, reporter: ListenerErrorReporter) {
     super(reporter);
     this.#assembly = assembly;
