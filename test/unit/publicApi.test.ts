@@ -18,6 +18,7 @@ import {
   sendStream,
   type StreamSink,
 } from '@backchannel/client';
+import { importPeer } from '../../packages/client/src/internal/platform/node.js';
 import { CallErrorCode, DataChannelErrorCode, FrameError, SignalingError, StreamErrorCode, decodeClientFrame, parseClientMessage } from '@backchannel/protocol';
 
 const clientDist = fileURLToPath(new URL('../../packages/client/dist/', import.meta.url));
@@ -130,5 +131,26 @@ describe('the client source', () => {
     };
     walk(root);
     assert.deepEqual(offenders, []);
+  });
+});
+
+describe('the SDK in Node without its optional peer dependencies', () => {
+  it('names the package to install, with a CallError PlatformUnavailable', async () => {
+    const missing = Object.assign(new Error("Cannot find package 'node-datachannel' imported from nodeTransport.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    await assert.rejects(
+      importPeer('node-datachannel', () => Promise.reject(missing)),
+      // The source module's CallError, not the built package's: same base, same name.
+      (e: unknown) =>
+        e instanceof BackchannelError &&
+        e.name === 'CallError' &&
+        e.code === CallErrorCode.PlatformUnavailable &&
+        e.message === "@backchannel/client needs the package 'node-datachannel' in Node: npm install node-datachannel" &&
+        e.cause === missing,
+    );
+  });
+
+  it('passes any other loading failure through unchanged', async () => {
+    const broken = new SyntaxError('Unexpected token');
+    await assert.rejects(importPeer('ws', () => Promise.reject(broken)), (e: unknown) => e === broken);
   });
 });

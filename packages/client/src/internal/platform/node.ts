@@ -33,7 +33,8 @@ async function load(): Promise<Platform> {
   return platform;
 }
 
-async function importPeer<T>(name: string, load: () => Promise<T>): Promise<T> {
+/** Loads an optional peer dependency; a missing one is a CallError `PlatformUnavailable` naming it. */
+export async function importPeer<T>(name: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
