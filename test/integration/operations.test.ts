@@ -14,7 +14,7 @@ import { CallClient, CommunicationTokenCredential } from '@backchannel/client';
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8 } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/bin/backchannel.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 const ACCESS_KEY = 'operations-test-access-key';
 
 function serve(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
