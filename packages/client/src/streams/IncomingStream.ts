@@ -1,5 +1,5 @@
 import type { CommunicationIdentifierKind } from '../dataChannel/types.js';
-import { TypedEmitter } from '../events.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
 import type { StreamMetadata } from './frames.js';
 import type { StreamProgress } from './sendStream.js';
 import type { IncomingStreamState, ReceivedStream, StreamAssembly } from './StreamAssembly.js';
@@ -19,7 +19,13 @@ export interface IncomingStreamEvents {
  * Backchannel extension: one stream arriving on a receiver, announced by `StreamReceiver`'s `stream` event.
  * Listen to `progress`, then `complete` or `error` (exactly one of them), or await `done`.
  */
+let wrap: (assembly: StreamAssembly, reporter: ListenerErrorReporter) => IncomingStream;
+
 export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
+  static {
+    wrap = (assembly, reporter) => new IncomingStream(assembly, reporter);
+  }
+
   /** The sender's id for this stream (unique per sender session). */
   readonly id: number;
   readonly channelId: number;
@@ -34,8 +40,8 @@ export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   readonly #assembly: StreamAssembly;
 
   /** @internal Created by StreamReceiver when a Start frame arrives. */
-  constructor(assembly: StreamAssembly) {
-    super();
+  private constructor(assembly: StreamAssembly, reporter: ListenerErrorReporter) {
+    super(reporter);
     this.#assembly = assembly;
     const { header } = assembly;
     this.id = header.streamId;
@@ -78,4 +84,9 @@ export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   cancel(reason = 'cancelled by the receiver'): void {
     this.#assembly.fail(StreamErrorCode.Cancelled, reason);
   }
+}
+
+/** @internal The public object of a stream being assembled (used by StreamReceiver only). */
+export function publicIncomingStream(assembly: StreamAssembly, reporter: ListenerErrorReporter): IncomingStream {
+  return wrap(assembly, reporter);
 }
