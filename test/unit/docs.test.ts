@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import {
+  AppMessageErrorCode,
   CallErrorCode,
   DataChannelErrorCode,
   DropReason,
@@ -46,6 +47,11 @@ describe('docs/errors.md', () => {
 
   it('lists every IdentityApiErrorCode value in backticks', () => {
     const missing = Object.values(IdentityApiErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every AppMessageErrorCode value in backticks', () => {
+    const missing = Object.values(AppMessageErrorCode).filter((code) => !errors.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });
 
