@@ -6,6 +6,10 @@
 import { DEFAULT_LIMITS, iceServerSchema, limitsSchema, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
 import { z } from 'zod';
 
+import { ConfigError } from './errors.js';
+
+export { ConfigError } from './errors.js';
+
 export interface ServerConfig {
   /** Address to listen on. Loopback by default: put a TLS proxy in front to expose it. */
   host: string;
@@ -54,7 +58,10 @@ export interface ServerConfig {
    * Backchannel locally only.
    */
   demo: boolean;
-  /** Where the built demo app is (default: apps/demo/dist of this repository). */
+  /**
+   * Where the built demo app is (its index.html and assets). Required with `demo`: the server knows no
+   * repository layout; the CLI passes the directory it resolves through the demo package.
+   */
   demoStaticDir: string | undefined;
   /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
   shutdownDrainMs: number;
@@ -146,19 +153,8 @@ const configSchema = z
   })
   .strict()
   .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
-  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
-
-/** A configuration value was refused: `key` is its dotted path, `value` what was given. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly key: string,
-    readonly value: unknown,
-    reason: string,
-  ) {
-    super(`invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
-  }
-}
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
+  .refine((c) => !c.demo || c.demoStaticDir !== undefined, { message: 'demo mode needs the directory of the built demo app', path: ['demoStaticDir'] });
 
 /** Fills in defaults and validates; throws {@link ConfigError} naming the first bad key and its value. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
