@@ -5,6 +5,7 @@
 import { CallErrorCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
 
 import type { ServerConfig } from '../config.js';
+import { JoinError } from '../errors.js';
 import { ServerPeer } from '../rtc/ServerPeer.js';
 import type { Router } from '../routing/Router.js';
 import type { ServerStats } from '../stats.js';
@@ -14,15 +15,6 @@ import { GroupCall } from './GroupCall.js';
 
 /** How often a draining shutdown checks the queues. */
 const DRAIN_CHECK_MS = 20;
-
-export class JoinError extends Error {
-  constructor(
-    readonly code: CallErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class CallManager {
   readonly #config: ServerConfig;

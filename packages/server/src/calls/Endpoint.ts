@@ -2,9 +2,9 @@
  * One endpoint in a group call: a device or tab of an identity, with its peer connection to the server and
  * the state of its sender sessions.
  */
-import { RateMeter, TokenBucket, type ServerMessage } from '@backchannel/protocol';
+import { RateMeter, TokenBucket, type ChannelKind, type ServerMessage } from '@backchannel/protocol';
 
-import type { ChannelKind, ServerPeer } from '../rtc/ServerPeer.js';
+import type { ServerPeer } from '../rtc/ServerPeer.js';
 import type { ServerSession } from '../routing/ServerSession.js';
 import type { GroupCall } from './GroupCall.js';
 

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
+import { TokenError } from '../errors.js';
+
 export const VOIP_SCOPE = 'voip';
 const ALGORITHM = 'HS256';
 
@@ -22,10 +24,6 @@ export interface VerifiedToken {
   scopes: string[];
   /** Milliseconds since the epoch. */
   expiresAt: number;
-}
-
-export class TokenError extends Error {
-  override readonly name = 'TokenError';
 }
 
 export class TokenService {
@@ -75,9 +73,9 @@ export class TokenService {
       return { identity: payload.sub!, generation, scopes, expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof TokenError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired');
-      if (error instanceof joseErrors.JOSEError) throw new TokenError(`token refused: ${error.message}`);
-      throw new TokenError('token is malformed');
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired', { cause: error });
+      if (error instanceof joseErrors.JOSEError) throw new TokenError(`token refused: ${error.message}`, { cause: error });
+      throw new TokenError('token is malformed', { cause: error });
     }
   }
 }

@@ -23,6 +23,7 @@ import {
   kbpsToBytesPerMs,
   rewriteSendAsDeliver,
   senderMaxKbps,
+  type ChannelKind,
   type DataChannelLimits,
   type SendFrame,
   type SessionCloseFrame,
@@ -30,7 +31,6 @@ import {
 } from '@backchannel/protocol';
 
 import type { Endpoint } from '../calls/Endpoint.js';
-import type { ChannelKind } from '../rtc/ServerPeer.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
 import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS, type HeldFrame } from './ServerSession.js';
 

@@ -5,15 +5,11 @@
  * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
-import { CHANNEL_LABELS } from '@backchannel/protocol';
+import { kindOfLabel, type ChannelKind } from '@backchannel/protocol';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
-
-export type ChannelKind = 'durable' | 'lossy';
 
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
-
-const LABELS: Readonly<Record<string, ChannelKind>> = { [CHANNEL_LABELS.durable]: 'durable', [CHANNEL_LABELS.lossy]: 'lossy' };
 
 export interface ServerPeerHandlers {
   onAnswer(sdp: string): void;
@@ -114,7 +110,7 @@ export class ServerPeer {
   }
 
   #accept(channel: DataChannel): void {
-    const kind = LABELS[channel.getLabel()];
+    const kind = kindOfLabel(channel.getLabel());
     if (!kind || this.#channels.has(kind)) {
       this.#handlers.onProtocolViolation(`unexpected data channel '${channel.getLabel().slice(0, 64)}'`);
       this.#refuse(channel);

@@ -6,9 +6,11 @@
 import {
   CallErrorCode,
   PROTOCOL_VERSION,
+  SignalingCloseCode,
   SignalingError,
   TokenBucket,
   encodeSignaling,
+  formatCloseReason,
   parseClientMessage,
   type ClientMessage,
   type IceServerConfig,
@@ -16,21 +18,19 @@ import {
 } from '@backchannel/protocol';
 import type { WebSocket } from 'ws';
 
-import { JoinError, type CallManager } from '../calls/CallManager.js';
+import type { CallManager } from '../calls/CallManager.js';
 import type { PeerCallManager } from '../calls/PeerCallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
+import { JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
-import { TokenError, type TokenService } from '../identity/TokenService.js';
+import type { TokenService } from '../identity/TokenService.js';
 import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
 
-/** WebSocket close codes (4000–4999 are the application's). The reason is "<CallErrorCode>: <message>". */
 /** Calls (endpoints) one agent connection may be in at once. */
 const MAX_ENDPOINTS_PER_CONNECTION = 16;
 /** Signaling bytes waiting for a client that does not read before the server gives up on it. */
 const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
-
-export const CloseCode = { PolicyViolation: 1008, Unauthorized: 4001, BadRequest: 4002, ShuttingDown: 4003 } as const;
 
 export interface AgentConnectionDeps {
   calls: CallManager;
@@ -69,7 +69,7 @@ export class AgentConnection implements SignalingSink {
     this.#deps = deps;
     this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, performance.now());
     this.#helloTimer = setTimeout(
-      () => this.close(CloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
+      () => this.close(SignalingCloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
       deps.helloTimeoutMs,
     );
     socket.on('message', (data, isBinary) => {
@@ -78,14 +78,14 @@ export class AgentConnection implements SignalingSink {
       const now = performance.now();
       if (this.#messageBudget.balance(now) < 1) {
         this.#deps.stats.limitHits.signalingRate++;
-        return this.close(CloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
+        return this.close(SignalingCloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
       }
       this.#messageBudget.consume(1, now);
       const text = isBinary ? undefined : data.toString();
       // Messages wait behind the (async) token checks; once the socket is gone, none is handled any more.
       this.#queue = this.#queue
         .then(() => (this.#closed ? undefined : this.#onMessage(text)))
-        .catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
+        .catch(() => this.close(SignalingCloseCode.InternalError, CallErrorCode.BadRequest, 'internal error'));
     });
     socket.on('close', () => this.#onClosed());
     socket.on('pong', () => (this.alive = true));
@@ -121,10 +121,10 @@ export class AgentConnection implements SignalingSink {
     this.#endpoints.delete(endpointId);
   }
 
-  close(code: number, errorCode: string, message: string): void {
+  /** Closes the socket with `code` and the reason `"<errorCode>: <message>"`; nothing more is handled. */
+  close(code: SignalingCloseCode, errorCode: string, message: string): void {
     this.#closing = true;
-    // A close reason is at most 123 bytes.
-    this.#socket.close(code, `${errorCode}: ${message}`.slice(0, 120));
+    this.#socket.close(code, formatCloseReason(errorCode, message));
   }
 
   async #onMessage(text: string | undefined): Promise<void> {
@@ -135,11 +135,11 @@ export class AgentConnection implements SignalingSink {
     } catch (error) {
       if (!(error instanceof SignalingError)) throw error;
       this.#deps.stats.malformedSignaling++;
-      if (!this.identity) return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, error.message);
+      if (!this.identity) return this.close(SignalingCloseCode.BadRequest, CallErrorCode.BadRequest, error.message);
       return this.send({ type: 'error', code: CallErrorCode.BadRequest, message: error.message });
     }
     if (!this.identity) {
-      if (message.type !== 'hello') return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, 'the first message must be hello');
+      if (message.type !== 'hello') return this.close(SignalingCloseCode.BadRequest, CallErrorCode.BadRequest, 'the first message must be hello');
       return this.#hello(message);
     }
     switch (message.type) {
@@ -229,7 +229,7 @@ export class AgentConnection implements SignalingSink {
   #refuse(code: CallErrorCode, message: string): void {
     this.#deps.logger.info({ identity: this.identity || undefined, code, reason: message }, 'agent refused');
     this.send({ type: 'error', code, message });
-    this.close(CloseCode.Unauthorized, code, message);
+    this.close(SignalingCloseCode.Unauthorized, code, message);
   }
 
   #join(ref: number, groupId: string): void {
