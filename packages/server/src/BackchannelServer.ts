@@ -54,10 +54,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
-  const router = new Router(
-    { limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint, observeRouting: metrics.observeRouting },
-    stats,
-  );
+  const router = new Router({ limits: config.limits, observeRouting: metrics.observeRouting }, stats);
   const calls = new CallManager(config, router, stats, logger);
   const peerCalls = new PeerCallManager({
     limits: config.limits,

@@ -117,10 +117,6 @@ export class AgentConnection implements SignalingSink {
     this.#socket.terminate();
   }
 
-  forget(endpointId: number): void {
-    this.#endpoints.delete(endpointId);
-  }
-
   /** Closes the socket with `code` and the reason `"<errorCode>: <message>"`; nothing more is handled. */
   close(code: SignalingCloseCode, errorCode: string, message: string): void {
     this.#closing = true;
@@ -150,11 +146,11 @@ export class AgentConnection implements SignalingSink {
       case 'join':
         return this.#join(message.ref, message.groupId);
       case 'offer':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.offer(endpoint, message.sdp));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.acceptOffer(message.sdp));
       case 'candidate':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.candidate(endpoint, message.candidate, message.mid));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.addCandidate(message.candidate, message.mid));
       case 'leave':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.end(endpoint));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.close());
       case 'startCall':
         return this.#deps.peerCalls.start(this, message.ref, message.callee);
       case 'acceptCall':
@@ -239,6 +235,8 @@ export class AgentConnection implements SignalingSink {
     try {
       const endpoint = this.#deps.calls.join(this, groupId);
       this.#endpoints.set(endpoint.id, endpoint);
+      // The endpoint ended (left, failed, timed out, or its call closed): this agent may no longer act on it.
+      endpoint.on('close', () => this.#endpoints.delete(endpoint.id));
       this.send({ type: 'joined', ref, callId: endpoint.call.id, endpointId: endpoint.id, limits: { ...this.#deps.calls.limits } });
     } catch (error) {
       if (!(error instanceof JoinError)) throw error;
@@ -262,7 +260,7 @@ export class AgentConnection implements SignalingSink {
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
     clearTimeout(this.#helloTimer);
     clearTimeout(this.#expiryTimer);
-    for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);
+    for (const endpoint of [...this.#endpoints.values()]) endpoint.close();
     if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
 }
