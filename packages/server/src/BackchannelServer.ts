@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 
 import { CallErrorCode } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -101,13 +100,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     defaultTtlMinutes: config.tokenTtlMinutes,
     onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
-  if (config.demo) {
-    await registerDemoRoutes(app, {
-      identities,
-      tokens,
-      ttlMinutes: config.tokenTtlMinutes,
-      staticDir: config.demoStaticDir ?? fileURLToPath(new URL('../../../apps/demo/dist', import.meta.url)),
-    });
+  // resolveConfig refuses demo mode without demoStaticDir.
+  if (config.demo && config.demoStaticDir) {
+    await registerDemoRoutes(app, { identities, tokens, ttlMinutes: config.tokenTtlMinutes, staticDir: config.demoStaticDir });
   }
 
   await app.listen({ host: config.host, port: config.port });
