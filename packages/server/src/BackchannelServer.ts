@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
-import { CallErrorCode } from '@backchannel/protocol';
+import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
@@ -39,27 +39,36 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Options of {@link startServer}: the configuration, and what is not configuration (where to log, what time it is). */
 export type StartOptions = ServerOptions & {
   /** Where the server logs (pino). Default: nowhere. */
   logger?: Logger;
+  /**
+   * The server's time: token issue, verification and expiry, pacing and limits, the join, hello and ring
+   * timeouts. Default: the system clock. Tests pass a manual clock to run time-driven behaviour without
+   * waiting for it.
+   */
+  clock?: Clock;
 };
 
+/** Starts a server: validates the configuration (throws ConfigError), listens, and resolves once it does. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { logger = silentLogger(), ...configOptions } = options;
+  const { logger = silentLogger(), clock = systemClock, ...configOptions } = options;
   const config = resolveConfig(configOptions);
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const identities = new IdentityStore();
-  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
+  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds, clock);
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
-  const router = new Router({ limits: config.limits, observeRouting: metrics.observeRouting }, stats);
-  const calls = new CallManager(config, router, stats, logger);
+  const router = new Router({ limits: config.limits, clock, observeRouting: metrics.observeRouting }, stats);
+  const calls = new CallManager(config, router, stats, logger, clock);
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
     agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
     logger,
+    clock,
   });
   const tls = await readTls(config);
 
@@ -81,6 +90,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     identities,
     stats,
     logger,
+    clock,
     iceServers: config.iceServers,
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,

@@ -13,8 +13,10 @@ import {
   formatCloseReason,
   parseClientMessage,
   type ClientMessage,
+  type Clock,
   type IceServerConfig,
   type ServerMessage,
+  type TimerHandle,
 } from '@backchannel/protocol';
 import type { WebSocket } from 'ws';
 
@@ -43,6 +45,8 @@ export interface AgentConnectionDeps {
   signalingMessagesPerSecond: number;
   maxConnectionsPerIdentity: number;
   logger: Logger;
+  /** Time for the hello timeout, token expiry and the message budget. */
+  clock: Clock;
   /** Live authenticated connections of an identity (this one excluded until it is authenticated). */
   connectionsOf(identity: string): number;
 }
@@ -54,9 +58,9 @@ export class AgentConnection implements SignalingSink {
   readonly #deps: AgentConnectionDeps;
   readonly #endpoints = new Map<number, Endpoint>();
   #tokenExpiresAt = 0;
-  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #helloTimer: TimerHandle | undefined;
   /** Ends the connection when its token expires without a refresh. */
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: TimerHandle | undefined;
   #closing = false;
   #closed = false;
   /** Signaling message budget: a flood closes this socket, and only this one. */
@@ -67,15 +71,16 @@ export class AgentConnection implements SignalingSink {
   constructor(socket: WebSocket, deps: AgentConnectionDeps) {
     this.#socket = socket;
     this.#deps = deps;
-    this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, performance.now());
-    this.#helloTimer = setTimeout(
+    const { clock } = deps;
+    this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, clock.now());
+    this.#helloTimer = clock.setTimeout(
       () => this.close(SignalingCloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
       deps.helloTimeoutMs,
     );
     socket.on('message', (data, isBinary) => {
       // ws still emits what it had already read after close(): nothing more is handled, or counted, then.
       if (this.#closing) return;
-      const now = performance.now();
+      const now = clock.now();
       if (this.#messageBudget.balance(now) < 1) {
         this.#deps.stats.limitHits.signalingRate++;
         return this.close(SignalingCloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
@@ -174,7 +179,7 @@ export class AgentConnection implements SignalingSink {
       this.#deps.stats.limitHits.connectionsPerIdentity++;
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
     }
-    clearTimeout(this.#helloTimer);
+    this.#deps.clock.clearTimeout(this.#helloTimer);
     this.identity = verified.identity;
     this.displayName = message.displayName ?? '';
     this.#setExpiry(verified.expiresAt);
@@ -191,15 +196,19 @@ export class AgentConnection implements SignalingSink {
 
   /** The connection lives as long as its newest token (plus the clock leeway), unless refreshed. */
   #setExpiry(expiresAt: number): void {
+    const { clock } = this.#deps;
     this.#tokenExpiresAt = expiresAt;
-    clearTimeout(this.#expiryTimer);
-    const remaining = expiresAt + this.#deps.tokens.leewayMs - Date.now();
+    clock.clearTimeout(this.#expiryTimer);
+    const remaining = expiresAt + this.#deps.tokens.leewayMs - clock.wallNow();
     // Timers hold at most ~24.8 days; a longer-lived token is checked again then.
-    this.#expiryTimer = setTimeout(() => {
-      if (Date.now() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
-      else this.#setExpiry(this.#tokenExpiresAt);
-    }, Math.min(Math.max(0, remaining), 2 ** 31 - 1));
-    this.#expiryTimer.unref();
+    this.#expiryTimer = clock.setTimeout(
+      () => {
+        if (clock.wallNow() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
+        else this.#setExpiry(this.#tokenExpiresAt);
+      },
+      Math.min(Math.max(0, remaining), 2 ** 31 - 1),
+      { unref: true }, // a connection's expiry alone must not keep the process alive
+    );
   }
 
   /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
@@ -258,8 +267,8 @@ export class AgentConnection implements SignalingSink {
   #onClosed(): void {
     this.#closed = true;
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
-    clearTimeout(this.#helloTimer);
-    clearTimeout(this.#expiryTimer);
+    this.#deps.clock.clearTimeout(this.#helloTimer);
+    this.#deps.clock.clearTimeout(this.#expiryTimer);
     for (const endpoint of [...this.#endpoints.values()]) endpoint.close();
     if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
