@@ -21,13 +21,14 @@ import {
 import type { WebSocket } from 'ws';
 
 import type { CallManager } from '../calls/CallManager.js';
-import type { PeerCallManager } from '../calls/PeerCallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
+import type { PeerCallManager } from '../calls/PeerCallManager.js';
 import { JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
-import type { TokenService } from '../identity/TokenService.js';
+import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
 import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
+import { ConnectionToken } from './ConnectionToken.js';
 
 /** Calls (endpoints) one agent connection may be in at once. */
 const MAX_ENDPOINTS_PER_CONNECTION = 16;
@@ -51,16 +52,16 @@ export interface AgentConnectionDeps {
   connectionsOf(identity: string): number;
 }
 
+/** One agent's signaling WebSocket (see the module comment). */
 export class AgentConnection implements SignalingSink {
-  identity = '';
   displayName = '';
+  /** Liveness: false until the client answers the last ping (SignalingServer pings every connection). */
+  alive = true;
   readonly #socket: WebSocket;
   readonly #deps: AgentConnectionDeps;
   readonly #endpoints = new Map<number, Endpoint>();
-  #tokenExpiresAt = 0;
+  readonly #token: ConnectionToken;
   #helloTimer: TimerHandle | undefined;
-  /** Ends the connection when its token expires without a refresh. */
-  #expiryTimer: TimerHandle | undefined;
   #closing = false;
   #closed = false;
   /** Signaling message budget: a flood closes this socket, and only this one. */
@@ -72,6 +73,7 @@ export class AgentConnection implements SignalingSink {
     this.#socket = socket;
     this.#deps = deps;
     const { clock } = deps;
+    this.#token = new ConnectionToken(deps, () => this.#refuse(CallErrorCode.InvalidToken, 'token expired'));
     this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, clock.now());
     this.#helloTimer = clock.setTimeout(
       () => this.close(SignalingCloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
@@ -100,6 +102,12 @@ export class AgentConnection implements SignalingSink {
     });
   }
 
+  /** The authenticated identity; '' until the hello is accepted. */
+  get identity(): string {
+    return this.#token.identity;
+  }
+
+  /** Sends a signaling message, unless the socket is gone; a client that does not read is cut off. */
   send(message: ServerMessage): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return;
     // A client that does not read must not make the server buffer for it without bound.
@@ -110,14 +118,13 @@ export class AgentConnection implements SignalingSink {
     this.#socket.send(encodeSignaling(message));
   }
 
-  /** Liveness: false until the client answers the last ping (SignalingServer pings every connection). */
-  alive = true;
-
+  /** Pings the client; `alive` turns true again when it answers. */
   ping(): void {
     this.alive = false;
     this.#socket.ping();
   }
 
+  /** Drops the socket without a close handshake (a client that stopped answering). */
   terminate(): void {
     this.#socket.terminate();
   }
@@ -126,6 +133,11 @@ export class AgentConnection implements SignalingSink {
   close(code: SignalingCloseCode, errorCode: string, message: string): void {
     this.#closing = true;
     this.#socket.close(code, formatCloseReason(errorCode, message));
+  }
+
+  /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
+  revoke(): void {
+    this.#refuse(CallErrorCode.InvalidToken, 'the tokens of this identity were revoked');
   }
 
   async #onMessage(text: string | undefined): Promise<void> {
@@ -180,9 +192,8 @@ export class AgentConnection implements SignalingSink {
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
     }
     this.#deps.clock.clearTimeout(this.#helloTimer);
-    this.identity = verified.identity;
     this.displayName = message.displayName ?? '';
-    this.#setExpiry(verified.expiresAt);
+    this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
   }
@@ -190,43 +201,21 @@ export class AgentConnection implements SignalingSink {
   async #refreshToken(token: string): Promise<void> {
     const verified = await this.#verify(token);
     if (!verified || this.#closed) return;
-    if (verified.identity !== this.identity) return this.#refuse(CallErrorCode.InvalidToken, 'a refreshed token must be for the same identity');
-    this.#setExpiry(Math.max(this.#tokenExpiresAt, verified.expiresAt));
-  }
-
-  /** The connection lives as long as its newest token (plus the clock leeway), unless refreshed. */
-  #setExpiry(expiresAt: number): void {
-    const { clock } = this.#deps;
-    this.#tokenExpiresAt = expiresAt;
-    clock.clearTimeout(this.#expiryTimer);
-    const remaining = expiresAt + this.#deps.tokens.leewayMs - clock.wallNow();
-    // Timers hold at most ~24.8 days; a longer-lived token is checked again then.
-    this.#expiryTimer = clock.setTimeout(
-      () => {
-        if (clock.wallNow() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
-        else this.#setExpiry(this.#tokenExpiresAt);
-      },
-      Math.min(Math.max(0, remaining), 2 ** 31 - 1),
-      { unref: true }, // a connection's expiry alone must not keep the process alive
-    );
-  }
-
-  /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
-  revoke(): void {
-    this.#refuse(CallErrorCode.InvalidToken, 'the tokens of this identity were revoked');
-  }
-
-  /** Verifies a token and that its identity still exists; on failure refuses the connection. */
-  async #verify(token: string): Promise<{ identity: string; expiresAt: number } | undefined> {
     try {
-      const verified = await this.#deps.tokens.verify(token);
-      const generation = this.#deps.identities.tokenGeneration(verified.identity);
-      if (generation === undefined) throw new TokenError('the identity no longer exists');
-      if (verified.generation !== generation) throw new TokenError('the token was revoked');
-      return verified;
+      this.#token.refresh(verified);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
-      this.#refuse(CallErrorCode.InvalidToken, error.message);
+      this.#refuse(error.code, error.message);
+    }
+  }
+
+  /** Verifies a token (see ConnectionToken); on failure refuses the connection and returns undefined. */
+  async #verify(token: string): Promise<VerifiedToken | undefined> {
+    try {
+      return await this.#token.verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      this.#refuse(error.code, error.message);
       return undefined;
     }
   }
@@ -268,7 +257,7 @@ export class AgentConnection implements SignalingSink {
     this.#closed = true;
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
     this.#deps.clock.clearTimeout(this.#helloTimer);
-    this.#deps.clock.clearTimeout(this.#expiryTimer);
+    this.#token.stop();
     for (const endpoint of [...this.#endpoints.values()]) endpoint.close();
     if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
