@@ -108,11 +108,6 @@ const positive = z.number().positive();
 const positiveInt = z.number().int().positive();
 
 /**
- * The schema every configuration passes, whatever its source (flags, environment, config file, code):
- * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
- * in production.
- */
-/**
  * The limits as the protocol defines them, strict here (an unknown key in a configuration is a mistake),
  * with the two upper bounds the server can serve: a message must fit its peer connections' SCTP message
  * size, and a recipient list one SetRecipients frame (a count byte).
@@ -123,6 +118,11 @@ const strictLimitsSchema = z.strictObject({
   maxRecipients: z.number().int().min(1).max(255),
 });
 
+/**
+ * The schema every configuration passes, whatever its source (flags, environment, config file, code):
+ * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
+ * in production.
+ */
 const configSchema = z
   .object({
     host: z.string().min(1),

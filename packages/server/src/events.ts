@@ -15,6 +15,7 @@ export type ListenerErrorReporter = (error: unknown, event: string) => void;
 const warn: ListenerErrorReporter = (error, event) =>
   process.emitWarning(`a '${event}' listener threw: ${error instanceof Error ? error.message : String(error)}`, 'BackchannelListenerError');
 
+/** A typed emitter whose listeners are isolated from each other and from the emitting object. */
 export class Emitter<Events extends EventMap> {
   readonly #listeners = new Map<keyof Events, Listener<never>[]>();
   readonly #reportListenerError: ListenerErrorReporter;
