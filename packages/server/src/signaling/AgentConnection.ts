@@ -54,9 +54,8 @@ export interface AgentConnectionDeps {
 
 /** One agent's signaling WebSocket (see the module comment). */
 export class AgentConnection implements SignalingSink {
-  displayName = '';
-  /** Liveness: false until the client answers the last ping (SignalingServer pings every connection). */
-  alive = true;
+  #displayName = '';
+  #alive = true;
   readonly #socket: WebSocket;
   readonly #deps: AgentConnectionDeps;
   readonly #endpoints = new Map<number, Endpoint>();
@@ -95,7 +94,7 @@ export class AgentConnection implements SignalingSink {
         .catch(() => this.close(SignalingCloseCode.InternalError, CallErrorCode.BadRequest, 'internal error'));
     });
     socket.on('close', () => this.#onClosed());
-    socket.on('pong', () => (this.alive = true));
+    socket.on('pong', () => (this.#alive = true));
     socket.on('error', (error: Error & { code?: string }) => {
       // ws closes the socket itself (1009) for a message over maxPayload; 'close' follows either way.
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#deps.stats.limitHits.signalingSize++;
@@ -118,9 +117,19 @@ export class AgentConnection implements SignalingSink {
     this.#socket.send(encodeSignaling(message));
   }
 
+  /** The display name the agent gave in its hello. */
+  get displayName(): string {
+    return this.#displayName;
+  }
+
+  /** Liveness: false from a ping until the client answers it (SignalingServer pings every connection). */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
   /** Pings the client; `alive` turns true again when it answers. */
   ping(): void {
-    this.alive = false;
+    this.#alive = false;
     this.#socket.ping();
   }
 
@@ -192,7 +201,7 @@ export class AgentConnection implements SignalingSink {
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
     }
     this.#deps.clock.clearTimeout(this.#helloTimer);
-    this.displayName = message.displayName ?? '';
+    this.#displayName = message.displayName ?? '';
     this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
