@@ -13,7 +13,8 @@ import { spawnServer, type ServerProcess } from '../lib/processes.js';
 import type { CertificateFiles } from '../lib/tls.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BACKCHANNEL_BIN = join(REPO_ROOT, 'packages/server/bin/backchannel.js');
+/** The `backchannel` command, found through the CLI package as any dependant would find it. */
+const BACKCHANNEL_BIN = fileURLToPath(import.meta.resolve('@backchannel/cli/bin/backchannel.js'));
 const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
 
 export const SYSTEMS: readonly SystemName[] = ['backchannel', 'raw', 'socketio', 'ws'];

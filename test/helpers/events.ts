@@ -1,41 +1,53 @@
-/** Waiting on events with a timeout: the only way tests wait. No sleeps, no polling. */
-
+/**
+ * Waiting on events with a timeout: the only way tests wait. No sleeps, no polling.
+ *
+ * Typed the way the SDK's emitters are: on an SDK object the event name must be one of its events and the
+ * predicate gets that event's arguments, so a misspelt name fails to compile here as in application code
+ * (test/unit/eventNames.types.ts). Plain Node emitters (a child process, a test's own EventEmitter) take
+ * any name.
+ */
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-interface Emitter<Args extends unknown[]> {
-  on(event: string, listener: (...args: Args) => void): void;
-  off(event: string, listener: (...args: Args) => void): void;
+/** Event names of an emitter: an SDK object's own, any string for a plain Node emitter. */
+type EventName<T> = T extends { readonly '~events'?: infer Events } ? keyof NonNullable<Events> & string : string;
+/** The listener arguments of `event` on `T`. */
+type EventArgs<T, E> = T extends { readonly '~events'?: infer Events }
+  ? E extends keyof NonNullable<Events>
+    ? Extract<NonNullable<Events>[E], unknown[]>
+    : never
+  : unknown[];
+
+/** What the implementation needs of any emitter, typed or not. */
+interface LooseEmitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** Resolves with the arguments of the first `event` for which `predicate` holds. */
-export function waitForEvent<Args extends unknown[] = unknown[]>(
-  emitter: Emitter<Args>,
-  event: string,
-  predicate: (...args: Args) => boolean = () => true,
+export function waitForEvent<T extends object, E extends EventName<T>>(
+  emitter: T,
+  event: E,
+  predicate: (...args: EventArgs<T, E>) => boolean = () => true,
   timeoutMs = DEFAULT_TIMEOUT_MS,
-): Promise<Args> {
+): Promise<EventArgs<T, E>> {
+  const source = emitter as unknown as LooseEmitter;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      emitter.off(event, listener);
+      source.off(event, listener);
       reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`));
     }, timeoutMs);
-    const listener = (...args: Args): void => {
-      if (!predicate(...args)) return;
+    const listener = (...args: unknown[]): void => {
+      if (!predicate(...(args as EventArgs<T, E>))) return;
       clearTimeout(timer);
-      emitter.off(event, listener);
-      resolve(args);
+      source.off(event, listener);
+      resolve(args as EventArgs<T, E>);
     };
-    emitter.on(event, listener);
+    source.on(event, listener);
   });
 }
 
 /** Resolves when `condition()` holds, checked after each `event`; at once if it already holds. */
-export async function until<Args extends unknown[]>(
-  emitter: Emitter<Args>,
-  event: string,
-  condition: () => boolean,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
-): Promise<void> {
+export async function until<T extends object, E extends EventName<T>>(emitter: T, event: E, condition: () => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   if (condition()) return;
   await waitForEvent(emitter, event, () => condition(), timeoutMs);
 }

@@ -176,10 +176,45 @@ function waitUntil<T>(find: () => T | undefined, subscribe: (wake: () => void) =
   });
 }
 
-/** A raw endpoint of a new identity joined to `groupId`, added to `track` so the test can close it after. */
-export async function joinAsNewUser(harness: Harness, groupId: string, track: RawEndpoint[]): Promise<RawEndpoint> {
-  const { token } = await harness.createUser();
-  const raw = await RawEndpoint.join(harness.server.url, token, groupId);
-  track.push(raw);
-  return raw;
+/**
+ * The raw endpoints and sockets one test opens, all closed after it: one fixture instead of an `afterEach`
+ * copy per file.
+ *
+ *   const raw = new RawClients();
+ *   afterEach(() => raw.closeAll());
+ *   const endpoint = await raw.join(harness, 'room');
+ */
+export class RawClients {
+  readonly #endpoints: RawEndpoint[] = [];
+  readonly #sockets: WebSocket[] = [];
+
+  /** A raw endpoint of a new identity joined to `groupId`. */
+  async join(harness: Harness, groupId: string): Promise<RawEndpoint> {
+    const { token } = await harness.createUser();
+    const endpoint = await RawEndpoint.join(harness.server.url, token, groupId);
+    this.#endpoints.push(endpoint);
+    return endpoint;
+  }
+
+  /** An authenticated raw signaling connection (of a new identity unless `token` is given). */
+  async connect(harness: Harness, token?: string): Promise<Awaited<ReturnType<typeof RawEndpoint.connect>>> {
+    const connection = await RawEndpoint.connect(harness.server.url, token ?? (await harness.createUser()).token);
+    connection.ws.on('error', () => {
+      // A socket the server closes while we still write may report EPIPE/ECONNRESET; 'close' follows.
+    });
+    this.#sockets.push(connection.ws);
+    return connection;
+  }
+
+  /** Closes `ws` after the test too. */
+  track(ws: WebSocket): WebSocket {
+    this.#sockets.push(ws);
+    return ws;
+  }
+
+  /** Closes everything opened since the last call. */
+  closeAll(): void {
+    for (const endpoint of this.#endpoints.splice(0)) endpoint.close();
+    for (const ws of this.#sockets.splice(0)) if (ws.readyState === ws.OPEN) ws.close();
+  }
 }

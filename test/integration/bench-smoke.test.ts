@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResults } from '../../bench/workloads/results.js';
 import { within } from '../helpers/events.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/bin/backchannel.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 const SYSTEMS = ['backchannel', 'raw', 'socketio', 'ws'];
 const RUN_TIMEOUT_MS = 240_000;
 

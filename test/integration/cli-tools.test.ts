@@ -1,6 +1,6 @@
 /**
  * The client-side CLI tools (`backchannel token | chat | send-file | receive-file | stats`), run as real
- * processes (the built CLI, packages/server/bin/backchannel.js) against a server started in this process,
+ * processes (the built CLI, packages/cli/bin/backchannel.js) against a server started in this process,
  * next to real SDK participants. Interactive tools are driven through stdin/stdout: a test writes lines and
  * waits for the lines it expects, never for time.
  */
@@ -20,7 +20,7 @@ import { CallClient, CommunicationTokenCredential, receiveStreams, sendStream, t
 import { readMessages, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/bin/backchannel.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 const ACCESS_KEY = 'cli-tools-access-key-0123456789';
 const MESSAGE_CHANNEL = 1000;
 const FILE_CHANNEL = 1001;

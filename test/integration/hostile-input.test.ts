@@ -29,7 +29,8 @@ import { WebSocket } from 'ws';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { within } from '../helpers/events.js';
-import { RawEndpoint, joinAsNewUser } from '../helpers/rawClient.js';
+import type { RawEndpoint } from '../helpers/rawClient.js';
+import { RawClients } from '../helpers/rawClient.js';
 
 /** CloseCode of packages/server/src/signaling/AgentConnection.ts, and the WebSocket codes of RFC 6455 §7.4.1. */
 const Close = { PolicyViolation: 1008, MessageTooBig: 1009, Unauthorized: 4001, BadRequest: 4002 } as const;
@@ -90,32 +91,23 @@ assert.deepEqual(server.snapshot(), { calls: 0, endpoints: 0, connections: 0 });
 
 describe('hostile input', () => {
   let h: Harness | undefined;
-  const raws: RawEndpoint[] = [];
-  const sockets: WebSocket[] = [];
+  const rawClients = new RawClients();
   afterEach(async () => {
-    for (const raw of raws.splice(0)) raw.close();
-    for (const ws of sockets.splice(0)) if (ws.readyState === ws.OPEN) ws.close();
+    rawClients.closeAll();
     await h?.close();
     h = undefined;
   });
 
   /** A raw endpoint of a new identity joined to `groupId`, closed after the test. */
-  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => joinAsNewUser(harness, groupId, raws);
+  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => rawClients.join(harness, groupId);
 
   /** An authenticated raw signaling connection, closed after the test. */
-  async function rawConnect(harness: Harness, token?: string): Promise<Awaited<ReturnType<typeof RawEndpoint.connect>>> {
-    const connection = await RawEndpoint.connect(harness.server.url, token ?? (await harness.createUser()).token);
-    connection.ws.on('error', () => {
-      // A socket the server closes while we still write may report EPIPE/ECONNRESET; 'close' follows.
-    });
-    sockets.push(connection.ws);
-    return connection;
-  }
+  const rawConnect = (harness: Harness, token?: string): ReturnType<RawClients['connect']> => rawClients.connect(harness, token);
 
   /** A signaling socket that has not said hello; every server message it gets is collected. */
   async function openSignaling(harness: Harness): Promise<{ ws: WebSocket; messages: ServerMessage[]; closed: Promise<Closed> }> {
     const ws = new WebSocket(`${harness.server.url.replace(/^http/, 'ws')}/signaling`);
-    sockets.push(ws);
+    rawClients.track(ws);
     const messages: ServerMessage[] = [];
     ws.on('message', (data) => messages.push(parseServerMessage(String(data))));
     ws.on('error', () => {

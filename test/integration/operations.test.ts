@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { CallClient, CommunicationTokenCredential } from '@backchannel/client';
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8 } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/bin/backchannel.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 const ACCESS_KEY = 'operations-test-access-key';
 
 function serve(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
@@ -93,6 +93,30 @@ describe('configuration', () => {
       assert.ok(!output.includes(ACCESS_KEY), 'the access key must not be logged');
       assert.ok(!output.includes('x'.repeat(40)), 'the token secret must not be logged');
       assert.match(output, /"accessKey":"\[Redacted\]"/);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+});
+
+describe('serve --demo', () => {
+  it("serves the built page of the @backchannel/demo package when --demo-dir is not given, and gives demo tokens", async () => {
+    const demoDist = dirname(fileURLToPath(import.meta.resolve('@backchannel/demo/dist/index.html')));
+    assert.ok(existsSync(join(demoDist, 'index.html')), `the demo is not built (${demoDist}): run \`npm run build\` first`);
+    const child = serve(['--port', '0', '--demo']);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const [, config] = await lineMatching(child, /"config":(\{.*\}),"msg":"configuration"/);
+      assert.equal((JSON.parse(config!) as { demoStaticDir?: string }).demoStaticDir, demoDist);
+      // Logged before the configuration, on the same stream.
+      const url = /"url":"([^"]+)","demo":true,"msg":"listening"/.exec(output)?.[1];
+      assert.ok(url, `no listening line in:\n${output}`);
+      const page = await fetch(`${url}/`);
+      assert.equal(page.status, 200);
+      assert.equal(await page.text(), readFileSync(join(demoDist, 'index.html'), 'utf8'));
+      assert.equal((await fetch(`${url}/demo/token`, { method: 'POST' })).status, 201);
     } finally {
       child.kill('SIGKILL');
       await once(child, 'exit');

@@ -33,7 +33,7 @@ import { WebSocket } from 'ws';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
-import { RawEndpoint, joinAsNewUser } from '../helpers/rawClient.js';
+import { RawClients, RawEndpoint } from '../helpers/rawClient.js';
 
 /** Bitrate limits raised out of the way, for tests of the other limits. */
 const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
@@ -76,17 +76,15 @@ const ascending = (numbers: number[]): number[] => [...numbers].sort((x, y) => x
 
 describe('server-side limits, with the SDK bypassed', () => {
   let h: Harness | undefined;
-  const raws: RawEndpoint[] = [];
-  const sockets: WebSocket[] = [];
+  const rawClients = new RawClients();
   afterEach(async () => {
-    for (const raw of raws.splice(0)) raw.close();
-    for (const ws of sockets.splice(0)) if (ws.readyState === ws.OPEN) ws.close();
+    rawClients.closeAll();
     await h?.close();
     h = undefined;
   });
 
   /** A raw endpoint of a new identity joined to `groupId`, closed after the test. */
-  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => joinAsNewUser(harness, groupId, raws);
+  const rawJoin = (harness: Harness, groupId: string): Promise<RawEndpoint> => rawClients.join(harness, groupId);
 
   /** The first receiver `participant` announced, with every message it has buffered so far. */
   async function firstReceiverOf(participant: Participant, count: number): Promise<DataChannelMessage[]> {
@@ -358,7 +356,7 @@ describe('server-side limits, with the SDK bypassed', () => {
 
     const { token } = await h.createUser();
     const { ws, next } = await RawEndpoint.connect(h.server.url, token);
-    sockets.push(ws);
+    rawClients.track(ws);
     ws.send(encodeSignaling({ type: 'join', ref: 7, groupId: 'full' }));
     const refused = await next((m) => m.type === 'error' && m.ref === 7);
     assert.equal(refused.type === 'error' && refused.code, 'CallFull');
@@ -390,7 +388,7 @@ describe('server-side limits, with the SDK bypassed', () => {
     const b = await h.join('connections');
     await rosterSettled([a, b]);
     const second = await RawEndpoint.connect(h.server.url, user.token); // connection 2
-    sockets.push(second.ws);
+    rawClients.track(second.ws);
 
     await assert.rejects(
       new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(user.token)),
@@ -421,7 +419,7 @@ describe('server-side limits, with the SDK bypassed', () => {
   it('closes a signaling connection that does not say hello within helloTimeoutMs (4001 InvalidToken)', async () => {
     h = await startHarness({ helloTimeoutMs: 200 });
     const ws = new WebSocket(`${h.server.url.replace(/^http/, 'ws')}/signaling`);
-    sockets.push(ws);
+    rawClients.track(ws);
     ws.on('error', () => {
       // 'close' follows.
     });
@@ -434,7 +432,7 @@ describe('server-side limits, with the SDK bypassed', () => {
     h = await startHarness({ joinTimeoutMs: 300 });
     const { token } = await h.createUser();
     const { ws, next } = await RawEndpoint.connect(h.server.url, token);
-    sockets.push(ws);
+    rawClients.track(ws);
     ws.send(encodeSignaling({ type: 'join', ref: 1, groupId: 'join-timeout' }));
     const joined = await next((m) => m.type === 'joined');
     assert.deepEqual(h.server.snapshot(), { calls: 1, endpoints: 1, connections: 1 });

@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import { CallErrorCode, DataChannelErrorCode, DropReason, PeerCallEndCode } from '@backchannel/protocol';
+import {
+  AppMessageErrorCode,
+  CallErrorCode,
+  DataChannelErrorCode,
+  DropReason,
+  FrameErrorCode,
+  IdentityApiErrorCode,
+  PeerCallEndCode,
+  StreamErrorCode,
+} from '@backchannel/protocol';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -28,6 +37,26 @@ describe('docs/errors.md', () => {
 
   it('lists every PeerCallEndCode value in backticks', () => {
     const missing = Object.values(PeerCallEndCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every StreamErrorCode value in backticks', () => {
+    const missing = Object.values(StreamErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every IdentityApiErrorCode value in backticks', () => {
+    const missing = Object.values(IdentityApiErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every AppMessageErrorCode value in backticks', () => {
+    const missing = Object.values(AppMessageErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every FrameErrorCode value in backticks', () => {
+    const missing = Object.values(FrameErrorCode).filter((code) => !errors.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });
 

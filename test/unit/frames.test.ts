@@ -267,13 +267,15 @@ describe('SetRecipients frame', () => {
   it(`refuses to encode more than ${MAX_RECIPIENT_LIST_ENTRIES} entries`, () => {
     const tooMany = Array.from({ length: 256 }, (_, i) => `user-${i}`);
     assert.throws(() => encodeSetRecipients(1, 1, 1, tooMany), {
-      name: 'RangeError',
+      name: 'FrameError',
+      code: 'BadRecipients',
       message: 'a recipient list frame carries at most 255 entries',
     });
   });
 
   it(`refuses to encode an id longer than ${MAX_IDENTITY_BYTES} bytes of UTF-8, counting bytes not characters`, () => {
-    const expected = { name: 'RangeError', message: 'identity ids must be 1–255 bytes of UTF-8' };
+    const expected = { name: 'FrameError',
+      code: 'BadRecipients', message: 'identity ids must be 1–255 bytes of UTF-8' };
     assert.throws(() => encodeSetRecipients(1, 1, 1, ['x'.repeat(256)]), expected);
     // 128 characters, 256 bytes.
     assert.throws(() => encodeSetRecipients(1, 1, 1, ['é'.repeat(128)]), expected);
@@ -281,7 +283,8 @@ describe('SetRecipients frame', () => {
 
   it('refuses to encode an empty id', () => {
     assert.throws(() => encodeSetRecipients(1, 1, 1, ['alice', '']), {
-      name: 'RangeError',
+      name: 'FrameError',
+      code: 'BadRecipients',
       message: 'identity ids must be 1–255 bytes of UTF-8',
     });
   });

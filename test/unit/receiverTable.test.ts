@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 
 import { DEFAULT_LIMITS } from '@backchannel/protocol';
 
+import type { DataChannelMessage } from '../../packages/client/src/dataChannel/types.js';
 import type { ReceiverState } from '../../packages/client/src/internal/dataChannel/ReceiverState.js';
 import { ReceiverTable } from '../../packages/client/src/internal/dataChannel/ReceiverTable.js';
 
@@ -15,9 +16,9 @@ interface Observed {
   created: ReceiverState[];
   /** Buffered messages of each receiver at the moment it was announced. */
   bufferedWhenCreated: number[];
-  /** How often each receiver's notifyClose ran. */
+  /** How often each receiver emitted 'close'. */
   closeCalls: Map<ReceiverState, number>;
-  /** How often each receiver's notifyMessageReady ran. */
+  /** How often each receiver emitted 'messageReady'. */
   readyCalls: Map<ReceiverState, number>;
 }
 
@@ -27,14 +28,20 @@ function observedTable(bufferCapacity = 16): Observed {
   const bufferedWhenCreated: number[] = [];
   const closeCalls = new Map<ReceiverState, number>();
   const readyCalls = new Map<ReceiverState, number>();
-  const table = new ReceiverTable(bufferCapacity, (receiver) => {
-    created.push(receiver);
-    bufferedWhenCreated.push(receiver.buffer.length);
-    closeCalls.set(receiver, 0);
-    readyCalls.set(receiver, 0);
-    receiver.notifyClose = () => closeCalls.set(receiver, closeCalls.get(receiver)! + 1);
-    receiver.notifyMessageReady = () => readyCalls.set(receiver, readyCalls.get(receiver)! + 1);
-  });
+  const table = new ReceiverTable(
+    bufferCapacity,
+    (receiver) => {
+      created.push(receiver);
+      bufferedWhenCreated.push(receiver.bufferedCount);
+      closeCalls.set(receiver, 0);
+      readyCalls.set(receiver, 0);
+      receiver.on('close', () => closeCalls.set(receiver, closeCalls.get(receiver)! + 1));
+      receiver.on('messageReady', () => readyCalls.set(receiver, readyCalls.get(receiver)! + 1));
+    },
+    (error) => {
+      throw error;
+    },
+  );
   return { table, created, bufferedWhenCreated, closeCalls, readyCalls };
 }
 
@@ -42,7 +49,14 @@ const bytes = (...values: number[]): Uint8Array => Uint8Array.of(...values);
 
 /** Sequence numbers buffered in `receiver`, oldest first (reads them out). */
 function readSequenceNumbers(receiver: ReceiverState): number[] {
-  return receiver.buffer.drain().map((message) => message.sequenceNumber);
+  return drain(receiver).map((message) => message.sequenceNumber);
+}
+
+/** Every buffered message of `receiver`, oldest first (reads them out). */
+function drain(receiver: ReceiverState): DataChannelMessage[] {
+  const messages: DataChannelMessage[] = [];
+  for (let message = receiver.read(); message; message = receiver.read()) messages.push(message);
+  return messages;
 }
 
 describe('ReceiverTable', () => {
@@ -57,8 +71,8 @@ describe('ReceiverTable', () => {
       assert.equal(receiver.sessionId, 1);
       assert.equal(receiver.senderIdentity, 'user-a');
       assert.equal(receiver.closed, false);
-      assert.equal(receiver.buffer.length, 1);
-      assert.deepEqual(receiver.buffer.peek(), { sequenceNumber: 1, data: bytes(0xa1) });
+      assert.equal(receiver.bufferedCount, 1);
+      assert.deepEqual(receiver.peek(), { sequenceNumber: 1, data: bytes(0xa1) });
     });
 
     it('announces the first message to a listener attached when the receiver is announced', () => {
@@ -75,7 +89,7 @@ describe('ReceiverTable', () => {
       assert.equal(o.created.length, 1);
       const receiver = o.created[0]!;
       assert.equal(o.readyCalls.get(receiver), 3);
-      assert.deepEqual(receiver.buffer.drain(), [
+      assert.deepEqual(drain(receiver), [
         { sequenceNumber: 1, data: bytes(1) },
         { sequenceNumber: 2, data: bytes(2) },
         { sequenceNumber: 4, data: bytes(4) },
@@ -88,7 +102,7 @@ describe('ReceiverTable', () => {
       o.table.deliver(4, 'user-a', 1000, 1, 1, bytes(2), 0); // same identity, another endpoint
       o.table.deliver(3, 'user-a', 1001, 1, 1, bytes(3), 0); // same endpoint, another channel
       assert.deepEqual(
-        o.created.map((r) => [r.channelId, r.buffer.peek()?.data[0]]),
+        o.created.map((r) => [r.channelId, r.peek()?.data[0]]),
         [
           [1000, 1],
           [1000, 2],
@@ -349,7 +363,7 @@ describe('ReceiverTable', () => {
       const read: number[] = [];
       for (let sequenceNumber = 1; sequenceNumber <= 4; sequenceNumber++) {
         o.table.deliver(3, 'user-a', 1000, 1, sequenceNumber, bytes(sequenceNumber), 0);
-        read.push(o.created[0]!.buffer.shift()!.sequenceNumber);
+        read.push(o.created[0]!.read()!.sequenceNumber);
       }
       assert.deepEqual(read, [1, 2, 3, 4]);
       assert.equal(o.created[0]!.droppedMessages, 0);

@@ -13,6 +13,8 @@ import {
   FrameType,
   TokenBucket,
   decodeClientFrame,
+  systemClock,
+  type ChannelKind,
   type ClientFrame,
   type DataChannelErrorCode,
   type DataChannelLimits,
@@ -22,7 +24,7 @@ import { DataChannelError } from '../../packages/client/src/errors.js';
 import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink } from '../../packages/client/src/internal/dataChannel/DataLink.js';
 import { SendScheduler } from '../../packages/client/src/internal/dataChannel/SendScheduler.js';
 import { SenderState, type SenderContext, type SenderOptions } from '../../packages/client/src/internal/dataChannel/SenderState.js';
-import type { ChannelKind, TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
+import type { TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
 
 const FAST = 1e9;
 const limits: DataChannelLimits = { ...DEFAULT_LIMITS, durableMaxKbps: FAST, lossyMaxKbps: FAST, highPriorityLossyMaxKbps: FAST };
@@ -71,6 +73,7 @@ function newFixture(): Fixture {
   const lossy = new FakeChannel('lossy');
   const usable = { value: true };
   const link: DataLink = {
+    clock: systemClock,
     limits,
     isUsable: () => usable.value,
     channel: (kind) => (kind === 'durable' ? durable : lossy),
@@ -81,6 +84,9 @@ function newFixture(): Fixture {
   const released: SenderState[] = [];
   const context: SenderContext = {
     link,
+    reportListenerError: (error) => {
+      throw error;
+    },
     // Far more broadcast packets than any test sends.
     broadcastPackets: new TokenBucket(1, 1e9, performance.now()),
     receivedKbps: () => 0,

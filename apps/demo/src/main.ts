@@ -1,8 +1,6 @@
 /** The demo page: the join screen, then the call screen, with errors shown above both. */
 import './styles.css';
 
-import { setListenerErrorReporter } from '@backchannel/client';
-
 import { DemoCall } from './call/demoCall.js';
 import { joinDemoCall } from './call/session.js';
 import { h } from './lib/dom.js';
@@ -13,8 +11,10 @@ import { joinView, type JoinRequest } from './ui/joinView.js';
 const root = document.querySelector<HTMLElement>('#app')!;
 const errors = new ErrorsView();
 
-// A throwing listener never breaks the SDK; it should not go unnoticed either.
-setListenerErrorReporter((error, event) => errors.show(`The page's '${event}' handler failed`, error));
+/** A throwing listener never breaks the SDK; it should not go unnoticed either. */
+function reportListenerError(error: unknown, event: string): void {
+  errors.show(`The page's '${event}' handler failed`, error);
+}
 
 function page(bar: HTMLElement | null, main: HTMLElement): void {
   const brand = h('a', { class: 'brand', href: './' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Backchannel', h('span', { class: 'muted' }, ' demo'));
@@ -27,7 +27,7 @@ function showJoin(): void {
 
 async function join(request: JoinRequest): Promise<void> {
   try {
-    const demo = new DemoCall(await joinDemoCall(request.room, request.displayName));
+    const demo = new DemoCall(await joinDemoCall(request.room, request.displayName, reportListenerError));
     errors.clear();
     showCall(demo);
   } catch (error) {

@@ -1,11 +1,14 @@
-import type { IceServerConfig } from '@backchannel/protocol';
+import type { Clock, IceServerConfig } from '@backchannel/protocol';
 
-import { Call, type CallSetup } from './Call.js';
-import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
-import { TypedEmitter } from './events.js';
-import { CallError, CallErrorCode } from './errors.js';
+import { publicCall, type Call } from './Call.js';
+import { keepCredentialFresh, type CommunicationTokenCredential } from './CommunicationTokenCredential.js';
 import type { CommunicationIdentifier } from './dataChannel/types.js';
-import { IncomingCall } from './IncomingCall.js';
+import { CallError, CallErrorCode } from './errors.js';
+import { TypedEmitter, type ListenerErrorReporter } from './events.js';
+import { publicIncomingCall, type IncomingCall } from './IncomingCall.js';
+import { Ringing } from './internal/agent/Ringing.js';
+import { CallCore, type CallSetup } from './internal/call/CallCore.js';
+import type { Platform } from './internal/platform/Platform.js';
 import type { IncomingCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
 
 /** Options of `createCallAgent`. */
@@ -25,7 +28,6 @@ export interface CallsUpdatedEvent {
 }
 
 export interface CallAgentEvents {
-  [event: string]: unknown[];
   /** A 1:1 call rings this agent. */
   incomingCall: [event: { incomingCall: IncomingCall }];
   callsUpdated: [event: CallsUpdatedEvent];
@@ -33,50 +35,54 @@ export interface CallAgentEvents {
   connectionStateChanged: [];
 }
 
-/** @internal */
-export interface CallAgentConfig {
-  receiverBufferSize: number;
-  connectTimeoutMs: number;
+/** @internal How the client configures the agents it creates. */
+export interface CallAgentContext {
+  readonly signaling: SignalingClient;
+  readonly credential: CommunicationTokenCredential;
+  readonly platform: Platform;
+  readonly clock: Clock;
+  readonly receiverBufferSize: number;
+  readonly connectTimeoutMs: number;
   /** STUN/TURN servers; default: those the server advertises. */
-  iceServers: IceServerConfig[] | undefined;
+  readonly iceServers: IceServerConfig[] | undefined;
+  readonly reportListenerError: ListenerErrorReporter;
 }
+
+let wrap: (context: CallAgentContext) => CallAgent;
 
 /**
  * One identity's presence on the server: joins calls. Created by `callClient.createCallAgent()`.
  */
 export class CallAgent extends TypedEmitter<CallAgentEvents> {
-  readonly #signaling: SignalingClient;
-  readonly #config: CallAgentConfig;
+  static {
+    wrap = (context) => new CallAgent(context);
+  }
+
+  readonly #context: CallAgentContext;
   readonly #calls = new Set<Call>();
   readonly #stopRefreshing: () => void;
   #disposed = false;
 
-  /** @internal Created by CallClient.createCallAgent(). */
-  constructor(signaling: SignalingClient, credential: CommunicationTokenCredential, config: CallAgentConfig) {
-    super();
-    this.#signaling = signaling;
-    this.#config = config;
-    const stopListening = credential.onRefreshed((token) => signaling.send({ type: 'refreshToken', token: token.token }));
-    const stopKeeping = credential.keepFresh();
-    this.#stopRefreshing = () => {
-      stopListening();
-      stopKeeping();
-    };
-    signaling.onIncomingCall = (message) => this.#onIncomingCall(message);
-    signaling.onClose = () => {
+  private constructor(context: CallAgentContext) {
+    super(context.reportListenerError);
+    this.#context = context;
+    const { signaling } = context;
+    this.#stopRefreshing = keepCredentialFresh(context.credential, (token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    signaling.on('incomingCall', (message) => this.#onIncomingCall(message));
+    signaling.on('closed', () => {
       this.#stopRefreshing();
       this.emit('connectionStateChanged');
-    };
+    });
   }
 
   /** Backchannel extension: the identity this agent speaks for. */
   get identifier(): { kind: 'communicationUser'; communicationUserId: string } {
-    return { kind: 'communicationUser', communicationUserId: this.#signaling.identity };
+    return { kind: 'communicationUser', communicationUserId: this.#context.signaling.identity };
   }
 
   /** Backchannel extension: whether the connection to the server is up. */
   get connectionState(): 'Connected' | 'Disconnected' {
-    return this.#signaling.isOpen ? 'Connected' : 'Disconnected';
+    return this.#context.signaling.isOpen ? 'Connected' : 'Disconnected';
   }
 
   /** Calls this agent is in. */
@@ -84,13 +90,16 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     return [...this.#calls];
   }
 
-  /** Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. */
+  /**
+   * Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. Throws a
+   * CallError `BadRequest` for a missing or over-long `groupId`, `ConnectionLost` after `dispose()`.
+   */
   join(locator: GroupCallLocator): Call {
     if (typeof locator?.groupId !== 'string' || locator.groupId.length === 0 || locator.groupId.length > 256) {
       throw new CallError(CallErrorCode.BadRequest, 'join needs { groupId } with a groupId of 1–256 characters');
     }
     if (this.#disposed) throw new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed');
-    return this.#newCall({ kind: 'group', groupId: locator.groupId });
+    return this.#newCall({ kind: 'group', groupId: locator.groupId }).call;
   }
 
   /**
@@ -104,44 +113,7 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
       throw new CallError(CallErrorCode.BadRequest, 'startCall takes exactly one participant: [{ communicationUserId }]');
     }
     if (this.#disposed) throw new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed');
-    return this.#newCall({ kind: 'outgoing', callee });
-  }
-
-  #newCall(setup: CallSetup): Call {
-    const call = new Call(this.#signaling, setup, {
-      iceServers: this.#config.iceServers ?? this.#signaling.iceServers,
-      receiverBufferSize: this.#config.receiverBufferSize,
-      connectTimeoutMs: this.#config.connectTimeoutMs,
-      onEnded: (ended) => {
-        if (this.#calls.delete(ended)) this.emit('callsUpdated', { added: [], removed: [ended] });
-      },
-    });
-    if (call.state !== 'Disconnected') {
-      this.#calls.add(call);
-      this.emit('callsUpdated', { added: [call], removed: [] });
-    }
-    return call;
-  }
-
-  #onIncomingCall(message: IncomingCallMessage): void {
-    const incoming = new IncomingCall(message.callId, message.caller, message.limits, {
-      accept: (callId, caller, limits) => this.#newCall({ kind: 'incoming', callId, caller, limits }),
-      reject: (callId) => {
-        this.#signaling.send({ type: 'rejectCall', callId });
-        this.#signaling.detachPeerCall(callId); // the server tells everyone but the rejecting agent
-      },
-    });
-    // Until accepted, the incoming call listens for the end of the ringing; accepting hands over to the Call.
-    this.#signaling.attachPeerCall(message.callId, {
-      onMessage: (m) => {
-        if (m.type === 'peerCallEnded') {
-          this.#signaling.detachPeerCall(message.callId);
-          incoming.ended({ code: m.code, message: m.message });
-        }
-      },
-      onConnectionLost: (error) => incoming.ended({ code: error.code, message: error.message }),
-    });
-    this.emit('incomingCall', { incomingCall: incoming });
+    return this.#newCall({ kind: 'outgoing', callee }).call;
   }
 
   /** Hangs up every call and closes the connection to the server. */
@@ -150,6 +122,56 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     this.#disposed = true;
     await Promise.all([...this.#calls].map((call) => call.hangUp()));
     this.#stopRefreshing();
-    this.#signaling.close();
+    this.#context.signaling.close();
   }
+
+  #newCall(setup: CallSetup): { call: Call; core: CallCore } {
+    const context = this.#context;
+    const core = new CallCore(
+      {
+        signaling: context.signaling,
+        platform: context.platform,
+        clock: context.clock,
+        iceServers: context.iceServers ?? context.signaling.iceServers,
+        receiverBufferSize: context.receiverBufferSize,
+        connectTimeoutMs: context.connectTimeoutMs,
+        reportListenerError: context.reportListenerError,
+      },
+      setup,
+    );
+    const call = publicCall(core);
+    // Registered after the public call's own listener: the application sees Disconnected before the call
+    // leaves `calls`.
+    core.on('stateChanged', () => {
+      if (core.state === 'Disconnected' && this.#calls.delete(call)) this.emit('callsUpdated', { added: [], removed: [call] });
+    });
+    core.start();
+    if (core.state !== 'Disconnected') {
+      this.#calls.add(call);
+      this.emit('callsUpdated', { added: [call], removed: [] });
+    }
+    return { call, core };
+  }
+
+  #onIncomingCall(message: IncomingCallMessage): void {
+    const context = this.#context;
+    const ringing = new Ringing({
+      callId: message.callId,
+      caller: message.caller,
+      limits: message.limits,
+      signaling: context.signaling,
+      reportListenerError: context.reportListenerError,
+    });
+    const accept = async (): Promise<Call> => {
+      const { call, core } = this.#newCall({ kind: 'incoming', callId: ringing.callId, caller: ringing.caller, limits: ringing.limits });
+      await core.accepted;
+      return call;
+    };
+    this.emit('incomingCall', { incomingCall: publicIncomingCall(ringing, accept) });
+  }
+}
+
+/** @internal The public agent for a signaling connection (used by CallClient only). */
+export function publicCallAgent(context: CallAgentContext): CallAgent {
+  return wrap(context);
 }

@@ -1,6 +1,10 @@
-import { CallAgent, type CallAgentOptions } from './CallAgent.js';
+import { loadPlatform } from '#platform';
+import { systemClock, type Clock } from '@backchannel/protocol';
+
+import { publicCallAgent, type CallAgent, type CallAgentOptions } from './CallAgent.js';
 import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
 import { CallError, CallErrorCode } from './errors.js';
+import { consoleListenerErrorReporter, type ListenerErrorReporter } from './events.js';
 import { SignalingClient } from './internal/signaling/SignalingClient.js';
 
 export interface CallClientOptions {
@@ -18,6 +22,16 @@ export interface CallClientOptions {
    * server advertises (`--ice-servers`). Needed for 1:1 calls between endpoints on different networks.
    */
   iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
+  /**
+   * Backchannel extension: where errors thrown by the application's event listeners go (they never reach
+   * the SDK's own state). Default: `console.error`.
+   */
+  onListenerError?: ListenerErrorReporter;
+  /**
+   * Backchannel extension: the clock pacing, idle close, timeouts and token refresh read (tests pass one
+   * they drive). Default: the system clock.
+   */
+  clock?: Clock;
 }
 
 /** Entry point of the SDK (reference SDK: `CallClient`). */
@@ -30,16 +44,24 @@ export class CallClient {
 
   /**
    * Connects to the server as the credential's identity. Rejects with a CallError: `InvalidToken` if the
-   * server refuses the token, `ConnectionLost` if it cannot be reached.
+   * server refuses the token, `ConnectionLost` if it cannot be reached, `PlatformUnavailable` in Node
+   * without the `node-datachannel` or `ws` package.
    */
   async createCallAgent(credential: CommunicationTokenCredential, options: CallAgentOptions = {}): Promise<CallAgent> {
     const serverUrl = this.#options.serverUrl ?? defaultServerUrl();
+    const platform = await loadPlatform();
     const { token } = await credential.getToken();
-    const signaling = await SignalingClient.connect(serverUrl, token, options.displayName);
-    return new CallAgent(signaling, credential, {
+    const reportListenerError = this.#options.onListenerError ?? consoleListenerErrorReporter;
+    const signaling = await SignalingClient.connect(platform, serverUrl, token, options.displayName, reportListenerError);
+    return publicCallAgent({
+      signaling,
+      credential,
+      platform,
+      clock: this.#options.clock ?? systemClock,
       receiverBufferSize: this.#options.receiverBufferSize ?? 4096,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 20_000,
       iceServers: this.#options.iceServers,
+      reportListenerError,
     });
   }
 }

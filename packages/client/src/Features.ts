@@ -1,13 +1,13 @@
-import { DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
+import type { DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
 
-/** A call feature, as passed to `call.feature()`. */
+/** A call feature, as passed to `call.feature()` (reference SDK: `CallFeatureFactory`). */
 export interface CallFeatureFactory<T> {
   readonly name: string;
-  /** @internal */
-  readonly featureClass: abstract new (...args: never[]) => T;
+  /** Never set: it carries the feature's type, so that `call.feature()` returns it. */
+  readonly __feature?: T;
 }
 
 /** The features a call offers (reference SDK: `Features`). */
 export const Features = Object.freeze({
-  DataChannel: Object.freeze({ name: 'DataChannel', featureClass: DataChannelCallFeature }) as CallFeatureFactory<DataChannelCallFeature>,
+  DataChannel: Object.freeze({ name: 'DataChannel' }) as CallFeatureFactory<DataChannelCallFeature>,
 });

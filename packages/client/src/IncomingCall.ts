@@ -1,48 +1,48 @@
-import type { PartyInfo, WireDataChannelLimits } from '@backchannel/protocol';
+import type { PartyInfo } from '@backchannel/protocol';
 
 import type { Call, CallEndReason } from './Call.js';
 import type { CommunicationIdentifierKind } from './dataChannel/types.js';
-import { CallError, CallErrorCode, PeerCallEndCode } from './errors.js';
+import { CallError, CallErrorCode, callErrorFromWire } from './errors.js';
 import { TypedEmitter } from './events.js';
+import type { Ringing } from './internal/agent/Ringing.js';
 
 export interface IncomingCallEvents {
-  [event: string]: unknown[];
   /** The call stopped ringing here: the caller hung up, nobody answered, or another device accepted. */
   callEnded: [event: { callEndReason: CallEndReason }];
 }
 
-/** @internal How an incoming call becomes a Call. */
-export interface IncomingCallOwner {
-  accept(callId: string, caller: PartyInfo, limits: WireDataChannelLimits): Call;
-  reject(callId: string): void;
-}
+let wrap: (ringing: Ringing, acceptCall: () => Promise<Call>) => IncomingCall;
 
 /**
  * A 1:1 call ringing this agent (reference SDK: `IncomingCall`), announced by the agent's `incomingCall`
  * event. `accept()` connects it, `reject()` ends it for the caller.
  */
 export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
+  static {
+    wrap = (ringing, acceptCall) => new IncomingCall(ringing, acceptCall);
+  }
+
   readonly id: string;
   readonly callerInfo: { identifier: CommunicationIdentifierKind; displayName: string };
-  readonly #caller: PartyInfo;
-  readonly #limits: WireDataChannelLimits;
-  readonly #owner: IncomingCallOwner;
-  #endReason: CallEndReason | undefined;
-  #answered = false;
+  readonly #ringing: Ringing;
+  readonly #acceptCall: () => Promise<Call>;
 
-  /** @internal Created by the call agent. */
-  constructor(callId: string, caller: PartyInfo, limits: WireDataChannelLimits, owner: IncomingCallOwner) {
-    super();
-    this.id = callId;
-    this.#caller = caller;
-    this.#limits = limits;
-    this.#owner = owner;
-    this.callerInfo = { identifier: { kind: 'communicationUser', communicationUserId: caller.identity }, displayName: caller.displayName };
+  private constructor(ringing: Ringing, acceptCall: () => Promise<Call>) {
+    super(ringing.listenerErrorReporter);
+    this.#ringing = ringing;
+    this.#acceptCall = acceptCall;
+    this.id = ringing.callId;
+    const caller: PartyInfo = ringing.caller;
+    this.callerInfo = Object.freeze({
+      identifier: Object.freeze({ kind: 'communicationUser' as const, communicationUserId: caller.identity }),
+      displayName: caller.displayName,
+    });
+    ringing.on('ended', (reason) => this.emit('callEnded', { callEndReason: reason }));
   }
 
   /** Set once the call stopped ringing here. */
   get callEndReason(): CallEndReason | undefined {
-    return this.#endReason;
+    return this.#ringing.endReason;
   }
 
   /**
@@ -50,26 +50,20 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
    * with a CallError if the call ended first (e.g. `AnsweredElsewhere`, `HungUp`).
    */
   async accept(): Promise<Call> {
-    if (this.#endReason) throw new CallError(this.#endReason.code, `the call is over: ${this.#endReason.message}`);
-    if (this.#answered) throw new CallError(CallErrorCode.BadRequest, 'the call was already accepted or rejected');
-    this.#answered = true;
-    const call = this.#owner.accept(this.id, this.#caller, this.#limits);
-    await call.accepted;
-    return call;
+    const ended = this.#ringing.endReason;
+    if (ended) throw callErrorFromWire(ended.code, `the call is over: ${ended.message}`);
+    if (this.#ringing.answered) throw new CallError(CallErrorCode.BadRequest, 'the call was already accepted or rejected');
+    this.#ringing.markAccepted();
+    return this.#acceptCall();
   }
 
   /** Rejects the call: the caller's call ends with `Rejected`, other devices stop ringing. */
   async reject(): Promise<void> {
-    if (this.#endReason || this.#answered) return;
-    this.#answered = true;
-    this.#owner.reject(this.id);
-    this.ended({ code: PeerCallEndCode.Rejected, message: 'the call was rejected' });
+    this.#ringing.reject();
   }
+}
 
-  /** @internal The call stopped ringing here. */
-  ended(reason: CallEndReason): void {
-    if (this.#endReason) return;
-    this.#endReason = reason;
-    this.emit('callEnded', { callEndReason: reason });
-  }
+/** @internal The public object of a ringing call (used by the agent only). */
+export function publicIncomingCall(ringing: Ringing, acceptCall: () => Promise<Call>): IncomingCall {
+  return wrap(ringing, acceptCall);
 }

@@ -1,22 +1,35 @@
 /**
- * A small typed event emitter. Listeners are isolated: one that throws is reported and the others still
- * run, so application code can never break delivery or corrupt SDK state (the idea of mediasoup's
- * `safeEmit`).
+ * A small typed event emitter (the idea of mediasoup's `EnhancedEventEmitter` and `safeEmit`).
+ *
+ * - Event names and argument tuples are checked by the compiler: an event map is an interface with no
+ *   index signature, so `call.on('stateChange', …)` or `receiver.on('mesageReady', …)` does not compile.
+ * - Listeners are isolated: one that throws is reported to the emitter's {@link ListenerErrorReporter} and
+ *   the others still run, so application code can never break delivery or corrupt SDK state.
  */
-export type EventMap = Record<string, unknown[]>;
-export type Listener<Args extends unknown[]> = (...args: Args) => void;
 
-/** Where errors thrown by application listeners go. Replaceable for tests and embedding. */
-export let reportListenerError: (error: unknown, event: string) => void = (error, event) => {
+/** Where an error thrown by an application's listener goes: set per client (`CallClient` options). */
+export type ListenerErrorReporter = (error: unknown, event: string) => void;
+
+/** The default reporter: the console. */
+export const consoleListenerErrorReporter: ListenerErrorReporter = (error, event) => {
   console.error(`[backchannel] a listener for '${event}' threw:`, error);
 };
 
-export function setListenerErrorReporter(reporter: (error: unknown, event: string) => void): void {
-  reportListenerError = reporter;
-}
+/** An event map: event name → the listener's argument tuple. */
+export type EventMap<Events> = { [E in keyof Events]: unknown[] };
 
-export class TypedEmitter<Events extends EventMap> {
+export type Listener<Args extends unknown[]> = (...args: Args) => void;
+
+export class TypedEmitter<Events extends EventMap<Events>> {
+  /** Type-only (never set at run time): this emitter's event map, for helpers typed by it. */
+  declare readonly '~events'?: Events;
   readonly #listeners = new Map<keyof Events, Set<Listener<never[]>>>();
+  readonly #reportListenerError: ListenerErrorReporter;
+
+  /** @internal */
+  constructor(reportListenerError: ListenerErrorReporter = consoleListenerErrorReporter) {
+    this.#reportListenerError = reportListenerError;
+  }
 
   on<E extends keyof Events & string>(event: E, listener: Listener<Events[E]>): void {
     let set = this.#listeners.get(event);
@@ -44,10 +57,18 @@ export class TypedEmitter<Events extends EventMap> {
       try {
         (listener as unknown as Listener<Events[E]>)(...args);
       } catch (error) {
-        reportListenerError(error, event);
+        this.#reportListenerError(error, event);
       }
     }
   }
 
+  /** Reports an error thrown by application code this object called (a callback option, say). */
+  protected reportListenerError(error: unknown, event: string): void {
+    this.#reportListenerError(error, event);
+  }
 
+  /** @internal The reporter, for the objects this one creates or wraps. */
+  get listenerErrorReporter(): ListenerErrorReporter {
+    return this.#reportListenerError;
+  }
 }

@@ -13,7 +13,12 @@ export {
   type RemoteParticipantsUpdatedEvent,
 } from './Call.js';
 export { IncomingCall, type IncomingCallEvents } from './IncomingCall.js';
-export { CommunicationTokenCredential, type AccessToken, type CommunicationTokenRefreshOptions } from './CommunicationTokenCredential.js';
+export {
+  CommunicationTokenCredential,
+  type AccessToken,
+  type CommunicationTokenCredentialOptions,
+  type CommunicationTokenRefreshOptions,
+} from './CommunicationTokenCredential.js';
 export { Features, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
 export { DataChannelSender, type DataChannelSenderEvents } from './dataChannel/DataChannelSender.js';
@@ -26,8 +31,8 @@ export type {
   DataChannelReliability,
   DataChannelSenderOpenOptions,
 } from './dataChannel/types.js';
-export { CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
-export { setListenerErrorReporter } from './events.js';
+export { BackchannelError, CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
+export { TypedEmitter, type ListenerErrorReporter, type Listener } from './events.js';
 export { DEFAULT_LIMITS, type DataChannelLimits } from '@backchannel/protocol';
 // Backchannel extension beyond the reference API: payloads larger than one message (docs/api.md, "Streams").
 export { sendStream, type SendStreamOptions, type SentStream, type StreamProgress, type StreamSink } from './streams/sendStream.js';

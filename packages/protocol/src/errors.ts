@@ -59,6 +59,8 @@ export const CallErrorCode = {
   ConnectionLost: 'ConnectionLost',
   /** The server is shutting down. */
   ServerShutdown: 'ServerShutdown',
+  /** The SDK cannot run here: in Node, a package it needs (node-datachannel, ws) is not installed. */
+  PlatformUnavailable: 'PlatformUnavailable',
 } as const;
 export type CallErrorCode = (typeof CallErrorCode)[keyof typeof CallErrorCode];
 

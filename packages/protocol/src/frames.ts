@@ -244,14 +244,14 @@ export function encodeSetRecipients(
   recipients: readonly string[],
 ): Uint8Array {
   if (recipients.length > MAX_RECIPIENT_LIST_ENTRIES) {
-    throw new RangeError(`a recipient list frame carries at most ${MAX_RECIPIENT_LIST_ENTRIES} entries`);
+    throw new FrameError(FrameErrorCode.BadRecipients, `a recipient list frame carries at most ${MAX_RECIPIENT_LIST_ENTRIES} entries`);
   }
   const encoded = recipients.map((id) => utf8Encoder.encode(id));
   let size = SET_RECIPIENTS_HEADER_BYTES;
-  if (recipients.some((id) => LONE_SURROGATE.test(id))) throw new RangeError('identity ids must be well-formed Unicode (no lone surrogates)');
+  if (recipients.some((id) => LONE_SURROGATE.test(id))) throw new FrameError(FrameErrorCode.BadRecipients, 'identity ids must be well-formed Unicode (no lone surrogates)');
   for (const id of encoded) {
     if (id.byteLength === 0 || id.byteLength > MAX_IDENTITY_BYTES) {
-      throw new RangeError(`identity ids must be 1–${MAX_IDENTITY_BYTES} bytes of UTF-8`);
+      throw new FrameError(FrameErrorCode.BadRecipients, `identity ids must be 1–${MAX_IDENTITY_BYTES} bytes of UTF-8`);
     }
     size += 1 + id.byteLength;
   }

@@ -11,3 +11,4 @@ export * from './frames.js';
 export * from './signaling.js';
 export * from './pacing.js';
 export * from './rateMeter.js';
+export * from './appMessages.js';

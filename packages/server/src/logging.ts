@@ -1,21 +1,31 @@
 /**
- * Structured logs (pino): JSON lines by default, human-readable with `format: 'pretty'`. One line per call
- * and endpoint lifecycle event. Tokens and secrets are never logged: the fields that could carry them are
- * redacted as a second line of defence.
+ * Structured logs (pino): JSON lines, one per call and endpoint lifecycle event. Tokens and secrets are
+ * never logged: the fields that could carry them are redacted as a second line of defence. Other outputs
+ * are pino transports chosen by the caller: the CLI's `serve --log-format pretty` passes pino-pretty's, so
+ * that the server itself depends on no log printer.
  */
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type TransportSingleOptions } from 'pino';
 
 export type { Logger };
+
+/**
+ * @deprecated Log formats are the CLI's (`serve --log-format`); this alias stays only while the package
+ * index re-exports it.
+ */
 export type LogFormat = 'json' | 'pretty';
+
+export interface LoggerOptions {
+  /** pino's level name; 'info' by default. */
+  level?: string;
+  /** Where the lines go instead of stdout as JSON: a pino transport (target module and its options). */
+  transport?: TransportSingleOptions;
+}
 
 const REDACT = ['token', 'accessKey', 'tokenSecret', '*.token', '*.accessKey', '*.tokenSecret', 'req.headers.authorization'];
 
-export function createLogger(options: { level?: string; format?: LogFormat } = {}): Logger {
+export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { level: options.level ?? 'info', redact: REDACT, base: { service: 'backchannel' } };
-  if (options.format === 'pretty') {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
-  }
-  return pino(base);
+  return options.transport ? pino({ ...base, transport: options.transport }) : pino(base);
 }
 
 /** The logger of a server started without one: says nothing. */

@@ -1,6 +1,6 @@
 /**
- * A Node SDK client in the demo's call: it speaks the demo's message protocol (apps/demo/src/chat) on the
- * demo's channels, as a bot written against @backchannel/client would.
+ * A Node SDK client in the demo's call: it speaks the demo's app messages (@backchannel/protocol,
+ * appMessages.ts) on the demo's channels, as a bot written against @backchannel/client would.
  */
 import { EventEmitter } from 'node:events';
 
@@ -14,14 +14,13 @@ import {
   type DataChannelSender,
   type IncomingStream,
 } from '@backchannel/client';
+import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL, AppMessageError, decodeAppMessage, encodeAppMessage, type AppMessage } from '@backchannel/protocol';
 
-import { FILE_CHANNEL, MESSAGE_CHANNEL } from '../../../apps/demo/src/channels.js';
-import { decodeDemoMessage, encodeDemoMessage, type DemoMessage } from '../../../apps/demo/src/chat/protocol.js';
 import { until } from '../../helpers/events.js';
 
 export interface ReceivedChat {
   from: string;
-  message: DemoMessage;
+  message: AppMessage;
 }
 
 export class NodeParticipant {
@@ -41,19 +40,22 @@ export class NodeParticipant {
     this.call = call;
     const dataChannel = call.feature(Features.DataChannel);
     dataChannel.on('dataChannelReceiverCreated', (receiver) => {
-      if (receiver.channelId === FILE_CHANNEL) {
+      if (receiver.channelId === APP_FILE_CHANNEL) {
         receiveStreams(receiver, (stream) => {
           this.streams.push(stream);
           this.#arrivals.emit('stream');
         });
         return;
       }
-      if (receiver.channelId !== MESSAGE_CHANNEL) return;
+      if (receiver.channelId !== APP_MESSAGE_CHANNEL) return;
       const from = receiver.senderParticipantIdentifier.communicationUserId;
       const drain = (): void => {
         for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
-          const message = decodeDemoMessage(m.data);
-          if (message) this.chats.push({ from, message });
+          try {
+            this.chats.push({ from, message: decodeAppMessage(m.data) });
+          } catch (error) {
+            if (!(error instanceof AppMessageError)) throw error;
+          }
         }
         this.#arrivals.emit('chat');
       };
@@ -71,7 +73,7 @@ export class NodeParticipant {
     const participant = new NodeParticipant(identity.id, agent, call);
     await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
     if (call.state !== 'Connected') throw new Error(`the Node client could not join: ${JSON.stringify(call.callEndReason)}`);
-    participant.#sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: MESSAGE_CHANNEL });
+    participant.#sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL });
     return participant;
   }
 
@@ -79,7 +81,7 @@ export class NodeParticipant {
   async say(text: string, to: 'everyone' | string[]): Promise<void> {
     const sender = this.#sender!;
     sender.setParticipants(to === 'everyone' ? [] : to.map((communicationUserId) => ({ communicationUserId })));
-    await sender.sendMessage(encodeDemoMessage({ type: 'chat', text, to }));
+    await sender.sendMessage(encodeAppMessage({ type: 'chat', text, to }));
   }
 
   /** Chat texts received so far. */

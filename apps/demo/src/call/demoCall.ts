@@ -3,8 +3,8 @@
  * receiver statistics, with every receiver the SDK announces handed to the reader of its channel.
  */
 import type { CallEndReason, DataChannelReceiver } from '@backchannel/client';
+import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL } from '@backchannel/protocol';
 
-import { FILE_CHANNEL, MESSAGE_CHANNEL } from '../channels.js';
 import { Chat } from '../chat/chat.js';
 import { IncomingFiles } from '../files/incoming.js';
 import { OutgoingFiles } from '../files/outgoing.js';
@@ -47,8 +47,8 @@ export class DemoCall {
 
   #route(receiver: DataChannelReceiver): void {
     this.stats.track(receiver);
-    if (receiver.channelId === MESSAGE_CHANNEL) this.chat.read(receiver);
-    else if (receiver.channelId === FILE_CHANNEL) this.incoming.receive(receiver);
+    if (receiver.channelId === APP_MESSAGE_CHANNEL) this.chat.read(receiver);
+    else if (receiver.channelId === APP_FILE_CHANNEL) this.incoming.receive(receiver);
     else this.#count(receiver);
   }
 

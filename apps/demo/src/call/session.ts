@@ -6,7 +6,9 @@ import {
   Features,
   type Call,
   type CallAgent,
+  type CallErrorCode,
   type DataChannelCallFeature,
+  type ListenerErrorReporter,
 } from '@backchannel/client';
 
 import { fetchDemoToken } from './token.js';
@@ -19,11 +21,14 @@ export interface DemoSession {
   dataChannel: DataChannelCallFeature;
 }
 
-/** Resolves once the call is Connected; rejects with a CallError carrying `callEndReason` if it ends first. */
-export async function joinDemoCall(room: string, displayName: string): Promise<DemoSession> {
+/**
+ * Resolves once the call is Connected; rejects with a CallError carrying `callEndReason` if it ends first.
+ * Errors thrown by the page's SDK event listeners go to `onListenerError`.
+ */
+export async function joinDemoCall(room: string, displayName: string, onListenerError: ListenerErrorReporter): Promise<DemoSession> {
   const { identity, token } = await fetchDemoToken();
   // No serverUrl: in a page served by the Backchannel server the SDK uses the page's origin.
-  const agent = await new CallClient().createCallAgent(new CommunicationTokenCredential(token), { displayName });
+  const agent = await new CallClient({ onListenerError }).createCallAgent(new CommunicationTokenCredential(token), { displayName });
   try {
     const call = agent.join({ groupId: room });
     await connected(call);
@@ -43,7 +48,8 @@ function connected(call: Call): Promise<void> {
       } else if (call.state === 'Disconnected') {
         call.off('stateChanged', check);
         const reason = call.callEndReason ?? { code: 'Unknown', message: 'the call ended' };
-        reject(new CallError(reason.code, `could not join: ${reason.message}`));
+        // The code is the server's (or 'Unknown'), kept as it came, as the SDK keeps codes from the wire.
+        reject(new CallError(reason.code as CallErrorCode, `could not join: ${reason.message}`));
       }
     };
     call.on('stateChanged', check);

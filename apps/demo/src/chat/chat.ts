@@ -1,14 +1,22 @@
 /**
- * Chat and control messages over one Durable sender on MESSAGE_CHANNEL. The recipient list is set right
- * before each message: setParticipants and sendMessage run back to back, and each message goes to the list
- * current when it was sent (SPEC §4), so lines to different audiences never mix.
+ * Chat and control messages over one Durable sender on APP_MESSAGE_CHANNEL, in the app message format the
+ * CLI speaks too (@backchannel/protocol, appMessages.ts). The recipient list is set right before each
+ * message: setParticipants and sendMessage run back to back, and each message goes to the list current when
+ * it was sent (SPEC §4), so lines to different audiences never mix.
  */
 import type { DataChannelCallFeature, DataChannelReceiver, DataChannelSender } from '@backchannel/client';
+import {
+  APP_MESSAGE_CHANNEL,
+  AppMessageError,
+  decodeAppMessage,
+  encodeAppMessage,
+  MAX_CHAT_LENGTH,
+  type AppMessage,
+  type FileCancelMessage,
+} from '@backchannel/protocol';
 
-import { MESSAGE_CHANNEL } from '../channels.js';
 import { Listeners } from '../lib/listeners.js';
 import type { ReceiverStats } from '../stats/receiverStats.js';
-import { decodeDemoMessage, encodeDemoMessage, MAX_CHAT_LENGTH, type DemoMessage } from './protocol.js';
 
 export interface ChatLine {
   readonly id: number;
@@ -23,15 +31,18 @@ export interface ChatLine {
 export class Chat {
   readonly lines: ChatLine[] = [];
   readonly added = new Listeners<ChatLine>();
-  /** A control message arrived (a file-cancel request, say), with the identity that sent it. */
-  readonly control = new Listeners<{ from: string; message: Exclude<DemoMessage, { type: 'chat' }> }>();
+  /**
+   * A file-cancel request arrived, with the identity that sent it. The CLI's receipts (file-received,
+   * file-failed) are not shown by the page: it reads them as it reads unknown messages, by skipping them.
+   */
+  readonly control = new Listeners<{ from: string; message: FileCancelMessage }>();
   readonly #sender: DataChannelSender;
   readonly #me: string;
   readonly #stats: ReceiverStats;
   #nextId = 1;
 
   constructor(dataChannel: DataChannelCallFeature, me: string, stats: ReceiverStats) {
-    this.#sender = dataChannel.createDataChannelSender({ channelId: MESSAGE_CHANNEL, reliability: 'Durable' });
+    this.#sender = dataChannel.createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL, reliability: 'Durable' });
     this.#me = me;
     this.#stats = stats;
   }
@@ -46,19 +57,20 @@ export class Chat {
   }
 
   /** Sends a control message to one identity. */
-  sendControl(message: Exclude<DemoMessage, { type: 'chat' }>, to: string): Promise<void> {
+  sendControl(message: FileCancelMessage, to: string): Promise<void> {
     return this.#send(message, [to]);
   }
 
-  /** Reads a receiver of MESSAGE_CHANNEL for as long as it lives. */
+  /** Reads a receiver of APP_MESSAGE_CHANNEL for as long as it lives. */
   read(receiver: DataChannelReceiver): void {
     const from = receiver.senderParticipantIdentifier.communicationUserId;
     const drain = (): void => {
       for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
         this.#stats.record(receiver, m);
-        const message = decodeDemoMessage(m.data);
-        if (message?.type === 'chat') this.#add({ from, text: message.text, to: message.to, outgoing: false });
-        else if (message) this.control.emit({ from, message });
+        const message = readAppMessage(m.data);
+        // A longer line than the page sends is cut to what the page shows.
+        if (message?.type === 'chat') this.#add({ from, text: message.text.slice(0, MAX_CHAT_LENGTH), to: message.to, outgoing: false });
+        else if (message?.type === 'file-cancel') this.control.emit({ from, message });
       }
     };
     receiver.on('messageReady', drain);
@@ -71,14 +83,24 @@ export class Chat {
     this.control.clear();
   }
 
-  #send(message: DemoMessage, recipients: string[]): Promise<void> {
+  #send(message: AppMessage, recipients: string[]): Promise<void> {
     this.#sender.setParticipants(recipients.map((communicationUserId) => ({ communicationUserId })));
-    return this.#sender.sendMessage(encodeDemoMessage(message));
+    return this.#sender.sendMessage(encodeAppMessage(message));
   }
 
   #add(line: Omit<ChatLine, 'id' | 'at'>): void {
     const full = { ...line, id: this.#nextId++, at: new Date() };
     this.lines.push(full);
     this.added.emit(full);
+  }
+}
+
+/** The app message in `data`, or undefined for anything else (another application's, a newer type). */
+function readAppMessage(data: Uint8Array): AppMessage | undefined {
+  try {
+    return decodeAppMessage(data);
+  } catch (error) {
+    if (error instanceof AppMessageError) return undefined;
+    throw error;
   }
 }

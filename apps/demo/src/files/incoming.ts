@@ -1,5 +1,5 @@
 /**
- * Files arriving on FILE_CHANNEL: every receiver of that channel is read by the SDK's StreamReceiver, which
+ * Files arriving on APP_FILE_CHANNEL: every receiver of that channel is read by the SDK's StreamReceiver, which
  * reassembles each stream and checks its SHA-256 hash list. A completed file becomes a Blob URL to save.
  */
 import {

@@ -1,24 +1,15 @@
-/** What the demo announces with each file stream (the stream helper's metadata), and reading it back safely. */
-export interface FileMetadata {
-  /** Ties a receiver's "stop sending me this" (file-cancel) to the transfer. */
-  transferId: string;
-  name: string;
-  type: string;
-}
+/**
+ * The file metadata of the app message format (@backchannel/protocol, appMessages.ts) as the page uses it:
+ * announced from a File, and read back with a name fit to show and to save.
+ */
+import { readFileMetadata as readAnnounced, type FileMetadata } from '@backchannel/protocol';
 
 export function fileMetadata(file: File, transferId: string): FileMetadata {
   return { transferId, name: file.name, type: file.type };
 }
 
-/** The announced metadata, cleaned up: a name without path parts, a type that is only a MIME type. */
+/** The announced metadata, with a name without path parts, at most 255 characters, never empty. */
 export function readFileMetadata(metadata: Record<string, unknown> | undefined, fallbackId: string): FileMetadata {
-  const name = typeof metadata?.name === 'string' ? metadata.name.replace(/[/\\]/g, '_').slice(0, 255) : '';
-  const type = typeof metadata?.type === 'string' && /^[\w.+-]+\/[\w.+-]+$/.test(metadata.type) ? metadata.type : 'application/octet-stream';
-  const transferId = typeof metadata?.transferId === 'string' ? metadata.transferId.slice(0, 64) : fallbackId;
-  return { transferId, name: name || 'file', type };
-}
-
-/** A random id; crypto.getRandomValues also works where crypto.randomUUID does not (plain-http pages). */
-export function newTransferId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const announced = readAnnounced(metadata, fallbackId);
+  return { ...announced, name: announced.name.replace(/[/\\]/g, '_').slice(0, 255) || 'file' };
 }

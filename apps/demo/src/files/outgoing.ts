@@ -1,14 +1,14 @@
 /**
- * Files this page sends: one Durable sender on FILE_CHANNEL, one transfer at a time, each a stream
+ * Files this page sends: one Durable sender on APP_FILE_CHANNEL, one transfer at a time, each a stream
  * (sendStream) to the recipients chosen when it was shared. "Everyone" is sent as the list of everyone
  * present rather than as a broadcast: broadcasts are held to 80 packets/s (SPEC §4), far too slow for files.
  */
 import { sendStream, StreamErrorCode, type DataChannelCallFeature, type DataChannelSender } from '@backchannel/client';
+import { APP_FILE_CHANNEL, newTransferId } from '@backchannel/protocol';
 
-import { FILE_CHANNEL } from '../channels.js';
 import { describeError, type ErrorReport } from '../lib/errors.js';
 import { Listeners } from '../lib/listeners.js';
-import { fileMetadata, newTransferId } from './metadata.js';
+import { fileMetadata } from './metadata.js';
 
 export type OutgoingState = 'queued' | 'sending' | 'sent' | 'cancelled' | 'failed';
 
@@ -31,7 +31,7 @@ export class OutgoingFiles {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(dataChannel: DataChannelCallFeature) {
-    this.#sender = dataChannel.createDataChannelSender({ channelId: FILE_CHANNEL, reliability: 'Durable' });
+    this.#sender = dataChannel.createDataChannelSender({ channelId: APP_FILE_CHANNEL, reliability: 'Durable' });
   }
 
   /** Queues `file` for `recipients` (identities). Throws if there is no one to send it to. */

@@ -1,7 +1,8 @@
 /** Chat: the conversation, and a line to send to everyone or to the chosen participants. */
+import { MAX_CHAT_LENGTH } from '@backchannel/protocol';
+
 import type { DemoCall } from '../call/demoCall.js';
 import type { ChatLine } from '../chat/chat.js';
-import { MAX_CHAT_LENGTH } from '../chat/protocol.js';
 import { h } from '../lib/dom.js';
 import { clockTime } from '../lib/format.js';
 import { audiencePicker, audienceText } from './audience.js';

@@ -1,25 +1,35 @@
-import { TypedEmitter } from '../events.js';
 import type { DataChannelEngine } from '../internal/dataChannel/DataChannelEngine.js';
-import type { DataChannelReceiver } from './DataChannelReceiver.js';
-import type { DataChannelSender } from './DataChannelSender.js';
+import type { DataLink } from '../internal/dataChannel/DataLink.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
+import { publicReceiver, type DataChannelReceiver } from './DataChannelReceiver.js';
+import { publicSender, type DataChannelSender } from './DataChannelSender.js';
 import type { DataChannelSenderOpenOptions } from './types.js';
 
 export interface DataChannelCallFeatureEvents {
-  [event: string]: unknown[];
   /** A remote sender started a session this endpoint receives; emitted once per receiver. */
   dataChannelReceiverCreated: [receiver: DataChannelReceiver];
 }
+
+let wrap: (engine: DataChannelEngine, link: DataLink, reporter: ListenerErrorReporter) => DataChannelCallFeature;
 
 /**
  * The data-channel feature of a call: `call.feature(Features.DataChannel)`.
  */
 export class DataChannelCallFeature extends TypedEmitter<DataChannelCallFeatureEvents> {
-  readonly #engine: () => DataChannelEngine;
+  static {
+    wrap = (engine, link, reporter) => new DataChannelCallFeature(engine, link, reporter);
+  }
 
-  /** @internal Created by the call. */
-  constructor(engine: () => DataChannelEngine) {
-    super();
+  /** The feature's name, as in `Features.DataChannel`. */
+  readonly name = 'DataChannel';
+  readonly #engine: DataChannelEngine;
+  readonly #link: DataLink;
+
+  private constructor(engine: DataChannelEngine, link: DataLink, reporter: ListenerErrorReporter) {
+    super(reporter);
     this.#engine = engine;
+    this.#link = link;
+    engine.on('receiverCreated', (state) => this.emit('dataChannelReceiverCreated', publicReceiver(state)));
   }
 
   /**
@@ -28,11 +38,11 @@ export class DataChannelCallFeature extends TypedEmitter<DataChannelCallFeatureE
    * open on the same channelId is closed.
    */
   createDataChannelSender(options?: DataChannelSenderOpenOptions): DataChannelSender {
-    return this.#engine().createSender(options);
+    return publicSender(this.#engine.createSender(options), this.#link);
   }
+}
 
-  /** @internal */
-  receiverCreated(receiver: DataChannelReceiver): void {
-    this.emit('dataChannelReceiverCreated', receiver);
-  }
+/** @internal The feature object of a call's data-channel engine (used by the call only). */
+export function publicDataChannelFeature(engine: DataChannelEngine, link: DataLink, reporter: ListenerErrorReporter): DataChannelCallFeature {
+  return wrap(engine, link, reporter);
 }

@@ -1,37 +1,41 @@
-import { TypedEmitter } from '../events.js';
 import type { ReceiverState } from '../internal/dataChannel/ReceiverState.js';
+import { TypedEmitter } from '../events.js';
 import type { CommunicationIdentifierKind, DataChannelMessage } from './types.js';
 
 export interface DataChannelReceiverEvents {
-  [event: string]: unknown[];
   /** A message was buffered; read it with `readMessage()`. */
   messageReady: [];
   /** The sender closed the session, left, or went quiet for the idle timeout. */
   close: [];
 }
 
+let wrap: (state: ReceiverState) => DataChannelReceiver;
+
 /**
  * Receives one remote sender session on one channel. The SDK announces each receiver once, with
  * `dataChannelReceiverCreated`; keep the reference.
  */
 export class DataChannelReceiver extends TypedEmitter<DataChannelReceiverEvents> {
+  static {
+    wrap = (state) => new DataChannelReceiver(state);
+  }
+
   readonly channelId: number;
   readonly senderParticipantIdentifier: CommunicationIdentifierKind;
   readonly #state: ReceiverState;
 
-  /** @internal Created by the SDK when a new sender session is heard. */
-  constructor(state: ReceiverState) {
-    super();
+  private constructor(state: ReceiverState) {
+    super(state.listenerErrorReporter);
     this.#state = state;
     this.channelId = state.channelId;
-    this.senderParticipantIdentifier = { kind: 'communicationUser', communicationUserId: state.senderIdentity };
-    state.notifyMessageReady = () => this.emit('messageReady');
-    state.notifyClose = () => this.emit('close');
+    this.senderParticipantIdentifier = Object.freeze({ kind: 'communicationUser' as const, communicationUserId: state.senderIdentity });
+    state.on('messageReady', () => this.emit('messageReady'));
+    state.on('close', () => this.emit('close'));
   }
 
   /** The oldest buffered message, or undefined when none is waiting. */
   readMessage(): DataChannelMessage | undefined {
-    return this.#state.buffer.shift();
+    return this.#state.read();
   }
 
   /** Backchannel extension: whether the session has ended. */
@@ -43,4 +47,9 @@ export class DataChannelReceiver extends TypedEmitter<DataChannelReceiverEvents>
   get droppedMessageCount(): number {
     return this.#state.droppedMessages;
   }
+}
+
+/** @internal The public receiver of an internal receiver state (used by the data-channel feature only). */
+export function publicReceiver(state: ReceiverState): DataChannelReceiver {
+  return wrap(state);
 }

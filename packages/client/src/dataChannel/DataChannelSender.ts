@@ -1,17 +1,11 @@
+import type { DataLink } from '../internal/dataChannel/DataLink.js';
 import type { SenderState } from '../internal/dataChannel/SenderState.js';
-import type { DataChannelPriority, DataChannelReliability, CommunicationIdentifier } from './types.js';
+import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
-import { validateParticipants } from '../internal/dataChannel/validation.js';
-import type { DataLink } from '../internal/dataChannel/DataLink.js';
+import type { CommunicationIdentifier, DataChannelPriority, DataChannelReliability } from './types.js';
 
-/**
- * One sending session on a channel. Created by `DataChannelCallFeature.createDataChannelSender`.
- *
- * Messages leave in the order sent, paced to the sender's bitrate, High-priority senders first.
- */
 export interface DataChannelSenderEvents {
-  [event: string]: unknown[];
   /**
    * Backchannel extension: the server dropped a message this sender had already handed to the transport
    * (its sendMessage had resolved), for the reason `error.code` gives (e.g. a server-side limit).
@@ -19,16 +13,26 @@ export interface DataChannelSenderEvents {
   messageDropped: [event: { sequenceNumber: number; error: DataChannelError }];
 }
 
+let wrap: (state: SenderState, link: DataLink) => DataChannelSender;
+
+/**
+ * One sending session on a channel. Created by `DataChannelCallFeature.createDataChannelSender`.
+ *
+ * Messages leave in the order sent, paced to the sender's bitrate, High-priority senders first.
+ */
 export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
+  static {
+    wrap = (state, link) => new DataChannelSender(state, link);
+  }
+
   readonly #state: SenderState;
   readonly #link: DataLink;
 
-  /** @internal Created by DataChannelCallFeature. */
-  constructor(state: SenderState, link: DataLink) {
-    super();
+  private constructor(state: SenderState, link: DataLink) {
+    super(state.listenerErrorReporter);
     this.#state = state;
     this.#link = link;
-    state.notifyDropped = (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error });
+    state.on('messageDropped', (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error }));
   }
 
   /** The channel this sender sends on, 1–65535. */
@@ -80,4 +84,9 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
   close(): void {
     this.#state.close(`sender on channel ${this.#state.channelId} was closed`);
   }
+}
+
+/** @internal The public sender of an internal sender session (used by the data-channel feature only). */
+export function publicSender(state: SenderState, link: DataLink): DataChannelSender {
+  return wrap(state, link);
 }

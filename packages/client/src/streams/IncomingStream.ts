@@ -1,5 +1,5 @@
 import type { CommunicationIdentifierKind } from '../dataChannel/types.js';
-import { TypedEmitter } from '../events.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
 import type { StreamMetadata } from './frames.js';
 import type { StreamProgress } from './sendStream.js';
 import type { IncomingStreamState, ReceivedStream, StreamAssembly } from './StreamAssembly.js';
@@ -15,11 +15,17 @@ export interface IncomingStreamEvents {
   error: [error: StreamError];
 }
 
+let wrap: (assembly: StreamAssembly, reporter: ListenerErrorReporter) => IncomingStream;
+
 /**
  * Backchannel extension: one stream arriving on a receiver, announced by `StreamReceiver`'s `stream` event.
  * Listen to `progress`, then `complete` or `error` (exactly one of them), or await `done`.
  */
 export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
+  static {
+    wrap = (assembly, reporter) => new IncomingStream(assembly, reporter);
+  }
+
   /** The sender's id for this stream (unique per sender session). */
   readonly id: number;
   readonly channelId: number;
@@ -33,9 +39,9 @@ export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   readonly done: Promise<ReceivedStream>;
   readonly #assembly: StreamAssembly;
 
-  /** @internal Created by StreamReceiver when a Start frame arrives. */
-  constructor(assembly: StreamAssembly) {
-    super();
+  /** Created by StreamReceiver when a Start frame arrives. */
+  private constructor(assembly: StreamAssembly, reporter: ListenerErrorReporter) {
+    super(reporter);
     this.#assembly = assembly;
     const { header } = assembly;
     this.id = header.streamId;
@@ -78,4 +84,9 @@ export class IncomingStream extends TypedEmitter<IncomingStreamEvents> {
   cancel(reason = 'cancelled by the receiver'): void {
     this.#assembly.fail(StreamErrorCode.Cancelled, reason);
   }
+}
+
+/** @internal The public object of a stream being assembled (used by StreamReceiver only). */
+export function publicIncomingStream(assembly: StreamAssembly, reporter: ListenerErrorReporter): IncomingStream {
+  return wrap(assembly, reporter);
 }

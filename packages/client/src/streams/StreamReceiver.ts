@@ -5,10 +5,10 @@
  */
 import type { DataChannelReceiver } from '../dataChannel/DataChannelReceiver.js';
 import type { DataChannelMessage } from '../dataChannel/types.js';
-import { TypedEmitter, reportListenerError } from '../events.js';
+import { TypedEmitter } from '../events.js';
 import { digestUnsupported } from './digest.js';
 import { decodeStreamFrame, type StreamFrame } from './frames.js';
-import { IncomingStream } from './IncomingStream.js';
+import { publicIncomingStream, type IncomingStream } from './IncomingStream.js';
 import { StreamAssembly } from './StreamAssembly.js';
 import { StreamError, StreamErrorCode } from './StreamError.js';
 
@@ -55,7 +55,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
   #open = true;
 
   constructor(receiver: DataChannelReceiver, options: StreamReceiverOptions = {}) {
-    super();
+    super(receiver.listenerErrorReporter);
     this.receiver = receiver;
     this.#maxStreamBytes = options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
     this.#onMessage = options.onMessage;
@@ -89,7 +89,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
         try {
           this.#onMessage(message);
         } catch (error) {
-          reportListenerError(error, 'StreamReceiver onMessage');
+          this.reportListenerError(error, 'StreamReceiver onMessage');
         }
       }
       let frame: StreamFrame;
@@ -137,7 +137,7 @@ export class StreamReceiver extends TypedEmitter<StreamReceiverEvents> {
       totalBytes: frame.totalBytes,
       metadata: frame.metadata,
     });
-    const stream = new IncomingStream(assembly);
+    const stream = publicIncomingStream(assembly, this.listenerErrorReporter);
     this.#remember(frame.streamId, { assembly, stream });
     this.emit('stream', stream);
     const unsupported = digestUnsupported();

@@ -14,7 +14,7 @@ import { DATA_HEADER_BYTES } from '@backchannel/protocol';
 
 import type { DataChannelReliability } from '../dataChannel/types.js';
 import { DataChannelError, DataChannelErrorCode, invalidArgument } from '../errors.js';
-import { reportListenerError } from '../events.js';
+import { consoleListenerErrorReporter, type ListenerErrorReporter } from '../events.js';
 import { assertDigestSupported, HashList, toHex } from './digest.js';
 import { CHUNK_HEADER_BYTES, encodeAbort, encodeChunk, encodeEnd, encodeStart, type StreamMetadata } from './frames.js';
 import { StreamError, StreamErrorCode } from './StreamError.js';
@@ -22,6 +22,8 @@ import { StreamError, StreamErrorCode } from './StreamError.js';
 /** What sendStream needs of a sender: a `DataChannelSender` is one. */
 export interface StreamSink {
   readonly maxMessageSize: number;
+  /** @internal Where a throwing `onProgress` is reported (a DataChannelSender's client reporter). */
+  readonly listenerErrorReporter?: ListenerErrorReporter;
   /** The sender's pace; chunks are sized to half a second of it. */
   readonly bitrateInKbps?: number;
   /** Lossy senders are refused: a stream needs every chunk. */
@@ -101,7 +103,7 @@ async function run(sender: StreamSink, data: Uint8Array | Blob, streamId: number
     try {
       options.onProgress?.({ bytes, totalBytes });
     } catch (error) {
-      reportListenerError(error, 'sendStream onProgress');
+      (sender.listenerErrorReporter ?? consoleListenerErrorReporter)(error, 'sendStream onProgress');
     }
   };
   assertDigestSupported();

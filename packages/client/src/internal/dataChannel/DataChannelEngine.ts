@@ -1,7 +1,7 @@
 /**
  * The data-channel machinery of one call endpoint: its senders and their scheduler, the receiver table,
- * and the reading of frames from the server. The public DataChannelCallFeature forwards to it; the call
- * feeds it transport events.
+ * and the reading of frames from the server. It creates internal sender and receiver states and emits;
+ * the public DataChannelCallFeature wraps them in the public objects. The call feeds it transport events.
  */
 import {
   DataChannelErrorCode,
@@ -16,13 +16,14 @@ import {
   dropReasonText,
   errorCodeForDrop,
   senderMaxKbps,
+  type TimerHandle,
 } from '@backchannel/protocol';
 
-import { DataChannelReceiver } from '../../dataChannel/DataChannelReceiver.js';
-import { DataChannelSender } from '../../dataChannel/DataChannelSender.js';
 import type { DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
 import { DataChannelError } from '../../errors.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { DataLink } from './DataLink.js';
+import type { ReceiverState } from './ReceiverState.js';
 import { ReceiverTable } from './ReceiverTable.js';
 import { SendScheduler } from './SendScheduler.js';
 import { SenderState, type SenderContext } from './SenderState.js';
@@ -47,9 +48,15 @@ export interface DataChannelCounters {
 export interface DataChannelEngineOptions {
   /** Messages a receiver buffers before dropping the oldest. */
   receiverBufferSize: number;
+  reportListenerError: ListenerErrorReporter;
 }
 
-export class DataChannelEngine {
+export interface DataChannelEngineEvents {
+  /** A remote sender session was heard for the first time: emitted before its first message is buffered. */
+  receiverCreated: [receiver: ReceiverState];
+}
+
+export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
   readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0 };
   readonly #link: DataLink;
   readonly #scheduler: SendScheduler;
@@ -61,18 +68,20 @@ export class DataChannelEngine {
   readonly #barriers = new Map<number, () => void>();
   #nextBarrier = 1;
   /** Endpoints that left the roster but whose in-band EndpointLeft has not arrived yet. */
-  readonly #departing = new Map<number, { identity: string; timer: ReturnType<typeof setTimeout> }>();
+  readonly #departing = new Map<number, { identity: string; timer: TimerHandle }>();
   readonly #context: SenderContext;
   #nextSessionId = 1;
-  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #idleTimer: TimerHandle | undefined;
   #ended = false;
 
-  constructor(link: DataLink, options: DataChannelEngineOptions, onReceiverCreated: (receiver: DataChannelReceiver) => void) {
+  constructor(link: DataLink, options: DataChannelEngineOptions) {
+    super(options.reportListenerError);
     this.#link = link;
     this.#scheduler = new SendScheduler(link);
-    this.#receivers = new ReceiverTable(options.receiverBufferSize, (state) => onReceiverCreated(new DataChannelReceiver(state)));
+    this.#receivers = new ReceiverTable(options.receiverBufferSize, (state) => this.emit('receiverCreated', state), options.reportListenerError);
     this.#context = {
       link,
+      reportListenerError: options.reportListenerError,
       broadcastPackets: newBroadcastPacketBucket(link),
       receivedKbps: (now) => this.#received.kbps(now),
       schedule: (sender) => this.#scheduler.schedule(sender),
@@ -87,11 +96,21 @@ export class DataChannelEngine {
   start(): void {
     const limits = this.#link.limits;
     this.#context.broadcastPackets = newBroadcastPacketBucket(this.#link);
-    const sweepEvery = Math.max(20, Math.min(10_000, Math.floor(limits.receiverIdleCloseMs / 4)));
-    this.#idleTimer = setInterval(() => this.#receivers.closeIdle(this.#link.limits, performance.now()), sweepEvery);
+    this.#sweepIdleEvery(Math.max(20, Math.min(10_000, Math.floor(limits.receiverIdleCloseMs / 4))));
   }
 
-  createSender(options?: DataChannelSenderOpenOptions): DataChannelSender {
+  /** Closes idle receivers every `ms`, on the call's clock. */
+  #sweepIdleEvery(ms: number): void {
+    const clock = this.#link.clock;
+    this.#idleTimer = clock.setTimeout(() => {
+      if (this.#ended) return;
+      this.#receivers.closeIdle(this.#link.limits, clock.now());
+      this.#sweepIdleEvery(ms);
+    }, ms);
+  }
+
+  /** Opens a sender session; throws DataChannelError for bad options or an unusable call. */
+  createSender(options?: DataChannelSenderOpenOptions): SenderState {
     const checked = validateSenderOptions(options);
     if (this.#ended || !this.#link.isUsable()) {
       throw new DataChannelError(DataChannelErrorCode.FailedToStart, 'the call has no usable data transport (not connected, or ended)');
@@ -113,18 +132,18 @@ export class DataChannelEngine {
     );
     this.#senders.set(channelId, state);
     if (recipients.length > 0) state.setRecipients(recipients);
-    return new DataChannelSender(state, this.#link);
+    return state;
   }
 
   onFrame(bytes: Uint8Array): void {
     if (this.#ended) return;
     this.counters.framesReceived++;
-    this.#received.add(bytes.byteLength, performance.now());
+    this.#received.add(bytes.byteLength, this.#link.clock.now());
     this.#handle(bytes);
   }
 
   #handle(bytes: Uint8Array): void {
-    const now = performance.now();
+    const now = this.#link.clock.now();
     let frame;
     try {
       frame = decodeServerFrame(bytes);
@@ -165,7 +184,7 @@ export class DataChannelEngine {
         const sender = this.#senders.get(frame.channelId);
         if (sender?.sessionId !== frame.sessionId) return;
         const code = errorCodeForDrop(frame.reason);
-        sender.notifyDropped?.(frame.sequenceNumber, new DataChannelError(code, `the server dropped message ${frame.sequenceNumber}: ${dropReasonText(frame.reason)}`));
+        sender.reportDropped(frame.sequenceNumber, new DataChannelError(code, `the server dropped message ${frame.sequenceNumber}: ${dropReasonText(frame.reason)}`));
         return;
       }
     }
@@ -179,12 +198,13 @@ export class DataChannelEngine {
   flush(timeoutMs: number): Promise<void> {
     const durable = this.#link.channel('durable');
     const token = this.#nextBarrier++ >>> 0;
+    const clock = this.#link.clock;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         this.#barriers.delete(token);
         resolve();
       }, timeoutMs);
-      this.#barriers.set(token, () => (clearTimeout(timer), resolve()));
+      this.#barriers.set(token, () => (clock.clearTimeout(timer), resolve()));
       if (!durable.send(encodeBarrier(token))) this.#barriers.get(token)?.();
     });
   }
@@ -208,13 +228,13 @@ export class DataChannelEngine {
    */
   onParticipantLeft(endpointId: number, identity: string): void {
     if (this.#ended || this.#departing.has(endpointId)) return;
-    const timer = setTimeout(() => this.#departed(endpointId), DEPARTURE_GRACE_MS);
+    const timer = this.#link.clock.setTimeout(() => this.#departed(endpointId), DEPARTURE_GRACE_MS);
     this.#departing.set(endpointId, { identity, timer });
   }
 
   #departed(endpointId: number): void {
     const departing = this.#departing.get(endpointId);
-    if (departing) clearTimeout(departing.timer);
+    if (departing) this.#link.clock.clearTimeout(departing.timer);
     this.#departing.delete(endpointId);
     this.#held.delete(endpointId);
     this.#receivers.closeEndpoint(endpointId);
@@ -224,8 +244,8 @@ export class DataChannelEngine {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#idleTimer) clearInterval(this.#idleTimer);
-    for (const { timer } of this.#departing.values()) clearTimeout(timer);
+    if (this.#idleTimer) this.#link.clock.clearTimeout(this.#idleTimer);
+    for (const { timer } of this.#departing.values()) this.#link.clock.clearTimeout(timer);
     this.#departing.clear();
     this.#scheduler.dispose();
     for (const sender of [...this.#senders.values()]) sender.abandon('the call ended');
@@ -265,5 +285,5 @@ export class DataChannelEngine {
 /** SPEC §4: broadcast packets per second per endpoint, with a one-second burst. */
 function newBroadcastPacketBucket(link: DataLink): TokenBucket {
   const perSecond = link.limits.broadcastPacketsPerSecond;
-  return new TokenBucket(perSecond / 1000, perSecond, performance.now());
+  return new TokenBucket(perSecond / 1000, perSecond, link.clock.now());
 }

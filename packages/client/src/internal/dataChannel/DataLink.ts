@@ -4,11 +4,13 @@
  */
 import type { DataChannelLimits } from '@backchannel/protocol';
 
-import type { ChannelKind } from '@backchannel/protocol';
+import type { ChannelKind, Clock } from '@backchannel/protocol';
 
 import type { TransportChannel } from '../transport/PeerTransport.js';
 
 export interface DataLink {
+  /** The call's clock: pacing, backlog and idle close read it. */
+  readonly clock: Clock;
   /** Limits advertised by the server at join (defaults until then). */
   readonly limits: DataChannelLimits;
   /** True while the call is connected and both channels are open. */

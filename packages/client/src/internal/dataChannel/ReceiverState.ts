@@ -1,41 +1,78 @@
-/** The buffer and lifecycle of one receiver (one remote sender session); DataChannelReceiver reads it. */
+/**
+ * The buffer and lifecycle of one receiver (one remote sender session). It emits; the public
+ * DataChannelReceiver subscribes and reads.
+ */
 import type { DataChannelMessage } from '../../dataChannel/types.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import { Queue } from './Queue.js';
 
-export class ReceiverState {
-  readonly buffer = new Queue<DataChannelMessage>();
-  /** Messages dropped because the application did not read them before the buffer filled. */
-  droppedMessages = 0;
-  lastActivityAt: number;
-  closed = false;
-  /** Set by the public receiver object to turn state changes into its events. */
-  notifyMessageReady: (() => void) | undefined;
-  notifyClose: (() => void) | undefined;
+export interface ReceiverStateEvents {
+  messageReady: [];
+  close: [];
+}
+
+export class ReceiverState extends TypedEmitter<ReceiverStateEvents> {
+  readonly #buffer = new Queue<DataChannelMessage>();
+  #droppedMessages = 0;
+  #lastActivityAt: number;
+  #closed = false;
+  readonly #capacity: number;
 
   constructor(
     readonly channelId: number,
     readonly sessionId: number,
     readonly senderIdentity: string,
-    private readonly capacity: number,
+    capacity: number,
     now: number,
+    reportListenerError: ListenerErrorReporter,
   ) {
-    this.lastActivityAt = now;
+    super(reportListenerError);
+    this.#capacity = capacity;
+    this.#lastActivityAt = now;
+  }
+
+  /** Messages dropped because the application did not read them before the buffer filled. */
+  get droppedMessages(): number {
+    return this.#droppedMessages;
+  }
+
+  get lastActivityAt(): number {
+    return this.#lastActivityAt;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The oldest buffered message, if any, taken off the buffer. */
+  read(): DataChannelMessage | undefined {
+    return this.#buffer.shift();
+  }
+
+  /** The oldest buffered message, if any, left in the buffer. */
+  peek(): DataChannelMessage | undefined {
+    return this.#buffer.peek();
+  }
+
+  /** Messages waiting to be read. */
+  get bufferedCount(): number {
+    return this.#buffer.length;
   }
 
   push(sequenceNumber: number, data: Uint8Array, now: number): void {
-    this.lastActivityAt = now;
-    if (this.buffer.length >= this.capacity) {
+    this.#lastActivityAt = now;
+    if (this.#buffer.length >= this.#capacity) {
       // Drop the oldest: in real-time use the newest data matters most.
-      this.buffer.shift();
-      this.droppedMessages++;
+      this.#buffer.shift();
+      this.#droppedMessages++;
     }
-    this.buffer.push({ sequenceNumber, data });
-    this.notifyMessageReady?.();
+    this.#buffer.push({ sequenceNumber, data });
+    this.emit('messageReady');
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.notifyClose?.();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.emit('close');
   }
 }

@@ -8,6 +8,8 @@
  */
 import type { DataChannelLimits } from '@backchannel/protocol';
 
+import type { ListenerErrorReporter } from '../../events.js';
+
 import { ReceiverState } from './ReceiverState.js';
 
 interface ChannelSessions {
@@ -31,10 +33,12 @@ export class ReceiverTable {
   readonly #channels = new Map<number, ChannelSessions>();
   readonly #bufferCapacity: number;
   readonly #onCreated: (receiver: ReceiverState) => void;
+  readonly #reportListenerError: ListenerErrorReporter;
 
-  constructor(bufferCapacity: number, onCreated: (receiver: ReceiverState) => void) {
+  constructor(bufferCapacity: number, onCreated: (receiver: ReceiverState) => void, reportListenerError: ListenerErrorReporter) {
     this.#bufferCapacity = bufferCapacity;
     this.#onCreated = onCreated;
+    this.#reportListenerError = reportListenerError;
   }
 
   deliver(
@@ -56,7 +60,7 @@ export class ReceiverTable {
     sessions.newestSessionId = sessionId;
     let receiver = sessions.open.get(sessionId);
     if (!receiver) {
-      receiver = new ReceiverState(channelId, sessionId, senderIdentity, this.#bufferCapacity, now);
+      receiver = new ReceiverState(channelId, sessionId, senderIdentity, this.#bufferCapacity, now, this.#reportListenerError);
       sessions.open.set(sessionId, receiver);
       this.#onCreated(receiver); // the application attaches its listeners here, before the first message
     }

@@ -9,7 +9,7 @@
  *   wait in their queues (where priority still applies) and the scheduler resumes on the transport's
  *   buffered-amount-low event. A Lossy message meeting a full Lossy channel is dropped, as Lossy promises.
  */
-import { DataChannelErrorCode } from '@backchannel/protocol';
+import { DataChannelErrorCode, type TimerHandle } from '@backchannel/protocol';
 
 import { DataChannelError } from '../../errors.js';
 import type { TransportChannel } from '../transport/PeerTransport.js';
@@ -34,7 +34,7 @@ export class SendScheduler {
   /** Senders with queued items, by priority; Set order gives round robin. */
   readonly #high = new Set<SenderState>();
   readonly #normal = new Set<SenderState>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #pumping = false;
 
@@ -64,7 +64,7 @@ export class SendScheduler {
   }
 
   dispose(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.#link.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#high.clear();
     this.#normal.clear();
@@ -75,7 +75,7 @@ export class SendScheduler {
     for (;;) {
       // The Durable buffer is read once per round and shared by both priorities: the SCTP thread drains it
       // concurrently, and a Normal message must never slip out in a round where High ones were held back.
-      const round: Round = { now: performance.now(), durableRoom: DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), wakeAt: Infinity };
+      const round: Round = { now: this.#link.clock.now(), durableRoom: DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), wakeAt: Infinity };
       // Normal senders go only in a round where no High sender could.
       const sent = this.#serve(this.#high, round, channels) || this.#serve(this.#normal, round, channels);
       if (!sent) {
@@ -127,15 +127,16 @@ export class SendScheduler {
 
   #armTimer(at: number): void {
     if (at === Infinity || at >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    const clock = this.#link.clock;
+    if (this.#timer) clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(
+    this.#timer = clock.setTimeout(
       () => {
         this.#timer = undefined;
         this.#timerAt = Infinity;
         this.pump();
       },
-      Math.max(1, Math.ceil(at - performance.now())),
+      Math.max(1, Math.ceil(at - clock.now())),
     );
   }
 }

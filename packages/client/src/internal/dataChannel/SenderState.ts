@@ -1,6 +1,6 @@
 /**
  * Everything about one sender session: its options, sequence numbers, recipient generations, pace, and
- * the messages waiting to leave. The public DataChannelSender forwards to it.
+ * the messages waiting to leave. The public DataChannelSender forwards to it and subscribes to its events.
  */
 import {
   DATA_HEADER_BYTES,
@@ -17,9 +17,15 @@ import {
 } from '@backchannel/protocol';
 
 import { DataChannelError } from '../../errors.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { DataLink } from './DataLink.js';
 import { Queue } from './Queue.js';
 import { TokenBucket, kbpsToBytesPerMs } from '@backchannel/protocol';
+
+export interface SenderStateEvents {
+  /** The server dropped a message already handed to the transport (its sendMessage had resolved). */
+  messageDropped: [sequenceNumber: number, error: DataChannelError];
+}
 
 /** A frame waiting in a sender's queue: a data message (with its promise) or a recipient-list change. */
 export type QueuedItem =
@@ -41,6 +47,7 @@ export interface SenderOptions {
 /** Endpoint-wide state shared by all of a feature's senders. */
 export interface SenderContext {
   readonly link: DataLink;
+  readonly reportListenerError: ListenerErrorReporter;
   /** Broadcast packets this endpoint may still send now (SPEC §4 packet rate). */
   broadcastPackets: TokenBucket;
   /** What the endpoint currently receives, kbit/s. */
@@ -51,7 +58,7 @@ export interface SenderContext {
   released(sender: SenderState): void;
 }
 
-export class SenderState {
+export class SenderState extends TypedEmitter<SenderStateEvents> {
   readonly channelId: number;
   readonly sessionId: number;
   readonly reliability: Reliability;
@@ -69,10 +76,8 @@ export class SenderState {
   #closed = false;
   /** Whether the server has heard of this session (anything sent), so a close is worth announcing. */
   #announced = false;
-  /** Set by the public sender to turn server drop notices into its `messageDropped` event. */
-  notifyDropped: ((sequenceNumber: number, error: DataChannelError) => void) | undefined;
-
   constructor(options: SenderOptions, context: SenderContext) {
+    super(context.reportListenerError);
     this.channelId = options.channelId;
     this.sessionId = options.sessionId;
     this.reliability = options.reliability;
@@ -80,7 +85,7 @@ export class SenderState {
     this.bitrateKbps = options.bitrateKbps;
     this.#context = context;
     const rate = kbpsToBytesPerMs(options.bitrateKbps);
-    this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), performance.now());
+    this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), context.link.clock.now());
     this.#flags = (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0);
   }
 
@@ -116,7 +121,7 @@ export class SenderState {
         `message of ${data.byteLength} bytes exceeds maxMessageSize (${limits.maxMessageSizeBytes})`,
       );
     }
-    const now = performance.now();
+    const now = link.clock.now();
     const cost = DATA_HEADER_BYTES + data.byteLength;
     let packets = 0;
     if (this.isBroadcast) {
@@ -185,6 +190,11 @@ export class SenderState {
     this.#queuedBytes = 0;
     if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.sessionId));
     this.#context.released(this);
+  }
+
+  /** The server dropped message `sequenceNumber` of this session, for the reason `error` gives. */
+  reportDropped(sequenceNumber: number, error: DataChannelError): void {
+    this.emit('messageDropped', sequenceNumber, error);
   }
 
   /** Ends the session because the call is gone: nothing can be announced any more. */

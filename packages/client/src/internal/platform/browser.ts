@@ -1,10 +1,13 @@
 /** Platform bindings for browsers: the native RTCPeerConnection and WebSocket. */
 import { BrowserPeerTransport } from '../transport/browserTransport.js';
-import type { CreatePeerTransport } from '../transport/PeerTransport.js';
 import type { SignalingSocket } from '../signaling/SignalingSocket.js';
+import type { Platform } from './Platform.js';
 
-export const createPeerTransport: CreatePeerTransport = (options, handlers) => new BrowserPeerTransport(options, handlers);
+const browserPlatform: Platform = {
+  createPeerTransport: (options, handlers) => new BrowserPeerTransport(options, handlers),
+  openSignalingSocket: (url: string): SignalingSocket => new WebSocket(url) as unknown as SignalingSocket,
+};
 
-export function openSignalingSocket(url: string): SignalingSocket {
-  return new WebSocket(url) as unknown as SignalingSocket;
+export function loadPlatform(): Promise<Platform> {
+  return Promise.resolve(browserPlatform);
 }

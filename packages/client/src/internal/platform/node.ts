@@ -1,12 +1,51 @@
-/** Platform bindings for Node: node-datachannel for WebRTC, `ws` for the signaling socket. */
-import { WebSocket } from 'ws';
+/**
+ * Platform bindings for Node: node-datachannel for WebRTC, `ws` for the signaling socket. Both are optional
+ * peer dependencies of the SDK (a browser app installs no native binary), so they are loaded on first use,
+ * and a missing one is reported by name.
+ */
+import { CallErrorCode } from '@backchannel/protocol';
 
-import { NodePeerTransport } from '../transport/nodeTransport.js';
-import type { CreatePeerTransport } from '../transport/PeerTransport.js';
+import { CallError } from '../../errors.js';
 import type { SignalingSocket } from '../signaling/SignalingSocket.js';
+import type { Platform } from './Platform.js';
 
-export const createPeerTransport: CreatePeerTransport = (options, handlers) => new NodePeerTransport(options, handlers);
+/** Signaling messages are at most 64 KiB; `ws` would otherwise accept 100 MiB. */
+const MAX_SIGNALING_PAYLOAD = 1024 * 1024;
 
-export function openSignalingSocket(url: string): SignalingSocket {
-  return new WebSocket(url, { maxPayload: 1024 * 1024 }) as unknown as SignalingSocket;
+let loading: Promise<Platform> | undefined;
+
+export function loadPlatform(): Promise<Platform> {
+  return (loading ??= load().catch((error: unknown) => {
+    loading = undefined; // installed later (a REPL, say): try again next time
+    throw error;
+  }));
+}
+
+async function load(): Promise<Platform> {
+  const [transport, ws] = await Promise.all([
+    importPeer('node-datachannel', () => import('../transport/nodeTransport.js')),
+    importPeer('ws', () => import('ws')),
+  ]);
+  const platform: Platform = {
+    createPeerTransport: (options, handlers) => new transport.NodePeerTransport(options, handlers),
+    openSignalingSocket: (url: string): SignalingSocket => new ws.WebSocket(url, { maxPayload: MAX_SIGNALING_PAYLOAD }) as unknown as SignalingSocket,
+  };
+  return platform;
+}
+
+/** Loads an optional peer dependency; a missing one is a CallError `PlatformUnavailable` naming it. */
+export async function importPeer<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(name)) {
+      throw new CallError(
+        CallErrorCode.PlatformUnavailable,
+        `@backchannel/client needs the package '${name}' in Node: npm install ${name}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

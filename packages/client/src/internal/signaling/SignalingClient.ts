@@ -5,17 +5,19 @@
 import {
   CallErrorCode,
   PROTOCOL_VERSION,
+  SIGNALING_PATH,
   SignalingError,
   encodeSignaling,
+  parseCloseReason,
   parseServerMessage,
   type ClientMessage,
   type IceServerConfig,
   type ServerMessage,
 } from '@backchannel/protocol';
-import { openSignalingSocket } from '#platform';
 
-import { CallError } from '../../errors.js';
-import { reportListenerError } from '../../events.js';
+import { CallError, callErrorFromWire } from '../../errors.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
+import type { Platform } from '../platform/Platform.js';
 import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
@@ -42,21 +44,25 @@ export interface EndpointHandler {
 /** How long the server has to answer `hello` or `join`. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
-export class SignalingClient {
+export interface SignalingClientEvents {
+  /** A 1:1 call rings this agent. */
+  incomingCall: [message: IncomingCallMessage];
+  /** The connection ended, for whatever reason (emitted once). */
+  closed: [error: CallError];
+}
+
+export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly identity: string;
   readonly iceServers: IceServerConfig[];
   readonly #socket: SignalingSocket;
   readonly #pending = new Map<number, Pending>();
   readonly #endpoints = new Map<number, EndpointHandler>();
   readonly #peerCalls = new Map<string, PeerCallHandler>();
-  /** Called for every call ringing this agent. */
-  onIncomingCall: ((message: IncomingCallMessage) => void) | undefined;
   #nextRef = 1;
   #closed = false;
-  /** Called when the connection ends, for whatever reason. */
-  onClose: ((error: CallError) => void) | undefined;
 
-  private constructor(socket: SignalingSocket, welcome: Extract<ServerMessage, { type: 'welcome' }>) {
+  private constructor(socket: SignalingSocket, welcome: Extract<ServerMessage, { type: 'welcome' }>, reportListenerError: ListenerErrorReporter) {
+    super(reportListenerError);
     this.#socket = socket;
     this.identity = welcome.identity;
     this.iceServers = welcome.iceServers;
@@ -68,8 +74,19 @@ export class SignalingClient {
   }
 
   /** Opens the connection and authenticates; rejects with a {@link CallError} (e.g. `InvalidToken`). */
-  static connect(serverUrl: string, token: string, displayName: string | undefined): Promise<SignalingClient> {
-    const socket = openSignalingSocket(signalingUrl(serverUrl));
+  static connect(
+    platform: Platform,
+    serverUrl: string,
+    token: string,
+    displayName: string | undefined,
+    reportListenerError: ListenerErrorReporter,
+  ): Promise<SignalingClient> {
+    let socket: SignalingSocket;
+    try {
+      socket = platform.openSignalingSocket(signalingUrl(serverUrl));
+    } catch (error) {
+      return Promise.reject(new CallError(CallErrorCode.BadRequest, `cannot open a connection to ${serverUrl}`, { cause: error }));
+    }
     return new Promise((resolve, reject) => {
       const fail = (error: CallError): void => {
         clearTimeout(timer);
@@ -98,9 +115,9 @@ export class SignalingClient {
         }
         if (message.type === 'welcome') {
           clearTimeout(timer);
-          resolve(new SignalingClient(socket, message));
+          resolve(new SignalingClient(socket, message, reportListenerError));
         } else if (message.type === 'error') {
-          fail(new CallError(message.code, message.message));
+          fail(callErrorFromWire(message.code, message.message));
         }
       };
     });
@@ -175,7 +192,7 @@ export class SignalingClient {
       this.#dispatch(data);
     } catch (error) {
       // A handler's failure must not escape into the socket's callback (it would end a Node process).
-      reportListenerError(error, 'signaling message');
+      this.reportListenerError(error, 'signaling message');
     }
   }
 
@@ -192,13 +209,13 @@ export class SignalingClient {
       case 'ringing':
         return this.#settle(message.ref, (p) => p.resolve(message));
       case 'incomingCall':
-        return this.onIncomingCall?.(message);
+        return this.emit('incomingCall', message);
       case 'callAccepted':
       case 'peerCallEnded':
       case 'peerSignal':
         return this.#peerCalls.get(message.callId)?.onMessage(message);
       case 'error':
-        if (message.ref !== undefined) return this.#settle(message.ref, (p) => p.reject(new CallError(message.code, message.message)));
+        if (message.ref !== undefined) return this.#settle(message.ref, (p) => p.reject(callErrorFromWire(message.code, message.message)));
         if (message.endpointId !== undefined) this.#endpoints.get(message.endpointId)?.onMessage(message);
         return;
       default:
@@ -222,7 +239,7 @@ export class SignalingClient {
     this.#peerCalls.clear();
     for (const handler of [...this.#endpoints.values()]) handler.onConnectionLost(error);
     this.#endpoints.clear();
-    this.onClose?.(error);
+    this.emit('closed', error);
   }
 }
 
@@ -231,15 +248,13 @@ export function signalingUrl(serverUrl: string): string {
   const url = new URL(serverUrl);
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.pathname === '/' || url.pathname === '') url.pathname = '/signaling';
+  if (url.pathname === '/' || url.pathname === '') url.pathname = SIGNALING_PATH;
   return url.toString();
 }
 
-/** Close codes the server uses carry a CallErrorCode as reason (see server/signaling). */
+/** The server's close reasons carry a CallErrorCode (protocol `formatCloseReason`); others are a lost connection. */
 function closeError(code: number, reason: string): CallError {
-  if (reason && /^[A-Za-z]+(: |$)/.test(reason)) {
-    const [errorCode, ...rest] = reason.split(': ');
-    return new CallError(errorCode!, rest.join(': ') || reason);
-  }
+  const parsed = reason ? parseCloseReason(reason) : undefined;
+  if (parsed) return callErrorFromWire(parsed.code, parsed.message);
   return new CallError(CallErrorCode.ConnectionLost, `signaling connection closed (${code}${reason ? `: ${reason}` : ''})`);
 }

@@ -4,7 +4,9 @@
  * (`browserTransport.ts`); everything above this file is the same code on both.
  */
 
-import type { ChannelKind, IceServerConfig } from '@backchannel/protocol';
+import { CallErrorCode, type ChannelKind, type IceServerConfig } from '@backchannel/protocol';
+
+import { CallError } from '../../errors.js';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
@@ -57,8 +59,12 @@ export interface PeerTransport {
 export type CreatePeerTransport = (options: PeerTransportOptions, handlers: PeerTransportHandlers) => PeerTransport;
 
 /** The peer connection refused something (a description, a configuration). */
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
+export class TransportError extends CallError {
+  override readonly name: string = 'TransportError';
+
+  constructor(message: string) {
+    super(CallErrorCode.TransportFailed, message);
+  }
 }
 
 /** What a channel that does not exist (yet, or any more) answers. */

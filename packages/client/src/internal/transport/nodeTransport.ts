@@ -150,7 +150,7 @@ export class NodePeerTransport implements PeerTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending?.reject(new Error('transport closed'));
+    this.#pending?.reject(new TransportError('transport closed'));
     this.#pending = undefined;
     try {
       this.#channels.durable?.native.close();

@@ -4,7 +4,8 @@
  * CliErrors: unreachable server or refused key → ExitCode.Connection, a request the server calls bad →
  * ExitCode.Usage.
  */
-import type { ServerStats } from '../stats.js';
+import type { ServerStats } from '@backchannel/server';
+
 import { CliError, ExitCode } from './common.js';
 
 export interface ServerAccess {

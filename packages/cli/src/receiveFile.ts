@@ -2,15 +2,15 @@
  * `backchannel receive-file --group G`: joins the call and saves the files sent to it on the demo's file
  * channel (by send-file or the demo page), reassembled and checked by the SDK's stream helper, under the
  * name the sender announced, made safe (fileNames.ts). Each file is confirmed to its sender with a
- * `file-received` receipt, or a `file-failed` one (appMessages.ts). Exits after one file, or with
+ * `file-received` receipt, or a `file-failed` one (@backchannel/protocol's appMessages.ts). Exits after one file, or with
  * --keep-going when interrupted.
  */
 import { mkdir, rm } from 'node:fs/promises';
 
 import { Features, receiveStreams, StreamError, StreamErrorCode, type Call, type DataChannelSender, type IncomingStream } from '@backchannel/client';
+import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL, encodeAppMessage, readFileMetadata, type FileReplyMessage } from '@backchannel/protocol';
 import { Option, type Command } from 'commander';
 
-import { encodeAppMessage, FILE_CHANNEL, MESSAGE_CHANNEL, readFileMetadata, type AppMessage } from './appMessages.js';
 import { ended, joinGroupCall, type CallSession, type JoinFlags } from './callSession.js';
 import { printable } from './chatView.js';
 import { CliError, ExitCode, note, onInterrupt, result, runAction } from './common.js';
@@ -43,7 +43,7 @@ export function receiveFileCommand(): Command {
     .addOption(serverOption())
     .addOption(tokenOption())
     .addOption(accessKeyOption())
-    .addOption(channelOption('BACKCHANNEL_FILE_CHANNEL', FILE_CHANNEL, "the channel files arrive on (the demo page's)"))
+    .addOption(channelOption('BACKCHANNEL_FILE_CHANNEL', APP_FILE_CHANNEL, "the channel files arrive on (the demo page's)"))
     .addOption(
       new Option('--max-bytes <n>', 'refuse larger files (each is held in memory until verified)')
         .env('BACKCHANNEL_MAX_BYTES')
@@ -77,7 +77,7 @@ function receive(session: CallSession, flags: ReceiveFileFlags): Promise<ExitCod
   const { call } = session;
   note(`waiting for ${flags.keepGoing ? 'files' : 'a file'} in group ${flags.group} as ${flags.name} (channel ${flags.channel})`);
   const dataChannel = call.feature(Features.DataChannel);
-  const receipts = dataChannel.createDataChannelSender({ channelId: MESSAGE_CHANNEL });
+  const receipts = dataChannel.createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL });
   let failures = 0;
   let settled = false;
 
@@ -170,7 +170,7 @@ async function save(dir: string, name: string, chunks: readonly Uint8Array[]): P
  * Sends a receipt to one identity. The recipient list travels in order with the messages, so receipts of
  * concurrent transfers each reach their own sender. Best effort: the sender may have left.
  */
-async function reply(receipts: DataChannelSender, to: string, message: AppMessage): Promise<void> {
+async function reply(receipts: DataChannelSender, to: string, message: FileReplyMessage): Promise<void> {
   try {
     receipts.setParticipants([{ communicationUserId: to }]);
     await receipts.sendMessage(encodeAppMessage(message));

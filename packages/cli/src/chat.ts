@@ -1,7 +1,7 @@
 /**
  * `backchannel chat`: an interactive participant in a group call. Each line read from stdin is sent to
  * everyone (or, with /to, to one participant) on one Durable channel, as the demo page's chat message
- * (appMessages.ts) so that terminals and browsers chat together, or as bare UTF-8 text with --plain. Every
+ * (@backchannel/protocol's appMessages.ts) so that terminals and browsers chat together, or as bare UTF-8 text with --plain. Every
  * message arriving on the channel is printed with its sender's display name, channel and sequence number:
  * the demo's chat messages as their text, anything else as UTF-8 text. The roster is printed on joining and
  * after every change.
@@ -22,13 +22,14 @@ import {
   type DataChannelSender,
   type RemoteParticipant,
 } from '@backchannel/client';
+import { APP_MESSAGE_CHANNEL, encodeAppMessage } from '@backchannel/protocol';
 import { Option, type Command } from 'commander';
 
-import { decodeAppMessage, encodeAppMessage, MESSAGE_CHANNEL } from './appMessages.js';
 import { ended, joinGroupCall, type CallSession, type JoinFlags } from './callSession.js';
 import { CHAT_HELP, parseChatLine } from './chatLine.js';
 import { chatView, textOf } from './chatView.js';
 import { CliError, ExitCode, onInterrupt, runAction, type ExitCode as ExitCodeValue } from './common.js';
+import { readAppMessage } from './messages.js';
 import { accessKeyOption, channelOption, groupOption, nameOption, serverOption, tokenOption, toolCommand } from './options.js';
 import { describeParticipants, findByName } from './roster.js';
 
@@ -45,7 +46,7 @@ export function chatCommand(): Command {
     .addOption(serverOption())
     .addOption(tokenOption())
     .addOption(accessKeyOption())
-    .addOption(channelOption('BACKCHANNEL_CHAT_CHANNEL', MESSAGE_CHANNEL, "the channel to send and read chat messages on (the demo page's)"))
+    .addOption(channelOption('BACKCHANNEL_CHAT_CHANNEL', APP_MESSAGE_CHANNEL, "the channel to send and read chat messages on (the demo page's)"))
     .addOption(new Option('--plain', "send bare UTF-8 text instead of the demo page's JSON chat messages").env('BACKCHANNEL_PLAIN').default(false))
     .addOption(new Option('--all-channels', 'also print messages of every other channel').env('BACKCHANNEL_ALL_CHANNELS').default(false))
     .addHelpText('after', `\nWhile in the call:\n${CHAT_HELP.map((line) => `  ${line}`).join('\n')}`)
@@ -199,7 +200,7 @@ function show(receiver: DataChannelReceiver, names: NameBook, print: (text: stri
   const from = receiver.senderParticipantIdentifier.communicationUserId;
   const drain = (): void => {
     for (let message = receiver.readMessage(); message; message = receiver.readMessage()) {
-      const decoded = decodeAppMessage(message.data);
+      const decoded = readAppMessage(message.data);
       // The demo's file receipts and cancels share the channel; they are for send-file, not for reading.
       if (decoded && decoded.type !== 'chat') continue;
       const text = decoded ? decoded.text : textOf(message.data);

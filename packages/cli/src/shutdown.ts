@@ -3,8 +3,7 @@
  * `ServerShutdown`, lets queued Durable data leave (bounded), then the process exits 0. A second signal
  * exits at once.
  */
-import type { RunningServer } from '../BackchannelServer.js';
-import type { Logger } from '../logging.js';
+import type { Logger, RunningServer } from '@backchannel/server';
 
 export function installShutdown(server: RunningServer, logger: Logger): void {
   let stopping = false;

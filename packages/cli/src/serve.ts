@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { startServer } from '../BackchannelServer.js';
-import { ConfigError, DEFAULT_CONFIG, redactConfig, resolveConfig, type ServerOptions } from '../config.js';
-import { createLogger, type LogFormat } from '../logging.js';
+import { ConfigError, DEFAULT_CONFIG, redactConfig, resolveConfig, startServer, type ServerOptions } from '@backchannel/server';
+
+import { demoStaticDir } from './demoPage.js';
+import { serveLogger, type LogFormat } from './logging.js';
 import { installShutdown } from './shutdown.js';
 
 type Parse = (value: string) => unknown;
@@ -49,7 +50,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
   { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },
   { flags: '--demo [on]', key: 'demo', parse: flag, help: 'serve the demo page at / and give tokens to anyone (local trials only)', boolean: true },
-  { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: 'the built demo app (default: apps/demo/dist of the repository)' },
+  { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: "the built demo app (default: the dist/ of the repository's @backchannel/demo, apps/demo/dist)" },
   { flags: '--tls-cert <file>', key: 'tlsCertFile', parse: text, help: 'PEM certificate: serve HTTPS and WSS on the same port' },
   { flags: '--tls-key <file>', key: 'tlsKeyFile', parse: text, help: 'PEM private key of --tls-cert' },
 ];
@@ -112,9 +113,10 @@ export function serveCommand(): Command {
         const source = command.getOptionValueSource(name);
         if (source === 'cli' || source === 'env') setPath(options, row.key, flags[name] === undefined && row.boolean ? true : flags[name]);
       }
-      const logger = createLogger({ level: flags.logLevel as string, format: flags.logFormat as LogFormat });
+      const logger = serveLogger(flags.logLevel as string, flags.logFormat as LogFormat);
       const config = resolveConfig(options as ServerOptions);
-      const server = await startServer({ ...config, limits: config.limits, logger });
+      const demoDir = config.demoStaticDir ?? (config.demo ? demoStaticDir() : undefined);
+      const server = await startServer({ ...config, demoStaticDir: demoDir, limits: config.limits, logger });
       logger.info({ config: redactConfig(server.config) }, 'configuration');
       const generated = config.accessKey === undefined;
       console.log(`Backchannel listening on ${server.url}`);

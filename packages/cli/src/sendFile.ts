@@ -2,7 +2,7 @@
  * `backchannel send-file FILE --group G --to NAME`: joins the call, waits for NAME, and sends the file to
  * NAME alone with the SDK's stream helper (chunks, SHA-256 hash list) on the demo's file channel, showing
  * progress. It succeeds once the recipient confirms that the file arrived intact (a `file-received`
- * receipt, appMessages.ts).
+ * receipt, @backchannel/protocol's appMessages.ts).
  *
  * The server paces Durable senders to `durableMaxKbps` (64 kbps by default): at that pace a few MiB take
  * minutes, so the tool says so before it starts.
@@ -12,11 +12,12 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import { Features, StreamError, StreamErrorCode, sendStream, type Call, type DataChannelCallFeature } from '@backchannel/client';
+import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL, newTransferId, type FileReplyMessage } from '@backchannel/protocol';
 import { Option, type Command } from 'commander';
 
-import { decodeAppMessage, FILE_CHANNEL, MESSAGE_CHANNEL, newTransferId, type AppMessage } from './appMessages.js';
 import { ended, joinGroupCall, type JoinFlags } from './callSession.js';
 import { CliError, ExitCode, note, onInterrupt, result, runAction } from './common.js';
+import { readAppMessage } from './messages.js';
 import { accessKeyOption, channelOption, groupOption, integerIn, nameOption, serverOption, tokenOption, toolCommand } from './options.js';
 import { formatBytes, formatDuration, progressReporter } from './progress.js';
 import { onDeparture, waitForParticipant } from './roster.js';
@@ -41,7 +42,7 @@ export function sendFileCommand(): Command {
     .addOption(serverOption())
     .addOption(tokenOption())
     .addOption(accessKeyOption())
-    .addOption(channelOption('BACKCHANNEL_FILE_CHANNEL', FILE_CHANNEL, "the channel to send the file on (the demo page's)"))
+    .addOption(channelOption('BACKCHANNEL_FILE_CHANNEL', APP_FILE_CHANNEL, "the channel to send the file on (the demo page's)"))
     .addOption(new Option('--wait <seconds>', 'how long to wait for the recipient to join').env('BACKCHANNEL_WAIT').default(60).argParser(integerIn(0, 86_400)))
     .addHelpText('after', '\nThe server paces Durable senders to its --durable-max-kbps (64 kbps by default):\nfor large files, start it with a higher limit, e.g. backchannel serve --durable-max-kbps 50000.')
     .action(runAction('send-file', (file: string, flags: SendFileFlags) => sendFile(file, flags)));
@@ -115,7 +116,7 @@ async function transfer(call: Call, path: string, size: number, flags: SendFileF
   }
 }
 
-type Reply = Extract<AppMessage, { transferId: string }>;
+type Reply = FileReplyMessage;
 
 /**
  * Listens on the message channel from now on, and returns a function awaiting the recipient's answer about
@@ -126,11 +127,11 @@ type Reply = Extract<AppMessage, { transferId: string }>;
 function listenForReplies(dataChannel: DataChannelCallFeature): (recipient: string, transferId: string) => Promise<Reply> {
   let expecting: { recipient: string; transferId: string; resolve: (reply: Reply) => void } | undefined;
   dataChannel.on('dataChannelReceiverCreated', (receiver) => {
-    if (receiver.channelId !== MESSAGE_CHANNEL) return;
+    if (receiver.channelId !== APP_MESSAGE_CHANNEL) return;
     const from = receiver.senderParticipantIdentifier.communicationUserId;
     const drain = (): void => {
       for (let message = receiver.readMessage(); message; message = receiver.readMessage()) {
-        const decoded = decodeAppMessage(message.data);
+        const decoded = readAppMessage(message.data);
         if (!expecting || !decoded || decoded.type === 'chat' || from !== expecting.recipient || decoded.transferId !== expecting.transferId) continue;
         expecting.resolve(decoded);
       }

@@ -1,0 +1,32 @@
+/**
+ * What a call's setup flow (a group join, or a 1:1 call placed or accepted) may do to its call. The flows
+ * run the signaling; the call owns the state. Implemented by CallCore.
+ */
+import type { ParticipantInfo, WireDataChannelLimits } from '@backchannel/protocol';
+
+import type { CallEndReason, CallState } from '../../callTypes.js';
+import type { SignalingClient } from '../signaling/SignalingClient.js';
+import type { CallTransport } from './CallTransport.js';
+
+export type { CallEndReason, CallState };
+
+export interface CallControl {
+  readonly signaling: SignalingClient;
+  readonly state: CallState;
+  /** The transport, once `openTransport` made it. */
+  readonly transport: CallTransport | undefined;
+  /** The server took the call: its id, this endpoint's id (group calls), and the limits it advertised. */
+  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits }): void;
+  /** Creates the peer connection; local candidates go through `sendCandidate` once the gate opens. */
+  openTransport(role: 'offerer' | 'answerer', sendCandidate: (candidate: string, mid: string) => void): CallTransport;
+  /** The first roster is known (a group call's `connected`, a 1:1 call's answer). */
+  rosterKnown(participants: readonly ParticipantInfo[]): void;
+  updateRoster(joined: readonly ParticipantInfo[], leftEndpointIds: readonly number[]): void;
+  /** 1:1: the callee's agents ring; the connect timer gives way to the server's ring timeout. */
+  ringing(): void;
+  /** 1:1: the callee answered; connecting again, under the connect timer. */
+  answered(): void;
+  /** 1:1: this agent is confirmed as the one that accepted. */
+  acceptConfirmed(): void;
+  end(reason: CallEndReason): void;
+}

@@ -1,0 +1,272 @@
+/**
+ * One call of this agent, inside the SDK: its state machine, roster, data link and data-channel engine,
+ * and its end. The public `Call` wraps it and subscribes to its events; the setup flows (GroupJoin,
+ * PeerCallSetup) drive it through {@link CallControl}.
+ */
+import {
+  DEFAULT_LIMITS,
+  PeerCallEndCode,
+  CallErrorCode,
+  type ChannelKind,
+  type Clock,
+  type DataChannelLimits,
+  type IceServerConfig,
+  type ParticipantInfo,
+  type TimerHandle,
+  type WireDataChannelLimits,
+} from '@backchannel/protocol';
+
+import { CallError } from '../../errors.js';
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
+import { DataChannelEngine } from '../dataChannel/DataChannelEngine.js';
+import type { DataLink } from '../dataChannel/DataLink.js';
+import type { Platform } from '../platform/Platform.js';
+import type { SignalingClient } from '../signaling/SignalingClient.js';
+import { CLOSED_CHANNEL, type TransportChannel } from '../transport/PeerTransport.js';
+import type { CallControl, CallEndReason, CallState } from './CallControl.js';
+import { CallTransport } from './CallTransport.js';
+import { GroupJoin } from './GroupJoin.js';
+import { PeerCallSetup, type PeerCallRole } from './PeerCallSetup.js';
+import { Roster, type RosterEntry } from './Roster.js';
+
+/** What a call is: a group call to join, a 1:1 call to place, or one this agent accepted. */
+export type CallSetup = { kind: 'group'; groupId: string } | PeerCallRole;
+
+/** How the agent configures the calls it creates. */
+export interface CallContext {
+  readonly signaling: SignalingClient;
+  readonly platform: Platform;
+  readonly clock: Clock;
+  readonly iceServers: IceServerConfig[];
+  readonly receiverBufferSize: number;
+  /** Time allowed from join() to Connected. */
+  readonly connectTimeoutMs: number;
+  readonly reportListenerError: ListenerErrorReporter;
+}
+
+export interface CallCoreEvents {
+  stateChanged: [];
+  rosterChanged: [added: readonly RosterEntry[], removed: readonly RosterEntry[]];
+}
+
+/** How long hangUp() waits for already-sent Durable data to reach the far side. */
+const HANG_UP_FLUSH_MS = 2000;
+
+/** How long a lost transport waits for the server's reason before the call ends as TransportFailed. */
+const SERVER_REASON_GRACE_MS = 1000;
+
+export class CallCore extends TypedEmitter<CallCoreEvents> implements CallControl {
+  readonly signaling: SignalingClient;
+  readonly engine: DataChannelEngine;
+  /** What the data-channel engine needs from this call. */
+  readonly link: DataLink;
+  readonly roster = new Roster();
+  readonly #context: CallContext;
+  readonly #setup: CallSetup;
+  readonly #flow: GroupJoin | PeerCallSetup;
+  #id = '';
+  #state: CallState = 'None';
+  #endReason: CallEndReason | undefined;
+  #limits: DataChannelLimits = DEFAULT_LIMITS;
+  #transport: CallTransport | undefined;
+  #rosterReceived = false;
+  readonly #accepted: Deferred;
+  #connectTimer: TimerHandle | undefined;
+  /** Set by hangUp(): the call is being left on purpose, transport closures are expected. */
+  #leaving = false;
+  #hangingUp: Promise<void> | undefined;
+  #transportLostTimer: TimerHandle | undefined;
+
+  constructor(context: CallContext, setup: CallSetup) {
+    super(context.reportListenerError);
+    this.#context = context;
+    this.signaling = context.signaling;
+    this.#setup = setup;
+    this.#accepted = deferred();
+    const limits = (): DataChannelLimits => this.#limits;
+    this.link = {
+      clock: context.clock,
+      get limits() {
+        return limits();
+      },
+      isUsable: () => this.#state === 'Connected' && this.#transport?.isOpen === true,
+      channel: (kind: ChannelKind): TransportChannel => this.#transport?.channel(kind) ?? CLOSED_CHANNEL,
+      endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
+      identityOf: (endpointId) => this.roster.identityOf(endpointId),
+    };
+    this.engine = new DataChannelEngine(this.link, { receiverBufferSize: context.receiverBufferSize, reportListenerError: context.reportListenerError });
+    this.#flow = setup.kind === 'group' ? new GroupJoin(this) : new PeerCallSetup(this, setup);
+  }
+
+  /** Starts the join (or the ring, or the answer). */
+  start(): void {
+    this.#setState('Connecting');
+    this.#armConnectTimer();
+    if (this.#flow instanceof GroupJoin) void this.#flow.start((this.#setup as { groupId: string }).groupId);
+    else this.#flow.start();
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  get endReason(): CallEndReason | undefined {
+    return this.#endReason;
+  }
+
+  get transport(): CallTransport | undefined {
+    return this.#transport;
+  }
+
+  /** Resolves once a 1:1 call this agent accepted is confirmed as its own (first to accept). */
+  get accepted(): Promise<void> {
+    return this.#accepted.promise;
+  }
+
+  /** Leaves the call. Resolves once it is Disconnected. */
+  hangUp(): Promise<void> {
+    if (this.#state === 'Disconnected') return Promise.resolve();
+    return (this.#hangingUp ??= this.#leave());
+  }
+
+  // ----------------------------------------------------------------------------------- CallControl
+
+  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits }): void {
+    this.#id = details.callId;
+    if (details.endpointId !== undefined) this.roster.setSelf(details.endpointId);
+    this.#limits = Object.freeze({ ...details.limits });
+  }
+
+  openTransport(role: 'offerer' | 'answerer', sendCandidate: (candidate: string, mid: string) => void): CallTransport {
+    const transport = new CallTransport(
+      this.#context.platform,
+      { role, iceServers: this.#context.iceServers, direct: this.#setup.kind !== 'group', sendCandidate },
+      {
+        onOpen: () => this.#maybeConnected(),
+        onLost: (message, what) => {
+          if (what === 'connection' || this.#state === 'Connected') this.#transportLost(message);
+        },
+        onFrame: (frame) => this.engine.onFrame(frame),
+        onBufferedAmountLow: () => this.engine.onBufferedAmountLow(),
+      },
+    );
+    this.#transport = transport;
+    return transport;
+  }
+
+  rosterKnown(participants: readonly ParticipantInfo[]): void {
+    this.#rosterReceived = true;
+    this.updateRoster(participants, []);
+    this.#maybeConnected();
+  }
+
+  updateRoster(joined: readonly ParticipantInfo[], leftEndpointIds: readonly number[]): void {
+    const { added, removed } = this.roster.update(joined, leftEndpointIds);
+    // Frames that raced ahead of the roster are delivered now that their sender is known.
+    for (const entry of added) this.engine.onParticipantJoined(entry.endpointId);
+    for (const entry of removed) this.engine.onParticipantLeft(entry.endpointId, entry.identity);
+    if (added.length > 0 || removed.length > 0) this.emit('rosterChanged', added, removed);
+  }
+
+  ringing(): void {
+    // Ringing has its own limit, the server's ring timeout (NoAnswer): the connect timer starts again on answer.
+    this.#context.clock.clearTimeout(this.#connectTimer);
+    this.#setState('Ringing');
+  }
+
+  answered(): void {
+    if (this.#state === 'Ringing') this.#setState('Connecting');
+    this.#armConnectTimer();
+  }
+
+  acceptConfirmed(): void {
+    this.#accepted.resolve();
+  }
+
+  end(reason: CallEndReason): void {
+    if (this.#state === 'Disconnected' || (this.#state === 'Disconnecting' && !this.#leaving) || this.#endReason) return;
+    const clock = this.#context.clock;
+    clock.clearTimeout(this.#connectTimer);
+    clock.clearTimeout(this.#transportLostTimer);
+    this.#endReason = reason;
+    this.#setState('Disconnecting');
+    this.#flow.leave();
+    this.engine.end();
+    this.#accepted.reject(new CallError(reason.code as CallErrorCode, reason.message));
+    this.#transport?.close();
+    const removed = this.roster.clear();
+    if (removed.length > 0) this.emit('rosterChanged', [], removed);
+    this.#setState('Disconnected');
+  }
+
+  // ----------------------------------------------------------------------------------- internals
+
+  /**
+   * Leaves without losing what was already sent. A message whose sendMessage resolved may still sit in the
+   * SCTP buffers, and closing the peer connection at once would discard it: first a Barrier frame goes on
+   * the Durable channel, behind that data, and the server (or the peer) acknowledges it once everything
+   * before it has arrived; then the call ends. Bounded by HANG_UP_FLUSH_MS. Messages still waiting in the
+   * SDK's own queues (paced, not yet handed to the transport) reject with DataChannelSenderClosed.
+   */
+  async #leave(): Promise<void> {
+    this.#leaving = true;
+    const wasConnected = this.#state === 'Connected';
+    // Disconnecting from now on: no new sender, no new message (the data link is unusable), while the
+    // messages already handed over are flushed.
+    this.#setState('Disconnecting');
+    if (wasConnected) await this.engine.flush(HANG_UP_FLUSH_MS);
+    this.end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
+  }
+
+  #armConnectTimer(): void {
+    const clock = this.#context.clock;
+    clock.clearTimeout(this.#connectTimer);
+    const ms = this.#context.connectTimeoutMs;
+    this.#connectTimer = clock.setTimeout(() => this.end({ code: CallErrorCode.TransportFailed, message: `not connected within ${ms} ms` }), ms);
+  }
+
+  #maybeConnected(): void {
+    if (this.#state !== 'Connecting' || !this.#rosterReceived || !this.#transport?.isOpen) return;
+    this.#context.clock.clearTimeout(this.#connectTimer);
+    this.engine.start();
+    this.#setState('Connected');
+  }
+
+  /**
+   * The peer connection went away. When the server ended the call on purpose (shutdown, say) its reason is
+   * on its way over signaling and may arrive just after the transport noticed: wait a moment for it, so the
+   * application sees why, not just that the transport failed.
+   */
+  #transportLost(message: string): void {
+    if (this.#leaving || this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    if (!this.signaling.isOpen) return this.end({ code: CallErrorCode.TransportFailed, message });
+    this.#transportLostTimer = this.#context.clock.setTimeout(
+      () => this.end({ code: CallErrorCode.TransportFailed, message }),
+      SERVER_REASON_GRACE_MS,
+    );
+  }
+
+  #setState(state: CallState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('stateChanged');
+  }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // nobody may be waiting
+  return { promise, resolve, reject };
+}

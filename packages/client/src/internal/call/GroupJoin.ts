@@ -1,0 +1,87 @@
+/**
+ * Joining a group call: the join request, the offer of this endpoint's peer connection to the server, and
+ * the server's messages about the endpoint (answer, candidates, roster, end).
+ */
+import { CallErrorCode } from '@backchannel/protocol';
+
+import { CallError } from '../../errors.js';
+import type { EndpointMessage } from '../signaling/SignalingClient.js';
+import type { CallControl } from './CallControl.js';
+
+export class GroupJoin {
+  readonly #call: CallControl;
+  #endpointId = 0;
+
+  constructor(call: CallControl) {
+    this.#call = call;
+  }
+
+  /** This endpoint's id on the server; 0 until the join is accepted. */
+  get endpointId(): number {
+    return this.#endpointId;
+  }
+
+  async start(groupId: string): Promise<void> {
+    const call = this.#call;
+    const signaling = call.signaling;
+    try {
+      const joined = await signaling.join(groupId);
+      if (call.state !== 'Connecting') {
+        signaling.send({ type: 'leave', endpointId: joined.endpointId });
+        return;
+      }
+      this.#endpointId = joined.endpointId;
+      call.established({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits });
+      signaling.attachEndpoint(joined.endpointId, {
+        onMessage: (message) => this.#onSignaling(message),
+        onConnectionLost: (error) => call.end({ code: error.code, message: error.message }),
+      });
+      const transport = call.openTransport('offerer', (candidate, mid) =>
+        signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
+      );
+      const sdp = await transport.createOffer();
+      signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp });
+    } catch (error) {
+      const code = error instanceof CallError ? error.code : CallErrorCode.TransportFailed;
+      call.end({ code, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #onSignaling(message: EndpointMessage): void {
+    const call = this.#call;
+    switch (message.type) {
+      case 'answer':
+        try {
+          call.transport?.applyAnswer(message.sdp);
+        } catch (error) {
+          call.end({ code: CallErrorCode.TransportFailed, message: String(error) });
+        }
+        return;
+      case 'candidate':
+        call.transport?.addRemoteCandidate(message.candidate, message.mid);
+        return;
+      case 'connected':
+        call.rosterKnown(message.participants);
+        return;
+      case 'participantJoined':
+        call.updateRoster([message.participant], []);
+        return;
+      case 'participantLeft':
+        call.updateRoster([], [message.participantEndpointId]);
+        return;
+      case 'callEnded':
+      case 'error':
+        call.end({ code: message.code, message: message.message });
+        return;
+    }
+  }
+
+  /** The call is over: the server hears that this endpoint is gone, and its messages stop here. */
+  leave(): void {
+    if (!this.#endpointId) return;
+    // Whoever ended it, the server hears it (it may not know: a local timeout, a transport failure). A
+    // 'leave' for an endpoint the server already ended is ignored there.
+    this.#call.signaling.send({ type: 'leave', endpointId: this.#endpointId });
+    this.#call.signaling.detachEndpoint(this.#endpointId);
+  }
+}
