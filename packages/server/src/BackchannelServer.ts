@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
-import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
 import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
 import { IdentityStore } from './identity/IdentityStore.js';
@@ -55,6 +55,10 @@ export type StartOptions = ServerOptions & {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { logger = silentLogger(), clock = systemClock, ...configOptions } = options;
   const config = resolveConfig(configOptions);
+  if (config.demo && config.demoStaticDir === undefined) {
+    // The server knows no repository layout: the caller (the CLI) resolves the built demo app's directory.
+    throw new ConfigError('demoStaticDir', undefined, 'demo mode needs the directory of the built demo app');
+  }
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const identities = new IdentityStore();
@@ -110,8 +114,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     defaultTtlMinutes: config.tokenTtlMinutes,
     onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
-  // resolveConfig refuses demo mode without demoStaticDir.
-  if (config.demo && config.demoStaticDir) {
+  if (config.demo && config.demoStaticDir !== undefined) {
     await registerDemoRoutes(app, { identities, tokens, ttlMinutes: config.tokenTtlMinutes, staticDir: config.demoStaticDir });
   }
 

@@ -59,8 +59,9 @@ export interface ServerConfig {
    */
   demo: boolean;
   /**
-   * Where the built demo app is (its index.html and assets). Required with `demo`: the server knows no
-   * repository layout; the CLI passes the directory it resolves through the demo package.
+   * Where the built demo app is (its index.html and assets). Required by `startServer` with `demo`: the
+   * server knows no repository layout. It may be left out of `resolveConfig` so that a caller (the CLI)
+   * can fill it in afterwards from the demo package.
    */
   demoStaticDir: string | undefined;
   /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
@@ -153,8 +154,7 @@ const configSchema = z
   })
   .strict()
   .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
-  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
-  .refine((c) => !c.demo || c.demoStaticDir !== undefined, { message: 'demo mode needs the directory of the built demo app', path: ['demoStaticDir'] });
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
 
 /** Fills in defaults and validates; throws {@link ConfigError} naming the first bad key and its value. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
