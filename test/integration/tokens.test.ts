@@ -4,10 +4,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 
 import { CallClient, CallError, CommunicationTokenCredential, type Call } from '@backchannel/client';
+import { CallErrorCode, PROTOCOL_VERSION, SignalingCloseCode, encodeSignaling, parseCloseReason, type ServerMessage } from '@backchannel/protocol';
+import { startServer, type RunningServer } from '@backchannel/server';
 import { SignJWT, type JWTPayload } from 'jose';
+import type { WebSocket } from 'ws';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
-import { until, waitForEvent } from '../helpers/events.js';
+import { ManualClock } from '../helpers/clock.js';
+import { until, waitForEvent, within } from '../helpers/events.js';
+import { RawEndpoint } from '../helpers/rawClient.js';
 
 const SECRET = 'a-test-secret-of-reasonable-length';
 const ISSUER = 'backchannel';
@@ -152,6 +157,86 @@ describe('tokens', () => {
     assert.equal((await identityApi(h, `/identities/${encodeURIComponent(a.identity)}`, 'DELETE')).status, 204);
     await aEnded;
     assert.equal(a.call.callEndReason?.code, 'InvalidToken');
+  });
+});
+
+describe('token lifetimes in the server clock’s time', () => {
+  let server: RunningServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  /** An identity with a `voip` token valid `minutes` from the server clock's now, through the identity API. */
+  async function userWithToken(minutes: number): Promise<{ identity: string; token: string }> {
+    const response = await fetch(`${server!.url}/identities`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server!.accessKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ createTokenWithScopes: ['voip'], expiresInMinutes: minutes }),
+    });
+    const body = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
+    return { identity: body.identity.id, token: body.accessToken.token };
+  }
+
+  async function tokenFor(identity: string, minutes: number): Promise<string> {
+    const response = await fetch(`${server!.url}/identities/${encodeURIComponent(identity)}/:issueAccessToken`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server!.accessKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scopes: ['voip'], expiresInMinutes: minutes }),
+    });
+    return ((await response.json()) as { token: string }).token;
+  }
+
+  function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+    return new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  }
+
+  /** The connection still handles messages: a second hello gets its BadRequest answer. */
+  async function stillServed(ws: WebSocket, next: (predicate: (m: ServerMessage) => boolean) => Promise<ServerMessage>, messages: ServerMessage[]): Promise<void> {
+    const before = messages.length;
+    ws.send(encodeSignaling({ type: 'hello', protocolVersion: PROTOCOL_VERSION, token: 'x' }));
+    const answer = await next((m) => messages.indexOf(m) >= before && m.type === 'error');
+    assert.deepEqual(answer, { type: 'error', code: CallErrorCode.BadRequest, message: 'already authenticated' });
+  }
+
+  it('ends a connection whose token expires unrefreshed, when the clock passes its expiry (4001, InvalidToken)', async () => {
+    const clock = new ManualClock();
+    server = await startServer({ port: 0, clock, tokenLeewaySeconds: 0 });
+    const user = await userWithToken(1);
+    const { ws, messages, next } = await RawEndpoint.connect(server.url, user.token);
+    const closed = closeOf(ws);
+    clock.advance(58_000); // the token is valid for 60 s of the server clock's time
+    await stillServed(ws, next, messages);
+    clock.advance(2_000);
+    const { code, reason } = await within(closed, 'the close of the expired connection');
+    assert.equal(code, SignalingCloseCode.Unauthorized);
+    assert.deepEqual(parseCloseReason(reason), { code: CallErrorCode.InvalidToken, message: 'token expired' });
+    assert.ok(messages.some((m) => m.type === 'error' && m.code === CallErrorCode.InvalidToken && m.message === 'token expired'));
+  });
+
+  it('keeps a connection past its first token’s expiry once refreshed, until the refreshed token expires', async () => {
+    const clock = new ManualClock();
+    server = await startServer({ port: 0, clock, tokenLeewaySeconds: 0 });
+    const user = await userWithToken(1);
+    const { ws, messages, next } = await RawEndpoint.connect(server.url, user.token);
+    const closed = closeOf(ws);
+    clock.advance(50_000);
+    ws.send(encodeSignaling({ type: 'refreshToken', token: await tokenFor(user.identity, 1) })); // valid to 110 s
+    await stillServed(ws, next, messages); // the refresh was handled: messages are handled in order
+    clock.advance(30_000); // 80 s: past the first token's expiry
+    await stillServed(ws, next, messages);
+    clock.advance(31_000); // 111 s: past the refreshed one's
+    const { code, reason } = await within(closed, 'the close of the expired connection');
+    assert.equal(code, SignalingCloseCode.Unauthorized);
+    assert.equal(parseCloseReason(reason)?.message, 'token expired');
+  });
+
+  it('refuses at hello a token that has expired in the server clock’s time', async () => {
+    const clock = new ManualClock();
+    server = await startServer({ port: 0, clock, tokenLeewaySeconds: 0 });
+    const user = await userWithToken(1);
+    clock.advance(61_000);
+    await assert.rejects(RawEndpoint.connect(server.url, user.token), /InvalidToken.*token expired/);
   });
 });
 

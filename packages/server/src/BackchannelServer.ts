@@ -5,14 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 
-import { CallErrorCode } from '@backchannel/protocol';
+import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
-import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
 import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
 import { IdentityStore } from './identity/IdentityStore.js';
@@ -40,30 +39,40 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Options of {@link startServer}: the configuration, and what is not configuration (where to log, what time it is). */
 export type StartOptions = ServerOptions & {
   /** Where the server logs (pino). Default: nowhere. */
   logger?: Logger;
+  /**
+   * The server's time: token issue, verification and expiry, pacing and limits, the join, hello and ring
+   * timeouts. Default: the system clock. Tests pass a manual clock to run time-driven behaviour without
+   * waiting for it.
+   */
+  clock?: Clock;
 };
 
+/** Starts a server: validates the configuration (throws ConfigError), listens, and resolves once it does. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { logger = silentLogger(), ...configOptions } = options;
+  const { logger = silentLogger(), clock = systemClock, ...configOptions } = options;
   const config = resolveConfig(configOptions);
+  if (config.demo && config.demoStaticDir === undefined) {
+    // The server knows no repository layout: the caller (the CLI) resolves the built demo app's directory.
+    throw new ConfigError('demoStaticDir', undefined, 'demo mode needs the directory of the built demo app');
+  }
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const identities = new IdentityStore();
-  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds);
+  const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds, clock);
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
-  const router = new Router(
-    { limits: config.limits, maxSendersPerEndpoint: config.maxSendersPerEndpoint, observeRouting: metrics.observeRouting },
-    stats,
-  );
-  const calls = new CallManager(config, router, stats, logger);
+  const router = new Router({ limits: config.limits, clock, observeRouting: metrics.observeRouting }, stats);
+  const calls = new CallManager(config, router, stats, logger, clock);
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
     agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
     logger,
+    clock,
   });
   const tls = await readTls(config);
 
@@ -85,6 +94,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     identities,
     stats,
     logger,
+    clock,
     iceServers: config.iceServers,
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
@@ -104,13 +114,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     defaultTtlMinutes: config.tokenTtlMinutes,
     onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
-  if (config.demo) {
-    await registerDemoRoutes(app, {
-      identities,
-      tokens,
-      ttlMinutes: config.tokenTtlMinutes,
-      staticDir: config.demoStaticDir ?? fileURLToPath(new URL('../../../apps/demo/dist', import.meta.url)),
-    });
+  if (config.demo && config.demoStaticDir !== undefined) {
+    await registerDemoRoutes(app, { identities, tokens, ttlMinutes: config.tokenTtlMinutes, staticDir: config.demoStaticDir });
   }
 
   await app.listen({ host: config.host, port: config.port });

@@ -6,6 +6,10 @@
 import { DEFAULT_LIMITS, iceServerSchema, limitsSchema, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
 import { z } from 'zod';
 
+import { ConfigError } from './errors.js';
+
+export { ConfigError } from './errors.js';
+
 export interface ServerConfig {
   /** Address to listen on. Loopback by default: put a TLS proxy in front to expose it. */
   host: string;
@@ -54,7 +58,11 @@ export interface ServerConfig {
    * Backchannel locally only.
    */
   demo: boolean;
-  /** Where the built demo app is (default: apps/demo/dist of this repository). */
+  /**
+   * Where the built demo app is (its index.html and assets). Required by `startServer` with `demo`: the
+   * server knows no repository layout. It may be left out of `resolveConfig` so that a caller (the CLI)
+   * can fill it in afterwards from the demo package.
+   */
   demoStaticDir: string | undefined;
   /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
   shutdownDrainMs: number;
@@ -101,11 +109,6 @@ const positive = z.number().positive();
 const positiveInt = z.number().int().positive();
 
 /**
- * The schema every configuration passes, whatever its source (flags, environment, config file, code):
- * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
- * in production.
- */
-/**
  * The limits as the protocol defines them, strict here (an unknown key in a configuration is a mistake),
  * with the two upper bounds the server can serve: a message must fit its peer connections' SCTP message
  * size, and a recipient list one SetRecipients frame (a count byte).
@@ -116,6 +119,11 @@ const strictLimitsSchema = z.strictObject({
   maxRecipients: z.number().int().min(1).max(255),
 });
 
+/**
+ * The schema every configuration passes, whatever its source (flags, environment, config file, code):
+ * unknown keys are refused, and each value is checked, so a mistake is reported by name, not discovered
+ * in production.
+ */
 const configSchema = z
   .object({
     host: z.string().min(1),
@@ -147,18 +155,6 @@ const configSchema = z
   .strict()
   .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
   .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
-
-/** A configuration value was refused: `key` is its dotted path, `value` what was given. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly key: string,
-    readonly value: unknown,
-    reason: string,
-  ) {
-    super(`invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
-  }
-}
 
 /** Fills in defaults and validates; throws {@link ConfigError} naming the first bad key and its value. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {

@@ -1,44 +1,66 @@
-/** A group call: its endpoints, who is admitted (transport up, in the roster), and lookups for routing. */
+/**
+ * A group call: its endpoints, its roster (the admitted ones, derived from their state), the roster
+ * announcements (joined, connected, left), and lookups for routing. Its endpoints tell it when they enter
+ * the roster and when they leave; `close()` ends every endpoint, and the call emits 'close' once it is
+ * empty and done.
+ */
 import { randomUUID } from 'node:crypto';
 
-import type { Endpoint } from './Endpoint.js';
+import { encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
 
-export class GroupCall {
+import { Emitter } from '../events.js';
+import type { Logger } from '../logging.js';
+import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
+
+export type GroupCallEvents = {
+  /** The call ended: its last endpoint left, or it was closed. */
+  close: [];
+};
+
+/** One group call: its endpoints and its roster (see the module comment). */
+export class GroupCall extends Emitter<GroupCallEvents> {
   readonly id = randomUUID();
-  readonly createdAt = Date.now();
-  /** Every endpoint that joined, admitted or still connecting. */
-  readonly endpoints = new Map<number, Endpoint>();
+  readonly groupId: string;
+  /** When it was created, on the settings' monotonic clock. */
+  readonly createdAt: number;
+  readonly #settings: EndpointSettings;
+  readonly #logger: Logger;
+  readonly #endpoints = new Map<number, Endpoint>();
   /** Admitted endpoints, in join order. Rebuilt on every roster change; routing reads it per message. */
-  admitted: readonly Endpoint[] = [];
-  /** Bumped on every roster change, so routing caches know to recompute. */
-  rosterVersion = 0;
+  #roster: readonly Endpoint[] = [];
+  #rosterVersion = 0;
   readonly #byIdentity = new Map<string, Endpoint[]>();
+  #closed = false;
 
-  constructor(readonly groupId: string) {}
+  constructor(groupId: string, settings: EndpointSettings, logger: Logger) {
+    super(settings.reportListenerError);
+    this.groupId = groupId;
+    this.#settings = settings;
+    this.#logger = logger;
+    this.createdAt = settings.clock.now();
+  }
+
+  /** Every endpoint that joined and has not left, admitted or still connecting. */
+  get endpoints(): ReadonlyMap<number, Endpoint> {
+    return this.#endpoints;
+  }
 
   get size(): number {
-    return this.endpoints.size;
+    return this.#endpoints.size;
   }
 
-  add(endpoint: Endpoint): void {
-    this.endpoints.set(endpoint.id, endpoint);
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  /** The endpoint's transport is up: it enters the roster. Returns the others, for its first roster. */
-  admit(endpoint: Endpoint): Endpoint[] {
-    const others = [...this.admitted];
-    endpoint.admitted = true;
-    this.#rebuild();
-    return others;
+  /** Admitted endpoints, in join order. */
+  get roster(): readonly Endpoint[] {
+    return this.#roster;
   }
 
-  /** Removes the endpoint; true if it was admitted (so the others must be told). */
-  remove(endpoint: Endpoint): boolean {
-    if (!this.endpoints.delete(endpoint.id)) return false;
-    const wasAdmitted = endpoint.admitted;
-    endpoint.admitted = false;
-    if (wasAdmitted) this.#rebuild();
-    return wasAdmitted;
+  /** Bumped on every roster change, so routing caches know to recompute. */
+  get rosterVersion(): number {
+    return this.#rosterVersion;
   }
 
   /** Admitted endpoints of `identity`. */
@@ -46,14 +68,67 @@ export class GroupCall {
     return this.#byIdentity.get(identity) ?? [];
   }
 
+  /** A new endpoint `id` for `signaling`'s agent, connecting until its transport is up. */
+  join(id: number, signaling: SignalingSink): Endpoint {
+    if (this.#closed) throw new Error('the call is closed');
+    const endpoint = new Endpoint(id, this, signaling, this.#settings);
+    this.#endpoints.set(endpoint.id, endpoint);
+    this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity }, 'endpoint joined');
+    return endpoint;
+  }
+
+  /**
+   * Called by the endpoint when its transport is up: it enters the roster, gets its first roster, and
+   * everyone already there sees it join.
+   */
+  enter(endpoint: Endpoint): void {
+    if (this.#endpoints.get(endpoint.id) !== endpoint || !endpoint.admitted) return;
+    const others = this.#roster;
+    this.#rebuild();
+    this.#logger.info({ callId: this.id, endpointId: endpoint.id, msSinceJoin: this.#settings.clock.now() - endpoint.joinedAt }, 'endpoint connected');
+    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
+    const participant = endpoint.toParticipant();
+    for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });
+  }
+
+  /**
+   * Called by the endpoint as it closes: it leaves the call, and if it was in the roster everyone left is
+   * told. The last one out ends the call.
+   */
+  leave(endpoint: Endpoint, reason: EndReason | undefined): void {
+    if (this.#endpoints.get(endpoint.id) !== endpoint) return;
+    this.#endpoints.delete(endpoint.id);
+    if (this.#roster.includes(endpoint)) {
+      this.#rebuild();
+      // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster.
+      const leftFrame = encodeEndpointLeft(endpoint.id);
+      const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
+      for (const other of this.#roster) {
+        other.deliver('durable', leftFrame);
+        other.signal({ ...left, endpointId: other.id });
+      }
+    }
+    this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' }, 'endpoint left');
+    if (this.#endpoints.size === 0) this.close();
+  }
+
+  /** Ends every endpoint (each with `reason`), then the call. Idempotent. */
+  close(reason?: EndReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const endpoint of [...this.#endpoints.values()]) endpoint.close(reason);
+    this.#logger.info({ callId: this.id, groupId: this.groupId, durationMs: this.#settings.clock.now() - this.createdAt }, 'call ended');
+    this.safeEmit('close');
+  }
+
   #rebuild(): void {
-    this.admitted = [...this.endpoints.values()].filter((e) => e.admitted);
+    this.#roster = [...this.#endpoints.values()].filter((e) => e.admitted);
     this.#byIdentity.clear();
-    for (const endpoint of this.admitted) {
+    for (const endpoint of this.#roster) {
       const list = this.#byIdentity.get(endpoint.identity);
       if (list) list.push(endpoint);
       else this.#byIdentity.set(endpoint.identity, [endpoint]);
     }
-    this.rosterVersion++;
+    this.#rosterVersion++;
   }
 }

@@ -5,7 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { CallErrorCode, PeerCallEndCode, type DataChannelLimits, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
+import {
+  CallErrorCode,
+  PeerCallEndCode,
+  systemClock,
+  type Clock,
+  type DataChannelLimits,
+  type PeerSignal,
+  type ServerMessage,
+  type TimerHandle,
+} from '@backchannel/protocol';
 
 import type { Logger } from '../logging.js';
 
@@ -27,7 +36,7 @@ interface PeerCall {
   readonly ringing: Set<PeerParty>;
   /** The agent that accepted. */
   callee: PeerParty | undefined;
-  ringTimer: ReturnType<typeof setTimeout> | undefined;
+  ringTimer: TimerHandle | undefined;
   readonly startedAt: number;
 }
 
@@ -37,16 +46,22 @@ export interface PeerCallManagerOptions {
   /** Authenticated agents of an identity. */
   agentsOf(identity: string): PeerParty[];
   logger: Logger;
+  /** Time for the ring timeout (default: the system clock). */
+  clock?: Clock;
 }
 
+/** The server's 1:1 calls: ringing, answer, relay and ending (see the module comment). */
 export class PeerCallManager {
   readonly #options: PeerCallManagerOptions;
   readonly #calls = new Map<string, PeerCall>();
+  readonly #clock: Clock;
 
   constructor(options: PeerCallManagerOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
+  /** `caller` rings every other agent of `calleeIdentity`; answered with `ringing` (or an error) under `ref`. */
   start(caller: PeerParty, ref: number, calleeIdentity: string): void {
     let ringing = 0;
     for (const call of this.#calls.values()) if (call.caller === caller && !call.callee) ringing++;
@@ -66,10 +81,10 @@ export class PeerCallManager {
       ringing: new Set(agents),
       callee: undefined,
       ringTimer: undefined,
-      startedAt: Date.now(),
+      startedAt: this.#clock.now(),
     };
     this.#calls.set(call.id, call);
-    call.ringTimer = setTimeout(() => this.#end(call, PeerCallEndCode.NoAnswer, 'nobody answered'), this.#options.ringTimeoutMs);
+    call.ringTimer = this.#clock.setTimeout(() => this.#end(call, PeerCallEndCode.NoAnswer, 'nobody answered'), this.#options.ringTimeoutMs);
     const limits = { ...this.#options.limits };
     for (const agent of agents) {
       agent.send({ type: 'incomingCall', callId: call.id, caller: { identity: caller.identity, displayName: caller.displayName }, limits });
@@ -78,10 +93,11 @@ export class PeerCallManager {
     this.#options.logger.info({ callId: call.id, caller: caller.identity, callee: calleeIdentity, agents: agents.length }, 'peer call ringing');
   }
 
+  /** `agent`, one of those ringing, answers: the others stop ringing and both parties are told. */
   accept(agent: PeerParty, callId: string): void {
     const call = this.#calls.get(callId);
     if (!call || call.callee || !call.ringing.has(agent)) return this.#notFound(agent, callId);
-    clearTimeout(call.ringTimer);
+    this.#clock.clearTimeout(call.ringTimer);
     call.callee = agent;
     call.ringing.delete(agent);
     for (const other of call.ringing) this.#tell(other, call, PeerCallEndCode.AnsweredElsewhere, 'the call was answered on another device');
@@ -89,9 +105,10 @@ export class PeerCallManager {
     const callee = { identity: agent.identity, displayName: agent.displayName };
     call.caller.send({ type: 'callAccepted', callId, callee });
     agent.send({ type: 'callAccepted', callId, callee });
-    this.#options.logger.info({ callId, msToAnswer: Date.now() - call.startedAt }, 'peer call accepted');
+    this.#options.logger.info({ callId, msToAnswer: this.#clock.now() - call.startedAt }, 'peer call accepted');
   }
 
+  /** `agent`, one of those ringing, declines: the call ends with Rejected. */
   reject(agent: PeerParty, callId: string): void {
     const call = this.#calls.get(callId);
     if (!call || call.callee || !call.ringing.has(agent)) return this.#notFound(agent, callId);
@@ -130,9 +147,9 @@ export class PeerCallManager {
   /** Ends `call` for everyone involved except `initiator` (who already knows). */
   #end(call: PeerCall, code: string, message: string, initiator?: PeerParty): void {
     if (!this.#calls.delete(call.id)) return;
-    clearTimeout(call.ringTimer);
+    this.#clock.clearTimeout(call.ringTimer);
     for (const party of [call.caller, call.callee, ...call.ringing]) if (party && party !== initiator) this.#tell(party, call, code, message);
-    this.#options.logger.info({ callId: call.id, code, durationMs: Date.now() - call.startedAt }, 'peer call ended');
+    this.#options.logger.info({ callId: call.id, code, durationMs: this.#clock.now() - call.startedAt }, 'peer call ended');
   }
 
   #tell(agent: PeerParty, call: PeerCall, code: string, message: string): void {

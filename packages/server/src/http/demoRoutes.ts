@@ -13,7 +13,12 @@ import type { FastifyInstance } from 'fastify';
 
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
-import { problem } from './identityRoutes.js';
+
+/**
+ * The code of the 404 at `/` when the demo directory holds no built app. Not in the protocol's
+ * IdentityApiErrorCode table: the demo page is not part of the identity API.
+ */
+const DEMO_NOT_BUILT = 'DemoNotBuilt';
 
 export interface DemoRoutesOptions {
   identities: IdentityStore;
@@ -21,7 +26,7 @@ export interface DemoRoutesOptions {
   /** Lifetime of demo tokens, minutes. */
   ttlMinutes: number;
   /** The built demo app (index.html and assets), served at `/` when it exists. */
-  staticDir: string | undefined;
+  staticDir: string;
 }
 
 export async function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOptions): Promise<void> {
@@ -31,11 +36,11 @@ export async function registerDemoRoutes(app: FastifyInstance, options: DemoRout
     const accessToken = await tokens.issue(id, [VOIP_SCOPE], options.ttlMinutes, identities.tokenGeneration(id)!);
     return reply.code(201).send({ identity: { id }, accessToken });
   });
-  if (options.staticDir && existsSync(options.staticDir)) {
+  if (existsSync(options.staticDir)) {
     await app.register(fastifyStatic, { root: options.staticDir, prefix: '/' });
   } else {
     app.get('/', async (_request, reply) =>
-      reply.code(404).send(problem('DemoNotBuilt', 'the demo app is not built: run `npm run build` (or `npm start`) at the repository root')),
+      reply.code(404).send({ error: { code: DEMO_NOT_BUILT, message: 'the demo app is not built: run `npm run build` (or `npm start`) at the repository root' } }),
     );
   }
 }

@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+import { IdentityApiErrorCode } from '@backchannel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -47,18 +48,18 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     const body = parseBody(issueBody, request.body ?? {}, reply);
     if (!body) return reply;
     const generation = identities.tokenGeneration(request.params.id);
-    if (generation === undefined) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    if (generation === undefined) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
     return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes, generation));
   });
 
   app.post<{ Params: { id: string } }>('/identities/:id/::revokeAccessTokens', { preHandler: authorize }, async (request, reply) => {
-    if (!identities.revokeTokens(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    if (!identities.revokeTokens(request.params.id)) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
     options.onTokensRevoked(request.params.id);
     return reply.code(204).send();
   });
 
   app.delete<{ Params: { id: string } }>('/identities/:id', { preHandler: authorize }, async (request, reply) => {
-    if (!identities.delete(request.params.id)) return reply.code(404).send(problem('IdentityNotFound', `no identity ${request.params.id}`));
+    if (!identities.delete(request.params.id)) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
     options.onTokensRevoked(request.params.id);
     return reply.code(204).send();
   });
@@ -71,7 +72,7 @@ export function requireAccessKey(accessKey: string): (request: FastifyRequest, r
     const header = request.headers.authorization ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
     if (!timingSafeEqual(digest(presented), expectedKey)) {
-      await reply.code(401).send(problem('Unauthorized', 'a valid access key is required: Authorization: Bearer <key>'));
+      await reply.code(401).send(problem(IdentityApiErrorCode.Unauthorized, 'a valid access key is required: Authorization: Bearer <key>'));
     }
   };
 }
@@ -80,12 +81,12 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply):
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  void reply.code(400).send(problem('InvalidRequest', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`));
+  void reply.code(400).send(problem(IdentityApiErrorCode.InvalidRequest, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`));
   return undefined;
 }
 
-/** Error body in the reference API's shape. */
-export function problem(code: string, message: string): { error: { code: string; message: string } } {
+/** Error body in the reference API's shape: `{ error: { code, message } }`, `code` from the protocol's table. */
+export function problem(code: IdentityApiErrorCode, message: string): { error: { code: IdentityApiErrorCode; message: string } } {
   return { error: { code, message } };
 }
 

@@ -5,9 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 
+/** The identities of this server process, with their token generations. */
 export class IdentityStore {
   readonly #identities = new Map<string, { createdAt: number; tokenGeneration: number }>();
 
+  /** A new identity, with token generation 0. */
   create(): string {
     const id = `8:backchannel:${randomUUID()}`;
     this.#identities.set(id, { createdAt: Date.now(), tokenGeneration: 0 });
@@ -27,10 +29,12 @@ export class IdentityStore {
     return true;
   }
 
+  /** Forgets `id` (its tokens are refused from then on). False if it did not exist. */
   delete(id: string): boolean {
     return this.#identities.delete(id);
   }
 
+  /** Identities held. */
   get size(): number {
     return this.#identities.size;
   }

@@ -4,7 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import { systemClock, type Clock } from '@backchannel/protocol';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+
+import { TokenError } from '../errors.js';
 
 export const VOIP_SCOPE = 'voip';
 const ALGORITHM = 'HS256';
@@ -24,20 +27,22 @@ export interface VerifiedToken {
   expiresAt: number;
 }
 
-export class TokenError extends Error {
-  override readonly name = 'TokenError';
-}
-
+/** Issues and verifies the server's access tokens (see the module comment). */
 export class TokenService {
   readonly #key: Uint8Array;
   readonly #issuer: string;
   readonly #leewaySeconds: number;
+  readonly #clock: Clock;
 
-  /** `secret` undefined: a random one for this process (tokens die with it). */
-  constructor(secret: string | undefined, issuer: string, leewaySeconds: number) {
+  /**
+   * `secret` undefined: a random one for this process (tokens die with it). `clock`'s wall time stamps
+   * issued tokens and is the time tokens are verified at.
+   */
+  constructor(secret: string | undefined, issuer: string, leewaySeconds: number, clock: Clock = systemClock) {
     this.#key = secret ? new TextEncoder().encode(secret) : randomBytes(32);
     this.#issuer = issuer;
     this.#leewaySeconds = leewaySeconds;
+    this.#clock = clock;
   }
 
   /** Clock skew allowed around `exp` and `nbf`, milliseconds. */
@@ -45,8 +50,9 @@ export class TokenService {
     return this.#leewaySeconds * 1000;
   }
 
+  /** Issues a token for `identity`, valid `ttlMinutes` from now, under the identity's token `generation`. */
   async issue(identity: string, scopes: string[], ttlMinutes: number, generation: number): Promise<IssuedToken> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.#clock.wallNow() / 1000);
     const exp = now + Math.round(ttlMinutes * 60);
     const token = await new SignJWT({ scope: scopes.join(' '), gen: generation })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
@@ -59,7 +65,10 @@ export class TokenService {
     return { token, expiresOn: new Date(exp * 1000).toISOString() };
   }
 
-  /** Verifies signature, algorithm, issuer, audience, expiry, not-before and the `voip` scope. */
+  /**
+   * Verifies signature, algorithm, issuer, audience, expiry, not-before and the `voip` scope, at the clock's
+   * wall time. Throws {@link TokenError} for any token it refuses.
+   */
   async verify(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
@@ -68,6 +77,7 @@ export class TokenService {
         audience: this.#issuer,
         clockTolerance: this.#leewaySeconds,
         requiredClaims: ['sub', 'exp'],
+        currentDate: new Date(this.#clock.wallNow()),
       });
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
       if (!scopes.includes(VOIP_SCOPE)) throw new TokenError(`token lacks the '${VOIP_SCOPE}' scope`);
@@ -75,9 +85,9 @@ export class TokenService {
       return { identity: payload.sub!, generation, scopes, expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof TokenError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired');
-      if (error instanceof joseErrors.JOSEError) throw new TokenError(`token refused: ${error.message}`);
-      throw new TokenError('token is malformed');
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired', { cause: error });
+      if (error instanceof joseErrors.JOSEError) throw new TokenError(`token refused: ${error.message}`, { cause: error });
+      throw new TokenError('token is malformed', { cause: error });
     }
   }
 }

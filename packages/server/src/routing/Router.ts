@@ -2,10 +2,13 @@
  * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: the
  * session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
  * rules (budget and packet rate), the sender's pace for its class, and the recipient count; then it
- * rewrites the frame into a Deliver frame in place and hands the same bytes to every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * resolves the recipients, rewrites the frame into a Deliver frame in place and fans the same bytes out to
+ * every recipient. Every drop is counted and reported to the sender in a Notice frame.
  *
  * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
  * so that network jitter on well-behaved senders never trips them.
+ *
+ * State lives in the call objects (sessions, paces, held frames, rate meters): the router only asks them.
  */
 import {
   DATA_HEADER_BYTES,
@@ -13,7 +16,6 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
-  TokenBucket,
   broadcastBudgetKbps,
   broadcastPacketCount,
   decodeClientFrame,
@@ -22,25 +24,18 @@ import {
   encodeSessionClosed,
   kbpsToBytesPerMs,
   rewriteSendAsDeliver,
-  senderMaxKbps,
+  systemClock,
+  type ChannelKind,
+  type Clock,
   type DataChannelLimits,
   type SendFrame,
   type SessionCloseFrame,
   type SetRecipientsFrame,
 } from '@backchannel/protocol';
 
-import type { Endpoint } from '../calls/Endpoint.js';
-import type { ChannelKind } from '../rtc/ServerPeer.js';
+import type { Endpoint, FrameHandler } from '../calls/Endpoint.js';
+import { TOO_MANY_RECIPIENTS, type SenderPace } from '../calls/ServerSession.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
-import { MAX_HELD_FRAMES, MAX_HOLD_MS, ServerSession, TOO_MANY_RECIPIENTS, type HeldFrame } from './ServerSession.js';
-
-/** Lossy frames an endpoint may have waiting for their recipient lists, in bytes, all sessions together. */
-const MAX_HELD_BYTES = 256 * 1024;
-/** How far ahead of the list the server holds a frame's recipient generation may be. */
-const MAX_GENERATIONS_AHEAD = 8;
-
-/** Slack of the server's pace check over the SDK's, in ms of the sender's rate. */
-const PACE_SLACK_MS = 1000;
 
 /**
  * The server measures what it sends an endpoint, the SDK what it receives; they differ by what is in
@@ -51,20 +46,22 @@ const RECEIVE_SHARE_TOLERANCE = 0.75;
 
 export interface RouterOptions {
   limits: DataChannelLimits;
-  maxSendersPerEndpoint: number;
+  /** Monotonic time for pacing and rate meters (default: the system clock). */
+  clock?: Clock;
   /** Told how long each routed message took, ms (for the latency histogram). */
   observeRouting?: (ms: number) => void;
 }
 
-export class Router {
+/** The data path of every group call: one instance per server (see the module comment). */
+export class Router implements FrameHandler {
   readonly #limits: DataChannelLimits;
-  readonly #maxSenders: number;
+  readonly #clock: Clock;
   readonly #stats: ServerStats;
   readonly #observeRouting: ((ms: number) => void) | undefined;
 
   constructor(options: RouterOptions, stats: ServerStats) {
     this.#limits = options.limits;
-    this.#maxSenders = options.maxSendersPerEndpoint;
+    this.#clock = options.clock ?? systemClock;
     this.#observeRouting = options.observeRouting;
     this.#stats = stats;
   }
@@ -97,150 +94,110 @@ export class Router {
     }
   }
 
-  /**
-   * The sender's session on a channel, creating it if `sessionId` is newer; 'stale' if older or closed,
-   * 'limit' if a new session would pass the per-endpoint sender limit.
-   */
-  #session(sender: Endpoint, channelId: number, sessionId: number): ServerSession | 'stale' | 'limit' {
-    const current = sender.sessions.get(channelId);
-    if (!current || sessionId > current.sessionId) {
-      const replacing = current !== undefined && !current.closed;
-      if (!replacing && sender.openSessions >= this.#maxSenders) return 'limit';
-      if (current) this.#discardHeld(sender, current);
-      if (!replacing) sender.openSessions++;
-      const session = new ServerSession(sessionId);
-      sender.sessions.set(channelId, session);
-      return session;
-    }
-    return sessionId === current.sessionId && !current.closed ? current : 'stale';
+  /** A text message or an unexpected data channel: malformed input, counted. */
+  protocolViolation(_sender: Endpoint, _what: string): void {
+    this.#stats.malformedFrames++;
   }
 
+  /** A held Lossy frame will never get its recipient list: counted and reported to its sender. */
+  heldFrameDropped(sender: Endpoint, frame: SendFrame): void {
+    this.#drop(sender, frame, DropReason.UnknownRecipients);
+  }
+
+  /** Check → resolve → fan out. */
   #routeSend(sender: Endpoint, kind: ChannelKind, frame: SendFrame, bytes: Uint8Array): void {
-    const limits = this.#limits;
-    const session = this.#session(sender, frame.channelId, frame.sessionId);
+    const now = this.#clock.now(); // one clock reading per message, not per copy
+    const session = sender.openSession(frame.channelId, frame.sessionId);
     if (session === 'stale') return this.#drop(sender, frame, DropReason.StaleSession);
     if (session === 'limit') return this.#drop(sender, frame, DropReason.TooManySenders);
     const size = frame.payload.byteLength;
-    if (size > limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
+    if (size > this.#limits.maxMessageSizeBytes) return this.#drop(sender, frame, DropReason.MessageTooLarge);
     const generation = frame.recipientsGeneration;
     // A Lossy frame can overtake the recipient list it names, which travels on the Durable channel: it is
     // held (bounded) until the list arrives. A Durable frame cannot: its list is on the same ordered channel.
     if (generation > session.generation) {
-      return kind === 'lossy' ? this.#hold(sender, session, frame, bytes) : this.#drop(sender, frame, DropReason.UnknownRecipients);
+      if (kind === 'lossy') session.hold(frame, bytes, now);
+      else this.#drop(sender, frame, DropReason.UnknownRecipients);
+      return;
     }
     const recipients = session.recipients(generation);
     if (recipients === undefined) return this.#drop(sender, frame, DropReason.UnknownRecipients);
     if (recipients === TOO_MANY_RECIPIENTS) return this.#drop(sender, frame, DropReason.TooManyRecipients);
 
-    const now = performance.now();
     // The channel a frame arrives on decides its reliability class, whatever its flags claim.
-    const reliability = kind === 'durable' ? 'Durable' : 'Lossy';
-    // One pace per class the session uses: a frame is charged to the bucket of the channel it came on and
-    // the priority it claims, so switching class mid-session cannot borrow a faster class's budget.
-    const priority = frame.flags & FrameFlag.HighPriority ? 'High' : 'Normal';
-    const classKey = `${reliability}/${priority}`;
-    let pace = session.paces.get(classKey);
-    if (!pace) {
-      const maxKbps = senderMaxKbps(limits, reliability, priority);
-      const rate = kbpsToBytesPerMs(maxKbps);
-      pace = { maxKbps, bucket: new TokenBucket(rate, rate * PACE_SLACK_MS + limits.maxMessageSizeBytes + DATA_HEADER_BYTES, now) };
-      session.paces.set(classKey, pace);
-    }
+    const highPriority = (frame.flags & FrameFlag.HighPriority) !== 0;
+    const pace = session.pace(kind, highPriority, now);
     const broadcast = recipients === 'broadcast';
-    let packets = 0;
-    if (broadcast) {
-      // SPEC §4: broadcast budget = the sender's maximum − 80% of what its endpoint receives.
-      const budgetKbps = broadcastBudgetKbps(limits, pace.maxKbps, sender.received.kbps(now), RECEIVE_SHARE_TOLERANCE);
-      if (budgetKbps <= 0) return this.#drop(sender, frame, DropReason.TrafficLimit);
-      pace.bucket.setRate(kbpsToBytesPerMs(budgetKbps), now);
-      packets = broadcastPacketCount(limits, size);
-      if (sender.broadcastPackets.balance(now) < packets) return this.#drop(sender, frame, DropReason.TrafficLimit);
-    } else {
-      pace.bucket.setRate(kbpsToBytesPerMs(pace.maxKbps), now);
-    }
-    if (pace.bucket.balance(now) < 0) return this.#drop(sender, frame, DropReason.Bandwidth);
+    const refused = this.#checkTraffic(sender, pace, broadcast, size, now);
+    if (refused !== undefined) return this.#drop(sender, frame, refused);
 
-    const targets = session.resolve(sender, generation);
+    const targets = session.resolve(generation);
     // The recipient limit is on lists (identities expand to their endpoints); a broadcast reaches everyone.
-    if (!broadcast && targets.length > limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
-    pace.bucket.consume(DATA_HEADER_BYTES + size, now);
-    if (broadcast) sender.broadcastPackets.consume(packets, now);
-
-    this.#stats.messagesRouted[kind]++;
-    this.#stats.bytesRouted[kind] += size;
-    const byClass = this.#stats.routed[kind][frame.flags & FrameFlag.HighPriority ? 'high' : 'normal'];
-    byClass.messages++;
-    byClass.bytes += size;
-    const deliver = rewriteSendAsDeliver(bytes, sender.id);
-    for (const target of targets) {
-      const result = target.deliver(kind, deliver, now); // one clock reading per message, not per copy
-      if (result === 'sent') this.#stats.deliveries++;
-      else if (result === 'slow') this.#stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
-    }
-    this.#observeRouting?.(performance.now() - now);
-  }
-
-  #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
-    const session = sender.sessions.get(frame.channelId);
-    if (!session || session.sessionId !== frame.sessionId || session.closed) return;
-    session.closed = true;
-    sender.openSessions--;
-    this.#discardHeld(sender, session);
-    this.#stats.sessionsClosed++;
-    // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
-    const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
-    for (const endpoint of sender.call.admitted) if (endpoint !== sender) endpoint.deliver('durable', closed);
-  }
-
-  #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
-    const session = this.#session(sender, frame.channelId, frame.sessionId);
-    if (typeof session === 'string' || frame.generation <= session.generation) return;
-    session.setRecipients(frame.generation, frame.recipients, this.#limits);
-    this.#stats.recipientListsSet++;
-    if (session.held.length === 0) return;
-    const held = this.#release(sender, session);
-    const now = performance.now();
-    for (const entry of held) {
-      if (now - entry.heldAt > MAX_HOLD_MS) this.#drop(sender, entry.frame, DropReason.UnknownRecipients);
-      else if (entry.frame.recipientsGeneration > session.generation) this.#keep(sender, session, entry); // a later list's
-      else this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
-    }
+    if (!broadcast && targets.length > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+    this.#charge(sender, pace, broadcast, size, now);
+    this.#countRouted(kind, highPriority, size);
+    this.#fanOut(sender, kind, bytes, targets, now);
+    this.#observeRouting?.(this.#clock.now() - now);
   }
 
   /**
-   * Holds a Lossy frame until its recipient list arrives. Bounded three ways, so a client naming lists it
-   * never sends cannot make the server keep its frames: a few generations ahead at most, MAX_HELD_FRAMES
-   * per session, and MAX_HELD_BYTES per endpoint across its sessions.
+   * The traffic rules a routable frame must meet: for a broadcast, the budget (SPEC §4: the sender's
+   * maximum − 80% of what its endpoint receives) and the packet rate; then the sender's pace for its class.
+   * Sets the pace's rate to what applies to this frame. Undefined if the frame may go.
    */
-  #hold(sender: Endpoint, session: ServerSession, frame: SendFrame, bytes: Uint8Array): void {
-    const now = performance.now();
-    while (session.held.length > 0 && (session.held.length >= MAX_HELD_FRAMES || now - session.held[0]!.heldAt > MAX_HOLD_MS)) {
-      const oldest = session.held.shift()!;
-      sender.heldBytes -= oldest.bytes.byteLength;
-      this.#drop(sender, oldest.frame, DropReason.UnknownRecipients);
+  #checkTraffic(sender: Endpoint, pace: SenderPace, broadcast: boolean, size: number, now: number): DropReason | undefined {
+    if (broadcast) {
+      const budgetKbps = broadcastBudgetKbps(this.#limits, pace.maxKbps, sender.receivedKbps(now), RECEIVE_SHARE_TOLERANCE);
+      if (budgetKbps <= 0) return DropReason.TrafficLimit;
+      pace.bucket.setRate(kbpsToBytesPerMs(budgetKbps), now);
+      if (sender.broadcastPacketBalance(now) < broadcastPacketCount(this.#limits, size)) return DropReason.TrafficLimit;
+    } else {
+      pace.bucket.setRate(kbpsToBytesPerMs(pace.maxKbps), now);
     }
-    if (frame.recipientsGeneration > session.generation + MAX_GENERATIONS_AHEAD || sender.heldBytes + bytes.byteLength > MAX_HELD_BYTES) {
-      return this.#drop(sender, frame, DropReason.UnknownRecipients);
+    return pace.bucket.balance(now) < 0 ? DropReason.Bandwidth : undefined;
+  }
+
+  /** Charges a frame that is being routed to its sender's pace (and packet rate, for a broadcast). */
+  #charge(sender: Endpoint, pace: SenderPace, broadcast: boolean, size: number, now: number): void {
+    pace.bucket.consume(DATA_HEADER_BYTES + size, now);
+    if (broadcast) sender.chargeBroadcastPackets(broadcastPacketCount(this.#limits, size), now);
+  }
+
+  #countRouted(kind: ChannelKind, highPriority: boolean, size: number): void {
+    const stats = this.#stats;
+    stats.messagesRouted[kind]++;
+    stats.bytesRouted[kind] += size;
+    const byClass = stats.routed[kind][highPriority ? 'high' : 'normal'];
+    byClass.messages++;
+    byClass.bytes += size;
+  }
+
+  /** Rewrites the Send frame into a Deliver frame in place and hands the same bytes to every target. */
+  #fanOut(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): void {
+    const deliver = rewriteSendAsDeliver(bytes, sender.id);
+    const stats = this.#stats;
+    for (const target of targets) {
+      const result = target.deliver(kind, deliver, now);
+      if (result === 'sent') stats.deliveries++;
+      else if (result === 'slow') stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
     }
-    this.#keep(sender, session, { frame, bytes, heldAt: now });
   }
 
-  #keep(sender: Endpoint, session: ServerSession, entry: HeldFrame): void {
-    session.held.push(entry);
-    sender.heldBytes += entry.bytes.byteLength;
+  #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
+    if (!sender.closeSession(frame.channelId, frame.sessionId)) return;
+    this.#stats.sessionsClosed++;
+    // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
+    const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
+    for (const endpoint of sender.call.roster) if (endpoint !== sender) endpoint.deliver('durable', closed);
   }
 
-  /** Takes every held frame off `session` (and off its endpoint's held-bytes budget). */
-  #release(sender: Endpoint, session: ServerSession): HeldFrame[] {
-    const held = session.held;
-    session.held = [];
-    for (const entry of held) sender.heldBytes -= entry.bytes.byteLength;
-    return held;
-  }
-
-  /** A session ended (closed or replaced): frames still waiting for a list will never get one. */
-  #discardHeld(sender: Endpoint, session: ServerSession): void {
-    for (const entry of this.#release(sender, session)) this.#drop(sender, entry.frame, DropReason.UnknownRecipients);
+  #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
+    const session = sender.openSession(frame.channelId, frame.sessionId);
+    if (typeof session === 'string' || frame.generation <= session.generation) return;
+    session.setRecipients(frame.generation, frame.recipients);
+    this.#stats.recipientListsSet++;
+    if (session.heldCount === 0) return;
+    for (const entry of session.releaseHeld(this.#clock.now())) this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
   }
 
   #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {

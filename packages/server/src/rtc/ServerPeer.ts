@@ -5,15 +5,17 @@
  * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
-import { CHANNEL_LABELS } from '@backchannel/protocol';
+import { kindOfLabel, type ChannelKind } from '@backchannel/protocol';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
-
-export type ChannelKind = 'durable' | 'lossy';
 
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
 
-const LABELS: Readonly<Record<string, ChannelKind>> = { [CHANNEL_LABELS.durable]: 'durable', [CHANNEL_LABELS.lossy]: 'lossy' };
+/**
+ * What became of a frame handed to {@link ServerPeer.send}: on its way, dropped because the receiver is too
+ * far behind, or dropped because the channel is not (or no longer) open.
+ */
+export type SendResult = 'sent' | 'slow' | 'closed';
 
 export interface ServerPeerHandlers {
   onAnswer(sdp: string): void;
@@ -28,15 +30,22 @@ export interface ServerPeerHandlers {
 }
 
 export interface ServerPeerOptions {
+  /** Address the ICE agent binds to (undefined: all interfaces). */
   bindAddress: string | undefined;
+  /** UDP port range (0: any). */
   portRangeBegin: number;
   portRangeEnd: number;
+  /** The SCTP message size the connection accepts, bytes. */
   maxMessageSize: number;
+  /** Bytes allowed to queue on each channel toward the client before {@link ServerPeer.send} drops copies. */
+  sendBufferBytes: { readonly durable: number; readonly lossy: number };
 }
 
+/** The server's answering end of one endpoint's peer connection (see the module comment). */
 export class ServerPeer {
   readonly #pc: PeerConnection;
   readonly #handlers: ServerPeerHandlers;
+  readonly #sendBufferBytes: ServerPeerOptions['sendBufferBytes'];
   readonly #channels = new Map<ChannelKind, DataChannel>();
   /** Refused channels, held until node-datachannel reports them closed (see #refuse). */
   readonly #refused = new Set<DataChannel>();
@@ -46,6 +55,7 @@ export class ServerPeer {
 
   constructor(name: string, options: ServerPeerOptions, handlers: ServerPeerHandlers) {
     this.#handlers = handlers;
+    this.#sendBufferBytes = options.sendBufferBytes;
     this.#pc = new nodeDataChannel.PeerConnection(name, {
       iceServers: [],
       ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
@@ -70,6 +80,7 @@ export class ServerPeer {
     this.#pc.setRemoteDescription(sdp, 'offer');
   }
 
+  /** Applies a trickled ICE candidate of the client's (ignored before the offer, or if unparsable). */
   addCandidate(candidate: string, mid: string): void {
     if (!this.#offered) return; // candidates before the offer cannot be applied; the client trickles more
     try {
@@ -79,8 +90,23 @@ export class ServerPeer {
     }
   }
 
-  channel(kind: ChannelKind): DataChannel | undefined {
-    return this.#channels.get(kind);
+  /**
+   * Hands a frame to a channel toward the client, unless the client is too far behind to take more: Lossy
+   * copies are dropped early (late Lossy data is worthless), Durable ones only past a much larger bound.
+   * Either way the server's memory per receiver stays bounded and one slow receiver delays no one else.
+   * The same bytes may be handed to many peers: libdatachannel copies them into its own queue.
+   */
+  send(kind: ChannelKind, frame: Uint8Array): SendResult {
+    const channel = this.#channels.get(kind);
+    if (!channel) return 'closed';
+    try {
+      if (channel.bufferedAmount() + frame.byteLength > this.#sendBufferBytes[kind]) return 'slow';
+      // false from libdatachannel means "queued, not sent yet", not lost.
+      channel.sendMessageBinary(frame);
+      return 'sent';
+    } catch {
+      return 'closed';
+    }
   }
 
   /** The peer connection's state ('new', 'connecting', 'connected', …; 'closed' once closed). */
@@ -102,6 +128,7 @@ export class ServerPeer {
     }
   }
 
+  /** Closes both channels and the connection. Idempotent; `onGone` is not called after it. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -114,7 +141,7 @@ export class ServerPeer {
   }
 
   #accept(channel: DataChannel): void {
-    const kind = LABELS[channel.getLabel()];
+    const kind = kindOfLabel(channel.getLabel());
     if (!kind || this.#channels.has(kind)) {
       this.#handlers.onProtocolViolation(`unexpected data channel '${channel.getLabel().slice(0, 64)}'`);
       this.#refuse(channel);

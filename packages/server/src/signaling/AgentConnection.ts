@@ -6,31 +6,34 @@
 import {
   CallErrorCode,
   PROTOCOL_VERSION,
+  SignalingCloseCode,
   SignalingError,
   TokenBucket,
   encodeSignaling,
+  formatCloseReason,
   parseClientMessage,
   type ClientMessage,
+  type Clock,
   type IceServerConfig,
   type ServerMessage,
+  type TimerHandle,
 } from '@backchannel/protocol';
 import type { WebSocket } from 'ws';
 
-import { JoinError, type CallManager } from '../calls/CallManager.js';
-import type { PeerCallManager } from '../calls/PeerCallManager.js';
+import type { CallManager } from '../calls/CallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
+import type { PeerCallManager } from '../calls/PeerCallManager.js';
+import { JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
-import { TokenError, type TokenService } from '../identity/TokenService.js';
+import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
 import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
+import { ConnectionToken } from './ConnectionToken.js';
 
-/** WebSocket close codes (4000–4999 are the application's). The reason is "<CallErrorCode>: <message>". */
 /** Calls (endpoints) one agent connection may be in at once. */
 const MAX_ENDPOINTS_PER_CONNECTION = 16;
 /** Signaling bytes waiting for a client that does not read before the server gives up on it. */
 const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
-
-export const CloseCode = { PolicyViolation: 1008, Unauthorized: 4001, BadRequest: 4002, ShuttingDown: 4003 } as const;
 
 export interface AgentConnectionDeps {
   calls: CallManager;
@@ -43,20 +46,21 @@ export interface AgentConnectionDeps {
   signalingMessagesPerSecond: number;
   maxConnectionsPerIdentity: number;
   logger: Logger;
+  /** Time for the hello timeout, token expiry and the message budget. */
+  clock: Clock;
   /** Live authenticated connections of an identity (this one excluded until it is authenticated). */
   connectionsOf(identity: string): number;
 }
 
+/** One agent's signaling WebSocket (see the module comment). */
 export class AgentConnection implements SignalingSink {
-  identity = '';
-  displayName = '';
+  #displayName = '';
+  #alive = true;
   readonly #socket: WebSocket;
   readonly #deps: AgentConnectionDeps;
   readonly #endpoints = new Map<number, Endpoint>();
-  #tokenExpiresAt = 0;
-  #helloTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Ends the connection when its token expires without a refresh. */
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #token: ConnectionToken;
+  #helloTimer: TimerHandle | undefined;
   #closing = false;
   #closed = false;
   /** Signaling message budget: a flood closes this socket, and only this one. */
@@ -67,34 +71,42 @@ export class AgentConnection implements SignalingSink {
   constructor(socket: WebSocket, deps: AgentConnectionDeps) {
     this.#socket = socket;
     this.#deps = deps;
-    this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, performance.now());
-    this.#helloTimer = setTimeout(
-      () => this.close(CloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
+    const { clock } = deps;
+    this.#token = new ConnectionToken(deps, () => this.#refuse(CallErrorCode.InvalidToken, 'token expired'));
+    this.#messageBudget = new TokenBucket(deps.signalingMessagesPerSecond / 1000, 2 * deps.signalingMessagesPerSecond, clock.now());
+    this.#helloTimer = clock.setTimeout(
+      () => this.close(SignalingCloseCode.Unauthorized, CallErrorCode.InvalidToken, 'no hello within the time allowed'),
       deps.helloTimeoutMs,
     );
     socket.on('message', (data, isBinary) => {
       // ws still emits what it had already read after close(): nothing more is handled, or counted, then.
       if (this.#closing) return;
-      const now = performance.now();
+      const now = clock.now();
       if (this.#messageBudget.balance(now) < 1) {
         this.#deps.stats.limitHits.signalingRate++;
-        return this.close(CloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
+        return this.close(SignalingCloseCode.PolicyViolation, CallErrorCode.BadRequest, 'too many signaling messages');
       }
       this.#messageBudget.consume(1, now);
       const text = isBinary ? undefined : data.toString();
       // Messages wait behind the (async) token checks; once the socket is gone, none is handled any more.
       this.#queue = this.#queue
         .then(() => (this.#closed ? undefined : this.#onMessage(text)))
-        .catch(() => this.close(1011, CallErrorCode.BadRequest, 'internal error'));
+        .catch(() => this.close(SignalingCloseCode.InternalError, CallErrorCode.BadRequest, 'internal error'));
     });
     socket.on('close', () => this.#onClosed());
-    socket.on('pong', () => (this.alive = true));
+    socket.on('pong', () => (this.#alive = true));
     socket.on('error', (error: Error & { code?: string }) => {
       // ws closes the socket itself (1009) for a message over maxPayload; 'close' follows either way.
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#deps.stats.limitHits.signalingSize++;
     });
   }
 
+  /** The authenticated identity; '' until the hello is accepted. */
+  get identity(): string {
+    return this.#token.identity;
+  }
+
+  /** Sends a signaling message, unless the socket is gone; a client that does not read is cut off. */
   send(message: ServerMessage): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return;
     // A client that does not read must not make the server buffer for it without bound.
@@ -105,26 +117,36 @@ export class AgentConnection implements SignalingSink {
     this.#socket.send(encodeSignaling(message));
   }
 
-  /** Liveness: false until the client answers the last ping (SignalingServer pings every connection). */
-  alive = true;
+  /** The display name the agent gave in its hello. */
+  get displayName(): string {
+    return this.#displayName;
+  }
 
+  /** Liveness: false from a ping until the client answers it (SignalingServer pings every connection). */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Pings the client; `alive` turns true again when it answers. */
   ping(): void {
-    this.alive = false;
+    this.#alive = false;
     this.#socket.ping();
   }
 
+  /** Drops the socket without a close handshake (a client that stopped answering). */
   terminate(): void {
     this.#socket.terminate();
   }
 
-  forget(endpointId: number): void {
-    this.#endpoints.delete(endpointId);
+  /** Closes the socket with `code` and the reason `"<errorCode>: <message>"`; nothing more is handled. */
+  close(code: SignalingCloseCode, errorCode: string, message: string): void {
+    this.#closing = true;
+    this.#socket.close(code, formatCloseReason(errorCode, message));
   }
 
-  close(code: number, errorCode: string, message: string): void {
-    this.#closing = true;
-    // A close reason is at most 123 bytes.
-    this.#socket.close(code, `${errorCode}: ${message}`.slice(0, 120));
+  /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
+  revoke(): void {
+    this.#refuse(CallErrorCode.InvalidToken, 'the tokens of this identity were revoked');
   }
 
   async #onMessage(text: string | undefined): Promise<void> {
@@ -135,11 +157,11 @@ export class AgentConnection implements SignalingSink {
     } catch (error) {
       if (!(error instanceof SignalingError)) throw error;
       this.#deps.stats.malformedSignaling++;
-      if (!this.identity) return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, error.message);
+      if (!this.identity) return this.close(SignalingCloseCode.BadRequest, CallErrorCode.BadRequest, error.message);
       return this.send({ type: 'error', code: CallErrorCode.BadRequest, message: error.message });
     }
     if (!this.identity) {
-      if (message.type !== 'hello') return this.close(CloseCode.BadRequest, CallErrorCode.BadRequest, 'the first message must be hello');
+      if (message.type !== 'hello') return this.close(SignalingCloseCode.BadRequest, CallErrorCode.BadRequest, 'the first message must be hello');
       return this.#hello(message);
     }
     switch (message.type) {
@@ -150,11 +172,11 @@ export class AgentConnection implements SignalingSink {
       case 'join':
         return this.#join(message.ref, message.groupId);
       case 'offer':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.offer(endpoint, message.sdp));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.acceptOffer(message.sdp));
       case 'candidate':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.candidate(endpoint, message.candidate, message.mid));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.addCandidate(message.candidate, message.mid));
       case 'leave':
-        return this.#withEndpoint(message.endpointId, (endpoint) => this.#deps.calls.end(endpoint));
+        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.close());
       case 'startCall':
         return this.#deps.peerCalls.start(this, message.ref, message.callee);
       case 'acceptCall':
@@ -178,10 +200,9 @@ export class AgentConnection implements SignalingSink {
       this.#deps.stats.limitHits.connectionsPerIdentity++;
       return this.#refuse(CallErrorCode.TooManyConnections, `at most ${this.#deps.maxConnectionsPerIdentity} connections per identity`);
     }
-    clearTimeout(this.#helloTimer);
-    this.identity = verified.identity;
-    this.displayName = message.displayName ?? '';
-    this.#setExpiry(verified.expiresAt);
+    this.#deps.clock.clearTimeout(this.#helloTimer);
+    this.#displayName = message.displayName ?? '';
+    this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
   }
@@ -189,39 +210,21 @@ export class AgentConnection implements SignalingSink {
   async #refreshToken(token: string): Promise<void> {
     const verified = await this.#verify(token);
     if (!verified || this.#closed) return;
-    if (verified.identity !== this.identity) return this.#refuse(CallErrorCode.InvalidToken, 'a refreshed token must be for the same identity');
-    this.#setExpiry(Math.max(this.#tokenExpiresAt, verified.expiresAt));
-  }
-
-  /** The connection lives as long as its newest token (plus the clock leeway), unless refreshed. */
-  #setExpiry(expiresAt: number): void {
-    this.#tokenExpiresAt = expiresAt;
-    clearTimeout(this.#expiryTimer);
-    const remaining = expiresAt + this.#deps.tokens.leewayMs - Date.now();
-    // Timers hold at most ~24.8 days; a longer-lived token is checked again then.
-    this.#expiryTimer = setTimeout(() => {
-      if (Date.now() >= this.#tokenExpiresAt + this.#deps.tokens.leewayMs) this.#refuse(CallErrorCode.InvalidToken, 'token expired');
-      else this.#setExpiry(this.#tokenExpiresAt);
-    }, Math.min(Math.max(0, remaining), 2 ** 31 - 1));
-    this.#expiryTimer.unref();
-  }
-
-  /** The identity's tokens were revoked (or it was deleted): end this connection and its calls. */
-  revoke(): void {
-    this.#refuse(CallErrorCode.InvalidToken, 'the tokens of this identity were revoked');
-  }
-
-  /** Verifies a token and that its identity still exists; on failure refuses the connection. */
-  async #verify(token: string): Promise<{ identity: string; expiresAt: number } | undefined> {
     try {
-      const verified = await this.#deps.tokens.verify(token);
-      const generation = this.#deps.identities.tokenGeneration(verified.identity);
-      if (generation === undefined) throw new TokenError('the identity no longer exists');
-      if (verified.generation !== generation) throw new TokenError('the token was revoked');
-      return verified;
+      this.#token.refresh(verified);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
-      this.#refuse(CallErrorCode.InvalidToken, error.message);
+      this.#refuse(error.code, error.message);
+    }
+  }
+
+  /** Verifies a token (see ConnectionToken); on failure refuses the connection and returns undefined. */
+  async #verify(token: string): Promise<VerifiedToken | undefined> {
+    try {
+      return await this.#token.verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      this.#refuse(error.code, error.message);
       return undefined;
     }
   }
@@ -229,7 +232,7 @@ export class AgentConnection implements SignalingSink {
   #refuse(code: CallErrorCode, message: string): void {
     this.#deps.logger.info({ identity: this.identity || undefined, code, reason: message }, 'agent refused');
     this.send({ type: 'error', code, message });
-    this.close(CloseCode.Unauthorized, code, message);
+    this.close(SignalingCloseCode.Unauthorized, code, message);
   }
 
   #join(ref: number, groupId: string): void {
@@ -239,6 +242,8 @@ export class AgentConnection implements SignalingSink {
     try {
       const endpoint = this.#deps.calls.join(this, groupId);
       this.#endpoints.set(endpoint.id, endpoint);
+      // The endpoint ended (left, failed, timed out, or its call closed): this agent may no longer act on it.
+      endpoint.on('close', () => this.#endpoints.delete(endpoint.id));
       this.send({ type: 'joined', ref, callId: endpoint.call.id, endpointId: endpoint.id, limits: { ...this.#deps.calls.limits } });
     } catch (error) {
       if (!(error instanceof JoinError)) throw error;
@@ -260,9 +265,9 @@ export class AgentConnection implements SignalingSink {
   #onClosed(): void {
     this.#closed = true;
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
-    clearTimeout(this.#helloTimer);
-    clearTimeout(this.#expiryTimer);
-    for (const endpoint of [...this.#endpoints.values()]) this.#deps.calls.end(endpoint);
+    this.#deps.clock.clearTimeout(this.#helloTimer);
+    this.#token.stop();
+    for (const endpoint of [...this.#endpoints.values()]) endpoint.close();
     if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
 }

@@ -1,15 +1,19 @@
-/** Accepts signaling WebSockets on `/signaling` of the HTTP server. */
+/**
+ * Accepts signaling WebSockets on the protocol's SIGNALING_PATH of the HTTP server, keeps them alive (ping),
+ * and finds an identity's connections (1:1 calls, revocation, the per-identity cap).
+ */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { MAX_SIGNALING_MESSAGE_BYTES } from '@backchannel/protocol';
+import { MAX_SIGNALING_MESSAGE_BYTES, SIGNALING_PATH, SignalingCloseCode } from '@backchannel/protocol';
 import { WebSocketServer } from 'ws';
 
-import { AgentConnection, CloseCode, type AgentConnectionDeps } from './AgentConnection.js';
+import { AgentConnection, type AgentConnectionDeps } from './AgentConnection.js';
 
-export const SIGNALING_PATH = '/signaling';
+/** Real time, not the server's clock: liveness is about the network. */
 const PING_INTERVAL_MS = 30_000;
 
+/** The signaling endpoint of the HTTP server and its live connections. */
 export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<AgentConnection>();
@@ -79,7 +83,7 @@ export class SignalingServer {
   /** Closes every connection with `reason`, and the WebSocket server. */
   close(errorCode: string, message: string): Promise<void> {
     clearInterval(this.#pinger);
-    for (const connection of this.#connections) connection.close(CloseCode.ShuttingDown, errorCode, message);
+    for (const connection of this.#connections) connection.close(SignalingCloseCode.ShuttingDown, errorCode, message);
     return new Promise((resolve) => this.#wss.close(() => resolve()));
   }
 }
