@@ -32,7 +32,7 @@ import { within } from '../helpers/events.js';
 import type { RawEndpoint } from '../helpers/rawClient.js';
 import { RawClients } from '../helpers/rawClient.js';
 
-/** CloseCode of packages/server/src/signaling/AgentConnection.ts, and the WebSocket codes of RFC 6455 §7.4.1. */
+/** The protocol's SignalingCloseCode, and the WebSocket codes of RFC 6455 §7.4.1, spelled out as a client sees them. */
 const Close = { PolicyViolation: 1008, MessageTooBig: 1009, Unauthorized: 4001, BadRequest: 4002 } as const;
 
 interface Closed {

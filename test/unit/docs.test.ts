@@ -14,6 +14,7 @@ import {
   FrameErrorCode,
   IdentityApiErrorCode,
   PeerCallEndCode,
+  ServerErrorCode,
   StreamErrorCode,
 } from '@backchannel/protocol';
 
@@ -47,6 +48,11 @@ describe('docs/errors.md', () => {
 
   it('lists every IdentityApiErrorCode value in backticks', () => {
     const missing = Object.values(IdentityApiErrorCode).filter((code) => !errors.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  it('lists every ServerErrorCode value in backticks', () => {
+    const missing = Object.values(ServerErrorCode).filter((code) => !errors.includes(`\`${code}\``));
     assert.deepEqual(missing, []);
   });
 

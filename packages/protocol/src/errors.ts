@@ -167,6 +167,15 @@ export const StreamErrorCode = {
 } as const;
 export type StreamErrorCode = (typeof StreamErrorCode)[keyof typeof StreamErrorCode];
 
+/** Errors of the server itself, for whoever runs it: its configuration, its demo page. */
+export const ServerErrorCode = {
+  /** A configuration value was refused (`ConfigError`: the key and the value are in the message). */
+  InvalidConfiguration: 'InvalidConfiguration',
+  /** 404 at `/` in demo mode: the demo page has not been built (`npm run build`). */
+  DemoNotBuilt: 'DemoNotBuilt',
+} as const;
+export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
 /**
  * Errors of the identity API (HTTP), in the body `{ error: { code, message } }` of every 4xx answer.
  */

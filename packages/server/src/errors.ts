@@ -2,7 +2,7 @@
  * The server's errors. Each extends the protocol's {@link BackchannelError} with a stable code from one of
  * the protocol's tables, so a caller (the CLI, a test, an embedding application) tells them apart by `code`.
  */
-import { BackchannelError, CallErrorCode } from '@backchannel/protocol';
+import { BackchannelError, CallErrorCode, ServerErrorCode } from '@backchannel/protocol';
 
 /**
  * A join, offer or other call request was refused; `code` is what the agent is told over signaling
@@ -27,22 +27,16 @@ export class TokenError extends BackchannelError {
   }
 }
 
-/**
- * The code of {@link ConfigError}. Not yet in the protocol's tables (a configuration never crosses the
- * wire); it is to be added there, and to docs/errors.md, under this exact spelling.
- */
-export const INVALID_CONFIGURATION = 'InvalidConfiguration';
-
 /** A configuration value was refused: `key` is its dotted path, `value` what was given. */
 export class ConfigError extends BackchannelError {
   override readonly name: string = 'ConfigError';
-  declare readonly code: typeof INVALID_CONFIGURATION;
+  declare readonly code: typeof ServerErrorCode.InvalidConfiguration;
 
   constructor(
     readonly key: string,
     readonly value: unknown,
     reason: string,
   ) {
-    super(INVALID_CONFIGURATION, `invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
+    super(ServerErrorCode.InvalidConfiguration, `invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
   }
 }

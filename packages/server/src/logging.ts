@@ -8,12 +8,6 @@ import { pino, type Logger, type TransportSingleOptions } from 'pino';
 
 export type { Logger };
 
-/**
- * @deprecated Log formats are the CLI's (`serve --log-format`); this alias stays only while the package
- * index re-exports it.
- */
-export type LogFormat = 'json' | 'pretty';
-
 export interface LoggerOptions {
   /** pino's level name; 'info' by default. */
   level?: string;

@@ -9,16 +9,14 @@
 import { existsSync } from 'node:fs';
 
 import fastifyStatic from '@fastify/static';
+import { ServerErrorCode } from '@backchannel/protocol';
 import type { FastifyInstance } from 'fastify';
 
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
 
-/**
- * The code of the 404 at `/` when the demo directory holds no built app. Not in the protocol's
- * IdentityApiErrorCode table: the demo page is not part of the identity API.
- */
-const DEMO_NOT_BUILT = 'DemoNotBuilt';
+/** The code of the 404 at `/` when the demo directory holds no built app. */
+const DEMO_NOT_BUILT = ServerErrorCode.DemoNotBuilt;
 
 export interface DemoRoutesOptions {
   identities: IdentityStore;
