@@ -19,7 +19,7 @@ import {
   type DataChannelReceiver,
 } from '@backchannel/client';
 import { rtcRuntimeReferences } from '@backchannel/node-rtc';
-import { startServer, type RunningServer, type ServerOptions } from '@backchannel/server';
+import { startServer, type RunningServer, type StartOptions } from '@backchannel/server';
 
 import { until, waitForEvent } from './events.js';
 
@@ -43,7 +43,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: ServerOptions = {}): Promise<Harness> {
+export async function startHarness(options: StartOptions = {}): Promise<Harness> {
   const server = await startServer({ port: 0, ...options });
   const agents: CallAgent[] = [];
   const client = new CallClient({ serverUrl: server.url });

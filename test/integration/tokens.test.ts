@@ -84,42 +84,59 @@ describe('tokens', () => {
     }
   });
 
-  it('keeps a call alive past its first token with a refresher, and ends one without', async () => {
-    h = await startHarness({ tokenLeewaySeconds: 0 });
+  it('keeps a call alive past its first token with a refresher, and ends one without (in the clock’s time, not real seconds)', async () => {
+    // One clock drives the server's token lifetimes and the SDK's renewals: a minute passes in no time.
+    const clock = new ManualClock();
+    h = await startHarness({ tokenLeewaySeconds: 0, clock });
     const issue = async (identity: string): Promise<string> => {
       const response = await fetch(`${h!.server.url}/identities/${encodeURIComponent(identity)}/:issueAccessToken`, {
         method: 'POST',
         headers: { authorization: `Bearer ${h!.server.accessKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ scopes: ['voip'], expiresInMinutes: 0.05 }), // 3 seconds
+        body: JSON.stringify({ scopes: ['voip'], expiresInMinutes: 1 }), // 60 s of the clock's time
       });
       return ((await response.json()) as { token: string }).token;
     };
     const refreshed = await h.createUser();
     const stale = await h.createUser();
-    const client = new CallClient({ serverUrl: h.server.url });
-    let refreshes = 0;
-    let pastFirstExpiry: () => void = () => undefined;
-    const firstExpiry = new Promise<void>((resolve) => (pastFirstExpiry = resolve));
+    const client = new CallClient({ serverUrl: h.server.url, clock });
     const firstToken = await issue(refreshed.identity);
     const firstExpiresAt = JSON.parse(Buffer.from(firstToken.split('.')[1]!, 'base64url').toString()).exp * 1000;
-    const credential = new CommunicationTokenCredential({
-      token: firstToken,
-      tokenRefresher: async () => {
-        refreshes++;
-        if (Date.now() > firstExpiresAt + 1000) pastFirstExpiry();
-        return issue(refreshed.identity);
+    const renewals: string[] = [];
+    let renewed: () => void = () => undefined;
+    const credential = new CommunicationTokenCredential(
+      {
+        token: firstToken,
+        tokenRefresher: async () => {
+          const token = await issue(refreshed.identity);
+          renewals.push(token);
+          renewed();
+          return token;
+        },
       },
-    });
+      { clock },
+    );
     const agent = await client.createCallAgent(credential);
-    const staleAgent = await client.createCallAgent(new CommunicationTokenCredential(await issue(stale.identity)));
+    const staleAgent = await client.createCallAgent(new CommunicationTokenCredential(await issue(stale.identity), { clock }));
     const call = agent.join({ groupId: 'refresh' });
     const staleCall = staleAgent.join({ groupId: 'refresh' });
     await until(call, 'stateChanged', () => call.state === 'Connected');
+    await until(staleCall, 'stateChanged', () => staleCall.state === 'Connected');
+
+    // Half-way to expiry the SDK renews the token (a 60 s token is renewed after 30 s) and hands it to the
+    // server; a second join behind it on the same connection proves the server has taken the refresh.
+    const firstRenewal = new Promise<void>((resolve) => (renewed = resolve));
+    clock.advance(30_000);
+    await within(firstRenewal, 'the first renewal');
+    const second = agent.join({ groupId: 'refresh-2' });
+    await until(second, 'stateChanged', () => second.state === 'Connected');
+
+    // Past the first token's expiry: the agent without a refresher is cut off, the renewed one stays.
+    clock.advance(firstExpiresAt - clock.wallNow() + 1_000);
     await ended(staleCall);
     assert.equal(staleCall.callEndReason?.code, 'InvalidToken');
     assert.match(staleCall.callEndReason?.message ?? '', /expired/);
-    await firstExpiry;
-    assert.ok(refreshes >= 2);
+    assert.ok(renewals.length >= 1);
+    assert.ok(clock.wallNow() > firstExpiresAt);
     assert.equal(call.state, 'Connected', `ended: ${JSON.stringify(call.callEndReason)}`);
     assert.equal(agent.connectionState, 'Connected');
     await agent.dispose();
