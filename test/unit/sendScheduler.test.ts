@@ -157,10 +157,12 @@ describe('SendScheduler', () => {
   });
 
   describe('Durable backpressure and priority', () => {
-    it('writes a Durable message at once while the Durable channel is below its high watermark', async () => {
+    it('writes a Durable message within the task that sent it (no timer, no I/O in between) while the Durable channel is below its high watermark', async () => {
       const sender = f.newSender({ channelId: 10 });
       f.durable.buffered = DURABLE_HIGH_WATERMARK - 1;
       const sent = sender.send(message(1));
+      assert.deepEqual(sendOrder(f.durable.decoded()), [], 'the pump runs after the sending code, once per burst');
+      await null; // the pump's microtask
       assert.deepEqual(sendOrder(f.durable.decoded()), [[10, NORMAL, 1]]);
       await settled(sent);
     });
@@ -169,8 +171,22 @@ describe('SendScheduler', () => {
       const sender = f.newSender({ channelId: 10 });
       f.durable.buffered = DURABLE_HIGH_WATERMARK;
       const sent = sender.send(message(1));
+      await null; // the pump's microtask
       assert.deepEqual(sendOrder(f.durable.decoded()), [[10, NORMAL, 1]]);
       await settled(sent);
+    });
+
+    it('queues a burst of sends before any leaves, so a High message sent right after Normal ones goes first', async () => {
+      const normal = f.newSender({ channelId: 10 });
+      const high = f.newSender({ channelId: 20, priority: 'High' });
+      const sent = [normal.send(message(1)), normal.send(message(2)), high.send(message(1))];
+      await flushMicrotasks();
+      assert.deepEqual(sendOrder(f.durable.decoded()), [
+        [20, HIGH, 1],
+        [10, NORMAL, 1],
+        [10, NORMAL, 2],
+      ]);
+      await Promise.all(sent);
     });
 
     it('holds queued Normal messages while the Durable channel is above its high watermark', async () => {

@@ -37,14 +37,27 @@ export class SendScheduler {
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #pumping = false;
+  /** A pump is queued as a microtask (see schedule). */
+  #pumpQueued = false;
 
   constructor(link: DataLink) {
     this.#link = link;
   }
 
+  /**
+   * A sender has something queued. The pump runs once the current task's synchronous work is done (a
+   * microtask), not inside the call: an application that sends several messages in one go has them all
+   * queued before any leaves, so priority applies across the burst (a High message sent right after a
+   * batch of Normal ones is not queued behind Normal ones the pump moved while it was being queued).
+   */
   schedule(sender: SenderState): void {
     (sender.priority === 'High' ? this.#high : this.#normal).add(sender);
-    this.pump();
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.pump();
+    });
   }
 
   forget(sender: SenderState): void {
