@@ -74,8 +74,7 @@ export class ImpairedNetwork {
   /** Starts the relays in front of the server at `serverUrl` (its HTTP base URL). */
   static async start(serverUrl: string, options: ImpairedNetworkOptions = {}): Promise<ImpairedNetwork> {
     const { seed = 1, dropClientCandidates = true, ...settings } = options;
-    const conditions = new Conditions({}, seed);
-    conditions.set(settings);
+    const conditions = new Conditions(settings, seed);
     const network = new ImpairedNetwork(conditions);
     network.#signaling = await SignalingRelay.start({
       target: serverUrl,
@@ -131,7 +130,7 @@ export class ImpairedNetwork {
   /** Down for `ms`, then up again; resolves when the link is back. */
   async outage(ms: number, options: OutageOptions = {}): Promise<void> {
     this.down(options);
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    await new Promise((resolve) => this.#conditions.clock.setTimeout(() => resolve(undefined), ms));
     this.up();
   }
 

@@ -8,7 +8,8 @@
  * packets pushed from then on; those already in flight keep the fate they were given.
  */
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+
+import { systemClock, type Clock, type TimerHandle } from '@backchannel/protocol';
 
 import { seededRandom, type Random } from './prng.js';
 
@@ -55,11 +56,15 @@ export class Conditions extends EventEmitter<ConditionsEvents> {
   #settings: NetworkSettings;
   #down = false;
   readonly random: Random;
+  /** Time as the lanes read it: the system's, or a test's manual clock (unit tests). */
+  readonly clock: Clock;
 
-  constructor(settings: Partial<NetworkSettings>, seed: number) {
+  constructor(settings: Partial<NetworkSettings>, seed: number, clock: Clock = systemClock) {
     super();
+    this.clock = clock;
     this.setMaxListeners(0); // every lane of every flow listens: dozens in a call of a few participants
-    this.#settings = { ...CLEAN_NETWORK, ...settings };
+    this.#settings = { ...CLEAN_NETWORK };
+    this.set(settings);
     this.random = seededRandom(seed);
   }
 
@@ -125,7 +130,7 @@ export class Lane<T> {
   #lastArriveAt = 0;
   /** TCP traffic held during an outage. */
   #held: T[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerHandle | undefined;
   #closed = false;
   readonly #onUp = (): void => this.#release();
 
@@ -147,7 +152,7 @@ export class Lane<T> {
       counters.dropped.loss++;
       return;
     }
-    const now = performance.now();
+    const now = conditions.clock.now();
     let departAt = now;
     if (settings.rateKbps !== undefined) {
       while (this.#bottleneck.length > 0 && this.#bottleneck[0]!.departAt <= now) this.#queuedBytes -= this.#bottleneck.shift()!.size;
@@ -180,7 +185,7 @@ export class Lane<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#options.conditions.off('up', this.#onUp);
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#options.conditions.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#inFlight.length = 0;
     this.#held = [];
@@ -196,10 +201,11 @@ export class Lane<T> {
   /** One timer per lane, for the head of the line: thousands of datagrams in flight cost one timer. */
   #arm(): void {
     if (this.#timer !== undefined || this.#inFlight.length === 0) return;
-    const wait = Math.max(0, this.#inFlight[0]!.arriveAt - performance.now());
-    this.#timer = setTimeout(() => {
+    const { clock } = this.#options.conditions;
+    const wait = Math.max(0, this.#inFlight[0]!.arriveAt - clock.now());
+    this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
-      const now = performance.now();
+      const now = clock.now();
       while (!this.#closed && this.#inFlight.length > 0 && this.#inFlight[0]!.arriveAt <= now) this.#deliver(this.#inFlight.shift()!.item);
       this.#arm();
     }, wait);
