@@ -52,7 +52,6 @@ async function pairThrough(h: Harness, net: ImpairedNetwork, groupId: string): P
 
 describe('calls through an impaired network', () => {
   let h: Harness;
-  let net: ImpairedNetwork;
   before(async () => {
     // Loopback ICE candidates: the relays pass no other (see ImpairedNetwork).
     h = await startHarness({ rtcBindAddress: '127.0.0.1', limits: LIMITS });
@@ -60,7 +59,7 @@ describe('calls through an impaired network', () => {
   after(() => h.close());
 
   it('connects through the relays and delivers 1,000 Durable messages in order, all through them', async (t: TestContext) => {
-    net = await ImpairedNetwork.start(h.server.url);
+    const net = await ImpairedNetwork.start(h.server.url);
     t.after(() => net.close());
     const [a, b] = await pairThrough(h, net, 'clean');
     const before = structuredClone(net.counters.udp);
@@ -85,7 +84,7 @@ describe('calls through an impaired network', () => {
   });
 
   it('with 10% loss and 50 ms delay both ways, connects and delivers 2,000 Durable messages complete while Lossy ones are lost in part', async (t: TestContext) => {
-    net = await ImpairedNetwork.start(h.server.url, { loss: 0.1, delayMs: 50, seed: 2 });
+    const net = await ImpairedNetwork.start(h.server.url, { loss: 0.1, delayMs: 50, seed: 2 });
     t.after(() => net.close());
     const startedAt = performance.now();
     const [a, b] = await pairThrough(h, net, 'lossy-path');
@@ -119,7 +118,7 @@ describe('calls through an impaired network', () => {
   });
 
   it('survives a 3 s outage while Durable traffic flows: every message whose send resolved arrives once, in order', async (t: TestContext) => {
-    net = await ImpairedNetwork.start(h.server.url, { delayMs: 10 });
+    const net = await ImpairedNetwork.start(h.server.url, { delayMs: 10 });
     t.after(() => net.close());
     const [a, b] = await pairThrough(h, net, 'outage');
     const states: string[] = [];
@@ -147,7 +146,7 @@ describe('calls through an impaired network', () => {
   });
 
   it('through a 500 kbit/s bottleneck with a 16 KiB queue, delivers 300 Durable messages of 1 kB complete and in order', async (t: TestContext) => {
-    net = await ImpairedNetwork.start(h.server.url, { delayMs: 20 });
+    const net = await ImpairedNetwork.start(h.server.url, { delayMs: 20 });
     t.after(() => net.close());
     const [a, b] = await pairThrough(h, net, 'bottleneck');
     net.set({ rateKbps: 500, queueBytes: 16 * 1024 });

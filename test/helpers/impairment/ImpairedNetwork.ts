@@ -127,6 +127,14 @@ export class ImpairedNetwork {
     this.#conditions.up();
   }
 
+  /**
+   * Cuts the signaling connections now, with no close frame, whatever the link's state: e.g. after
+   * `down()` and a while, as a TCP connection on a dead link or behind a NAT that forgot it ends.
+   */
+  cutSignaling(): void {
+    this.#relay().cutAll();
+  }
+
   /** Down for `ms`, then up again; resolves when the link is back. */
   async outage(ms: number, options: OutageOptions = {}): Promise<void> {
     this.down(options);

@@ -51,7 +51,7 @@ export class SignalingRelay {
   readonly #options: SignalingRelayOptions;
   readonly #links = new Set<SignalingLink>();
   readonly #onDown = (cutTcp: boolean): void => {
-    if (cutTcp) for (const link of this.#links) link.cut();
+    if (cutTcp) this.cutAll();
   };
   #closed = false;
 
@@ -90,12 +90,17 @@ export class SignalingRelay {
     return this.#links.size;
   }
 
+  /** Cuts every signaling connection now, both sides, with no close frame (see SignalingLink.cut). */
+  cutAll(): void {
+    for (const link of this.#links) link.cut();
+  }
+
   /** Cuts every connection and stops listening; resolves once the HTTP server has closed. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#options.conditions.off('down', this.#onDown);
-    for (const link of this.#links) link.cut();
+    this.cutAll();
     this.#wss.close();
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#http.closeAllConnections();
@@ -108,8 +113,9 @@ export class SignalingRelay {
     link.onGone = () => this.#links.delete(link);
   }
 
+  /** One upstream connection per request (`agent: false`): no pooled socket outlives the relay. */
   #proxyHttp(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const upstream = http.request(new URL(request.url ?? '/', this.#options.target), { method: request.method, headers: request.headers }, (answer) => {
+    const upstream = http.request(new URL(request.url ?? '/', this.#options.target), { method: request.method, headers: request.headers, agent: false }, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
     });
