@@ -9,7 +9,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { DataChannelMessage, DataChannelReceiver } from '@backchannel/client';
 
 import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
-import { waitForEvent } from '../helpers/events.js';
+import { until, waitForEvent } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
 
 const LIMITS = { durableMaxKbps: 100_000, lossyMaxKbps: 100_000, highPriorityLossyMaxKbps: 100_000 };
@@ -166,5 +166,21 @@ describe('calls through an impaired network', () => {
 
     assert.deepEqual(messages.map(indexOf), range(0, count));
     assert.equal(toServer.dropped.loss + toClient.dropped.loss + toServer.dropped.outage + toClient.dropped.outage, 0);
+  });
+
+  // What the SDK does today when the signaling TCP connections die (no reconnection yet): the call ends at
+  // once, although its data path is intact. "Calls that survive the network" is to change this expectation.
+  it('cutting the signaling connections ends both calls with ConnectionLost today, data path or not', async (t: TestContext) => {
+    const net = await ImpairedNetwork.start(h.server.url);
+    t.after(() => net.close());
+    const [a, b] = await pairThrough(h, net, 'cut');
+    const ended = [a, b].map((p) => until(p.call, 'stateChanged', () => p.call.state === 'Disconnected'));
+    net.cutSignaling();
+    await Promise.all(ended);
+
+    assert.deepEqual(
+      [a, b].map((p) => p.call.callEndReason),
+      [a, b].map(() => ({ code: 'ConnectionLost', message: 'signaling connection closed (1006)' })),
+    );
   });
 });
