@@ -1,0 +1,17 @@
+/**
+ * A seeded pseudo-random generator (mulberry32): the same seed drops the same datagrams, so a run with
+ * loss can be repeated. Not for anything but tests.
+ */
+export type Random = () => number;
+
+/** Numbers in [0, 1), the same sequence for the same 32-bit `seed`. */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
