@@ -141,7 +141,9 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     } else {
       this.#bucket.setRate(kbpsToBytesPerMs(this.bitrateKbps), now);
     }
-    const behindMs = (this.#queuedBytes + Math.max(0, -this.#bucket.balance(now))) / this.#bucket.rateBytesPerMs;
+    // How long until the last byte queued can leave at the pace: what is queued, less the bucket's balance
+    // (a debt adds to the wait, burst credit not yet spent on the queue shortens it).
+    const behindMs = Math.max(0, this.#queuedBytes - this.#bucket.balance(now)) / this.#bucket.rateBytesPerMs;
     if (behindMs > limits.maxSendBacklogMs) {
       return this.#refuse(
         DataChannelErrorCode.MessageFailureForBandwidth,
