@@ -6,6 +6,7 @@ import { CallClient, CallError, CommunicationTokenCredential, type RemotePartici
 
 import { rosterSettled, startHarness, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
+import { RawClients } from '../helpers/rawClient.js';
 
 describe('group calls', () => {
   let h: Harness | undefined;
@@ -80,5 +81,31 @@ describe('group calls', () => {
     const nowhere = new CallClient({ serverUrl: 'http://127.0.0.1:1' });
     const { token } = await h.createUser();
     await assert.rejects(nowhere.createCallAgent(new CommunicationTokenCredential(token)), (e: unknown) => e instanceof CallError && e.code === 'ConnectionLost');
+  });
+
+  it('counts each of 30 clean hang-ups as Left, none as TransportFailed, and a peer connection lost without a leave as TransportFailed', async () => {
+    h = await startHarness();
+    const stayer = await h.join('departures');
+    const gone = (endpointId: number) => (): boolean => !stayer.call.remoteParticipants.some((p) => p.endpointId === endpointId);
+    for (let i = 0; i < 30; i++) {
+      const visitor = await h.join('departures');
+      await rosterSettled([stayer, visitor]);
+      const endpointId = stayer.call.remoteParticipants[0]!.endpointId;
+      await visitor.call.hangUp();
+      await until(stayer.call, 'remoteParticipantsUpdated', gone(endpointId));
+    }
+    assert.deepEqual(h.server.stats.departures, { Left: 30 });
+
+    // The same race the other way round: a transport that dies without a leave is a transport failure.
+    const raw = new RawClients();
+    try {
+      const lost = await raw.join(h, 'departures');
+      await until(stayer.call, 'remoteParticipantsUpdated', () => stayer.call.remoteParticipants.some((p) => p.endpointId === lost.endpointId));
+      lost.pc.close(); // the signaling connection stays up and sends no leave
+      await until(stayer.call, 'remoteParticipantsUpdated', gone(lost.endpointId));
+      assert.deepEqual(h.server.stats.departures, { Left: 30, TransportFailed: 1 });
+    } finally {
+      raw.closeAll();
+    }
   });
 });

@@ -97,6 +97,9 @@ export function createMetrics(stats: ServerStats, callManager: () => CallManager
   counterFrom(registry, 'backchannel_drops_total', 'Messages (or copies, for slow receivers) dropped, by reason.', ['reason'], () =>
     Object.entries(stats.drops).map(([reason, n]) => [{ reason }, n]),
   );
+  counterFrom(registry, 'backchannel_endpoint_departures_total', 'Endpoints that left group calls, by reason (Left: a clean leave).', ['reason'], () =>
+    Object.entries(stats.departures).map(([reason, n]) => [{ reason }, n]),
+  );
   counterFrom(registry, 'backchannel_limit_hits_total', 'Times a limit refused something, by limit.', ['limit'], () =>
     Object.entries(stats.limitHits).map(([limit, n]) => [{ limit }, n]),
   );

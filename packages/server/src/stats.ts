@@ -22,6 +22,8 @@ export interface ServerStats {
   /** Frames and signaling messages that could not be parsed. */
   malformedFrames: number;
   malformedSignaling: number;
+  /** Endpoints that left group calls, by reason: `Left` for a clean leave, else the CallErrorCode that ended them. */
+  departures: Record<string, number>;
   /** Control frames handled. */
   sessionsClosed: number;
   recipientListsSet: number;
@@ -43,6 +45,7 @@ export function createStats(): ServerStats {
     drops,
     malformedFrames: 0,
     malformedSignaling: 0,
+    departures: {},
     sessionsClosed: 0,
     recipientListsSet: 0,
   };

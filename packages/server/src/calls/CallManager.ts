@@ -98,6 +98,10 @@ export class CallManager {
   #create(groupId: string): GroupCall {
     const call = new GroupCall(groupId, this.#settings, this.#logger);
     this.#calls.set(groupId, call);
+    call.on('endpointLeft', (_endpoint, reason) => {
+      const key = reason?.code ?? 'Left';
+      this.#stats.departures[key] = (this.#stats.departures[key] ?? 0) + 1;
+    });
     call.on('close', () => {
       if (this.#calls.get(groupId) === call) this.#calls.delete(groupId);
     });

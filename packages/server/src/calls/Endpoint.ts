@@ -25,6 +25,12 @@ import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/Serv
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
 
+/**
+ * How long an endpoint whose peer connection went away waits for its agent's `leave` before it ends as
+ * TransportFailed (see #transportGone). Short: the `leave` was sent before the close.
+ */
+const LEAVE_GRACE_MS = 1000;
+
 /** Where an endpoint's signaling goes: its agent's WebSocket. */
 export interface SignalingSink {
   readonly identity: string;
@@ -87,6 +93,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
   #state: EndpointState = 'connecting';
   #peer: ServerPeer | undefined;
   readonly #joinTimer: TimerHandle;
+  /** Set once the peer connection went away: the end as TransportFailed, unless a `leave` comes first. */
+  #goneTimer: TimerHandle | undefined;
   /** Open sender sessions by channel id: their count is what the sender limit applies to. */
   readonly #openSessions = new Map<number, ServerSession>();
   /** The id of the last closed session per channel: frames of it, or older, are stale. */
@@ -158,7 +166,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
       onAnswer: (answer) => this.signal({ type: 'answer', endpointId: this.id, sdp: answer }),
       onCandidate: (candidate, mid) => this.signal({ type: 'candidate', endpointId: this.id, candidate, mid }),
       onReady: () => this.#admit(),
-      onGone: (reason) => this.close({ code: CallErrorCode.TransportFailed, message: reason }),
+      onGone: (reason) => this.#transportGone(reason),
       onFrame: (kind, frame) => frames.handleFrame(this, kind, frame),
       onProtocolViolation: (what) => frames.protocolViolation(this, what),
     });
@@ -247,6 +255,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#settings.clock.clearTimeout(this.#joinTimer);
+    if (this.#goneTimer !== undefined) this.#settings.clock.clearTimeout(this.#goneTimer);
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
@@ -254,6 +263,21 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#openSessions.clear();
     this.call.leave(this, reason);
     this.safeEmit('close', reason);
+  }
+
+  /**
+   * The peer connection failed or closed. When the agent hangs up it sends `leave` over signaling and then
+   * closes its peer connection; the close can reach the server first (UDP against the agent's ordered
+   * WebSocket, behind asynchronous token checks), and a clean hang-up would be counted as a transport
+   * failure. So the endpoint waits LEAVE_GRACE_MS for that `leave` before it ends as TransportFailed;
+   * meanwhile nothing can reach it (its peer is gone) and it stays in the roster.
+   */
+  #transportGone(reason: string): void {
+    if (this.#state === 'closed' || this.#goneTimer !== undefined) return;
+    this.#goneTimer = this.#settings.clock.setTimeout(
+      () => this.close({ code: CallErrorCode.TransportFailed, message: reason }),
+      LEAVE_GRACE_MS,
+    );
   }
 
   /** Both data channels are open: it enters the roster. */

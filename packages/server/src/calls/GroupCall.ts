@@ -13,6 +13,8 @@ import type { Logger } from '../logging.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
 
 export type GroupCallEvents = {
+  /** An endpoint left the call: on its own (`reason` undefined: a clean leave) or ended by the server. */
+  endpointLeft: [endpoint: Endpoint, reason: EndReason | undefined];
   /** The call ended: its last endpoint left, or it was closed. */
   close: [];
 };
@@ -109,6 +111,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
       }
     }
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' }, 'endpoint left');
+    this.safeEmit('endpointLeft', endpoint, reason);
     if (this.#endpoints.size === 0) this.close();
   }
 
