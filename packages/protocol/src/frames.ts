@@ -29,6 +29,16 @@ export const FrameType = {
    * channel before leaving, so that messages already handed to the transport are not cut off.
    */
   Barrier: 0x04,
+  /**
+   * client → server (or peer): "I have received this many of your Durable link frames" (cumulative, sent
+   * batched, not per frame). The other side may forget what it kept for a resume up to there.
+   */
+  LinkAck: 0x05,
+  /**
+   * client → server (or peer): the first frame on the Durable channel of a resumed link: "I have received
+   * this many of your Durable link frames; send me the rest, then carry on".
+   */
+  LinkResume: 0x06,
   /** server → client: a data message, stamped with the endpoint that sent it. */
   Deliver: 0x81,
   /** server → client: a remote sender closed its session. */
@@ -42,6 +52,10 @@ export const FrameType = {
   EndpointLeft: 0x84,
   /** server (or peer) → client: the Barrier with this token arrived, and everything before it. */
   BarrierAck: 0x85,
+  /** server → client: LinkAck, the server's count of the client's Durable link frames. */
+  ServerLinkAck: 0x86,
+  /** server → client: LinkResume, the server's count of the client's Durable link frames. */
+  ServerLinkResume: 0x87,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -128,13 +142,23 @@ export interface BarrierAckFrame {
   readonly token: number;
 }
 
+/**
+ * LinkAck and LinkResume, in either direction: `count` is how many Durable link frames the sender of this
+ * frame has received from the other side (mod 2^32). Link frames are every frame on the Durable channel but
+ * these two kinds (docs/reliability.md).
+ */
+export interface LinkFrame {
+  readonly type: typeof FrameType.LinkAck | typeof FrameType.LinkResume | typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume;
+  readonly count: number;
+}
+
 export interface EndpointLeftFrame {
   readonly type: typeof FrameType.EndpointLeft;
   readonly endpointId: number;
 }
 
-export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame;
-export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | EndpointLeftFrame | BarrierAckFrame;
+export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame | LinkFrame;
+export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | EndpointLeftFrame | BarrierAckFrame | LinkFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
@@ -228,6 +252,25 @@ export function encodeBarrierAck(token: number): Uint8Array {
   return encodeTypeAndU32(FrameType.BarrierAck, token);
 }
 
+/** A LinkAck (`from` the client or peer: 0x05; from the server: 0x86) with the count of frames received. */
+export function encodeLinkAck(count: number, from: 'client' | 'server'): Uint8Array {
+  return encodeTypeAndU32(from === 'client' ? FrameType.LinkAck : FrameType.ServerLinkAck, count >>> 0);
+}
+
+/** A LinkResume (`from` the client or peer: 0x06; from the server: 0x87) with the count of frames received. */
+export function encodeLinkResume(count: number, from: 'client' | 'server'): Uint8Array {
+  return encodeTypeAndU32(from === 'client' ? FrameType.LinkResume : FrameType.ServerLinkResume, count >>> 0);
+}
+
+/**
+ * Whether a frame on the Durable channel counts as a link frame (numbered and kept for a resume): every
+ * frame but LinkAck and LinkResume, in either direction. Reads byte 0 only.
+ */
+export function isLinkFrame(frame: Uint8Array): boolean {
+  const type = frame[0];
+  return type !== FrameType.LinkAck && type !== FrameType.LinkResume && type !== FrameType.ServerLinkAck && type !== FrameType.ServerLinkResume;
+}
+
 /** The 8-byte frames: type, three reserved bytes, one uint32. */
 function encodeTypeAndU32(type: FrameType, value: number): Uint8Array {
   const frame = new Uint8Array(8);
@@ -300,6 +343,10 @@ export function decodeClientFrame(frame: Uint8Array): ClientFrame {
     case FrameType.Barrier:
       expectLength(frame, BARRIER_BYTES, 'Barrier');
       return { type: FrameType.Barrier, token: readU32(frame, 4) };
+    case FrameType.LinkAck:
+    case FrameType.LinkResume:
+      expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.LinkAck ? 'LinkAck' : 'LinkResume');
+      return { type: frame[0] as typeof FrameType.LinkAck | typeof FrameType.LinkResume, count: readU32(frame, 4) };
     default:
       throw new FrameError('UnknownType', `unknown client frame type 0x${frame[0]!.toString(16)}`);
   }
@@ -339,6 +386,10 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
     case FrameType.BarrierAck:
       expectLength(frame, BARRIER_BYTES, 'BarrierAck');
       return { type: FrameType.BarrierAck, token: readU32(frame, 4) };
+    case FrameType.ServerLinkAck:
+    case FrameType.ServerLinkResume:
+      expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume');
+      return { type: frame[0] as typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume, count: readU32(frame, 4) };
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
   }

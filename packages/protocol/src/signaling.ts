@@ -115,6 +115,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
   /** The endpoint leaves its call. */
   z.object({ type: z.literal('leave'), endpointId }),
+  /**
+   * Takes back an endpoint of this identity whose connection or transport was lost, within its resume
+   * window, with the resume token it got in `joined`. Answered by `resumed` (then `offer` as for a join) or
+   * an `error` with code NotFound.
+   */
+  z.object({ type: z.literal('resume'), ref: uint, endpointId, resumeToken: text(1, 128) }),
   /** 1:1 call: ring every agent of identity `callee`; `ref` pairs the answer with the request. */
   z.object({ type: z.literal('startCall'), ref: uint, callee: identityId }),
   /** 1:1 call: the callee accepts (the first agent to accept wins) or rejects. */
@@ -132,7 +138,19 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocolVersion: z.int(), identity: identityId, iceServers: z.array(iceServerSchema) }),
   /** The join was accepted: the endpoint exists, its peer connection may now be offered. */
-  z.object({ type: z.literal('joined'), ref: uint, callId: z.string(), endpointId, limits: limitsSchema }),
+  z.object({
+    type: z.literal('joined'),
+    ref: uint,
+    callId: z.string(),
+    endpointId,
+    limits: limitsSchema,
+    /** The secret that takes this endpoint back after a lost connection (`resume`). */
+    resumeToken: text(1, 128),
+    /** How long the server keeps the endpoint for a resume after its connection or transport is lost, ms. */
+    resumeWindowMs: z.int().check(z.minimum(0)),
+  }),
+  /** The resume was accepted: the endpoint is this connection's again; `participants` are the others now. */
+  z.object({ type: z.literal('resumed'), ref: uint, callId: z.string(), endpointId, participants: z.array(participantSchema) }),
   z.object({ type: z.literal('answer'), endpointId, sdp }),
   z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
   /** The endpoint's data transport is up and it is in the roster; `participants` are the others. */
