@@ -3,4 +3,4 @@
  * both can run in one process (a test, a bot beside its server) and agree on the native runtime.
  */
 export { acquireRtcRuntime, releaseRtcRuntime, rtcRuntimeReferences } from './runtime.js';
-export { toLibDataChannelIceServers, type W3cIceServer } from './iceServers.js';
+export { toLibDataChannelIceServers } from './iceServers.js';
