@@ -10,22 +10,12 @@ import type * as BackchannelSdk from '@backchannel/client';
 import { startServer, type RunningServer } from '@backchannel/server';
 import type { Browser, Page } from 'playwright-core';
 
-import { readMessages } from '../helpers/backchannel.js';
-import { until, waitForEvent } from '../helpers/events.js';
+import { connected, createUser, readMessages } from '../helpers/backchannel.js';
+import { waitForEvent } from '../helpers/events.js';
 import { launchChromium } from './support/browser.js';
 import { sdkBrowserBundle } from './support/sdkBundle.js';
 
 const COUNT = 10_000;
-
-async function token(server: RunningServer): Promise<{ identity: string; token: string }> {
-  const response = await fetch(`${server.url}/identities`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.accessKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
-  });
-  const body = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
-  return { identity: body.identity.id, token: body.accessToken.token };
-}
 
 describe('1:1 call between a browser and a Node client', () => {
   let server: RunningServer;
@@ -40,8 +30,8 @@ describe('1:1 call between a browser and a Node client', () => {
     page = await browser.newPage();
     await page.goto(`${server.url}/healthz`); // any page of the server's origin
     await page.addScriptTag({ content: await sdkBrowserBundle() });
-    Object.assign(browserUser, await token(server));
-    const nodeUser = await token(server);
+    Object.assign(browserUser, await createUser(server));
+    const nodeUser = await createUser(server);
     nodeAgent = await new CallClient({ serverUrl: server.url }).createCallAgent(new CommunicationTokenCredential(nodeUser.token), { displayName: 'node' });
     // The browser side: an agent that accepts any call, counts what arrives in order, and answers once.
     await page.evaluate(
@@ -82,8 +72,7 @@ describe('1:1 call between a browser and a Node client', () => {
 
   it('connects Node → browser, carries 10,000 Durable messages in order and an answer back, with no data through the server', async () => {
     const call = nodeAgent.startCall([{ communicationUserId: browserUser.identity }]);
-    await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
-    assert.equal(call.state, 'Connected', JSON.stringify(call.callEndReason));
+    await connected(call);
     assert.deepEqual(call.remoteParticipants.map((p) => p.displayName), ['browser']);
     const dataChannel = call.feature(Features.DataChannel);
     const answer = waitForEvent(dataChannel, 'dataChannelReceiverCreated');

@@ -43,25 +43,33 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A new identity and a `voip` token for it, through `server`'s identity API. */
+export async function createUser(server: RunningServer): Promise<{ identity: string; token: string }> {
+  const response = await fetch(`${server.url}/identities`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.accessKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
+  });
+  assert.equal(response.status, 201);
+  const body = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
+  return { identity: body.identity.id, token: body.accessToken.token };
+}
+
+/** Waits until `call` is Connected; fails with its end reason if it ends first. */
+export async function connected(call: Call, timeoutMs?: number): Promise<void> {
+  await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected', timeoutMs);
+  assert.equal(call.state, 'Connected', `the call ended before it connected: ${JSON.stringify(call.callEndReason)}`);
+}
+
 export async function startHarness(options: StartOptions = {}): Promise<Harness> {
   const server = await startServer({ port: 0, ...options });
   const agents: CallAgent[] = [];
   const client = new CallClient({ serverUrl: server.url });
-
-  const createUser = async (): Promise<{ identity: string; token: string }> => {
-    const response = await fetch(`${server.url}/identities`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.accessKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
-    });
-    assert.equal(response.status, 201);
-    const body = (await response.json()) as { identity: { id: string }; accessToken: { token: string } };
-    return { identity: body.identity.id, token: body.accessToken.token };
-  };
+  const createUserHere = (): Promise<{ identity: string; token: string }> => createUser(server);
 
   let joined = 0;
   const join: Harness['join'] = async (groupId, joinOptions = {}) => {
-    const user = joinOptions.as ?? (await createUser());
+    const user = joinOptions.as ?? (await createUserHere());
     const displayName = joinOptions.displayName ?? `user-${++joined}`;
     const agent = await client.createCallAgent(new CommunicationTokenCredential(user.token), { displayName });
     agents.push(agent);
@@ -69,14 +77,13 @@ export async function startHarness(options: StartOptions = {}): Promise<Harness>
     const dataChannel = call.feature(Features.DataChannel);
     const receivers: DataChannelReceiver[] = [];
     dataChannel.on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
-    await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
-    assert.equal(call.state, 'Connected', `join failed: ${JSON.stringify(call.callEndReason)}`);
+    await connected(call);
     return { identity: user.identity, displayName, agent, call, dataChannel, receivers };
   };
 
   return {
     server,
-    createUser,
+    createUser: createUserHere,
     join,
     async close() {
       await Promise.all(agents.map((agent) => agent.dispose()));

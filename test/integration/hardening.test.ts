@@ -5,30 +5,26 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { CallClient, CommunicationTokenCredential, type Call, type IncomingCall } from '@backchannel/client';
+import { CallClient, CommunicationTokenCredential, type Call } from '@backchannel/client';
 import { DropReason, FrameType, encodeSend, type NoticeFrame, type ServerFrame } from '@backchannel/protocol';
 
 import { startHarness, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
-import { RawEndpoint } from '../helpers/rawClient.js';
+import { RawClients, RawEndpoint } from '../helpers/rawClient.js';
 
 const isNotice = (frame: ServerFrame): frame is NoticeFrame => frame.type === FrameType.Notice;
 
 describe('hardening', () => {
   let h: Harness | undefined;
-  const raws: RawEndpoint[] = [];
+  const rawClients = new RawClients();
   afterEach(async () => {
-    for (const raw of raws.splice(0)) raw.close();
+    rawClients.closeAll();
     await h?.close();
     h = undefined;
   });
 
-  async function raw(groupId: string): Promise<RawEndpoint> {
-    const { token } = await h!.createUser();
-    const endpoint = await RawEndpoint.join(h!.server.url, token, groupId);
-    raws.push(endpoint);
-    return endpoint;
-  }
+  /** A raw endpoint of a new identity joined to `groupId`, closed after the test. */
+  const raw = (groupId: string): Promise<RawEndpoint> => rawClients.join(h!, groupId);
 
   it('drops at once a Lossy frame naming a recipient list more than 8 generations ahead', async () => {
     h = await startHarness();
@@ -96,7 +92,7 @@ describe('hardening', () => {
     try {
       const ringing = waitForEvent(agent, 'incomingCall');
       ws.send(JSON.stringify({ type: 'startCall', ref: 1, callee: callee.identity }));
-      const [{ incomingCall }] = (await ringing) as [{ incomingCall: IncomingCall }];
+      const [{ incomingCall }] = await ringing;
       const call: Call = await incomingCall.accept();
       await next((m) => m.type === 'callAccepted');
       ws.send(JSON.stringify({ type: 'peerSignal', callId: call.id, signal: { kind: 'offer', sdp: 'not sdp' } }));

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +196,35 @@ describe('graceful shutdown', () => {
       assert.equal(code, 0);
       await agent.dispose();
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('on SIGTERM exits 0 within its close deadline while a client never answers the WebSocket close (ws would wait 30 s)', async () => {
+    const child = serve(['--port', '0', '--access-key', ACCESS_KEY, '--shutdown-drain-ms', '0', '--shutdown-close-ms', '500']);
+    const stuck = new Socket();
+    try {
+      const [, url] = await lineMatching(child, /^Backchannel listening on (\S+)$/);
+      const { hostname, port } = new URL(url!);
+      // A WebSocket opened by hand that, once upgraded, neither reads nor answers anything: the server's
+      // close frame is never acknowledged, as with a frozen or vanished client.
+      const upgraded = new Promise<void>((resolve, reject) => {
+        stuck.once('data', (data) => (String(data).startsWith('HTTP/1.1 101') ? resolve() : reject(new Error(String(data)))));
+        stuck.once('error', reject);
+      });
+      stuck.connect(Number(port), hostname, () =>
+        stuck.write(
+          'GET /signaling HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        ),
+      );
+      await within(upgraded, 'the hand-made WebSocket upgrade');
+      stuck.pause();
+      child.kill('SIGTERM');
+      const [code] = (await within(once(child, 'exit'), 'the server to exit despite the stuck client', 15_000)) as [number | null];
+      assert.equal(code, 0);
+    } finally {
+      stuck.destroy();
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { CallClient, CallError, CommunicationTokenCredential, Features, type Call, type CallAgent, type IncomingCall } from '@backchannel/client';
 
-import { readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
+import { connected, readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
 
 const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
@@ -22,14 +22,9 @@ async function agentFor(h: Harness, user?: { identity: string; token: string }, 
 }
 
 function nextIncomingCall(agent: CallAgent): Promise<IncomingCall> {
-  return waitForEvent(agent, 'incomingCall').then(([event]) => (event as { incomingCall: IncomingCall }).incomingCall);
+  return waitForEvent(agent, 'incomingCall').then(([event]) => event.incomingCall);
 }
 
-function connected(call: Call): Promise<void> {
-  return until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected').then(() =>
-    assert.equal(call.state, 'Connected', `ended: ${JSON.stringify(call.callEndReason)}`),
-  );
-}
 
 function ended(call: Call): Promise<string | undefined> {
   return until(call, 'stateChanged', () => call.state === 'Disconnected').then(() => call.callEndReason?.code);

@@ -3,7 +3,16 @@
  * Every line marked `@ts-expect-error` must fail to compile; if one compiled, tsc would report the unused
  * directive and the typecheck would fail. Nothing here runs.
  */
-import type { Call, CallAgent, DataChannelCallFeature, DataChannelReceiver, DataChannelSender, IncomingCall } from '@backchannel/client';
+import type {
+  Call,
+  CallAgent,
+  DataChannelCallFeature,
+  DataChannelReceiver,
+  DataChannelSender,
+  IncomingCall,
+  IncomingStream,
+  StreamReceiver,
+} from '@backchannel/client';
 
 import { until, waitForEvent } from '../helpers/events.js';
 
@@ -14,6 +23,8 @@ export function misspeltEventNamesDoNotCompile(
   receiver: DataChannelReceiver,
   sender: DataChannelSender,
   incoming: IncomingCall,
+  streams: StreamReceiver,
+  stream: IncomingStream,
 ): void {
   const listener = (): void => undefined;
 
@@ -46,6 +57,13 @@ export function misspeltEventNamesDoNotCompile(
   incoming.on('callEnded', ({ callEndReason }) => void callEndReason.code);
   // @ts-expect-error — 'ended' is not an event of IncomingCall
   incoming.on('ended', listener);
+
+  streams.on('stream', (arriving: IncomingStream) => void arriving.id);
+  // @ts-expect-error — 'strem' is not an event of StreamReceiver
+  streams.on('strem', listener);
+  stream.on('progress', ({ bytes }) => void bytes);
+  // @ts-expect-error — 'progres' is not an event of IncomingStream
+  stream.on('progres', listener);
 
   // The test helpers are typed the same way.
   void waitForEvent(call, 'stateChanged');

@@ -149,8 +149,15 @@ describe('the SDK in Node without its optional peer dependencies', () => {
     );
   });
 
-  it('passes any other loading failure through unchanged', async () => {
-    const broken = new SyntaxError('Unexpected token');
-    await assert.rejects(importPeer('ws', () => Promise.reject(broken)), (e: unknown) => e === broken);
+  it('reports a package that is there but cannot load as PlatformUnavailable too, with the loader’s error as cause', async () => {
+    const broken = new Error('node-datachannel.node: undefined symbol');
+    await assert.rejects(
+      importPeer('node-datachannel', () => Promise.reject(broken)),
+      (e: unknown) =>
+        e instanceof BackchannelError &&
+        e.code === CallErrorCode.PlatformUnavailable &&
+        e.message === "@backchannel/client could not load the package 'node-datachannel': node-datachannel.node: undefined symbol" &&
+        e.cause === broken,
+    );
   });
 });

@@ -4,12 +4,14 @@ import { describe, it } from 'node:test';
 
 import {
   DEFAULT_LIMITS,
+  encodeSignaling,
+  formatCloseReason,
   MAX_SIGNALING_MESSAGE_BYTES,
+  parseClientMessage,
+  parseCloseReason,
+  parseServerMessage,
   PROTOCOL_VERSION,
   SignalingError,
-  encodeSignaling,
-  parseClientMessage,
-  parseServerMessage,
   type ClientMessage,
   type ServerMessage,
 } from '@backchannel/protocol';
@@ -207,5 +209,30 @@ describe('parseServerMessage', () => {
     const text = JSON.stringify({ ...error, pad: 'x'.repeat(MAX_SIGNALING_MESSAGE_BYTES + 1 - JSON.stringify(error).length) });
     assert.equal(Buffer.byteLength(text), MAX_SIGNALING_MESSAGE_BYTES + 1);
     assertRefused(() => parseServerMessage(text), 'signaling message over 65536 bytes');
+  });
+});
+
+describe('close reasons (formatCloseReason, parseCloseReason)', () => {
+  it('writes "<code>: <message>" and reads it back', () => {
+    assert.equal(formatCloseReason('InvalidToken', 'token expired'), 'InvalidToken: token expired');
+    assert.deepEqual(parseCloseReason('InvalidToken: token expired'), { code: 'InvalidToken', message: 'token expired' });
+  });
+
+  it('reads a bare code as its own message, and anything else as no reason of ours', () => {
+    assert.deepEqual(parseCloseReason('ServerShutdown'), { code: 'ServerShutdown', message: 'ServerShutdown' });
+    assert.equal(parseCloseReason('going away'), undefined);
+    assert.equal(parseCloseReason(''), undefined);
+  });
+
+  it('cuts a long reason to 120 bytes of UTF-8, never inside a character', () => {
+    const ascii = formatCloseReason('BadRequest', 'x'.repeat(200));
+    assert.equal(ascii, `BadRequest: ${'x'.repeat(108)}`);
+    assert.equal(new TextEncoder().encode(ascii).byteLength, 120);
+    const wide = formatCloseReason('BadRequest', 'é'.repeat(100)); // 2 bytes each
+    assert.equal(new TextEncoder().encode(wide).byteLength, 120);
+    assert.equal(wide, `BadRequest: ${'é'.repeat(54)}`);
+    const emoji = formatCloseReason('BadRequest', '😀'.repeat(40)); // 4 bytes each, 2 UTF-16 units
+    assert.ok(new TextEncoder().encode(emoji).byteLength <= 120);
+    assert.equal(emoji, `BadRequest: ${'😀'.repeat(27)}`);
   });
 });

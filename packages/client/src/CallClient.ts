@@ -1,5 +1,5 @@
 import { loadPlatform } from '#platform';
-import { systemClock, type Clock } from '@backchannel/protocol';
+import { systemClock, type Clock, type IceServerConfig } from '@backchannel/protocol';
 
 import { publicCallAgent, type CallAgent, type CallAgentOptions } from './CallAgent.js';
 import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
@@ -21,14 +21,14 @@ export interface CallClientOptions {
    * Backchannel extension: STUN/TURN servers for the peer connections (W3C shape). Default: those the
    * server advertises (`--ice-servers`). Needed for 1:1 calls between endpoints on different networks.
    */
-  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
+  iceServers?: IceServerConfig[];
   /**
    * Backchannel extension: where errors thrown by the application's event listeners go (they never reach
    * the SDK's own state). Default: `console.error`.
    */
   onListenerError?: ListenerErrorReporter;
   /**
-   * Backchannel extension: the clock pacing, idle close, timeouts and token refresh read (tests pass one
+   * Backchannel extension: the clock pacing, idle close, the connect timeout and token renewal read (tests pass one
    * they drive). Default: the system clock.
    */
   clock?: Clock;

@@ -33,11 +33,11 @@ export type {
 } from './dataChannel/types.js';
 export { BackchannelError, CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
 export { TypedEmitter, type ListenerErrorReporter, type Listener } from './events.js';
-export { DEFAULT_LIMITS, type DataChannelLimits } from '@backchannel/protocol';
+export { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
 // Backchannel extension beyond the reference API: payloads larger than one message (docs/api.md, "Streams").
 export { sendStream, type SendStreamOptions, type SentStream, type StreamProgress, type StreamSink } from './streams/sendStream.js';
 export { StreamReceiver, receiveStreams, type StreamReceiverEvents, type StreamReceiverOptions } from './streams/StreamReceiver.js';
 export { IncomingStream, type IncomingStreamEvents } from './streams/IncomingStream.js';
 export type { IncomingStreamState, ReceivedStream } from './streams/StreamAssembly.js';
 export type { StreamMetadata } from './streams/frames.js';
-export { StreamError, StreamErrorCode } from './streams/StreamError.js';
+export { StreamError, StreamErrorCode } from './errors.js';

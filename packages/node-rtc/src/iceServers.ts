@@ -1,17 +1,11 @@
 /** ICE servers in libdatachannel's syntax. */
-
-/** A STUN or TURN server in the W3C `RTCIceServer` shape (the protocol's `IceServerConfig`). */
-export interface W3cIceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
+import type { IceServerConfig } from '@backchannel/protocol';
 
 /**
  * libdatachannel takes ICE servers as URLs with credentials inline ("turn:user:pass@host:port"), where the
  * W3C shape keeps them apart.
  */
-export function toLibDataChannelIceServers(server: W3cIceServer): string[] {
+export function toLibDataChannelIceServers(server: IceServerConfig): string[] {
   const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
   return urls.map((url) => {
     if (!server.username || !/^turns?:/.test(url) || url.includes('@')) return url;

@@ -21,17 +21,23 @@ const CLEANUP_DELAY_MS = 500;
 interface RuntimeState {
   references: number;
   cleanupTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The runtime was cleaned up and no connection has been created since. */
+  cleaned: boolean;
+  /** A connection was ever created in this process (else there is no runtime to clean up). */
+  used: boolean;
 }
 
 function state(): RuntimeState {
   const holder = globalThis as unknown as Record<symbol, RuntimeState | undefined>;
-  return (holder[STATE_KEY] ??= { references: 0, cleanupTimer: undefined });
+  return (holder[STATE_KEY] ??= { references: 0, cleanupTimer: undefined, cleaned: false, used: false });
 }
 
 /** Takes a reference on the native runtime; call once per peer connection created. */
 export function acquireRtcRuntime(): void {
   const s = state();
   s.references++;
+  s.cleaned = false;
+  s.used = true;
   if (s.cleanupTimer) {
     clearTimeout(s.cleanupTimer);
     s.cleanupTimer = undefined;
@@ -46,9 +52,37 @@ export function releaseRtcRuntime(): void {
   if (s.references === 0 && !s.cleanupTimer) {
     s.cleanupTimer = setTimeout(() => {
       s.cleanupTimer = undefined;
-      if (s.references === 0) nodeDataChannel.cleanup();
+      if (s.references === 0) cleanup(s);
     }, CLEANUP_DELAY_MS);
   }
+}
+
+/**
+ * For a process about to exit: resolves once the native runtime is down, so that no libdatachannel thread
+ * (poll, worker, SCTP timer) outlives the connections and holds the exit up. After connections were
+ * closed it waits out their teardown first (CLEANUP_DELAY_MS). With `force` — a shutdown past its
+ * deadline — it cleans up at once, whatever references are still held.
+ */
+export async function shutdownRtcRuntime(options: { force?: boolean } = {}): Promise<void> {
+  const s = state();
+  if (!s.used) return;
+  if (options.force) {
+    if (s.cleanupTimer) clearTimeout(s.cleanupTimer);
+    s.cleanupTimer = undefined;
+    s.references = 0;
+    if (!s.cleaned) cleanup(s);
+    return;
+  }
+  if (s.references > 0 || s.cleaned) return;
+  if (s.cleanupTimer) clearTimeout(s.cleanupTimer);
+  s.cleanupTimer = undefined;
+  await new Promise((resolve) => setTimeout(resolve, CLEANUP_DELAY_MS));
+  if (s.references === 0 && !s.cleaned) cleanup(s);
+}
+
+function cleanup(s: RuntimeState): void {
+  s.cleaned = true;
+  nodeDataChannel.cleanup();
 }
 
 /** Peer connections currently holding the runtime (for leak checks in tests). */

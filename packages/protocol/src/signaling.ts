@@ -32,12 +32,29 @@ export const SignalingCloseCode = {
 } as const;
 export type SignalingCloseCode = (typeof SignalingCloseCode)[keyof typeof SignalingCloseCode];
 
-/** A WebSocket close reason is at most 123 bytes (RFC 6455 §5.5); ours stay within that. */
-const MAX_CLOSE_REASON_CHARS = 120;
+/** A WebSocket close reason is at most 123 bytes (RFC 6455 §5.5); ours stay within 120. */
+const MAX_CLOSE_REASON_BYTES = 120;
 
-/** The close reason of a signaling connection: `"<CallErrorCode>: <message>"`, cut to fit a close frame. */
+/**
+ * The close reason of a signaling connection: `"<CallErrorCode>: <message>"`, cut to fit a close frame:
+ * at most 120 bytes of UTF-8, never in the middle of a character (`ws` refuses a longer reason).
+ */
 export function formatCloseReason(code: string, message: string): string {
-  return `${code}: ${message}`.slice(0, MAX_CLOSE_REASON_CHARS);
+  const reason = `${code}: ${message}`;
+  if (reason.length * 3 <= MAX_CLOSE_REASON_BYTES) return reason;
+  let bytes = 0;
+  let end = 0;
+  for (const character of reason) {
+    const size = utf8Length(character.codePointAt(0)!);
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    bytes += size;
+    end += character.length;
+  }
+  return reason.slice(0, end);
+}
+
+function utf8Length(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
 }
 
 /** Reads a close reason written by {@link formatCloseReason}; undefined for any other reason. */

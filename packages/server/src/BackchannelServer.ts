@@ -138,8 +138,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         await calls.drain(config.shutdownDrainMs);
         calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
         peerCalls.endAll(CallErrorCode.ServerShutdown, 'the server is shutting down');
-        await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down');
+        await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down', config.shutdownCloseMs);
+        // HTTP keep-alive connections would hold app.close() up: idle ones go now, busy ones at the deadline.
+        app.server.closeIdleConnections();
+        const cut = setTimeout(() => app.server.closeAllConnections(), config.shutdownCloseMs);
         await app.close();
+        clearTimeout(cut);
         logger.info('closed');
       })()),
   };

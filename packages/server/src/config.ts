@@ -66,6 +66,11 @@ export interface ServerConfig {
   demoStaticDir: string | undefined;
   /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
   shutdownDrainMs: number;
+  /**
+   * On shutdown, after the drain, how long connections have to close cleanly (a WebSocket close answered,
+   * HTTP requests done) before they are cut, ms.
+   */
+  shutdownCloseMs: number;
   /** PEM certificate and key files: serve HTTPS and WSS on the same port. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
@@ -93,6 +98,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   maxSendersPerEndpoint: 4096,
   receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
   shutdownDrainMs: 5000,
+  shutdownCloseMs: 3000,
   demo: false,
   demoStaticDir: undefined,
   tlsCertFile: undefined,
@@ -147,6 +153,7 @@ const configSchema = z
     maxSendersPerEndpoint: z.number().int().min(1).max(65535),
     receiverBufferBytes: z.object({ durable: positiveInt, lossy: positiveInt }).strict(),
     shutdownDrainMs: z.number().int().min(0),
+    shutdownCloseMs: z.number().int().min(0),
     demo: z.boolean(),
     demoStaticDir: z.string().min(1).optional(),
     tlsCertFile: z.string().min(1).optional(),

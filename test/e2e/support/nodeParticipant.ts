@@ -17,6 +17,7 @@ import {
 import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL, AppMessageError, decodeAppMessage, encodeAppMessage, type AppMessage } from '@backchannel/protocol';
 
 import { until } from '../../helpers/events.js';
+import { connected } from '../../helpers/backchannel.js';
 
 export interface ReceivedChat {
   from: string;
@@ -71,8 +72,7 @@ export class NodeParticipant {
     const agent = await new CallClient({ serverUrl }).createCallAgent(new CommunicationTokenCredential(accessToken.token), { displayName });
     const call = agent.join({ groupId: room });
     const participant = new NodeParticipant(identity.id, agent, call);
-    await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected');
-    if (call.state !== 'Connected') throw new Error(`the Node client could not join: ${JSON.stringify(call.callEndReason)}`);
+    await connected(call);
     participant.#sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL });
     return participant;
   }

@@ -29,6 +29,7 @@ import { isLoopbackUdpHost, type CandidateAddress } from './candidates.js';
 import { Conditions, emptyCounters, type NetworkSettings } from './Lane.js';
 import { SignalingRelay, type SignalingCounters } from './SignalingRelay.js';
 import { SocketTracker, UdpRelay, type UdpCounters } from './UdpRelay.js';
+import { connected } from '../backchannel.js';
 
 export { CLEAN_NETWORK, type DirectionCounters, type DropReason, type NetworkSettings } from './Lane.js';
 
@@ -204,7 +205,6 @@ export async function joinThrough(
   const dataChannel = call.feature(Features.DataChannel);
   const receivers: DataChannelReceiver[] = [];
   dataChannel.on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
-  await until(call, 'stateChanged', () => call.state === 'Connected' || call.state === 'Disconnected', 30_000);
-  assert.equal(call.state, 'Connected', `join through the impaired network failed: ${JSON.stringify(call.callEndReason)}`);
+  await connected(call, 30_000);
   return { identity: user.identity, displayName, agent, call, dataChannel, receivers };
 }

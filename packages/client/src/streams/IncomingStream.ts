@@ -3,10 +3,9 @@ import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
 import type { StreamMetadata } from './frames.js';
 import type { StreamProgress } from './sendStream.js';
 import type { IncomingStreamState, ReceivedStream, StreamAssembly } from './StreamAssembly.js';
-import { StreamErrorCode, type StreamError } from './StreamError.js';
+import { StreamErrorCode, type StreamError } from '../errors.js';
 
 export interface IncomingStreamEvents {
-  [event: string]: unknown[];
   /** A chunk arrived. */
   progress: [progress: StreamProgress];
   /** The End frame arrived and the SHA-256 check passed. */

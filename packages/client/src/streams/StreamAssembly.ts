@@ -6,7 +6,7 @@
 import type { CommunicationIdentifierKind } from '../dataChannel/types.js';
 import { HashList, sameBytes, toHex } from './digest.js';
 import type { StreamMetadata } from './frames.js';
-import { StreamError, StreamErrorCode } from './StreamError.js';
+import { StreamError, StreamErrorCode } from '../errors.js';
 
 export type IncomingStreamState = 'receiving' | 'verifying' | 'complete' | 'failed';
 

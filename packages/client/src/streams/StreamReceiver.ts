@@ -10,7 +10,7 @@ import { digestUnsupported } from './digest.js';
 import { decodeStreamFrame, type StreamFrame } from './frames.js';
 import { publicIncomingStream, type IncomingStream } from './IncomingStream.js';
 import { StreamAssembly } from './StreamAssembly.js';
-import { StreamError, StreamErrorCode } from './StreamError.js';
+import { StreamError, StreamErrorCode } from '../errors.js';
 
 export interface StreamReceiverOptions {
   /** Attached as a `stream` listener before any message is read, so no stream is missed. */
@@ -22,7 +22,6 @@ export interface StreamReceiverOptions {
 }
 
 export interface StreamReceiverEvents {
-  [event: string]: unknown[];
   /** A Start frame arrived: a new stream. */
   stream: [stream: IncomingStream];
   /** A message that is no stream frame, or a frame of a stream never announced (`StreamMalformed`). */

@@ -4,7 +4,7 @@
  * whole payload would need it in one buffer; a hash list needs only one chunk at a time and still catches
  * any changed, missing, extra or reordered chunk.
  */
-import { StreamError, StreamErrorCode } from './StreamError.js';
+import { StreamError, StreamErrorCode } from '../errors.js';
 
 function subtle(): SubtleCrypto {
   const api = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;

@@ -10,7 +10,7 @@
  *
  * docs/api.md ("Streams") and docs/demo.md describe the same layout for other implementations.
  */
-import { StreamError, StreamErrorCode } from './StreamError.js';
+import { StreamError, StreamErrorCode } from '../errors.js';
 
 export const STREAM_PROTOCOL_VERSION = 1;
 

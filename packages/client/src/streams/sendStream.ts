@@ -17,7 +17,7 @@ import { DataChannelError, DataChannelErrorCode, invalidArgument } from '../erro
 import { consoleListenerErrorReporter, type ListenerErrorReporter } from '../events.js';
 import { assertDigestSupported, HashList, toHex } from './digest.js';
 import { CHUNK_HEADER_BYTES, encodeAbort, encodeChunk, encodeEnd, encodeStart, type StreamMetadata } from './frames.js';
-import { StreamError, StreamErrorCode } from './StreamError.js';
+import { StreamError, StreamErrorCode } from '../errors.js';
 
 /** What sendStream needs of a sender: a `DataChannelSender` is one. */
 export interface StreamSink {

@@ -6,8 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
 
+import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
@@ -72,7 +73,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
 
   /** A new endpoint `id` for `signaling`'s agent, connecting until its transport is up. */
   join(id: number, signaling: SignalingSink): Endpoint {
-    if (this.#closed) throw new Error('the call is closed');
+    if (this.#closed) throw new JoinError(CallErrorCode.NotFound, 'the call is closed');
     const endpoint = new Endpoint(id, this, signaling, this.#settings);
     this.#endpoints.set(endpoint.id, endpoint);
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity }, 'endpoint joined');

@@ -5,8 +5,10 @@
  * node-datachannel closes a channel whose JavaScript object is collected, so the channels are held here.
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
-import { kindOfLabel, type ChannelKind } from '@backchannel/protocol';
+import { CallErrorCode, kindOfLabel, type ChannelKind } from '@backchannel/protocol';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+
+import { JoinError } from '../errors.js';
 
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
@@ -75,7 +77,7 @@ export class ServerPeer {
 
   /** Applies the client's offer; the answer comes back through `onAnswer`. */
   handleOffer(sdp: string): void {
-    if (this.#offered) throw new Error('an offer was already applied');
+    if (this.#offered) throw new JoinError(CallErrorCode.BadRequest, 'an offer was already applied');
     this.#offered = true;
     this.#pc.setRemoteDescription(sdp, 'offer');
   }

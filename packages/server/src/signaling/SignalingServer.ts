@@ -81,9 +81,22 @@ export class SignalingServer {
   }
 
   /** Closes every connection with `reason`, and the WebSocket server. */
-  close(errorCode: string, message: string): Promise<void> {
+  /**
+   * Closes every connection with `reason`, and the WebSocket server. A connection whose client does not
+   * answer the close (frozen, gone without a FIN) would hold this up for ws's 30 s close timeout: after
+   * `deadlineMs` the remaining sockets are cut.
+   */
+  async close(errorCode: string, message: string, deadlineMs: number): Promise<void> {
     clearInterval(this.#pinger);
     for (const connection of this.#connections) connection.close(SignalingCloseCode.ShuttingDown, errorCode, message);
-    return new Promise((resolve) => this.#wss.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
+    const outcome = await Promise.race([closed, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      for (const connection of this.#connections) connection.terminate();
+      await closed;
+    }
   }
 }
