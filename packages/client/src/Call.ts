@@ -1,6 +1,7 @@
 import { CallErrorCode } from '@backchannel/protocol';
 
 import { publicDataChannelFeature, type DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
+import { publicDiagnosticsFeature, type UserFacingDiagnosticsFeature } from './diagnostics/UserFacingDiagnostics.js';
 import type { CommunicationIdentifierKind } from './dataChannel/types.js';
 import { CallError } from './errors.js';
 import { TypedEmitter } from './events.js';
@@ -45,11 +46,13 @@ export class Call extends TypedEmitter<CallEvents> {
   readonly #core: CallCore;
   readonly #participants = new Map<number, RemoteParticipant>();
   readonly #dataChannel: DataChannelCallFeature;
+  readonly #diagnostics: UserFacingDiagnosticsFeature;
 
   private constructor(core: CallCore) {
     super(core.listenerErrorReporter);
     this.#core = core;
     this.#dataChannel = publicDataChannelFeature(core.engine, core.link, core.listenerErrorReporter);
+    this.#diagnostics = publicDiagnosticsFeature(core, core.listenerErrorReporter);
     core.on('stateChanged', () => this.emit('stateChanged'));
     core.on('rosterChanged', (added, removed) => this.#onRosterChanged(added, removed));
   }
@@ -72,9 +75,13 @@ export class Call extends TypedEmitter<CallEvents> {
     return [...this.#participants.values()];
   }
 
-  /** A feature of the call: `call.feature(Features.DataChannel)`. Throws CallError `BadRequest` for others. */
+  /**
+   * A feature of the call: `call.feature(Features.DataChannel)`, `call.feature(Features.UserFacingDiagnostics)`.
+   * Throws CallError `BadRequest` for others.
+   */
   feature<T>(factory: CallFeatureFactory<T>): T {
     if (factory?.name === 'DataChannel') return this.#dataChannel as T;
+    if (factory?.name === 'UserFacingDiagnostics') return this.#diagnostics as T;
     throw new CallError(CallErrorCode.BadRequest, `unknown call feature ${String(factory?.name)}`);
   }
 

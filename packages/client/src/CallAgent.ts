@@ -27,12 +27,27 @@ export interface CallsUpdatedEvent {
   removed: Call[];
 }
 
+/** The agent's connection to the server (reference SDK: `ConnectionState`). */
+export type ConnectionState = 'Connected' | 'Disconnected';
+
+/** Why the connection state changed (reference SDK: `ConnectionStateChangedReason`). */
+export type ConnectionStateChangedReason = 'invalidToken' | 'connectionIssue';
+
+export interface ConnectionStateChangedEvent {
+  newValue: ConnectionState;
+  oldValue: ConnectionState;
+  reason?: ConnectionStateChangedReason;
+}
+
 export interface CallAgentEvents {
   /** A 1:1 call rings this agent. */
   incomingCall: [event: { incomingCall: IncomingCall }];
   callsUpdated: [event: CallsUpdatedEvent];
-  /** The agent's connection to the server ended (after `dispose()`, or lost). */
-  connectionStateChanged: [];
+  /**
+   * The agent's connection to the server went down (lost: the SDK reconnects by itself; or ended: after
+   * `dispose()`, or refused) or came back.
+   */
+  connectionStateChanged: [event: ConnectionStateChangedEvent];
 }
 
 /** @internal How the client configures the agents it creates. */
@@ -68,10 +83,20 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     this.#context = context;
     const { signaling } = context;
     this.#stopRefreshing = keepCredentialFresh(context.credential, (token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    // A lost connection is re-established with a fresh token from the credential (docs/reliability.md).
+    signaling.enableReconnect({ getToken: async () => (await context.credential.getToken()).token });
     signaling.on('incomingCall', (message) => this.#onIncomingCall(message));
-    signaling.on('closed', () => {
+    signaling.on('disconnected', () => this.emit('connectionStateChanged', { oldValue: 'Connected', newValue: 'Disconnected', reason: 'connectionIssue' }));
+    signaling.on('reconnected', () => this.emit('connectionStateChanged', { oldValue: 'Disconnected', newValue: 'Connected' }));
+    signaling.on('closed', (error) => {
       this.#stopRefreshing();
-      this.emit('connectionStateChanged');
+      if (signaling.wasConnectedWhenClosed) {
+        this.emit('connectionStateChanged', {
+          oldValue: 'Connected',
+          newValue: 'Disconnected',
+          ...(error.code === CallErrorCode.InvalidToken ? { reason: 'invalidToken' as const } : error.code === CallErrorCode.ConnectionLost ? {} : { reason: 'connectionIssue' as const }),
+        });
+      }
     });
   }
 
@@ -80,8 +105,8 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     return { kind: 'communicationUser', communicationUserId: this.#context.signaling.identity };
   }
 
-  /** Backchannel extension: whether the connection to the server is up. */
-  get connectionState(): 'Connected' | 'Disconnected' {
+  /** Whether the connection to the server is up (reference SDK: `connectionState`). */
+  get connectionState(): ConnectionState {
     return this.#context.signaling.isOpen ? 'Connected' : 'Disconnected';
   }
 

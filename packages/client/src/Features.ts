@@ -1,4 +1,5 @@
 import type { DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
+import type { UserFacingDiagnosticsFeature } from './diagnostics/UserFacingDiagnostics.js';
 
 /** A call feature, as passed to `call.feature()` (reference SDK: `CallFeatureFactory`). */
 export interface CallFeatureFactory<T> {
@@ -10,4 +11,5 @@ export interface CallFeatureFactory<T> {
 /** The features a call offers (reference SDK: `Features`). */
 export const Features = Object.freeze({
   DataChannel: Object.freeze({ name: 'DataChannel' }) as CallFeatureFactory<DataChannelCallFeature>,
+  UserFacingDiagnostics: Object.freeze({ name: 'UserFacingDiagnostics' }) as CallFeatureFactory<UserFacingDiagnosticsFeature>,
 });

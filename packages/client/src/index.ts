@@ -3,7 +3,25 @@
  * SDK. The same code runs in browsers (RTCPeerConnection) and in Node (node-datachannel).
  */
 export { CallClient, type CallClientOptions } from './CallClient.js';
-export { CallAgent, type CallAgentEvents, type CallAgentOptions, type CallsUpdatedEvent, type GroupCallLocator } from './CallAgent.js';
+export {
+  CallAgent,
+  type CallAgentEvents,
+  type CallAgentOptions,
+  type CallsUpdatedEvent,
+  type ConnectionState,
+  type ConnectionStateChangedEvent,
+  type ConnectionStateChangedReason,
+  type GroupCallLocator,
+} from './CallAgent.js';
+export {
+  DiagnosticQuality,
+  NetworkDiagnostics,
+  UserFacingDiagnosticsFeature,
+  type LatestDiagnosticValue,
+  type LatestNetworkDiagnostics,
+  type NetworkDiagnosticChangedEventArgs,
+  type NetworkDiagnosticsEvents,
+} from './diagnostics/UserFacingDiagnostics.js';
 export {
   Call,
   type CallEndReason,

@@ -15,13 +15,25 @@ export interface CallControl {
   readonly state: CallState;
   /** The transport, once `openTransport` made it. */
   readonly transport: CallTransport | undefined;
-  /** The server took the call: its id, this endpoint's id (group calls), and the limits it advertised. */
-  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits }): void;
+  /**
+   * The server took the call: its id, this endpoint's id (group calls), the limits it advertised, and what
+   * it keeps the endpoint for after a loss (group calls: `resumeWindowMs`, 0 for none).
+   */
+  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits; resumeWindowMs?: number }): void;
   /** Creates the peer connection; local candidates go through `sendCandidate` once the gate opens. */
   openTransport(role: 'offerer' | 'answerer', sendCandidate: (candidate: string, mid: string) => void): CallTransport;
   /** The first roster is known (a group call's `connected`, a 1:1 call's answer). */
   rosterKnown(participants: readonly ParticipantInfo[]): void;
   updateRoster(joined: readonly ParticipantInfo[], leftEndpointIds: readonly number[]): void;
+  /** After a resume: the roster is `participants` now (who joined or left meanwhile is announced). */
+  replaceRoster(participants: readonly ParticipantInfo[]): void;
+  /**
+   * The endpoint lost its signaling connection or its transport. True if the call keeps it, suspended, for
+   * a resume; false if it cannot (not connected yet, no resume window): the flow ends it as before.
+   */
+  suspend(cause: string): boolean;
+  /** Suspended and waiting to resume. */
+  readonly suspended: boolean;
   /** 1:1: the callee's agents ring; the connect timer gives way to the server's ring timeout. */
   ringing(): void;
   /** 1:1: the callee answered; connecting again, under the connect timer. */

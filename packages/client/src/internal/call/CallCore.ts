@@ -7,6 +7,7 @@ import {
   DEFAULT_LIMITS,
   PeerCallEndCode,
   CallErrorCode,
+  DataChannelErrorCode,
   type ChannelKind,
   type Clock,
   type DataChannelLimits,
@@ -16,9 +17,11 @@ import {
   type WireDataChannelLimits,
 } from '@backchannel/protocol';
 
-import { CallError } from '../../errors.js';
+import { CallError, DataChannelError } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import { DataChannelEngine } from '../dataChannel/DataChannelEngine.js';
+import { DurableLink } from '../dataChannel/DurableLink.js';
+import { peerFrameAsDelivered } from '../p2p/peerFrames.js';
 import type { DataLink } from '../dataChannel/DataLink.js';
 import type { Platform } from '../platform/Platform.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
@@ -47,6 +50,8 @@ export interface CallContext {
 export interface CallCoreEvents {
   stateChanged: [];
   rosterChanged: [added: readonly RosterEntry[], removed: readonly RosterEntry[]];
+  /** The endpoint lost its connection and is resuming (`'lost'`), or has resumed (`'resumed'`). */
+  networkReconnect: [phase: 'lost' | 'resumed'];
 }
 
 /** How long hangUp() waits for already-sent Durable data to reach the far side. */
@@ -75,7 +80,15 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   /** Set by hangUp(): the call is being left on purpose, transport closures are expected. */
   #leaving = false;
   #hangingUp: Promise<void> | undefined;
+  /** hangUp's barrier was acknowledged: nothing sent before it is undelivered. */
+  #flushed = false;
   #transportLostTimer: TimerHandle | undefined;
+  /** The Durable link across transports (docs/reliability.md). */
+  readonly #link: DurableLink;
+  /** How long the server keeps this endpoint after a loss; 0: no resume (1:1 calls, old servers). */
+  #resumeWindowMs = 0;
+  #suspended = false;
+  #resumeTimer: TimerHandle | undefined;
 
   constructor(context: CallContext, setup: CallSetup) {
     super(context.reportListenerError);
@@ -83,14 +96,18 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.signaling = context.signaling;
     this.#setup = setup;
     this.#accepted = deferred();
+    this.#link = new DurableLink(context.clock, context.reportListenerError);
+    this.#link.on('resumed', () => this.#resumed());
+    this.#link.on('violated', (what) => this.end({ code: CallErrorCode.TransportFailed, message: `the other side broke the Durable link: ${what}` }));
     const limits = (): DataChannelLimits => this.#limits;
     this.link = {
       clock: context.clock,
       get limits() {
         return limits();
       },
-      isUsable: () => this.#state === 'Connected' && this.#transport?.isOpen === true,
-      channel: (kind: ChannelKind): TransportChannel => this.#transport?.channel(kind) ?? CLOSED_CHANNEL,
+      // Usable while suspended too: Durable messages wait (the link reports itself full) and go on resume.
+      isUsable: () => this.#state === 'Connected' && (this.#suspended || this.#transport?.isOpen === true),
+      channel: (kind: ChannelKind): TransportChannel => (kind === 'durable' ? this.#link : (this.#transport?.channel(kind) ?? CLOSED_CHANNEL)),
       endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
       identityOf: (endpointId) => this.roster.identityOf(endpointId),
     };
@@ -122,6 +139,10 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     return this.#transport;
   }
 
+  get suspended(): boolean {
+    return this.#suspended;
+  }
+
   /** Resolves once a 1:1 call this agent accepted is confirmed as its own (first to accept). */
   get accepted(): Promise<void> {
     return this.#accepted.promise;
@@ -135,22 +156,38 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
 
   // ----------------------------------------------------------------------------------- CallControl
 
-  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits }): void {
+  established(details: { callId: string; endpointId?: number; limits: WireDataChannelLimits; resumeWindowMs?: number }): void {
     this.#id = details.callId;
+    this.#resumeWindowMs = details.resumeWindowMs ?? 0;
     if (details.endpointId !== undefined) this.roster.setSelf(details.endpointId);
     this.#limits = Object.freeze({ ...details.limits });
   }
 
   openTransport(role: 'offerer' | 'answerer', sendCandidate: (candidate: string, mid: string) => void): CallTransport {
-    const transport = new CallTransport(
+    const direct = this.#setup.kind !== 'group';
+    const current = (): boolean => this.#transport === transport; // late callbacks of a replaced transport are ignored
+    const transport: CallTransport = new CallTransport(
       this.#context.platform,
-      { role, iceServers: this.#context.iceServers, direct: this.#setup.kind !== 'group', sendCandidate },
+      { role, iceServers: this.#context.iceServers, sendCandidate },
       {
-        onOpen: () => this.#maybeConnected(),
+        onOpen: () => {
+          if (!current()) return;
+          if (this.#suspended) return this.#link.resumeOn(transport.channel('durable'));
+          this.#link.start(transport.channel('durable'));
+          this.#maybeConnected();
+        },
         onLost: (message, what) => {
+          if (!current()) return;
           if (what === 'connection' || this.#state === 'Connected') this.#transportLost(message);
         },
-        onFrame: (frame) => this.engine.onFrame(frame),
+        onFrame: (kind, frame) => {
+          // Frames of a transport that was replaced are not counted: the server resends what it did not hear acknowledged.
+          if (!current()) return;
+          if (kind === 'durable' && this.#link.receive(frame)) return;
+          // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
+          const delivered = direct ? peerFrameAsDelivered(frame, (reply) => void this.#link.send(reply)) : frame;
+          if (delivered) this.engine.onFrame(delivered);
+        },
         onBufferedAmountLow: () => this.engine.onBufferedAmountLow(),
       },
     );
@@ -170,6 +207,30 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     for (const entry of added) this.engine.onParticipantJoined(entry.endpointId);
     for (const entry of removed) this.engine.onParticipantLeft(entry.endpointId, entry.identity);
     if (added.length > 0 || removed.length > 0) this.emit('rosterChanged', added, removed);
+  }
+
+  replaceRoster(participants: readonly ParticipantInfo[]): void {
+    const now = new Set(participants.map((p) => p.endpointId));
+    const left = [...this.roster.entries].filter((entry) => !now.has(entry.endpointId)).map((entry) => entry.endpointId);
+    this.updateRoster(participants, left);
+  }
+
+  suspend(cause: string): boolean {
+    if (this.#suspended) return true;
+    if (this.#setup.kind !== 'group' || this.#state !== 'Connected' || this.#leaving || this.#resumeWindowMs <= 0) return false;
+    this.#suspended = true;
+    this.#link.down();
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close();
+    const windowMs = this.#resumeWindowMs;
+    this.#resumeTimer = this.#context.clock.setTimeout(
+      () => this.end({ code: CallErrorCode.ConnectionLost, message: `not resumed within ${windowMs} ms (${cause})` }),
+      windowMs,
+    );
+    this.emit('networkReconnect', 'lost');
+    void this.#flow.resume();
+    return true;
   }
 
   ringing(): void {
@@ -192,9 +253,18 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     const clock = this.#context.clock;
     clock.clearTimeout(this.#connectTimer);
     clock.clearTimeout(this.#transportLostTimer);
+    clock.clearTimeout(this.#resumeTimer);
     this.#endReason = reason;
     this.#setState('Disconnecting');
     this.#flow.leave();
+    // What left this endpoint and the server never acknowledged will not be delivered now: reported, not lost.
+    const undelivered = this.#link.abandon();
+    if (!this.#flushed) {
+      this.engine.reportUndelivered(
+        undelivered,
+        (sequenceNumber) => new DataChannelError(DataChannelErrorCode.FailedToStart, `message ${sequenceNumber} was not delivered: ${reason.message}`),
+      );
+    }
     this.engine.end();
     this.#accepted.reject(new CallError(reason.code as CallErrorCode, reason.message));
     this.#transport?.close();
@@ -218,7 +288,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     // Disconnecting from now on: no new sender, no new message (the data link is unusable), while the
     // messages already handed over are flushed.
     this.#setState('Disconnecting');
-    if (wasConnected) await this.engine.flush(HANG_UP_FLUSH_MS);
+    // Acknowledged barrier: the server (or peer) has everything sent before it, whatever LinkAck said yet.
+    if (wasConnected) this.#flushed = await this.engine.flush(HANG_UP_FLUSH_MS);
     this.end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
   }
 
@@ -243,11 +314,21 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
    */
   #transportLost(message: string): void {
     if (this.#leaving || this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    if (this.suspend(message)) return;
     if (!this.signaling.isOpen) return this.end({ code: CallErrorCode.TransportFailed, message });
     this.#transportLostTimer = this.#context.clock.setTimeout(
       () => this.end({ code: CallErrorCode.TransportFailed, message }),
       SERVER_REASON_GRACE_MS,
     );
+  }
+
+  /** The link carries frames again: the endpoint is back. */
+  #resumed(): void {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    this.#context.clock.clearTimeout(this.#resumeTimer);
+    this.emit('networkReconnect', 'resumed');
+    this.engine.onBufferedAmountLow(); // what waited during the outage goes now
   }
 
   #setState(state: CallState): void {

@@ -4,7 +4,7 @@
  * was created with; the call decides what a lost transport means.
  */
 import { BUFFERED_LOW_WATERMARK } from '../dataChannel/DataLink.js';
-import { REMOTE_PEER_ENDPOINT_ID, peerFrameAsDelivered } from '../p2p/peerFrames.js';
+import { REMOTE_PEER_ENDPOINT_ID } from '../p2p/peerFrames.js';
 import type { Platform } from '../platform/Platform.js';
 import type { PeerTransport, TransportChannel } from '../transport/PeerTransport.js';
 import type { ChannelKind, IceServerConfig } from '@backchannel/protocol';
@@ -15,8 +15,6 @@ export { REMOTE_PEER_ENDPOINT_ID };
 export interface CallTransportOptions {
   role: 'offerer' | 'answerer';
   iceServers: IceServerConfig[];
-  /** A 1:1 call: the other end is a peer speaking client frames, not the server. */
-  direct: boolean;
   /** Where local candidates go once the gate opens. */
   sendCandidate(candidate: string, mid: string): void;
 }
@@ -29,8 +27,8 @@ export interface CallTransportHandlers {
    * (`'channel'`).
    */
   onLost(message: string, what: 'connection' | 'channel'): void;
-  /** A frame as the server would deliver it. */
-  onFrame(frame: Uint8Array): void;
+  /** A frame as it arrived, on the channel it arrived on. */
+  onFrame(kind: ChannelKind, frame: Uint8Array): void;
   onBufferedAmountLow(): void;
 }
 
@@ -60,11 +58,7 @@ export class CallTransport {
           this.#open.delete(kind);
           if (this.#wasOpen) this.#lost(`the ${kind} data channel closed`, 'channel', handlers);
         },
-        // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
-        onMessage: (_kind, frame) => {
-          const delivered = options.direct ? peerFrameAsDelivered(frame, (reply) => void this.#peer.durable.send(reply)) : frame;
-          if (delivered) handlers.onFrame(delivered);
-        },
+        onMessage: (kind, frame) => handlers.onFrame(kind, frame),
         onBufferedAmountLow: () => handlers.onBufferedAmountLow(),
       },
     );

@@ -11,6 +11,8 @@ import type { CallControl } from './CallControl.js';
 export class GroupJoin {
   readonly #call: CallControl;
   #endpointId = 0;
+  #resumeToken = '';
+  #resuming = false;
 
   constructor(call: CallControl) {
     this.#call = call;
@@ -31,10 +33,15 @@ export class GroupJoin {
         return;
       }
       this.#endpointId = joined.endpointId;
-      call.established({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits });
+      this.#resumeToken = joined.resumeToken;
+      call.established({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits, resumeWindowMs: joined.resumeWindowMs });
       signaling.attachEndpoint(joined.endpointId, {
         onMessage: (message) => this.#onSignaling(message),
         onConnectionLost: (error) => call.end({ code: error.code, message: error.message }),
+        onDisconnected: (error) => {
+          if (!call.suspend(`signaling connection lost: ${error.message}`)) call.end({ code: error.code, message: error.message });
+        },
+        onReconnected: () => void this.resume(),
       });
       const transport = call.openTransport('offerer', (candidate, mid) =>
         signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
@@ -73,6 +80,37 @@ export class GroupJoin {
       case 'error':
         call.end({ code: message.code, message: message.message });
         return;
+    }
+  }
+
+  /**
+   * Takes the endpoint back after a loss (docs/reliability.md): `resume` over the signaling connection,
+   * then a new peer connection, offered as at the join. Waits for the connection if it is down (the
+   * reconnection calls this again); a refusal (NotFound: the server no longer has the endpoint, or it
+   * restarted) ends the call.
+   */
+  async resume(): Promise<void> {
+    const call = this.#call;
+    const signaling = call.signaling;
+    if (this.#resuming || !call.suspended || !signaling.isOpen) return;
+    this.#resuming = true;
+    try {
+      const resumed = await signaling.resume(this.#endpointId, this.#resumeToken);
+      if (!call.suspended) return;
+      call.replaceRoster(resumed.participants);
+      const transport = call.openTransport('offerer', (candidate, mid) =>
+        signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
+      );
+      const sdp = await transport.createOffer();
+      signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp });
+    } catch (error) {
+      if (!(error instanceof CallError)) throw error;
+      // Lost again meanwhile: the reconnection will call again. Anything else is final.
+      if (error.code !== CallErrorCode.ConnectionLost) {
+        call.end({ code: CallErrorCode.ConnectionLost, message: `the call could not be resumed: ${error.message}` });
+      }
+    } finally {
+      this.#resuming = false;
     }
   }
 

@@ -63,6 +63,11 @@ export class PeerCallSetup {
     });
   }
 
+  /** 1:1 calls are not resumed (yet): a lost transport ends them. */
+  resume(): Promise<void> {
+    return Promise.resolve();
+  }
+
   #onMessage(message: PeerCallMessage): void {
     try {
       this.#handle(message);

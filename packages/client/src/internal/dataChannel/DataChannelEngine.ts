@@ -4,6 +4,7 @@
  * the public DataChannelCallFeature wraps them in the public objects. The call feeds it transport events.
  */
 import {
+  DATA_HEADER_BYTES,
   DataChannelErrorCode,
   FrameError,
   FrameType,
@@ -195,18 +196,39 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
    * on the Durable channel, or after `timeoutMs`. Used before leaving, so that messages whose sendMessage
    * resolved are not cut off by closing the connection.
    */
-  flush(timeoutMs: number): Promise<void> {
+  flush(timeoutMs: number): Promise<boolean> {
     const durable = this.#link.channel('durable');
     const token = this.#nextBarrier++ >>> 0;
     const clock = this.#link.clock;
     return new Promise((resolve) => {
       const timer = clock.setTimeout(() => {
         this.#barriers.delete(token);
-        resolve();
+        resolve(false);
       }, timeoutMs);
-      this.#barriers.set(token, () => (clock.clearTimeout(timer), resolve()));
-      if (!durable.send(encodeBarrier(token))) this.#barriers.get(token)?.();
+      this.#barriers.set(token, () => (clock.clearTimeout(timer), resolve(true)));
+      if (!durable.send(encodeBarrier(token))) {
+        this.#barriers.delete(token);
+        clock.clearTimeout(timer);
+        resolve(false);
+      }
     });
+  }
+
+  /**
+   * Messages that had left this endpoint (their sendMessage resolved) but that the server never
+   * acknowledged, now that they never will be delivered: each is reported on its sender's
+   * `messageDropped` event, so that nothing is lost silently. Other frames (lists, closes) need no report.
+   */
+  reportUndelivered(frames: readonly Uint8Array[], error: (sequenceNumber: number) => DataChannelError): void {
+    for (const frame of frames) {
+      if (frame[0] !== FrameType.Send || frame.byteLength < DATA_HEADER_BYTES) continue;
+      const view = new DataView(frame.buffer, frame.byteOffset, DATA_HEADER_BYTES);
+      const channelId = view.getUint16(2);
+      const sessionId = view.getUint32(4);
+      const sequenceNumber = view.getUint32(8);
+      const sender = this.#senders.get(channelId);
+      if (sender?.sessionId === sessionId) sender.reportDropped(sequenceNumber, error(sequenceNumber));
+    }
   }
 
   onBufferedAmountLow(): void {

@@ -21,6 +21,7 @@ import type { Platform } from '../platform/Platform.js';
 import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
+export type ResumedMessage = Extract<ServerMessage, { type: 'resumed' }>;
 export type RingingMessage = Extract<ServerMessage, { type: 'ringing' }>;
 export type IncomingCallMessage = Extract<ServerMessage, { type: 'incomingCall' }>;
 export type EndpointMessage = Extract<ServerMessage, { endpointId: number }> | Extract<ServerMessage, { type: 'error' }>;
@@ -33,12 +34,43 @@ export interface PeerCallHandler {
 }
 
 /** A request answered by a message carrying its `ref`. */
-type Pending = { resolve: (m: JoinedMessage | RingingMessage) => void; reject: (e: CallError) => void };
+type Answer = JoinedMessage | RingingMessage | ResumedMessage;
+type Pending = { resolve: (m: Answer) => void; reject: (e: CallError) => void };
 
 export interface EndpointHandler {
   onMessage(message: EndpointMessage): void;
-  /** The signaling connection is gone; the endpoint cannot continue. */
+  /** The signaling connection is gone for good (disposed, or refused: a bad token); the endpoint cannot continue. */
   onConnectionLost(error: CallError): void;
+  /** The connection dropped and the client is reconnecting: the endpoint may resume once it is back. */
+  onDisconnected(error: CallError): void;
+  /** A new connection is up (after `onDisconnected`). */
+  onReconnected(): void;
+}
+
+/** How a lost connection is re-established: fresh credentials for each attempt. */
+export interface ReconnectOptions {
+  /** A token for the next `hello` (the credential's current one, renewed if need be). */
+  getToken(): Promise<string>;
+}
+
+/** Reconnection backoff: the first retry after this, doubling to RECONNECT_MAX_MS. */
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+/**
+ * Close codes after which reconnecting cannot help: the server refused this identity's token, the
+ * protocol, or the connection count. Everything else (a network failure, a server that went away or shut
+ * down) is retried.
+ */
+function isFinal(error: CallError): boolean {
+  return (
+    error.code === CallErrorCode.InvalidToken ||
+    error.code === CallErrorCode.UnsupportedProtocol ||
+    error.code === CallErrorCode.TooManyConnections ||
+    error.code === CallErrorCode.BadRequest ||
+    // A server that shut down has forgotten every endpoint: nothing to resume (rejoining is not built yet).
+    error.code === CallErrorCode.ServerShutdown
+  );
 }
 
 /** How long the server has to answer `hello` or `join`. */
@@ -47,41 +79,267 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export interface SignalingClientEvents {
   /** A 1:1 call rings this agent. */
   incomingCall: [message: IncomingCallMessage];
-  /** The connection ended, for whatever reason (emitted once). */
+  /** The connection dropped; the client reconnects by itself (then `reconnected`, or `closed`). */
+  disconnected: [error: CallError];
+  /** A new connection is up and authenticated. */
+  reconnected: [];
+  /** The connection ended for good: disposed, or refused (emitted once). */
   closed: [error: CallError];
 }
 
 export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly identity: string;
   readonly iceServers: IceServerConfig[];
-  readonly #socket: SignalingSocket;
+  #socket: SignalingSocket;
+  readonly #platform: Platform;
+  readonly #serverUrl: string;
+  readonly #displayName: string | undefined;
+  #reconnect: ReconnectOptions | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnecting = false;
+  #closedWhileConnected = false;
   readonly #pending = new Map<number, Pending>();
   readonly #endpoints = new Map<number, EndpointHandler>();
   readonly #peerCalls = new Map<string, PeerCallHandler>();
   #nextRef = 1;
   #closed = false;
 
-  private constructor(socket: SignalingSocket, welcome: Extract<ServerMessage, { type: 'welcome' }>, reportListenerError: ListenerErrorReporter) {
+  private constructor(
+    socket: SignalingSocket,
+    welcome: Extract<ServerMessage, { type: 'welcome' }>,
+    target: { platform: Platform; serverUrl: string; displayName: string | undefined },
+    reportListenerError: ListenerErrorReporter,
+  ) {
     super(reportListenerError);
     this.#socket = socket;
+    this.#platform = target.platform;
+    this.#serverUrl = target.serverUrl;
+    this.#displayName = target.displayName;
     this.identity = welcome.identity;
     this.iceServers = welcome.iceServers;
+    this.#adopt(socket);
+  }
+
+  /** From now on a lost connection is re-established with `options`; without it a loss ends everything. */
+  enableReconnect(options: ReconnectOptions): void {
+    this.#reconnect = options;
+  }
+
+  #adopt(socket: SignalingSocket): void {
+    this.#socket = socket;
     socket.onmessage = (event) => this.#onMessage(event.data);
-    socket.onclose = (event) => this.#onSocketClose(closeError(event.code, event.reason));
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#onSocketClose(closeError(event.code, event.reason));
+    };
     socket.onerror = () => {
       // 'close' follows and reports.
     };
   }
 
   /** Opens the connection and authenticates; rejects with a {@link CallError} (e.g. `InvalidToken`). */
-  static connect(
+  static async connect(
     platform: Platform,
     serverUrl: string,
     token: string,
     displayName: string | undefined,
     reportListenerError: ListenerErrorReporter,
   ): Promise<SignalingClient> {
-    let socket: SignalingSocket;
+    const { socket, welcome } = await authenticate(platform, serverUrl, token, displayName);
+    return new SignalingClient(socket, welcome, { platform, serverUrl, displayName }, reportListenerError);
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed && !this.#reconnecting && this.#socket.readyState === SOCKET_OPEN;
+  }
+
+  /** Down, and reconnecting by itself. */
+  get isReconnecting(): boolean {
+    return this.#reconnecting && !this.#closed;
+  }
+
+  /** Asks to join `groupId`; resolves once the server has created the endpoint. */
+  join(groupId: string): Promise<JoinedMessage> {
+    return this.#request((ref) => ({ type: 'join', ref, groupId }), `join of '${groupId}'`) as Promise<JoinedMessage>;
+  }
+
+  /** Asks to take back endpoint `endpointId` after a lost connection; rejects (NotFound) if the server has not kept it. */
+  resume(endpointId: number, resumeToken: string): Promise<ResumedMessage> {
+    return this.#request((ref) => ({ type: 'resume', ref, endpointId, resumeToken }), `resume of endpoint ${endpointId}`) as Promise<ResumedMessage>;
+  }
+
+  /**
+   * Rings every agent of `callee`. `onRinging` runs synchronously when the server confirms, so the caller
+   * can attach its call handler before the next message (the answer may arrive in the same read); the
+   * promise rejects (e.g. CalleeOffline) if the call cannot ring.
+   */
+  startCall(callee: string, onRinging: (message: RingingMessage) => void): Promise<RingingMessage> {
+    return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`, (m) => onRinging(m as RingingMessage)) as Promise<RingingMessage>;
+  }
+
+  attachPeerCall(callId: string, handler: PeerCallHandler): void {
+    this.#peerCalls.set(callId, handler);
+  }
+
+  detachPeerCall(callId: string): void {
+    this.#peerCalls.delete(callId);
+  }
+
+  #request(message: (ref: number) => ClientMessage, what: string, onAnswer?: (m: Answer) => void): Promise<Answer> {
+    if (!this.isOpen) return Promise.reject(new CallError(CallErrorCode.ConnectionLost, 'the call agent is disconnected'));
+    const ref = this.#nextRef++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(ref);
+        reject(new CallError(CallErrorCode.ConnectionLost, `${what} not answered within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.#pending.set(ref, {
+        resolve: (m) => (clearTimeout(timer), onAnswer?.(m), resolve(m)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.send(message(ref));
+    });
+  }
+
+  attachEndpoint(endpointId: number, handler: EndpointHandler): void {
+    this.#endpoints.set(endpointId, handler);
+  }
+
+  detachEndpoint(endpointId: number): void {
+    this.#endpoints.delete(endpointId);
+  }
+
+  send(message: ClientMessage): void {
+    if (this.isOpen) this.#socket.send(encodeSignaling(message));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.close(1000, 'agent disposed');
+    this.#end(new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed'));
+  }
+
+  #onMessage(data: unknown): void {
+    try {
+      this.#dispatch(data);
+    } catch (error) {
+      // A handler's failure must not escape into the socket's callback (it would end a Node process).
+      this.reportListenerError(error, 'signaling message');
+    }
+  }
+
+  #dispatch(data: unknown): void {
+    let message: ServerMessage;
+    try {
+      message = parseServerMessage(String(data));
+    } catch (error) {
+      if (error instanceof SignalingError) return; // a newer server's message this SDK does not know
+      throw error;
+    }
+    switch (message.type) {
+      case 'joined':
+      case 'ringing':
+      case 'resumed':
+        return this.#settle(message.ref, (p) => p.resolve(message));
+      case 'incomingCall':
+        return this.emit('incomingCall', message);
+      case 'callAccepted':
+      case 'peerCallEnded':
+      case 'peerSignal':
+        return this.#peerCalls.get(message.callId)?.onMessage(message);
+      case 'error':
+        if (message.ref !== undefined) return this.#settle(message.ref, (p) => p.reject(callErrorFromWire(message.code, message.message)));
+        if (message.endpointId !== undefined) this.#endpoints.get(message.endpointId)?.onMessage(message);
+        return;
+      default:
+        if ('endpointId' in message) this.#endpoints.get(message.endpointId)?.onMessage(message);
+    }
+  }
+
+  #settle(ref: number, settle: (pending: Pending) => void): void {
+    const pending = this.#pending.get(ref);
+    if (!pending) return;
+    this.#pending.delete(ref);
+    settle(pending);
+  }
+
+  /**
+   * The socket closed. With reconnection enabled and a loss that reconnecting can mend, the client stays:
+   * requests in flight fail, endpoints hear `onDisconnected` (they may resume), 1:1 calls end (their
+   * resume is not built), and a new connection is attempted with backoff. Otherwise everything ends.
+   */
+  #onSocketClose(error: CallError): void {
+    if (this.#closed) return;
+    if (!this.#reconnect || isFinal(error)) return this.#end(error);
+    const wasReconnecting = this.#reconnecting;
+    this.#reconnecting = true;
+    this.#rejectPending(error);
+    for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
+    this.#peerCalls.clear();
+    if (!wasReconnecting) {
+      for (const handler of [...this.#endpoints.values()]) handler.onDisconnected(error);
+      this.emit('disconnected', error);
+    }
+    this.#scheduleReconnect(RECONNECT_FIRST_MS);
+  }
+
+  #scheduleReconnect(delayMs: number): void {
+    if (this.#closed) return;
+    this.#reconnectTimer = setTimeout(() => void this.#tryReconnect(delayMs), delayMs);
+  }
+
+  async #tryReconnect(delayMs: number): Promise<void> {
+    if (this.#closed || !this.#reconnect) return;
+    try {
+      const token = await this.#reconnect.getToken();
+      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrl, token, this.#displayName);
+      if (this.#closed) return socket.close(1000, 'agent disposed');
+      if (welcome.identity !== this.identity) {
+        socket.close(1000, 'another identity');
+        return this.#end(new CallError(CallErrorCode.InvalidToken, 'the credential now names another identity'));
+      }
+      this.#adopt(socket);
+      this.#reconnecting = false;
+      for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
+      this.emit('reconnected');
+    } catch (error) {
+      const failure = error instanceof CallError ? error : new CallError(CallErrorCode.ConnectionLost, String(error), { cause: error });
+      if (isFinal(failure)) return this.#end(failure);
+      this.#scheduleReconnect(Math.min(RECONNECT_MAX_MS, delayMs * 2));
+    }
+  }
+
+  #rejectPending(error: CallError): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+
+  /** Whether the connection was up (not reconnecting) when it ended for good: the agent reports a state change. */
+  get wasConnectedWhenClosed(): boolean {
+    return this.#closedWhileConnected;
+  }
+
+  #end(error: CallError): void {
+    if (this.#closed) return;
+    this.#closedWhileConnected = !this.#reconnecting;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#rejectPending(error);
+    for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
+    this.#peerCalls.clear();
+    for (const handler of [...this.#endpoints.values()]) handler.onConnectionLost(error);
+    this.#endpoints.clear();
+    this.emit('closed', error);
+  }
+}
+
+/** Opens a signaling socket to `serverUrl` and says `hello`; resolves once welcomed, rejects with a CallError. */
+function authenticate(
+  platform: Platform,
+  serverUrl: string,
+  token: string,
+  displayName: string | undefined,
+): Promise<{ socket: SignalingSocket; welcome: Extract<ServerMessage, { type: 'welcome' }> }> {
+  let socket: SignalingSocket;
     try {
       socket = platform.openSignalingSocket(signalingUrl(serverUrl));
     } catch (error) {
@@ -115,132 +373,12 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         }
         if (message.type === 'welcome') {
           clearTimeout(timer);
-          resolve(new SignalingClient(socket, message, reportListenerError));
+          resolve({ socket, welcome: message });
         } else if (message.type === 'error') {
           fail(callErrorFromWire(message.code, message.message));
         }
       };
     });
-  }
-
-  get isOpen(): boolean {
-    return !this.#closed && this.#socket.readyState === SOCKET_OPEN;
-  }
-
-  /** Asks to join `groupId`; resolves once the server has created the endpoint. */
-  join(groupId: string): Promise<JoinedMessage> {
-    return this.#request((ref) => ({ type: 'join', ref, groupId }), `join of '${groupId}'`) as Promise<JoinedMessage>;
-  }
-
-  /**
-   * Rings every agent of `callee`. `onRinging` runs synchronously when the server confirms, so the caller
-   * can attach its call handler before the next message (the answer may arrive in the same read); the
-   * promise rejects (e.g. CalleeOffline) if the call cannot ring.
-   */
-  startCall(callee: string, onRinging: (message: RingingMessage) => void): Promise<RingingMessage> {
-    return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`, (m) => onRinging(m as RingingMessage)) as Promise<RingingMessage>;
-  }
-
-  attachPeerCall(callId: string, handler: PeerCallHandler): void {
-    this.#peerCalls.set(callId, handler);
-  }
-
-  detachPeerCall(callId: string): void {
-    this.#peerCalls.delete(callId);
-  }
-
-  #request(
-    message: (ref: number) => ClientMessage,
-    what: string,
-    onAnswer?: (m: JoinedMessage | RingingMessage) => void,
-  ): Promise<JoinedMessage | RingingMessage> {
-    if (!this.isOpen) return Promise.reject(new CallError(CallErrorCode.ConnectionLost, 'the call agent is disconnected'));
-    const ref = this.#nextRef++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(ref);
-        reject(new CallError(CallErrorCode.ConnectionLost, `${what} not answered within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      this.#pending.set(ref, {
-        resolve: (m) => (clearTimeout(timer), onAnswer?.(m), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      this.send(message(ref));
-    });
-  }
-
-  attachEndpoint(endpointId: number, handler: EndpointHandler): void {
-    this.#endpoints.set(endpointId, handler);
-  }
-
-  detachEndpoint(endpointId: number): void {
-    this.#endpoints.delete(endpointId);
-  }
-
-  send(message: ClientMessage): void {
-    if (this.isOpen) this.#socket.send(encodeSignaling(message));
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#socket.close(1000, 'agent disposed');
-    this.#onSocketClose(new CallError(CallErrorCode.ConnectionLost, 'the call agent was disposed'));
-  }
-
-  #onMessage(data: unknown): void {
-    try {
-      this.#dispatch(data);
-    } catch (error) {
-      // A handler's failure must not escape into the socket's callback (it would end a Node process).
-      this.reportListenerError(error, 'signaling message');
-    }
-  }
-
-  #dispatch(data: unknown): void {
-    let message: ServerMessage;
-    try {
-      message = parseServerMessage(String(data));
-    } catch (error) {
-      if (error instanceof SignalingError) return; // a newer server's message this SDK does not know
-      throw error;
-    }
-    switch (message.type) {
-      case 'joined':
-      case 'ringing':
-        return this.#settle(message.ref, (p) => p.resolve(message));
-      case 'incomingCall':
-        return this.emit('incomingCall', message);
-      case 'callAccepted':
-      case 'peerCallEnded':
-      case 'peerSignal':
-        return this.#peerCalls.get(message.callId)?.onMessage(message);
-      case 'error':
-        if (message.ref !== undefined) return this.#settle(message.ref, (p) => p.reject(callErrorFromWire(message.code, message.message)));
-        if (message.endpointId !== undefined) this.#endpoints.get(message.endpointId)?.onMessage(message);
-        return;
-      default:
-        if ('endpointId' in message) this.#endpoints.get(message.endpointId)?.onMessage(message);
-    }
-  }
-
-  #settle(ref: number, settle: (pending: Pending) => void): void {
-    const pending = this.#pending.get(ref);
-    if (!pending) return;
-    this.#pending.delete(ref);
-    settle(pending);
-  }
-
-  #onSocketClose(error: CallError): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
-    for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
-    this.#peerCalls.clear();
-    for (const handler of [...this.#endpoints.values()]) handler.onConnectionLost(error);
-    this.#endpoints.clear();
-    this.emit('closed', error);
-  }
 }
 
 /** http(s)://host[/] → ws(s)://host/signaling; a URL with a path of its own keeps it (a proxy prefix, say). */

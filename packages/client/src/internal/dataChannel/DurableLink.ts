@@ -1,0 +1,153 @@
+/**
+ * This endpoint's Durable link to the server, across transports (docs/reliability.md): every link frame it
+ * sends is numbered and kept until the server acknowledges it; every link frame it receives is counted and
+ * acknowledged in batches; after a new transport comes up the two sides exchange LinkResume and each
+ * resends what the other lacks. The send scheduler, sender sessions and barriers write through it as if it
+ * were the Durable channel.
+ */
+import { DurableLinkState, FrameType, encodeLinkAck, encodeLinkResume, isLinkFrame, type Clock, type TimerHandle } from '@backchannel/protocol';
+
+import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
+import { CLOSED_CHANNEL, type TransportChannel } from '../transport/PeerTransport.js';
+
+/** Acknowledge after this many link frames received, or ACK_DELAY_MS after the first unacknowledged one. */
+const ACK_EVERY_FRAMES = 32;
+const ACK_DELAY_MS = 50;
+
+export interface DurableLinkEvents {
+  /** The link carries frames again after a LinkResume exchange: what the other side lacked was resent. */
+  resumed: [resent: number];
+  /** The other side broke the protocol (a count for frames never sent): the link cannot be trusted. */
+  violated: [what: string];
+}
+
+type LinkState = 'down' | 'resuming' | 'live';
+
+export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel {
+  readonly kind = 'durable' as const;
+  readonly #state = new DurableLinkState();
+  readonly #clock: Clock;
+  #channel: TransportChannel = CLOSED_CHANNEL;
+  #linkState: LinkState = 'down';
+  #ackTimer: TimerHandle | undefined;
+  /** The server's LinkResume when it came before this side's channel was fully up. */
+  #earlyResume: number | undefined;
+
+  constructor(clock: Clock, reportListenerError: ListenerErrorReporter) {
+    super(reportListenerError);
+    this.#clock = clock;
+  }
+
+  /** Frames sent and not acknowledged by the server. */
+  get unacknowledgedFrames(): number {
+    return this.#state.keptFrames;
+  }
+
+  /** Their bytes. */
+  get unacknowledgedBytes(): number {
+    return this.#state.keptBytes;
+  }
+
+  /** The first transport's Durable channel: the link is live at once (nothing to resume yet). */
+  start(channel: TransportChannel): void {
+    this.#channel = channel;
+    this.#linkState = 'live';
+  }
+
+  /**
+   * A later transport's Durable channel is open: this side says what it has received (LinkResume); frames
+   * go out again once the server's LinkResume says what it has.
+   */
+  resumeOn(channel: TransportChannel): void {
+    this.#channel = channel;
+    this.#linkState = 'resuming';
+    channel.send(encodeLinkResume(this.#state.acknowledging(), 'client'));
+    const early = this.#earlyResume;
+    this.#earlyResume = undefined;
+    if (early !== undefined) this.#resumeFrom(early);
+  }
+
+  /** The transport is gone: frames are kept, nothing is written until the link resumes. */
+  down(): void {
+    this.#linkState = 'down';
+    this.#channel = CLOSED_CHANNEL;
+    this.#earlyResume = undefined;
+    this.#clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  /** Everything kept, given up (the endpoint is gone for good). */
+  abandon(): readonly Uint8Array[] {
+    this.down();
+    return this.#state.abandon();
+  }
+
+  isOpen(): boolean {
+    return this.#linkState === 'live' && this.#channel.isOpen();
+  }
+
+  /** A link frame to send: numbered and kept; written at once while the link is live. Never throws. */
+  send(frame: Uint8Array): boolean {
+    this.#state.recordSent(frame);
+    if (this.#linkState === 'live') this.#channel.send(frame);
+    return true;
+  }
+
+  /**
+   * While the link is down or resuming it reports itself full, so that the send scheduler holds Durable
+   * messages in their queues (where priority and the senders' backlog bounds apply) as it does under
+   * backpressure; the pump after the resume sends them.
+   */
+  bufferedAmount(): number {
+    return this.#linkState === 'live' ? this.#channel.bufferedAmount() : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * A frame arrived on the Durable channel. LinkAck and LinkResume are handled here (true: nothing for the
+   * engine); any other frame is counted for acknowledgement and is the engine's (false).
+   */
+  receive(frame: Uint8Array): boolean {
+    if (isLinkFrame(frame)) {
+      this.#state.recordReceived();
+      this.#scheduleAck();
+      return false;
+    }
+    if (frame.byteLength !== 8) {
+      this.emit('violated', 'a link frame of the wrong length');
+      return true;
+    }
+    const count = new DataView(frame.buffer, frame.byteOffset, 8).getUint32(4);
+    const type = frame[0];
+    if (type === FrameType.LinkAck || type === FrameType.ServerLinkAck) {
+      if (!this.#state.acknowledge(count)) this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
+      return true;
+    }
+    // LinkResume: the other side has `count` of ours. It can come before this side has seen both channels
+    // open (the server sends it once its side is up): then it waits for resumeOn.
+    if (this.#linkState === 'resuming') this.#resumeFrom(count);
+    else this.#earlyResume = count;
+    return true;
+  }
+
+  /** Resends what the other side lacks (it has `count`), then the link is live. */
+  #resumeFrom(count: number): void {
+    const resend = this.#state.resumeFrom(count);
+    if (resend === undefined) return void this.emit('violated', `a resume from ${count} frames, more than were sent`);
+    for (const kept of resend) this.#channel.send(kept);
+    this.#linkState = 'live';
+    if (this.#state.unacknowledged > 0) this.#scheduleAck();
+    this.emit('resumed', resend.length);
+  }
+
+  #scheduleAck(): void {
+    if (this.#state.unacknowledged >= ACK_EVERY_FRAMES) return this.#ack();
+    this.#ackTimer ??= this.#clock.setTimeout(() => this.#ack(), ACK_DELAY_MS);
+  }
+
+  #ack(): void {
+    this.#clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (this.#linkState !== 'live' || this.#state.unacknowledged === 0) return;
+    this.#channel.send(encodeLinkAck(this.#state.acknowledging(), 'client'));
+  }
+}

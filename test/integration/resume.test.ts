@@ -1,0 +1,167 @@
+/**
+ * Calls that survive the network (docs/reliability.md): real SDK clients and a real server over real
+ * WebRTC, through the user-space impairment helper (test/helpers/impairment), with outages shorter and
+ * longer than what SCTP survives on its own, and one longer than the resume window.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+
+import {
+  DiagnosticQuality,
+  Features,
+  type ConnectionState,
+  type DataChannelMessage,
+  type DataChannelReceiver,
+  type DataChannelSender,
+  type NetworkDiagnosticChangedEventArgs,
+} from '@backchannel/client';
+
+import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
+import { until, waitForEvent } from '../helpers/events.js';
+import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
+
+const LIMITS = { durableMaxKbps: 100_000, lossyMaxKbps: 100_000, highPriorityLossyMaxKbps: 100_000 };
+/** Generous: a resume waits out reconnect backoff and a new ICE/DTLS handshake, on a shared machine. */
+const RESUME_TIMEOUT_MS = 60_000;
+
+function indexed(i: number, size = 100): Uint8Array {
+  const bytes = new Uint8Array(size);
+  new DataView(bytes.buffer).setUint32(0, i);
+  return bytes;
+}
+
+function indexOf(message: DataChannelMessage): number {
+  return new DataView(message.data.buffer, message.data.byteOffset, message.data.byteLength).getUint32(0);
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+function drain(receiver: DataChannelReceiver, into: DataChannelMessage[]): DataChannelMessage[] {
+  for (let m = receiver.readMessage(); m; m = receiver.readMessage()) into.push(m);
+  return into;
+}
+
+async function readMessages(receiver: DataChannelReceiver, count: number, into: DataChannelMessage[] = []): Promise<DataChannelMessage[]> {
+  drain(receiver, into);
+  if (into.length < count) await waitForEvent(receiver, 'messageReady', () => drain(receiver, into).length >= count, RESUME_TIMEOUT_MS);
+  return into;
+}
+
+/** What one participant observes: network diagnostics and the agent's connection states. */
+function observe(p: Participant): { diagnostics: NetworkDiagnosticChangedEventArgs[]; states: ConnectionState[]; resumed: () => Promise<void> } {
+  const network = p.call.feature(Features.UserFacingDiagnostics).network;
+  const diagnostics: NetworkDiagnosticChangedEventArgs[] = [];
+  const states: ConnectionState[] = [];
+  network.on('diagnosticChanged', (args) => diagnostics.push(args));
+  p.agent.on('connectionStateChanged', ({ newValue }) => states.push(newValue));
+  const resumed = (): Promise<void> =>
+    until(network, 'diagnosticChanged', () => network.getLatest().networkReconnect?.value === DiagnosticQuality.Good, RESUME_TIMEOUT_MS);
+  return { diagnostics, states, resumed };
+}
+
+/** `count` Durable messages from `sender`, started now; resolves with the indexes whose send resolved. */
+function sendAll(sender: DataChannelSender, from: number, to: number): Promise<number[]> {
+  return Promise.allSettled(range(from, to).map((i) => sender.sendMessage(indexed(i)).then(() => i))).then((settled) =>
+    settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+  );
+}
+
+describe('calls that survive the network', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ rtcBindAddress: '127.0.0.1', limits: LIMITS });
+  });
+  after(() => h.close());
+
+  /** a ⇄ b through `net`, a Durable sender each way, and the receivers of each. */
+  async function twoWays(net: ImpairedNetwork, groupId: string): Promise<{ a: Participant; b: Participant; ab: DataChannelSender; ba: DataChannelSender }> {
+    const a = await joinThrough(h, net, groupId);
+    const b = await joinThrough(h, net, groupId);
+    await rosterSettled([a, b]);
+    const ab = a.dataChannel.createDataChannelSender({ channelId: 1, participants: [{ communicationUserId: b.identity }] });
+    const ba = b.dataChannel.createDataChannelSender({ channelId: 2, participants: [{ communicationUserId: a.identity }] });
+    return { a, b, ab, ba };
+  }
+
+  /** Durable both ways across `outage`: every resolved message arrives once, in order, with its sequence number. */
+  async function acrossOutage(t: TestContext, groupId: string, outage: (net: ImpairedNetwork) => Promise<void>): Promise<void> {
+    const net = await ImpairedNetwork.start(h.server.url, { delayMs: 5 });
+    t.after(() => net.close());
+    const { a, b, ab, ba } = await twoWays(net, groupId);
+    const seenByA = observe(a);
+    const seenByB = observe(b);
+    const before = [sendAll(ab, 0, 200), sendAll(ba, 0, 200)];
+    const [atB] = await receiversOf(b, 1);
+    const [atA] = await receiversOf(a, 1);
+    const fromA = await readMessages(atB!, 50);
+    const fromB = await readMessages(atA!, 50);
+
+    const down = outage(net);
+    const during = [sendAll(ab, 200, 400), sendAll(ba, 200, 400)];
+    await down;
+    await Promise.all([seenByA.resumed(), seenByB.resumed()]);
+    const [sentByA, sentByB] = await Promise.all([before[0]!, before[1]!]);
+    const [laterByA, laterByB] = await Promise.all([during[0]!, during[1]!]);
+    const resolvedByA = [...sentByA, ...laterByA];
+    const resolvedByB = [...sentByB, ...laterByB];
+    await readMessages(atB!, resolvedByA.length, fromA);
+    await readMessages(atA!, resolvedByB.length, fromB);
+
+    assert.deepEqual(resolvedByA, range(0, 400), 'every send of a resolved');
+    assert.deepEqual(resolvedByB, range(0, 400), 'every send of b resolved');
+    assert.deepEqual(fromA.map(indexOf), range(0, 400), 'b got each of a’s messages once, in order');
+    assert.deepEqual(fromB.map(indexOf), range(0, 400), 'a got each of b’s messages once, in order');
+    assert.deepEqual(fromA.map((m) => m.sequenceNumber), range(1, 401));
+    assert.deepEqual(fromB.map((m) => m.sequenceNumber), range(1, 401));
+    assert.equal(atA!.droppedMessageCount + atB!.droppedMessageCount, 0);
+    for (const seen of [seenByA, seenByB]) {
+      assert.deepEqual(
+        seen.diagnostics.map((d) => [d.diagnostic, d.value]),
+        [
+          ['networkReconnect', DiagnosticQuality.Bad],
+          ['networkReconnect', DiagnosticQuality.Good],
+        ],
+      );
+    }
+    assert.equal(a.call.state, 'Connected');
+    assert.equal(b.call.state, 'Connected');
+    assert.deepEqual(a.call.remoteParticipants.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.equal(h.server.stats.departures.ConnectionLost ?? 0, 0);
+    assert.equal(h.server.stats.departures.TransportFailed ?? 0, 0);
+    t.diagnostic(`agent states: a ${JSON.stringify(seenByA.states)}, b ${JSON.stringify(seenByB.states)}`);
+  }
+
+  it('a 3 s outage that also cuts the signaling connections: both endpoints resume, Durable both ways arrives once and in order, networkReconnect goes Bad then Good', async (t) => {
+    await acrossOutage(t, 'cut-3s', async (net) => {
+      await net.outage(3000, { cutSignaling: true });
+    });
+  });
+
+  it('a 20 s outage, longer than SCTP survives (its transport fails at about 14 s): a new transport is resumed and nothing is lost', async (t) => {
+    await acrossOutage(t, 'outage-20s', async (net) => {
+      await net.outage(20_000);
+    });
+  });
+});
+
+describe('past the resume window', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ rtcBindAddress: '127.0.0.1', limits: LIMITS, resumeWindowMs: 2000 });
+  });
+  after(() => h.close());
+
+  it('ends the call with ConnectionLost and the reason, and the others see the endpoint leave', async (t) => {
+    const net = await ImpairedNetwork.start(h.server.url);
+    t.after(() => net.close());
+    const gone = await joinThrough(h, net, 'window');
+    const stays = await h.join('window');
+    await rosterSettled([gone, stays]);
+    net.down({ cutSignaling: true });
+    await until(gone.call, 'stateChanged', () => gone.call.state === 'Disconnected', RESUME_TIMEOUT_MS);
+    assert.equal(gone.call.callEndReason?.code, 'ConnectionLost');
+    assert.match(gone.call.callEndReason?.message ?? '', /not resumed within 2000 ms/);
+    await until(stays.call, 'remoteParticipantsUpdated', () => stays.call.remoteParticipants.length === 0, RESUME_TIMEOUT_MS);
+    net.up();
+  });
+});
