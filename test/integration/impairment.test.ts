@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 
-import type { DataChannelMessage, DataChannelReceiver } from '@backchannel/client';
+import { DiagnosticQuality, Features, type DataChannelMessage, type DataChannelReceiver } from '@backchannel/client';
 
 import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
@@ -168,19 +168,27 @@ describe('calls through an impaired network', () => {
     assert.equal(toServer.dropped.loss + toClient.dropped.loss + toServer.dropped.outage + toClient.dropped.outage, 0);
   });
 
-  // What the SDK does today when the signaling TCP connections die (no reconnection yet): the call ends at
-  // once, although its data path is intact. "Calls that survive the network" is to change this expectation.
-  it('cutting the signaling connections ends both calls with ConnectionLost today, data path or not', async (t: TestContext) => {
+  // The signaling TCP connections die while the data path is intact: the SDK reconnects and both endpoints
+  // resume (docs/reliability.md); test/integration/resume.test.ts checks the data across it.
+  it('cutting the signaling connections ends no call: both agents reconnect and both endpoints resume', async (t: TestContext) => {
     const net = await ImpairedNetwork.start(h.server.url);
     t.after(() => net.close());
     const [a, b] = await pairThrough(h, net, 'cut');
-    const ended = [a, b].map((p) => until(p.call, 'stateChanged', () => p.call.state === 'Disconnected'));
+    const states = new Map<Participant, string[]>([a, b].map((p) => [p, []]));
+    for (const p of [a, b]) p.agent.on('connectionStateChanged', ({ newValue }) => states.get(p)!.push(newValue));
+    const reconnected = [a, b].map((p) => until(p.agent, 'connectionStateChanged', () => states.get(p)!.at(-1) === 'Connected'));
     net.cutSignaling();
-    await Promise.all(ended);
-
-    assert.deepEqual(
-      [a, b].map((p) => p.call.callEndReason),
-      [a, b].map(() => ({ code: 'ConnectionLost', message: 'signaling connection closed (1006)' })),
-    );
+    await Promise.all(reconnected);
+    const resumed = [a, b].map((p) => {
+      const network = p.call.feature(Features.UserFacingDiagnostics).network;
+      return until(network, 'diagnosticChanged', () => network.getLatest().networkReconnect?.value === DiagnosticQuality.Good, READ_TIMEOUT_MS);
+    });
+    await Promise.all(resumed);
+    assert.deepEqual([a, b].map((p) => states.get(p)), [
+      ['Disconnected', 'Connected'],
+      ['Disconnected', 'Connected'],
+    ]);
+    assert.deepEqual([a, b].map((p) => p.call.state), ['Connected', 'Connected']);
+    assert.deepEqual(a.call.remoteParticipants.map((p) => p.identifier.communicationUserId), [b.identity]);
   });
 });

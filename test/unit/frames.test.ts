@@ -368,8 +368,8 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses unknown frame types', () => {
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x00, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x0');
-    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x05, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x5');
-    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x86, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x86');
+    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x07, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x7');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x88, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x88');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(0xff)), 'UnknownType', 'unknown server frame type 0xff');
   });
 

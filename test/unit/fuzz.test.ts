@@ -491,6 +491,7 @@ const validClientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant('offer' as const), endpointId, sdp }, plain),
   fc.record({ type: fc.constant('candidate' as const), endpointId, candidate: text(0, 1024), mid: text(0, 64) }, plain),
   fc.record({ type: fc.constant('leave' as const), endpointId }, plain),
+  fc.record({ type: fc.constant('resume' as const), ref, endpointId, resumeToken: text(1, 128) }, plain),
 );
 
 const validServerMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -524,7 +525,10 @@ const validServerMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
       receiverIdleCloseMs: positiveInt,
       maxSendBacklogMs: positiveInt,
     }, plain),
+    resumeToken: text(1, 128),
+    resumeWindowMs: fc.maxSafeNat(),
   }, plain),
+  fc.record({ type: fc.constant('resumed' as const), ref, callId: text(0, 64), endpointId, participants: fc.array(participant, { maxLength: 4 }) }, plain),
   fc.record({ type: fc.constant('answer' as const), endpointId, sdp }, plain),
   fc.record({ type: fc.constant('candidate' as const), endpointId, candidate: text(0, 1024), mid: text(0, 64) }, plain),
   fc.record({ type: fc.constant('connected' as const), endpointId, participants: fc.array(participant, { maxLength: 4 }) }, plain),
@@ -538,13 +542,14 @@ const validServerMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
 );
 
 const MESSAGE_TYPES = [
-  ...['hello', 'refreshToken', 'join', 'offer', 'candidate', 'leave'],
-  ...['welcome', 'joined', 'answer', 'connected', 'participantJoined', 'participantLeft', 'callEnded', 'error'],
+  ...['hello', 'refreshToken', 'join', 'offer', 'candidate', 'leave', 'resume'],
+  ...['welcome', 'joined', 'resumed', 'answer', 'connected', 'participantJoined', 'participantLeft', 'callEnded', 'error'],
 ];
 /** Every top-level field some message has. */
 const FIELD_NAMES = [
   'type', 'protocolVersion', 'token', 'displayName', 'ref', 'groupId', 'endpointId', 'sdp', 'candidate', 'mid', 'identity',
-  'iceServers', 'callId', 'limits', 'participants', 'participant', 'participantEndpointId', 'code', 'message',
+  'iceServers', 'callId', 'limits', 'participants', 'participant', 'participantEndpointId', 'code', 'message', 'resumeToken',
+  'resumeWindowMs',
 ];
 
 /** Any JSON value, or values at the edges of the schema's bounds and types. */

@@ -59,7 +59,7 @@ const validServerMessages: [string, ServerMessage][] = [
       iceServers: [{ urls: ['turn:t.example:3478'], username: 'u', credential: 'c' }],
     },
   ],
-  ['joined with the default limits', { type: 'joined', ref: 7, callId: 'call-1', endpointId: 1, limits: { ...DEFAULT_LIMITS } }],
+  ['joined with the default limits', { type: 'joined', ref: 7, callId: 'call-1', endpointId: 1, limits: { ...DEFAULT_LIMITS }, resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA', resumeWindowMs: 30000 }],
   ['answer', { type: 'answer', endpointId: 1, sdp: 'v=0\r\n' }],
   ['candidate with an empty candidate (end of candidates)', { type: 'candidate', endpointId: 1, candidate: '', mid: '0' }],
   ['connected with one other participant', { type: 'connected', endpointId: 1, participants: [participant] }],
@@ -178,7 +178,7 @@ describe('parseServerMessage', () => {
   it('refuses a field of the wrong type, naming the nested field', () => {
     const limits = { ...DEFAULT_LIMITS, maxRecipients: '64' };
     assertRefused(
-      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits, resumeToken: 't', resumeWindowMs: 0 })),
       /^invalid signaling message at limits\.maxRecipients: .*expected number/,
     );
     assertRefused(
@@ -190,7 +190,7 @@ describe('parseServerMessage', () => {
   it('refuses a message with a missing field, naming the field', () => {
     const { maxSendBacklogMs: _omitted, ...limits } = DEFAULT_LIMITS;
     assertRefused(
-      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits, resumeToken: 't', resumeWindowMs: 0 })),
       /^invalid signaling message at limits\.maxSendBacklogMs: /,
     );
     assertRefused(() => parseServerMessage('{"type":"error","code":"BadRequest"}'), /^invalid signaling message at message: /);
@@ -199,7 +199,7 @@ describe('parseServerMessage', () => {
   it('refuses limits outside their bounds', () => {
     const limits = { ...DEFAULT_LIMITS, broadcastReceiveShare: 1.5 };
     assertRefused(
-      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits })),
+      () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits, resumeToken: 't', resumeWindowMs: 0 })),
       /^invalid signaling message at limits\.broadcastReceiveShare: /,
     );
   });
