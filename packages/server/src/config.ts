@@ -36,6 +36,11 @@ export interface ServerConfig {
   maxParticipantsPerCall: number;
   /** Time from join to a connected data transport before the server gives up on an endpoint. */
   joinTimeoutMs: number;
+  /**
+   * How long an endpoint whose signaling connection or data transport is lost is kept, suspended, for its
+   * SDK to resume it, ms (docs/reliability.md). 0: never kept; a lost endpoint ends at once.
+   */
+  resumeWindowMs: number;
   /** Time a new signaling connection has to authenticate. */
   helloTimeoutMs: number;
   /** How long a 1:1 call rings before it ends with NoAnswer. */
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   rtcPortRangeEnd: 0,
   maxParticipantsPerCall: 1000,
   joinTimeoutMs: 20_000,
+  resumeWindowMs: 30_000,
   helloTimeoutMs: 10_000,
   ringTimeoutMs: 30_000,
   tokenLeewaySeconds: 30,
@@ -145,6 +151,7 @@ const configSchema = z
     rtcPortRangeEnd: z.number().int().min(0).max(65535),
     maxParticipantsPerCall: positiveInt,
     joinTimeoutMs: positiveInt,
+    resumeWindowMs: z.number().int().min(0),
     helloTimeoutMs: positiveInt,
     ringTimeoutMs: positiveInt,
     tokenLeewaySeconds: z.number().int().min(0).max(3600),

@@ -15,7 +15,7 @@ export interface ServerStats {
   limitHits: { callFull: number; connectionsPerIdentity: number; signalingSize: number; signalingRate: number };
   /** Payload bytes accepted for routing, by reliability. */
   bytesRouted: { durable: number; lossy: number };
-  /** Copies handed to recipients' transports. */
+  /** Copies handed to recipients' transports, or kept for a suspended recipient's resume. */
   deliveries: number;
   /** Messages (or copies, for slow receivers) dropped, by reason. */
   drops: Record<DropReasonName, number>;

@@ -24,6 +24,8 @@ export class CallManager {
   readonly #stats: ServerStats;
   readonly #logger: Logger;
   readonly #calls = new Map<string, GroupCall>();
+  /** Every endpoint not closed, by id (a `resume` names one). */
+  readonly #endpoints = new Map<number, Endpoint>();
   #nextEndpointId = 1;
   #accepting = true;
 
@@ -47,6 +49,8 @@ export class CallManager {
       },
       frames,
       clock,
+      resumeWindowMs: config.resumeWindowMs,
+      logger,
       reportListenerError: (error: unknown, event: string) => logger.error({ err: error, event }, 'a call event listener threw'),
     });
   }
@@ -54,6 +58,16 @@ export class CallManager {
   /** The limits advertised to clients at join. */
   get limits(): ServerConfig['limits'] {
     return this.#config.limits;
+  }
+
+  /** How long a lost endpoint is kept for a resume, ms (advertised in `joined`). */
+  get resumeWindowMs(): number {
+    return this.#config.resumeWindowMs;
+  }
+
+  /** The endpoint `id`, if it exists and has not closed. */
+  endpoint(id: number): Endpoint | undefined {
+    return this.#endpoints.get(id);
   }
 
   /** Calls with at least one endpoint, by group id. */
@@ -70,7 +84,10 @@ export class CallManager {
       this.#stats.limitHits.callFull++;
       throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
     }
-    return call.join(this.#nextEndpointId++, sink);
+    const endpoint = call.join(this.#nextEndpointId++, sink);
+    this.#endpoints.set(endpoint.id, endpoint);
+    endpoint.on('close', () => this.#endpoints.delete(endpoint.id));
+    return endpoint;
   }
 
   /**

@@ -6,7 +6,15 @@
  * Lifecycle: 'connecting' (joined, transport not up yet) → 'admitted' (both data channels open: in the
  * roster) → 'closed'. `close()` is idempotent and cascades to the peer connection and the sessions, then
  * emits 'close'.
+ *
+ * An admitted endpoint whose transport or signaling connection is lost is *suspended* rather than ended
+ * (docs/reliability.md): it stays admitted and in the roster, its peer connection is closed, its Durable
+ * link keeps what is routed to it (EndpointLink), and it ends only if it is not resumed within
+ * `resumeWindowMs`. A `resume` moves its signaling to the agent connection that sent it; an `offer` then
+ * brings up a new peer connection, and the link resumes on it.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+
 import {
   CallErrorCode,
   RateMeter,
@@ -21,7 +29,9 @@ import {
 
 import { JoinError } from '../errors.js';
 import { Emitter, type ListenerErrorReporter } from '../events.js';
+import type { Logger } from '../logging.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
+import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
 
@@ -30,6 +40,12 @@ import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSes
  * TransportFailed (see #transportGone). Short: the `leave` was sent before the close.
  */
 const LEAVE_GRACE_MS = 1000;
+
+/**
+ * What became of a frame handed to {@link Endpoint.deliver}: as {@link SendResult}, or 'kept': a Durable
+ * copy for a suspended (or resuming) endpoint, kept by its link and sent once it resumes.
+ */
+export type DeliverResult = SendResult | 'kept';
 
 /** Where an endpoint's signaling goes: its agent's WebSocket. */
 export interface SignalingSink {
@@ -71,6 +87,13 @@ export interface EndpointSettings {
   readonly frames: FrameHandler;
   readonly clock: Clock;
   readonly reportListenerError?: ListenerErrorReporter;
+  /**
+   * How long an admitted endpoint whose transport or signaling connection is lost is kept, suspended, for
+   * its SDK to resume it, ms. 0 (the default): never suspended; a lost endpoint ends as before.
+   */
+  readonly resumeWindowMs?: number;
+  /** Where suspensions and resumes are logged (default: nowhere). */
+  readonly logger?: Logger;
 }
 
 export type EndpointState = 'connecting' | 'admitted' | 'closed';
@@ -78,6 +101,8 @@ export type EndpointState = 'connecting' | 'admitted' | 'closed';
 export type EndpointEvents = {
   /** The endpoint closed; `reason` is set when it did not leave of its own accord. */
   close: [reason: EndReason | undefined];
+  /** A `resume` moved its signaling away from `from`, which must forget it (without ending it). */
+  signalingMoved: [from: SignalingSink];
 };
 
 /** One endpoint of a group call (see the module comment for its lifecycle). */
@@ -88,8 +113,21 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly displayName: string;
   /** When it joined, on the settings' monotonic clock. */
   readonly joinedAt: number;
-  readonly #signaling: SignalingSink;
+  #signaling: SignalingSink;
   readonly #settings: EndpointSettings;
+  /** 128 random bits: what takes the endpoint back after a loss (`resume`). */
+  readonly #resumeToken = randomBytes(16).toString('base64url');
+  /** Its Durable link: every Durable frame toward it, kept until acknowledged (see EndpointLink). */
+  readonly #link: EndpointLink;
+  /** Set while suspended: ends the endpoint when its resume window is over. */
+  #resumeTimer: TimerHandle | undefined;
+  #suspendedAt = 0;
+  /** Its agent's signaling connection was lost (not only its transport): the end, if it comes, says so. */
+  #signalingLost = false;
+  /** A `resume` was accepted: the next `offer` brings up its new peer connection. */
+  #awaitingOffer = false;
+  /** A Durable copy could not be kept for its resume: it ends (once). */
+  #overflowed = false;
   #state: EndpointState = 'connecting';
   #peer: ServerPeer | undefined;
   readonly #joinTimer: TimerHandle;
@@ -114,6 +152,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#signaling = signaling;
     this.#settings = settings;
     const { clock, limits } = settings;
+    this.#link = new EndpointLink({ maxKeptBytes: settings.peer.sendBufferBytes.durable, clock });
     this.joinedAt = clock.now();
     this.#broadcastPackets = new TokenBucket(limits.broadcastPacketsPerSecond / 1000, 2 * limits.broadcastPacketsPerSecond, clock.now());
     this.#sessionContext = {
@@ -152,22 +191,51 @@ export class Endpoint extends Emitter<EndpointEvents> {
     return this.#sessionContext.heldBytes.used;
   }
 
+  /** Suspended: its transport or signaling was lost and it has not resumed yet (its resume window runs). */
+  get suspended(): boolean {
+    return this.#resumeTimer !== undefined;
+  }
+
+  /** Its Durable link (what is kept for it, its counts). */
+  get link(): EndpointLink {
+    return this.#link;
+  }
+
+  /** The secret its agent got in `joined`, to resume it with. */
+  get resumeToken(): string {
+    return this.#resumeToken;
+  }
+
+  /** Whether `token` is its resume token (compared in constant time). */
+  matchesResumeToken(token: string): boolean {
+    const given = Buffer.from(token);
+    const expected = Buffer.from(this.#resumeToken);
+    return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
+  }
+
   /** Sends a signaling message to the endpoint's agent. */
   signal(message: ServerMessage): void {
     this.#signaling.send(message);
   }
 
-  /** Applies the endpoint's SDP offer: creates its peer connection to the server. */
+  /**
+   * Applies the endpoint's SDP offer: creates its peer connection to the server. A second offer is refused
+   * while it has one, and an admitted endpoint takes one only after a `resume` was accepted.
+   */
   acceptOffer(sdp: string): void {
     if (this.#state === 'closed') return;
     if (this.#peer) throw new JoinError(CallErrorCode.BadRequest, 'the endpoint already has a peer connection');
+    if (this.#state === 'admitted' && !this.#awaitingOffer) throw new JoinError(CallErrorCode.BadRequest, 'resume the endpoint before offering a new peer connection');
+    this.#awaitingOffer = false;
     const frames = this.#settings.frames;
-    const peer = new ServerPeer(`endpoint-${this.id}`, this.#settings.peer, {
-      onAnswer: (answer) => this.signal({ type: 'answer', endpointId: this.id, sdp: answer }),
-      onCandidate: (candidate, mid) => this.signal({ type: 'candidate', endpointId: this.id, candidate, mid }),
-      onReady: () => this.#admit(),
-      onGone: (reason) => this.#transportGone(reason),
-      onFrame: (kind, frame) => frames.handleFrame(this, kind, frame),
+    // Every callback checks that its peer is still the endpoint's: a replaced peer's late events are ignored
+    // (its frames were never counted, so the client resends them on the new link).
+    const peer: ServerPeer = new ServerPeer(`endpoint-${this.id}`, this.#settings.peer, {
+      onAnswer: (answer) => this.#peer === peer && this.signal({ type: 'answer', endpointId: this.id, sdp: answer }),
+      onCandidate: (candidate, mid) => this.#peer === peer && this.signal({ type: 'candidate', endpointId: this.id, candidate, mid }),
+      onReady: () => this.#peer === peer && this.#transportReady(peer),
+      onGone: (reason, cause) => this.#peer === peer && this.#transportGone(reason, cause),
+      onFrame: (kind, frame) => this.#peer === peer && this.#onFrame(kind, frame),
       onProtocolViolation: (what) => frames.protocolViolation(this, what),
     });
     this.#peer = peer;
@@ -185,13 +253,59 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /**
-   * Hands a frame to this endpoint's transport (see {@link ServerPeer.send} for the bounds), and counts
-   * what it received for its broadcast budget. `now` is read once per routed message, not per copy.
+   * Hands a frame to this endpoint, and counts what it received for its broadcast budget. `now` is read
+   * once per routed message, not per copy. Durable frames go through its link (kept until acknowledged,
+   * bounded; while suspended, kept and not sent: 'kept'); Lossy ones to the transport while the link is
+   * live (see {@link ServerPeer.send} for their bound), else nowhere ('closed', not a drop).
    */
-  deliver(kind: ChannelKind, frame: Uint8Array, now = this.#settings.clock.now()): SendResult {
-    const result = this.#peer ? this.#peer.send(kind, frame) : 'closed';
+  deliver(kind: ChannelKind, frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
+    let result: DeliverResult;
+    if (kind === 'lossy') {
+      result = this.#peer && this.#link.live ? this.#peer.send('lossy', frame) : 'closed';
+    } else {
+      const linked = this.#link.deliver(frame);
+      if (linked === 'overflow') {
+        this.#overflow();
+        return 'closed';
+      }
+      result = linked;
+    }
     if (result === 'sent') this.#received.add(frame.byteLength, now);
     return result;
+  }
+
+  /**
+   * Its agent's signaling connection is gone without a `leave`: an admitted endpoint is suspended for its
+   * resume window (when there is one), any other ends.
+   */
+  signalingLost(): void {
+    if (this.#state !== 'admitted' || !this.#resumable) return this.close();
+    this.#signalingLost = true;
+    this.#suspend('signaling connection lost');
+  }
+
+  /**
+   * A `resume` for it was accepted on `sink` (the caller checked identity and token): its signaling moves
+   * there (the connection that had it forgets it), its current peer connection, if any, is closed without
+   * ending it, and it is suspended until the new one is up; `resumed` answers request `ref`.
+   */
+  resume(sink: SignalingSink, ref: number): void {
+    if (this.#state !== 'admitted') return;
+    const from = this.#signaling;
+    if (from !== sink) {
+      this.#signaling = sink;
+      this.safeEmit('signalingMoved', from);
+    }
+    this.#signalingLost = false;
+    this.#suspend('resume requested');
+    this.#awaitingOffer = true;
+    const participants = this.call.roster.filter((e) => e !== this).map((e) => e.toParticipant());
+    this.signal({ type: 'resumed', ref, callId: this.call.id, endpointId: this.id, participants });
+  }
+
+  /** Whether a lost connection suspends it rather than ending it. */
+  get #resumable(): boolean {
+    return (this.#settings.resumeWindowMs ?? 0) > 0;
   }
 
   /** What it has been delivered over the last second, kbit/s. */
@@ -256,6 +370,9 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#state = 'closed';
     this.#settings.clock.clearTimeout(this.#joinTimer);
     if (this.#goneTimer !== undefined) this.#settings.clock.clearTimeout(this.#goneTimer);
+    if (this.#resumeTimer !== undefined) this.#settings.clock.clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    this.#link.close();
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
@@ -266,25 +383,102 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /**
-   * The peer connection failed or closed. When the agent hangs up it sends `leave` over signaling and then
-   * closes its peer connection; the close can reach the server first (UDP against the agent's ordered
+   * The peer connection failed or closed. An admitted endpoint is suspended for its resume window (a
+   * `leave` arriving meanwhile still ends it as a clean departure). Otherwise (still connecting, no resume
+   * window, or a peer the server gave up on): when the agent hangs up it sends `leave` over signaling and
+   * then closes its peer connection; the close can reach the server first (UDP against the agent's ordered
    * WebSocket, behind asynchronous token checks), and a clean hang-up would be counted as a transport
    * failure. So the endpoint waits LEAVE_GRACE_MS for that `leave` before it ends as TransportFailed;
    * meanwhile nothing can reach it (its peer is gone) and it stays in the roster.
    */
-  #transportGone(reason: string): void {
-    if (this.#state === 'closed' || this.#goneTimer !== undefined) return;
+  #transportGone(reason: string, cause: 'lost' | 'refused'): void {
+    if (this.#state === 'closed') return;
+    if (cause === 'lost' && this.#state === 'admitted' && this.#resumable) return this.#suspend(reason);
+    if (this.#goneTimer !== undefined) return;
     this.#goneTimer = this.#settings.clock.setTimeout(
       () => this.close({ code: CallErrorCode.TransportFailed, message: reason }),
       LEAVE_GRACE_MS,
     );
   }
 
-  /** Both data channels are open: it enters the roster. */
-  #admit(): void {
-    if (this.#state !== 'connecting') return;
-    this.#state = 'admitted';
-    this.#settings.clock.clearTimeout(this.#joinTimer);
-    this.call.enter(this);
+  /**
+   * Both data channels of `peer` are open. The first time, it enters the roster and its link goes live; after
+   * a resume, it is already there: the link opens with the server's LinkResume and goes live on the
+   * client's (see #onFrame).
+   */
+  #transportReady(peer: ServerPeer): void {
+    const channel: LinkChannel = { send: (frame) => peer.send('durable', frame) === 'sent' };
+    if (this.#state === 'connecting') {
+      this.#state = 'admitted';
+      this.#settings.clock.clearTimeout(this.#joinTimer);
+      this.#link.start(channel);
+      this.call.enter(this);
+    } else if (this.#state === 'admitted') {
+      this.#link.resumeOn(channel);
+    }
+  }
+
+  /** A frame from its current peer: Durable ones pass its link first (LinkAck and LinkResume stop there). */
+  #onFrame(kind: ChannelKind, frame: Uint8Array): void {
+    const frames = this.#settings.frames;
+    if (kind !== 'durable' || this.#link.state === 'idle') return frames.handleFrame(this, kind, frame);
+    switch (this.#link.receive(frame)) {
+      case 'frame':
+        return frames.handleFrame(this, kind, frame);
+      case 'ack':
+        return;
+      case 'resumed':
+        return this.#resumed();
+      case 'violation':
+        return frames.protocolViolation(this, 'a LinkAck or LinkResume out of place');
+      case 'broken':
+        frames.protocolViolation(this, 'a LinkResume for frames never sent');
+        return this.close({ code: CallErrorCode.TransportFailed, message: 'the resume named frames the server never sent' });
+    }
+  }
+
+  /**
+   * Its transport or signaling is lost, or a resume replaces them: its peer connection (if any) is closed
+   * without ending it, its link keeps what comes, and its resume window starts, unless it already runs (the
+   * window is counted from the first loss, whatever follows).
+   */
+  #suspend(why: string): void {
+    const peer = this.#peer;
+    this.#peer = undefined;
+    peer?.close();
+    this.#awaitingOffer = false;
+    this.#link.suspend();
+    if (this.#resumeTimer !== undefined) return;
+    const clock = this.#settings.clock;
+    const windowMs = this.#settings.resumeWindowMs ?? 0;
+    this.#suspendedAt = clock.now();
+    this.#resumeTimer = clock.setTimeout(() => {
+      this.#resumeTimer = undefined;
+      const code = this.#signalingLost ? CallErrorCode.ConnectionLost : CallErrorCode.TransportFailed;
+      this.close({ code, message: `not resumed within ${windowMs} ms` });
+    }, windowMs);
+    this.#settings.logger?.info({ callId: this.call.id, endpointId: this.id, reason: why }, 'endpoint suspended');
+  }
+
+  /** The client's LinkResume arrived on the new transport: the link is live again, the window closed. */
+  #resumed(): void {
+    const clock = this.#settings.clock;
+    if (this.#resumeTimer !== undefined) clock.clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    this.#settings.logger?.info(
+      { callId: this.call.id, endpointId: this.id, msSuspended: clock.now() - this.#suspendedAt, framesResent: this.#link.lastResent },
+      'endpoint resumed',
+    );
+  }
+
+  /**
+   * A Durable copy would pass the bound on what is kept while it cannot be sent: it could not be resumed
+   * whole, so it ends. After the routing step in progress (it may be iterating over the roster).
+   */
+  #overflow(): void {
+    if (this.#overflowed) return;
+    this.#overflowed = true;
+    this.#link.close(); // nothing more is kept: what follows must not be resent out of order
+    queueMicrotask(() => this.close({ code: CallErrorCode.ConnectionLost, message: 'too much kept for its resume' }));
   }
 }

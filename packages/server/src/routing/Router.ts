@@ -91,6 +91,11 @@ export class Router implements FrameHandler {
         // Frames are handled in arrival order: everything sent before the barrier has been routed.
         sender.deliver('durable', encodeBarrierAck(frame.token));
         return;
+      case FrameType.LinkAck:
+      case FrameType.LinkResume:
+        // The endpoint's link takes these on the Durable channel; anywhere else they break the protocol.
+        this.#stats.malformedFrames++;
+        return;
     }
   }
 
@@ -178,7 +183,7 @@ export class Router implements FrameHandler {
     const stats = this.#stats;
     for (const target of targets) {
       const result = target.deliver(kind, deliver, now);
-      if (result === 'sent') stats.deliveries++;
+      if (result === 'sent' || result === 'kept') stats.deliveries++;
       else if (result === 'slow') stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
     }
   }

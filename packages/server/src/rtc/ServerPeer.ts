@@ -24,8 +24,11 @@ export interface ServerPeerHandlers {
   onCandidate(candidate: string, mid: string): void;
   /** Both channels are open. */
   onReady(): void;
-  /** The connection failed or closed, or a channel closed: the endpoint is gone. */
-  onGone(reason: string): void;
+  /**
+   * The connection failed or closed, or a channel closed ('lost': the network, or the client, let it go), or
+   * the server gave up on a client that broke the protocol ('refused').
+   */
+  onGone(reason: string, cause: 'lost' | 'refused'): void;
   onFrame(kind: ChannelKind, frame: Uint8Array): void;
   /** A text message or an unexpected channel: counted as malformed input. */
   onProtocolViolation(what: string): void;
@@ -39,7 +42,11 @@ export interface ServerPeerOptions {
   portRangeEnd: number;
   /** The SCTP message size the connection accepts, bytes. */
   maxMessageSize: number;
-  /** Bytes allowed to queue on each channel toward the client before {@link ServerPeer.send} drops copies. */
+  /**
+   * Bytes allowed to queue on the Lossy channel toward the client before {@link ServerPeer.send} drops
+   * copies. The Durable bound is on what the endpoint's link keeps (EndpointLink), which includes all that
+   * is queued here; `durable` is that bound.
+   */
   sendBufferBytes: { readonly durable: number; readonly lossy: number };
 }
 
@@ -70,7 +77,7 @@ export class ServerPeer {
     });
     this.#pc.onLocalCandidate((candidate, mid) => handlers.onCandidate(candidate, mid));
     this.#pc.onStateChange((state) => {
-      if (state === 'failed' || state === 'closed') this.#gone(`peer connection ${state}`);
+      if (state === 'failed' || state === 'closed') this.#gone(`peer connection ${state}`, 'lost');
     });
     this.#pc.onDataChannel((channel) => this.#accept(channel));
   }
@@ -93,16 +100,17 @@ export class ServerPeer {
   }
 
   /**
-   * Hands a frame to a channel toward the client, unless the client is too far behind to take more: Lossy
-   * copies are dropped early (late Lossy data is worthless), Durable ones only past a much larger bound.
-   * Either way the server's memory per receiver stays bounded and one slow receiver delays no one else.
+   * Hands a frame to a channel toward the client. A Lossy copy is dropped when the client is too far behind
+   * to take more (late Lossy data is worthless), so one slow receiver delays no one else. A Durable copy is
+   * always queued: its bound is the endpoint's link, which keeps every Durable frame until the client
+   * acknowledges it and refuses copies past `sendBufferBytes.durable` (EndpointLink).
    * The same bytes may be handed to many peers: libdatachannel copies them into its own queue.
    */
   send(kind: ChannelKind, frame: Uint8Array): SendResult {
     const channel = this.#channels.get(kind);
     if (!channel) return 'closed';
     try {
-      if (channel.bufferedAmount() + frame.byteLength > this.#sendBufferBytes[kind]) return 'slow';
+      if (kind === 'lossy' && channel.bufferedAmount() + frame.byteLength > this.#sendBufferBytes.lossy) return 'slow';
       // false from libdatachannel means "queued, not sent yet", not lost.
       channel.sendMessageBinary(frame);
       return 'sent';
@@ -154,7 +162,7 @@ export class ServerPeer {
       if (typeof message === 'string') this.#handlers.onProtocolViolation('text message on a data channel');
       else this.#handlers.onFrame(kind, message instanceof ArrayBuffer ? new Uint8Array(message) : message);
     });
-    channel.onClosed(() => this.#gone(`${kind} channel closed`));
+    channel.onClosed(() => this.#gone(`${kind} channel closed`, 'lost'));
     if (this.#channels.size === 2) this.#handlers.onReady();
   }
 
@@ -168,12 +176,12 @@ export class ServerPeer {
     this.#refused.add(channel);
     channel.onClosed(() => this.#refused.delete(channel));
     channel.close();
-    if (++this.#refusedCount > MAX_REFUSED_CHANNELS) this.#gone('too many unexpected data channels');
+    if (++this.#refusedCount > MAX_REFUSED_CHANNELS) this.#gone('too many unexpected data channels', 'refused');
   }
 
-  #gone(reason: string): void {
+  #gone(reason: string, cause: 'lost' | 'refused'): void {
     if (this.#closed) return;
-    this.#handlers.onGone(reason);
+    this.#handlers.onGone(reason, cause);
   }
 }
 

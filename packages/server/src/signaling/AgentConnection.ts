@@ -1,7 +1,12 @@
 /**
- * One agent's WebSocket: authentication by token, then join/offer/candidate/leave for the endpoints it
- * owns. Messages that fail their schema get a BadRequest error; nothing a client sends can throw out of
- * here. An agent may act only on endpoints it created.
+ * One agent's WebSocket: authentication by token, then join/offer/candidate/leave/resume for the endpoints
+ * it owns. Messages that fail their schema get a BadRequest error; nothing a client sends can throw out of
+ * here. An agent may act only on endpoints it created or resumed.
+ *
+ * When the socket closes without the server closing it (the network, or the client went away), the
+ * endpoints it had are not ended but told their signaling is lost: an admitted one is suspended for its
+ * resume window (Endpoint). When the server closes it (a refusal, a revocation, a flood, a shutdown), they
+ * end.
  */
 import {
   CallErrorCode,
@@ -58,6 +63,7 @@ export class AgentConnection implements SignalingSink {
   #alive = true;
   readonly #socket: WebSocket;
   readonly #deps: AgentConnectionDeps;
+  /** The endpoints this connection acts on (see #adopt). */
   readonly #endpoints = new Map<number, Endpoint>();
   readonly #token: ConnectionToken;
   #helloTimer: TimerHandle | undefined;
@@ -177,6 +183,8 @@ export class AgentConnection implements SignalingSink {
         return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.addCandidate(message.candidate, message.mid));
       case 'leave':
         return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.close());
+      case 'resume':
+        return this.#resume(message.ref, message.endpointId, message.resumeToken);
       case 'startCall':
         return this.#deps.peerCalls.start(this, message.ref, message.callee);
       case 'acceptCall':
@@ -240,15 +248,61 @@ export class AgentConnection implements SignalingSink {
       return this.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_ENDPOINTS_PER_CONNECTION} calls per agent` });
     }
     try {
-      const endpoint = this.#deps.calls.join(this, groupId);
-      this.#endpoints.set(endpoint.id, endpoint);
-      // The endpoint ended (left, failed, timed out, or its call closed): this agent may no longer act on it.
-      endpoint.on('close', () => this.#endpoints.delete(endpoint.id));
-      this.send({ type: 'joined', ref, callId: endpoint.call.id, endpointId: endpoint.id, limits: { ...this.#deps.calls.limits } });
+      const calls = this.#deps.calls;
+      const endpoint = calls.join(this, groupId);
+      this.#adopt(endpoint);
+      this.send({
+        type: 'joined',
+        ref,
+        callId: endpoint.call.id,
+        endpointId: endpoint.id,
+        limits: { ...calls.limits },
+        resumeToken: endpoint.resumeToken,
+        resumeWindowMs: calls.resumeWindowMs,
+      });
     } catch (error) {
       if (!(error instanceof JoinError)) throw error;
       this.send({ type: 'error', ref, code: error.code, message: error.message });
     }
+  }
+
+  /**
+   * Takes back an endpoint of this identity after a lost connection or transport. Every refusal is the same
+   * NotFound, so that a client learns nothing of endpoints it may not resume: unknown, closed, not (or no
+   * longer) in its call's roster, another identity's, the wrong token, no resume window, or this connection
+   * at its endpoint cap.
+   */
+  #resume(ref: number, endpointId: number, token: string): void {
+    const endpoint = this.#deps.calls.endpoint(endpointId);
+    const mine = this.#endpoints.has(endpointId);
+    const resumable =
+      endpoint !== undefined &&
+      endpoint.admitted &&
+      this.#deps.calls.resumeWindowMs > 0 &&
+      endpoint.identity === this.identity &&
+      endpoint.matchesResumeToken(token) &&
+      (mine || this.#endpoints.size < MAX_ENDPOINTS_PER_CONNECTION);
+    if (!resumable) return this.send({ type: 'error', ref, code: CallErrorCode.NotFound, message: 'no endpoint to resume' });
+    if (!mine) this.#adopt(endpoint);
+    endpoint.resume(this, ref);
+  }
+
+  /**
+   * This connection acts on `endpoint` from now on, until it ends (left, failed, timed out, or its call
+   * closed) or a resume moves it to another connection.
+   */
+  #adopt(endpoint: Endpoint): void {
+    this.#endpoints.set(endpoint.id, endpoint);
+    const forget = (): void => {
+      if (this.#endpoints.get(endpoint.id) === endpoint) this.#endpoints.delete(endpoint.id);
+      endpoint.off('close', forget);
+      endpoint.off('signalingMoved', moved);
+    };
+    const moved = (from: SignalingSink): void => {
+      if (from === this) forget();
+    };
+    endpoint.on('close', forget);
+    endpoint.on('signalingMoved', moved);
   }
 
   #withEndpoint(endpointId: number, action: (endpoint: Endpoint) => void): void {
@@ -267,7 +321,11 @@ export class AgentConnection implements SignalingSink {
     if (this.identity) this.#deps.logger.info({ identity: this.identity }, 'agent disconnected');
     this.#deps.clock.clearTimeout(this.#helloTimer);
     this.#token.stop();
-    for (const endpoint of [...this.#endpoints.values()]) endpoint.close();
+    // Closed by the server (#closing): its endpoints end. Lost: they may be resumed on another connection.
+    for (const endpoint of [...this.#endpoints.values()]) {
+      if (this.#closing) endpoint.close();
+      else endpoint.signalingLost();
+    }
     if (this.identity) this.#deps.peerCalls.disconnected(this);
   }
 }
