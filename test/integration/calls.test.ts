@@ -83,8 +83,9 @@ describe('group calls', () => {
     await assert.rejects(nowhere.createCallAgent(new CommunicationTokenCredential(token)), (e: unknown) => e instanceof CallError && e.code === 'ConnectionLost');
   });
 
-  it('counts each of 30 clean hang-ups as Left, none as TransportFailed, and a peer connection lost without a leave as TransportFailed', async () => {
-    h = await startHarness();
+  it('counts each of 30 clean hang-ups as Left, none as TransportFailed, and a peer connection lost without a leave (and not resumed) as TransportFailed', async () => {
+    // A short resume window: the endpoint whose transport dies below is kept that long for a resume first.
+    h = await startHarness({ resumeWindowMs: 1000 });
     const stayer = await h.join('departures');
     const gone = (endpointId: number) => (): boolean => !stayer.call.remoteParticipants.some((p) => p.endpointId === endpointId);
     for (let i = 0; i < 30; i++) {
@@ -96,7 +97,8 @@ describe('group calls', () => {
     }
     assert.deepEqual(h.server.stats.departures, { Left: 30 });
 
-    // The same race the other way round: a transport that dies without a leave is a transport failure.
+    // The same race the other way round: a transport that dies without a leave, and is not resumed within
+    // the window, is a transport failure.
     const raw = new RawClients();
     try {
       const lost = await raw.join(h, 'departures');

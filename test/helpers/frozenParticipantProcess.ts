@@ -1,0 +1,40 @@
+/**
+ * A participant in its own process, so that a test can freeze it (SIGSTOP) and thaw it (SIGCONT): joins
+ * `groupId`, reads every Durable message it receives (each payload starts with a uint32 index), and
+ * prints one line per event on stdout:
+ *
+ *   ready                      connected
+ *   network <Bad|Good>         networkReconnect changed
+ *   received <json array>      on "report" from stdin: the indexes read so far, in arrival order
+ *   ended <code>               the call ended
+ *
+ *   node --import tsx test/helpers/frozenParticipantProcess.ts <serverUrl> <token> <groupId>
+ */
+import { createInterface } from 'node:readline';
+
+import { CallClient, CommunicationTokenCredential, DiagnosticQuality, Features } from '@backchannel/client';
+
+const [serverUrl, token, groupId] = process.argv.slice(2);
+if (!serverUrl || !token || !groupId) throw new Error('usage: frozenParticipantProcess <serverUrl> <token> <groupId>');
+
+const say = (line: string): boolean => process.stdout.write(`${line}\n`);
+const received: number[] = [];
+const agent = await new CallClient({ serverUrl }).createCallAgent(new CommunicationTokenCredential(token), { displayName: 'frozen' });
+const call = agent.join({ groupId });
+call.feature(Features.DataChannel).on('dataChannelReceiverCreated', (receiver) => {
+  receiver.on('messageReady', () => {
+    for (let m = receiver.readMessage(); m; m = receiver.readMessage()) received.push(new DataView(m.data.buffer, m.data.byteOffset).getUint32(0));
+  });
+});
+call.feature(Features.UserFacingDiagnostics).network.on('diagnosticChanged', ({ value }) => say(`network ${value === DiagnosticQuality.Good ? 'Good' : 'Bad'}`));
+call.on('stateChanged', () => {
+  if (call.state === 'Connected') say('ready');
+  if (call.state === 'Disconnected') {
+    say(`ended ${call.callEndReason?.code ?? ''}`);
+    void agent.dispose().then(() => process.exit(0));
+  }
+});
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'report') say(`received ${JSON.stringify(received)}`);
+  if (line === 'quit') void agent.dispose().then(() => process.exit(0));
+});
