@@ -5,17 +5,19 @@
  *
  *   ready                      connected
  *   network <Bad|Good>         networkReconnect changed
- *   received <json array>      on "report" from stdin: the indexes read so far, in arrival order
+ *   received <json array>      once <expected> messages have arrived, or on "report" from stdin: the
+ *                              indexes read so far, in arrival order
  *   ended <code>               the call ended
  *
- *   node --import tsx test/helpers/frozenParticipantProcess.ts <serverUrl> <token> <groupId>
+ *   node --import tsx test/helpers/frozenParticipantProcess.ts <serverUrl> <token> <groupId> <expected>
  */
 import { createInterface } from 'node:readline';
 
 import { CallClient, CommunicationTokenCredential, DiagnosticQuality, Features } from '@backchannel/client';
 
-const [serverUrl, token, groupId] = process.argv.slice(2);
-if (!serverUrl || !token || !groupId) throw new Error('usage: frozenParticipantProcess <serverUrl> <token> <groupId>');
+const [serverUrl, token, groupId, expectedText] = process.argv.slice(2);
+if (!serverUrl || !token || !groupId || !expectedText) throw new Error('usage: frozenParticipantProcess <serverUrl> <token> <groupId> <expected>');
+const expected = Number(expectedText);
 
 const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 const received: number[] = [];
@@ -23,7 +25,9 @@ const agent = await new CallClient({ serverUrl }).createCallAgent(new Communicat
 const call = agent.join({ groupId });
 call.feature(Features.DataChannel).on('dataChannelReceiverCreated', (receiver) => {
   receiver.on('messageReady', () => {
+    const before = received.length;
     for (let m = receiver.readMessage(); m; m = receiver.readMessage()) received.push(new DataView(m.data.buffer, m.data.byteOffset).getUint32(0));
+    if (before < expected && received.length >= expected) say(`received ${JSON.stringify(received)}`);
   });
 });
 call.feature(Features.UserFacingDiagnostics).network.on('diagnosticChanged', ({ value }) => say(`network ${value === DiagnosticQuality.Good ? 'Good' : 'Bad'}`));
