@@ -8,11 +8,13 @@
  *   raw.close();
  */
 import {
+  FrameType,
   PROTOCOL_VERSION,
   decodeServerFrame,
   encodeSignaling,
   parseServerMessage,
   type ClientMessage,
+  type LinkFrame,
   type ParticipantInfo,
   type ServerFrame,
   type ServerMessage,
@@ -98,7 +100,12 @@ export class RawEndpoint {
     const applyCandidates = (): void => {
       for (; seen < messages.length; seen++) {
         const m = messages[seen]!;
-        if (m.type === 'candidate') pc.addRemoteCandidate(m.candidate, m.mid);
+        if (m.type !== 'candidate') continue;
+        try {
+          pc.addRemoteCandidate(m.candidate, m.mid);
+        } catch {
+          // This pc was closed by the test; later candidates are for a new transport of the endpoint (RawTransport).
+        }
       }
     };
     ws.on('message', applyCandidates);
@@ -122,6 +129,27 @@ export class RawEndpoint {
       });
     }
     return endpoint;
+  }
+
+  /** The resume token the server gave this endpoint in `joined`. */
+  get resumeToken(): string {
+    const joined = this.messages.find((m) => m.type === 'joined' && m.endpointId === this.endpointId);
+    if (joined?.type !== 'joined') throw new Error('no joined message');
+    return joined.resumeToken;
+  }
+
+  /** Its own signaling socket, as {@link RawTransport.open} and {@link RawEndpoint.resumeOn} take one. */
+  get connection(): RawConnection {
+    return { ws: this.ws, messages: this.messages, next: (predicate) => this.nextMessage(predicate) };
+  }
+
+  /**
+   * Sends `resume` for this endpoint (with `token`, by default its own) on `connection` (by default its own
+   * socket), and resolves with the answer: `resumed` or `error`.
+   */
+  async resumeOn(connection: RawConnection = this.connection, ref = 1000, token = this.resumeToken, endpointId = this.endpointId): Promise<ServerMessage> {
+    connection.ws.send(encodeSignaling({ type: 'resume', ref, endpointId, resumeToken: token }));
+    return connection.next((m) => (m.type === 'resumed' || m.type === 'error') && m.ref === ref);
   }
 
   /** Sends raw bytes on a channel, exactly as given. */
@@ -159,6 +187,111 @@ export class RawEndpoint {
 
 type Next = (predicate: (message: ServerMessage) => boolean) => Promise<ServerMessage>;
 
+/** An authenticated signaling socket: what {@link RawEndpoint.connect} resolves with, or an endpoint's own. */
+export interface RawConnection {
+  readonly ws: WebSocket;
+  readonly messages: ServerMessage[];
+  readonly next: Next;
+}
+
+/**
+ * A further peer connection for an existing endpoint (after a `resume`), offered on `connection`: its own
+ * channels and frames. It is open once the server's first frame on its Durable channel, the server's
+ * LinkResume, has arrived.
+ *
+ *   const transport = await RawTransport.open(raw.connection, raw.endpointId);
+ *   transport.linkResume.count;                      // what the server has received of the endpoint's
+ *   transport.send('durable', encodeLinkResume(n, 'client'));
+ */
+export class RawTransport {
+  readonly frames: ServerFrame[] = [];
+  #waiters: (() => void)[] = [];
+  #closed = false;
+
+  private constructor(
+    readonly pc: PeerConnection,
+    readonly channels: { durable: DataChannel; lossy: DataChannel },
+  ) {}
+
+  /** Offers a new peer connection for `endpointId` and resolves once the server has opened its link on it. */
+  static async open(connection: RawConnection, endpointId: number): Promise<RawTransport> {
+    const { ws, messages, next } = connection;
+    const send = (m: ClientMessage): void => ws.send(encodeSignaling(m));
+    acquireRtcRuntime();
+    const pc = new nodeDataChannel.PeerConnection('raw-client-resume', { iceServers: [] });
+    // Before the channels: creating the first one starts the negotiation.
+    const offered = new Promise<string>((resolve) => pc.onLocalDescription((sdp) => resolve(sdp)));
+    const durable = pc.createDataChannel('backchannel-durable');
+    const lossy = pc.createDataChannel('backchannel-lossy', { unordered: true, maxRetransmits: 0 });
+    const transport = new RawTransport(pc, { durable, lossy });
+    for (const channel of [durable, lossy]) {
+      channel.onClosed(() => undefined); // see RawEndpoint.join
+      channel.onMessage((message) => {
+        if (typeof message === 'string') return;
+        transport.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        transport.#wake();
+      });
+    }
+    const heldCandidates: ClientMessage[] = [];
+    let answered = false;
+    pc.onLocalCandidate((candidate, mid) => {
+      const m: ClientMessage = { type: 'candidate', endpointId, candidate, mid };
+      if (answered) send(m);
+      else heldCandidates.push(m);
+    });
+    const offer = await offered;
+    // Only what the server says after this offer is about this transport.
+    let seen = messages.length;
+    send({ type: 'offer', endpointId, sdp: offer.split('\r\n').filter((l) => !l.startsWith('a=candidate')).join('\r\n') });
+    const answer = await next((m) => m.type === 'answer' && m.endpointId === endpointId && messages.indexOf(m) >= seen);
+    if (answer.type !== 'answer') throw new Error('no answer');
+    pc.setRemoteDescription(answer.sdp, 'answer');
+    answered = true;
+    for (const m of heldCandidates) send(m);
+    seen = messages.indexOf(answer);
+    const applyCandidates = (): void => {
+      for (; seen < messages.length; seen++) {
+        const m = messages[seen]!;
+        if (m.type === 'candidate' && m.endpointId === endpointId && !transport.#closed) pc.addRemoteCandidate(m.candidate, m.mid);
+      }
+    };
+    ws.on('message', applyCandidates);
+    applyCandidates();
+    await transport.nextFrame((f) => f.type === FrameType.ServerLinkResume);
+    return transport;
+  }
+
+  /** The server's LinkResume, the first frame on this transport's Durable channel. */
+  get linkResume(): LinkFrame {
+    const first = this.frames[0];
+    if (first?.type !== FrameType.ServerLinkResume) throw new Error('the transport is not open yet');
+    return first;
+  }
+
+  /** Sends raw bytes on a channel, exactly as given. */
+  send(kind: 'durable' | 'lossy', bytes: Uint8Array): void {
+    this.channels[kind].sendMessageBinary(bytes);
+  }
+
+  /** The first received frame matching `predicate` (already received or arriving). */
+  nextFrame(predicate: (frame: ServerFrame) => boolean): Promise<ServerFrame> {
+    return waitUntil(() => this.frames.find(predicate), (wake) => this.#waiters.push(wake));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.channels.durable.close();
+    this.channels.lossy.close();
+    this.pc.close();
+    releaseRtcRuntime();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
 /** Resolves with `find()`'s first defined result, re-checking each time `subscribe`'s wake-up fires. */
 function waitUntil<T>(find: () => T | undefined, subscribe: (wake: () => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -187,10 +320,11 @@ function waitUntil<T>(find: () => T | undefined, subscribe: (wake: () => void) =
 export class RawClients {
   readonly #endpoints: RawEndpoint[] = [];
   readonly #sockets: WebSocket[] = [];
+  readonly #transports: RawTransport[] = [];
 
-  /** A raw endpoint of a new identity joined to `groupId`. */
-  async join(harness: Harness, groupId: string): Promise<RawEndpoint> {
-    const { token } = await harness.createUser();
+  /** A raw endpoint of a new identity (or of `user`'s) joined to `groupId`. */
+  async join(harness: Harness, groupId: string, user?: { token: string }): Promise<RawEndpoint> {
+    const { token } = user ?? (await harness.createUser());
     const endpoint = await RawEndpoint.join(harness.server.url, token, groupId);
     this.#endpoints.push(endpoint);
     return endpoint;
@@ -206,6 +340,13 @@ export class RawClients {
     return connection;
   }
 
+  /** A further peer connection for `endpointId`, offered on `connection` (see {@link RawTransport.open}). */
+  async transport(connection: RawConnection, endpointId: number): Promise<RawTransport> {
+    const transport = await RawTransport.open(connection, endpointId);
+    this.#transports.push(transport);
+    return transport;
+  }
+
   /** Closes `ws` after the test too. */
   track(ws: WebSocket): WebSocket {
     this.#sockets.push(ws);
@@ -214,6 +355,7 @@ export class RawClients {
 
   /** Closes everything opened since the last call. */
   closeAll(): void {
+    for (const transport of this.#transports.splice(0)) transport.close();
     for (const endpoint of this.#endpoints.splice(0)) endpoint.close();
     for (const ws of this.#sockets.splice(0)) if (ws.readyState === ws.OPEN) ws.close();
   }
