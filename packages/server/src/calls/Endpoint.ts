@@ -47,6 +47,15 @@ const LEAVE_GRACE_MS = 1000;
  */
 export type DeliverResult = SendResult | 'kept';
 
+/**
+ * What an endpoint's Durable link may keep (sent or waiting, not acknowledged): room for what its transport
+ * may hold queued (the bound on a live receiver, twice over) and for usrsctp's own send buffer (1 MiB in
+ * libdatachannel) in flight. Past it a live receiver's copies are dropped as slow, and a suspended one ends.
+ */
+function keptBytesBound(queuedBound: number): number {
+  return 2 * queuedBound + 1024 * 1024;
+}
+
 /** Where an endpoint's signaling goes: its agent's WebSocket. */
 export interface SignalingSink {
   readonly identity: string;
@@ -152,7 +161,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#signaling = signaling;
     this.#settings = settings;
     const { clock, limits } = settings;
-    this.#link = new EndpointLink({ maxKeptBytes: settings.peer.sendBufferBytes.durable, clock });
+    this.#link = new EndpointLink({ maxKeptBytes: keptBytesBound(settings.peer.sendBufferBytes.durable), clock });
     this.joinedAt = clock.now();
     this.#broadcastPackets = new TokenBucket(limits.broadcastPacketsPerSecond / 1000, 2 * limits.broadcastPacketsPerSecond, clock.now());
     this.#sessionContext = {
@@ -263,6 +272,12 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (kind === 'lossy') {
       result = this.#peer && this.#link.live ? this.#peer.send('lossy', frame) : 'closed';
     } else {
+      // A live receiver that is far behind is slow, as before resume existed: what its transport holds
+      // queued is the bound. (What the link keeps also counts what is in flight and awaiting the
+      // acknowledgement, so it has its own, larger bound, checked by the link.)
+      if (this.#link.live && this.#peer && this.#peer.bufferedAmount('durable') + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) {
+        return 'slow';
+      }
       const linked = this.#link.deliver(frame);
       if (linked === 'overflow') {
         this.#overflow();
