@@ -9,38 +9,17 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { DiagnosticQuality, Features, type DataChannelMessage, type DataChannelReceiver } from '@backchannel/client';
 
 import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
-import { until, waitForEvent } from '../helpers/events.js';
+import { until } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
+import { drain, indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
+
+/** Reads until `count` messages have arrived at `receiver` (those already in `into`, or buffered, count). */
+const readMessages = (receiver: DataChannelReceiver, count: number, into: DataChannelMessage[] = []): Promise<DataChannelMessage[]> =>
+  readIndexed(receiver, count, READ_TIMEOUT_MS, into);
 
 const LIMITS = { durableMaxKbps: 100_000, lossyMaxKbps: 100_000, highPriorityLossyMaxKbps: 100_000 };
 /** Generous: SCTP under 10% loss, or backing off after an outage, is slow, and this machine is shared. */
 const READ_TIMEOUT_MS = 45_000;
-
-function indexed(i: number, size = 100): Uint8Array {
-  const bytes = new Uint8Array(size);
-  new DataView(bytes.buffer).setUint32(0, i);
-  return bytes;
-}
-
-function indexOf(message: DataChannelMessage): number {
-  const { data } = message;
-  return new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
-}
-
-/** Everything buffered at `receiver` now. */
-function drain(receiver: DataChannelReceiver, into: DataChannelMessage[]): DataChannelMessage[] {
-  for (let m = receiver.readMessage(); m; m = receiver.readMessage()) into.push(m);
-  return into;
-}
-
-/** Reads until `count` messages have arrived at `receiver` (those already buffered count). */
-async function readMessages(receiver: DataChannelReceiver, count: number, into: DataChannelMessage[] = []): Promise<DataChannelMessage[]> {
-  drain(receiver, into);
-  if (into.length < count) await waitForEvent(receiver, 'messageReady', () => drain(receiver, into).length >= count, READ_TIMEOUT_MS);
-  return into;
-}
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
 /** Two participants joined through `net`, each in the other's roster. */
 async function pairThrough(h: Harness, net: ImpairedNetwork, groupId: string): Promise<[Participant, Participant]> {

@@ -21,35 +21,17 @@ import {
 } from '@backchannel/client';
 
 import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
-import { until, waitForEvent, within } from '../helpers/events.js';
+import { until, within } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
+import { indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
+
+/** Reads until `count` messages have arrived at `receiver` (those already in `into`, or buffered, count). */
+const readMessages = (receiver: DataChannelReceiver, count: number, into: DataChannelMessage[] = []): Promise<DataChannelMessage[]> =>
+  readIndexed(receiver, count, RESUME_TIMEOUT_MS, into);
 
 const LIMITS = { durableMaxKbps: 100_000, lossyMaxKbps: 100_000, highPriorityLossyMaxKbps: 100_000 };
 /** Generous: a resume waits out reconnect backoff and a new ICE/DTLS handshake, on a shared machine. */
 const RESUME_TIMEOUT_MS = 60_000;
-
-function indexed(i: number, size = 100): Uint8Array {
-  const bytes = new Uint8Array(size);
-  new DataView(bytes.buffer).setUint32(0, i);
-  return bytes;
-}
-
-function indexOf(message: DataChannelMessage): number {
-  return new DataView(message.data.buffer, message.data.byteOffset, message.data.byteLength).getUint32(0);
-}
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
-
-function drain(receiver: DataChannelReceiver, into: DataChannelMessage[]): DataChannelMessage[] {
-  for (let m = receiver.readMessage(); m; m = receiver.readMessage()) into.push(m);
-  return into;
-}
-
-async function readMessages(receiver: DataChannelReceiver, count: number, into: DataChannelMessage[] = []): Promise<DataChannelMessage[]> {
-  drain(receiver, into);
-  if (into.length < count) await waitForEvent(receiver, 'messageReady', () => drain(receiver, into).length >= count, RESUME_TIMEOUT_MS);
-  return into;
-}
 
 /** What one participant observes: network diagnostics and the agent's connection states. */
 function observe(p: Participant): { diagnostics: NetworkDiagnosticChangedEventArgs[]; states: ConnectionState[]; resumed: () => Promise<void> } {
