@@ -229,3 +229,43 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('a server that crashes and comes back', () => {
+  it('its agents reconnect by themselves; a restarted in-memory server has lost the identity, and the call ends saying so (InvalidToken)', async () => {
+    const secret = 'a-token-secret-shared-by-both-runs-0123456789';
+    const first = serve(['--port', '0', '--access-key', ACCESS_KEY, '--token-secret', secret]);
+    let second: ChildProcessWithoutNullStreams | undefined;
+    try {
+      const [, url] = await lineMatching(first, /^Backchannel listening on (\S+)$/);
+      const response = await fetch(`${url}/identities`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ACCESS_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
+      });
+      const { accessToken } = (await response.json()) as { accessToken: { token: string } };
+      const agent = await new CallClient({ serverUrl: url }).createCallAgent(new CommunicationTokenCredential(accessToken.token));
+      const states: string[] = [];
+      agent.on('connectionStateChanged', ({ newValue, reason }) => states.push(`${newValue}${reason ? `:${reason}` : ''}`));
+      const call = agent.join({ groupId: 'crash' });
+      await until(call, 'stateChanged', () => call.state === 'Connected');
+      const ended = until(call, 'stateChanged', () => call.state === 'Disconnected', 30_000);
+      first.kill('SIGKILL'); // no shutdown: the signaling socket just dies
+      await within(once(first, 'exit'), 'the first server to die');
+      // The same port, the same token secret (the token's signature still checks), but nothing in memory.
+      second = serve(['--port', new URL(url!).port, '--access-key', ACCESS_KEY, '--token-secret', secret]);
+      await lineMatching(second, /^Backchannel listening on /);
+      await ended;
+      assert.equal(call.callEndReason?.code, 'InvalidToken');
+      assert.match(call.callEndReason?.message ?? '', /no longer exists/);
+      assert.deepEqual(states, ['Disconnected:connectionIssue'], 'lost once, then refused while reconnecting');
+      assert.equal(agent.connectionState, 'Disconnected');
+      await agent.dispose();
+    } finally {
+      if (first.exitCode === null) first.kill('SIGKILL');
+      if (second && second.exitCode === null) {
+        second.kill('SIGTERM');
+        await within(once(second, 'exit'), 'the second server to exit');
+      }
+    }
+  });
+});
