@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { CallClient, CommunicationTokenCredential } from '@backchannel/client';
+import { CallClient, CommunicationTokenCredential, type CallAgent } from '@backchannel/client';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8 } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
@@ -28,6 +28,17 @@ async function failure(child: ChildProcessWithoutNullStreams): Promise<{ code: n
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await within(once(child, 'exit'), 'the process to exit')) as [number | null];
   return { code, stderr };
+}
+
+/** An agent of a new identity on the server at `url` (one the tests started with ACCESS_KEY). */
+async function agentOf(url: string): Promise<CallAgent> {
+  const response = await fetch(`${url}/identities`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ACCESS_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
+  });
+  const { accessToken } = (await response.json()) as { accessToken: { token: string } };
+  return new CallClient({ serverUrl: url }).createCallAgent(new CommunicationTokenCredential(accessToken.token));
 }
 
 /** Resolves with the first stdout line matching `pattern`. */
@@ -179,13 +190,7 @@ describe('graceful shutdown', () => {
     const child = serve(['--port', '0', '--access-key', ACCESS_KEY]);
     try {
       const [, url] = await lineMatching(child, /^Backchannel listening on (\S+)$/);
-      const response = await fetch(`${url}/identities`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACCESS_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
-      });
-      const { accessToken } = (await response.json()) as { accessToken: { token: string } };
-      const agent = await new CallClient({ serverUrl: url }).createCallAgent(new CommunicationTokenCredential(accessToken.token));
+      const agent = await agentOf(url!);
       const call = agent.join({ groupId: 'shutdown' });
       await until(call, 'stateChanged', () => call.state === 'Connected');
       const ended = until(call, 'stateChanged', () => call.state === 'Disconnected');
@@ -237,13 +242,7 @@ describe('a server that crashes and comes back', () => {
     let second: ChildProcessWithoutNullStreams | undefined;
     try {
       const [, url] = await lineMatching(first, /^Backchannel listening on (\S+)$/);
-      const response = await fetch(`${url}/identities`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACCESS_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ createTokenWithScopes: ['voip'] }),
-      });
-      const { accessToken } = (await response.json()) as { accessToken: { token: string } };
-      const agent = await new CallClient({ serverUrl: url }).createCallAgent(new CommunicationTokenCredential(accessToken.token));
+      const agent = await agentOf(url!);
       const states: string[] = [];
       agent.on('connectionStateChanged', ({ newValue, reason }) => states.push(`${newValue}${reason ? `:${reason}` : ''}`));
       const call = agent.join({ groupId: 'crash' });

@@ -6,6 +6,7 @@ import {
   DurableLinkState,
   FrameType,
   decodeClientFrame,
+  decodeLinkFrame,
   decodeServerFrame,
   encodeBarrier,
   encodeLinkAck,
@@ -33,6 +34,15 @@ describe('LinkAck and LinkResume frames', () => {
   it('are refused at any other length, with a FrameError Truncated', () => {
     assert.throws(() => decodeClientFrame(Uint8Array.of(0x05, 0, 0, 0, 0, 0, 0)), { name: 'FrameError', code: 'Truncated', message: 'LinkAck frame must be 8 bytes, got 7' });
     assert.throws(() => decodeServerFrame(Uint8Array.of(0x87, 0, 0, 0, 0, 0, 0, 0, 0)), { name: 'FrameError', code: 'Truncated', message: 'LinkResume frame must be 8 bytes, got 9' });
+  });
+
+  it('decode with decodeLinkFrame whatever their direction (a 1:1 peer sends the client types), and nothing else', () => {
+    assert.deepEqual(decodeLinkFrame(encodeLinkAck(1, 'client')), { type: FrameType.LinkAck, count: 1 });
+    assert.deepEqual(decodeLinkFrame(encodeLinkAck(2, 'server')), { type: FrameType.ServerLinkAck, count: 2 });
+    assert.deepEqual(decodeLinkFrame(encodeLinkResume(3, 'client')), { type: FrameType.LinkResume, count: 3 });
+    assert.deepEqual(decodeLinkFrame(encodeLinkResume(4, 'server')), { type: FrameType.ServerLinkResume, count: 4 });
+    assert.throws(() => decodeLinkFrame(encodeBarrier(1)), { name: 'FrameError', code: 'UnknownType', message: 'not a link frame: type 0x4' });
+    assert.throws(() => decodeLinkFrame(Uint8Array.of(0x86, 0, 0)), { name: 'FrameError', code: 'Truncated', message: 'LinkAck frame must be 8 bytes, got 3' });
   });
 
   it('are the only frames on the Durable channel that are not link frames', () => {

@@ -6,9 +6,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { FrameType, decodeServerFrame, encodeLinkAck, encodeLinkResume, encodeSend, type ServerFrame } from '@backchannel/protocol';
+import {
+  FrameType,
+  LINK_ACK_EVERY_FRAMES,
+  LINK_ACK_WITHIN_MS,
+  decodeServerFrame,
+  encodeLinkAck,
+  encodeLinkResume,
+  encodeSend,
+  type ServerFrame,
+} from '@backchannel/protocol';
 
-import { ACK_EVERY_FRAMES, ACK_WITHIN_MS, EndpointLink, type LinkChannel } from '../../packages/server/src/calls/EndpointLink.js';
+import { EndpointLink, type LinkChannel } from '../../packages/server/src/calls/EndpointLink.js';
 import { ManualClock } from '../helpers/clock.js';
 
 /** A Durable channel that records what it is handed, and can be shut. */
@@ -67,19 +76,19 @@ describe('the server end of a Durable link', () => {
 
   it('counts the client link frames and acknowledges them batched: at once on the 32nd, else 50 ms after the first', () => {
     const { clock, link, channel } = setup();
-    for (let n = 1; n < ACK_EVERY_FRAMES; n++) assert.equal(link.receive(incoming(n)), 'frame');
+    for (let n = 1; n < LINK_ACK_EVERY_FRAMES; n++) assert.equal(link.receive(incoming(n)), 'frame');
     assert.equal(channel.sent.length, 0, 'no acknowledgement per frame');
-    assert.equal(link.receive(incoming(ACK_EVERY_FRAMES)), 'frame');
+    assert.equal(link.receive(incoming(LINK_ACK_EVERY_FRAMES)), 'frame');
     assert.deepEqual(channel.decoded(), [{ type: FrameType.ServerLinkAck, count: 32 }]);
     assert.equal(clock.pendingTimers, 0, 'the timer went with the acknowledgement');
 
     assert.equal(link.receive(incoming(33)), 'frame');
-    clock.advance(ACK_WITHIN_MS - 1);
+    clock.advance(LINK_ACK_WITHIN_MS - 1);
     assert.equal(channel.sent.length, 1);
     assert.equal(link.receive(incoming(34)), 'frame');
     clock.advance(1);
     assert.deepEqual(channel.decoded().at(-1), { type: FrameType.ServerLinkAck, count: 34 });
-    clock.advance(10 * ACK_WITHIN_MS);
+    clock.advance(10 * LINK_ACK_WITHIN_MS);
     assert.equal(channel.sent.length, 2, 'nothing new, no acknowledgement');
     assert.equal(link.received, 34);
   });
@@ -142,7 +151,7 @@ describe('the server end of a Durable link', () => {
     link.deliver(outgoing(1));
     link.receive(incoming(1));
     link.suspend();
-    clock.advance(ACK_WITHIN_MS);
+    clock.advance(LINK_ACK_WITHIN_MS);
     assert.equal(channel.sent.length, 1, 'no acknowledgement on a gone transport');
     link.close();
     assert.deepEqual([link.state, link.keptFrames, link.keptBytes, clock.pendingTimers], ['closed', 0, 0, 0]);

@@ -15,16 +15,18 @@
  * unacknowledged (a window is bounded far below that).
  */
 
-/** A link frame kept until acknowledged. */
-interface Kept {
-  readonly frame: Uint8Array;
-}
+/**
+ * When a side acknowledges: after this many link frames received, or LINK_ACK_WITHIN_MS after the first
+ * unacknowledged one, whichever comes first. Both ends follow it.
+ */
+export const LINK_ACK_EVERY_FRAMES = 32;
+export const LINK_ACK_WITHIN_MS = 50;
 
 export class DurableLinkState {
   #sent = 0;
   #received = 0;
   /** Frames sent and not acknowledged, oldest first: numbers acked+1 … sent. */
-  readonly #kept: Kept[] = [];
+  readonly #kept: (Uint8Array | undefined)[] = [];
   #keptHead = 0;
   #keptBytes = 0;
   #acked = 0;
@@ -59,7 +61,7 @@ export class DurableLinkState {
   /** A link frame is being sent: it is numbered and kept until acknowledged. */
   recordSent(frame: Uint8Array): void {
     this.#sent = (this.#sent + 1) >>> 0;
-    this.#kept.push({ frame });
+    this.#kept.push(frame);
     this.#keptBytes += frame.byteLength;
   }
 
@@ -83,8 +85,8 @@ export class DurableLinkState {
     const advance = (count - this.#acked) >>> 0;
     if (advance > this.keptFrames) return false;
     for (let i = 0; i < advance; i++) {
-      this.#keptBytes -= this.#kept[this.#keptHead]!.frame.byteLength;
-      this.#kept[this.#keptHead++] = undefined as unknown as Kept; // let the buffer go now
+      this.#keptBytes -= this.#kept[this.#keptHead]!.byteLength;
+      this.#kept[this.#keptHead++] = undefined; // let the buffer go now
     }
     this.#acked = count >>> 0;
     // Compact now and then, so the array does not grow with the life of the link.
@@ -102,14 +104,14 @@ export class DurableLinkState {
   resumeFrom(count: number): readonly Uint8Array[] | undefined {
     if (!this.acknowledge(count)) return undefined;
     const frames: Uint8Array[] = [];
-    for (let i = this.#keptHead; i < this.#kept.length; i++) frames.push(this.#kept[i]!.frame);
+    for (let i = this.#keptHead; i < this.#kept.length; i++) frames.push(this.#kept[i]!);
     return frames;
   }
 
   /** Everything still kept, oldest first, and forgets it (the link is gone for good). */
   abandon(): readonly Uint8Array[] {
     const frames: Uint8Array[] = [];
-    for (let i = this.#keptHead; i < this.#kept.length; i++) frames.push(this.#kept[i]!.frame);
+    for (let i = this.#keptHead; i < this.#kept.length; i++) frames.push(this.#kept[i]!);
     this.#kept.length = 0;
     this.#keptHead = 0;
     this.#keptBytes = 0;

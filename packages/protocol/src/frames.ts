@@ -263,6 +263,20 @@ export function encodeLinkResume(count: number, from: 'client' | 'server'): Uint
 }
 
 /**
+ * A LinkAck or LinkResume of either direction (an SDK reads the server's, and in a 1:1 call its peer's,
+ * which are the client types). Throws {@link FrameError} for any other frame or a wrong length.
+ */
+export function decodeLinkFrame(frame: Uint8Array): LinkFrame {
+  const type = frame[0];
+  const name = type === FrameType.LinkAck || type === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume';
+  if (type !== FrameType.LinkAck && type !== FrameType.LinkResume && type !== FrameType.ServerLinkAck && type !== FrameType.ServerLinkResume) {
+    throw new FrameError('UnknownType', `not a link frame: type 0x${(type ?? 0).toString(16)}`);
+  }
+  expectLength(frame, BARRIER_BYTES, name);
+  return { type, count: readU32(frame, 4) };
+}
+
+/**
  * Whether a frame on the Durable channel counts as a link frame (numbered and kept for a resume): every
  * frame but LinkAck and LinkResume, in either direction. Reads byte 0 only.
  */

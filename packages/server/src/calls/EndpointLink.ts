@@ -13,6 +13,8 @@
 import {
   DurableLinkState,
   FrameError,
+  LINK_ACK_EVERY_FRAMES,
+  LINK_ACK_WITHIN_MS,
   FrameType,
   decodeClientFrame,
   encodeLinkAck,
@@ -21,11 +23,6 @@ import {
   type Clock,
   type TimerHandle,
 } from '@backchannel/protocol';
-
-/** Link frames received before the server acknowledges them at once (docs/reliability.md). */
-export const ACK_EVERY_FRAMES = 32;
-/** At the latest, the server acknowledges this long after the first unacknowledged link frame, ms. */
-export const ACK_WITHIN_MS = 50;
 
 /** The current transport's Durable channel, as the link sees it. */
 export interface LinkChannel {
@@ -184,11 +181,11 @@ export class EndpointLink {
 
   /** One acknowledgement per ACK_EVERY_FRAMES link frames, or ACK_WITHIN_MS after the first unacknowledged one. */
   #scheduleAck(): void {
-    if (this.#state.unacknowledged >= ACK_EVERY_FRAMES) return this.#acknowledge();
+    if (this.#state.unacknowledged >= LINK_ACK_EVERY_FRAMES) return this.#acknowledge();
     this.#ackTimer ??= this.#clock.setTimeout(() => {
       this.#ackTimer = undefined;
       this.#acknowledge();
-    }, ACK_WITHIN_MS);
+    }, LINK_ACK_WITHIN_MS);
   }
 
   #acknowledge(): void {

@@ -4,7 +4,6 @@
  * the public DataChannelCallFeature wraps them in the public objects. The call feeds it transport events.
  */
 import {
-  DATA_HEADER_BYTES,
   DataChannelErrorCode,
   FrameError,
   FrameType,
@@ -12,11 +11,13 @@ import {
   MIN_CHANNEL_ID,
   RateMeter,
   TokenBucket,
+  decodeClientFrame,
   decodeServerFrame,
   encodeBarrier,
   dropReasonText,
   errorCodeForDrop,
   senderMaxKbps,
+  type SendFrame,
   type TimerHandle,
 } from '@backchannel/protocol';
 
@@ -221,11 +222,8 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
    */
   reportUndelivered(frames: readonly Uint8Array[], error: (sequenceNumber: number) => DataChannelError): void {
     for (const frame of frames) {
-      if (frame[0] !== FrameType.Send || frame.byteLength < DATA_HEADER_BYTES) continue;
-      const view = new DataView(frame.buffer, frame.byteOffset, DATA_HEADER_BYTES);
-      const channelId = view.getUint16(2);
-      const sessionId = view.getUint32(4);
-      const sequenceNumber = view.getUint32(8);
+      if (frame[0] !== FrameType.Send) continue;
+      const { channelId, sessionId, sequenceNumber } = decodeClientFrame(frame) as SendFrame; // our own encoding
       const sender = this.#senders.get(channelId);
       if (sender?.sessionId === sessionId) sender.reportDropped(sequenceNumber, error(sequenceNumber));
     }

@@ -5,14 +5,22 @@
  * resends what the other lacks. The send scheduler, sender sessions and barriers write through it as if it
  * were the Durable channel.
  */
-import { DurableLinkState, FrameType, encodeLinkAck, encodeLinkResume, isLinkFrame, type Clock, type TimerHandle } from '@backchannel/protocol';
+import {
+  DurableLinkState,
+  FrameError,
+  FrameType,
+  LINK_ACK_EVERY_FRAMES,
+  LINK_ACK_WITHIN_MS,
+  decodeLinkFrame,
+  encodeLinkAck,
+  encodeLinkResume,
+  isLinkFrame,
+  type Clock,
+  type TimerHandle,
+} from '@backchannel/protocol';
 
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import { CLOSED_CHANNEL, type TransportChannel } from '../transport/PeerTransport.js';
-
-/** Acknowledge after this many link frames received, or ACK_DELAY_MS after the first unacknowledged one. */
-const ACK_EVERY_FRAMES = 32;
-const ACK_DELAY_MS = 50;
 
 export interface DurableLinkEvents {
   /** The link carries frames again after a LinkResume exchange: what the other side lacked was resent. */
@@ -112,12 +120,15 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
       this.#scheduleAck();
       return false;
     }
-    if (frame.byteLength !== 8) {
+    let decoded;
+    try {
+      decoded = decodeLinkFrame(frame);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
       this.emit('violated', 'a link frame of the wrong length');
       return true;
     }
-    const count = new DataView(frame.buffer, frame.byteOffset, 8).getUint32(4);
-    const type = frame[0];
+    const { type, count } = decoded;
     if (type === FrameType.LinkAck || type === FrameType.ServerLinkAck) {
       if (!this.#state.acknowledge(count)) this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
       return true;
@@ -140,8 +151,8 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   }
 
   #scheduleAck(): void {
-    if (this.#state.unacknowledged >= ACK_EVERY_FRAMES) return this.#ack();
-    this.#ackTimer ??= this.#clock.setTimeout(() => this.#ack(), ACK_DELAY_MS);
+    if (this.#state.unacknowledged >= LINK_ACK_EVERY_FRAMES) return this.#ack();
+    this.#ackTimer ??= this.#clock.setTimeout(() => this.#ack(), LINK_ACK_WITHIN_MS);
   }
 
   #ack(): void {
