@@ -213,8 +213,8 @@ describe('Notice frame', () => {
     unknownBelow[1] = 0;
     assertFrameError(() => decodeServerFrame(unknownBelow), 'BadFlags', 'unknown notice reason 0');
     const unknownAbove = encodeNotice(DropReason.Bandwidth, 7, 2, 1);
-    unknownAbove[1] = 8;
-    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', 'unknown notice reason 8');
+    unknownAbove[1] = 9;
+    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', 'unknown notice reason 9');
   });
 });
 

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setImmediate as flushMicrotasks } from 'node:timers/promises';
 
 import {
+  DATA_HEADER_BYTES,
   DEFAULT_LIMITS,
   FrameFlag,
   FrameType,
@@ -21,7 +22,7 @@ import {
 } from '@backchannel/protocol';
 
 import { DataChannelError } from '../../packages/client/src/errors.js';
-import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink } from '../../packages/client/src/internal/dataChannel/DataLink.js';
+import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink, type DurableFlow } from '../../packages/client/src/internal/dataChannel/DataLink.js';
 import { SendScheduler } from '../../packages/client/src/internal/dataChannel/SendScheduler.js';
 import { SenderState, type SenderContext, type SenderOptions } from '../../packages/client/src/internal/dataChannel/SenderState.js';
 import type { TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
@@ -43,9 +44,13 @@ class FakeChannel implements TransportChannel {
     return this.open;
   }
 
+  /** Called with each frame written (the fixture's flow keeps what the Durable channel was given). */
+  onSend: (frame: Uint8Array) => void = () => {};
+
   send(frame: Uint8Array): boolean {
     if (!this.open) return false;
     this.frames.push(frame);
+    this.onSend(frame);
     return true;
   }
 
@@ -59,8 +64,29 @@ class FakeChannel implements TransportChannel {
   }
 }
 
+/**
+ * The Durable link's flow, as the test sets it: an allowance less what was written to the Durable channel
+ * (as the real link keeps what it sends), and a drain rate the test chooses.
+ */
+class FakeFlow implements DurableFlow {
+  unacknowledgedBytes = 0;
+  allowance = Number.POSITIVE_INFINITY;
+  /** Drain rate in bytes per ms; undefined: not measured yet. */
+  bytesPerMs: number | undefined;
+
+  room(): number {
+    return this.allowance - this.unacknowledgedBytes;
+  }
+
+  drainMs(bytes: number): number | undefined {
+    return this.bytesPerMs === undefined ? undefined : bytes / this.bytesPerMs;
+  }
+}
+
 interface Fixture {
   durable: FakeChannel;
+  flow: FakeFlow;
+  durableQueue: { bytes: number };
   lossy: FakeChannel;
   usable: { value: boolean };
   scheduler: SendScheduler;
@@ -72,7 +98,11 @@ function newFixture(): Fixture {
   const durable = new FakeChannel('durable');
   const lossy = new FakeChannel('lossy');
   const usable = { value: true };
+  const flow = new FakeFlow();
+  durable.onSend = (frame) => (flow.unacknowledgedBytes += frame.byteLength);
+  const durableQueue = { bytes: 0 };
   const link: DataLink = {
+    durableFlow: flow,
     clock: systemClock,
     limits,
     isUsable: () => usable.value,
@@ -90,6 +120,7 @@ function newFixture(): Fixture {
     // Far more broadcast packets than any test sends.
     broadcastPackets: new TokenBucket(1, 1e9, performance.now()),
     receivedKbps: () => 0,
+    durableQueue,
     schedule: (sender) => scheduler.schedule(sender),
     released: (sender) => {
       released.push(sender);
@@ -99,7 +130,7 @@ function newFixture(): Fixture {
   let nextSessionId = 1;
   const newSender = (options: Partial<SenderOptions> & { channelId: number }): SenderState =>
     new SenderState({ sessionId: nextSessionId++, reliability: 'Durable', priority: 'Normal', bitrateKbps: FAST, ...options }, context);
-  return { durable, lossy, usable, scheduler, released, newSender };
+  return { durable, flow, durableQueue, lossy, usable, scheduler, released, newSender };
 }
 
 type Settlement = 'pending' | 'resolved' | 'rejected';
@@ -315,6 +346,72 @@ describe('SendScheduler', () => {
       assert.equal(data?.type, FrameType.Send);
       if (data?.type !== FrameType.Send) return;
       assert.equal(data.recipientsGeneration, 1);
+    });
+  });
+
+  describe('the backlog bound at the measured drain rate', () => {
+    it('accepts any Durable backlog while the path is unmeasured, and refuses past maxSendBacklogMs once measured', async () => {
+      const sender = f.newSender({ channelId: 10 });
+      f.flow.allowance = -1; // nothing leaves: everything stays queued
+      const early = [sender.send(new Uint8Array(1000)), sender.send(new Uint8Array(1000))].map(track);
+      await flushMicrotasks();
+      assert.deepEqual(early.map((s) => s.state), ['pending', 'pending']);
+      assert.equal(f.durableQueue.bytes, 2 * (1000 + DATA_HEADER_BYTES), 'queued bytes counted at their wire cost');
+      // 1 byte per ms: 2,000 ms of backlog is the bound; what is kept counts with what is queued.
+      f.flow.bytesPerMs = 1;
+      f.flow.unacknowledgedBytes = 2000 - f.durableQueue.bytes - (1000 + DATA_HEADER_BYTES);
+      const fits = track(sender.send(new Uint8Array(1000)));
+      await flushMicrotasks();
+      assert.equal(fits.state, 'pending', 'exactly at the bound is accepted');
+      await assertRejectsWith(
+        sender.send(new Uint8Array(1)),
+        'DataChannelMessageFailureForBandwidth' as DataChannelErrorCode,
+        'the data path drains too slowly: this message would wait 2017 ms (more than maxSendBacklogMs, 2000)',
+      );
+    });
+
+    it('counts only Durable senders in the backlog: Lossy ones neither add to it nor are refused by it', async () => {
+      const lossy = f.newSender({ channelId: 11, reliability: 'Lossy' });
+      f.flow.bytesPerMs = 0.001;
+      await settled(lossy.send(new Uint8Array(100)));
+      assert.equal(f.durableQueue.bytes, 0);
+    });
+
+    it('holds Durable messages while the link has no room left, and sends one more as soon as it has any', async () => {
+      const sender = f.newSender({ channelId: 10 });
+      f.flow.allowance = -1;
+      const sent = [sender.send(message(1)), sender.send(message(2))].map(track);
+      await flushMicrotasks();
+      assert.equal(f.durable.frames.length, 0);
+      f.flow.allowance = 0; // at zero room one frame goes, whatever its size
+      f.scheduler.pump();
+      assert.deepEqual(sendOrder(f.durable.decoded()), [[10, NORMAL, 1]]);
+      await flushMicrotasks();
+      assert.deepEqual(sent.map((s) => s.state), ['resolved', 'pending']);
+    });
+
+    it('sheds the newest queued data messages, taking back their sequence numbers, and stops at a recipient-list change', async () => {
+      const sender = f.newSender({ channelId: 10 });
+      f.flow.allowance = -1;
+      const first = track(sender.send(message(1)));
+      sender.setRecipients([]);
+      const shed = [sender.send(message(2)), sender.send(message(3))];
+      const error = new DataChannelError('DataChannelMessageFailureForBandwidth' as DataChannelErrorCode, 'too slow');
+      assert.equal(sender.shedNewest(error), DATA_HEADER_BYTES + 1);
+      assert.equal(sender.shedNewest(error), DATA_HEADER_BYTES + 1);
+      assert.equal(sender.shedNewest(error), 0, 'a recipient-list change is never shed');
+      for (const promise of shed) await assertRejectsWith(promise, 'DataChannelMessageFailureForBandwidth' as DataChannelErrorCode, 'too slow');
+      assert.equal(f.durableQueue.bytes, DATA_HEADER_BYTES + 1);
+      f.flow.allowance = Number.POSITIVE_INFINITY;
+      const next = sender.send(message(4));
+      await flushMicrotasks();
+      const frames = f.durable.decoded();
+      assert.deepEqual(sendOrder(frames.filter((frame) => frame.type === FrameType.Send)), [
+        [10, NORMAL, 1],
+        [10, NORMAL, 2],
+      ]);
+      assert.equal(first.state, 'resolved');
+      await settled(next);
     });
   });
 

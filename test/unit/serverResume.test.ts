@@ -74,6 +74,18 @@ describe('the server end of a Durable link', () => {
     assert.deepEqual([link.keptFrames, link.keptBytes], [0, 0]);
   });
 
+  it('measures how fast the endpoint drains from its acknowledgements while more waits than it drains', () => {
+    const { clock, link } = setup(1 << 20);
+    for (let n = 1; n <= 30; n++) link.deliver(outgoing(n, 1000));
+    assert.equal(link.drainMs(10_000), undefined, 'not measured before any acknowledgement');
+    link.receive(encodeLinkAck(1, 'client')); // opens the window
+    for (let n = 2; n <= 21; n++) {
+      clock.advance(10);
+      link.receive(encodeLinkAck(n, 'client')); // 1,000 bytes every 10 ms
+    }
+    assert.equal(link.drainMs(10_000), 100, '100 bytes/ms: 10 kB take 100 ms');
+  });
+
   it('counts the client link frames and acknowledges them batched: at once on the 32nd, else 50 ms after the first', () => {
     const { clock, link, channel } = setup();
     for (let n = 1; n < LINK_ACK_EVERY_FRAMES; n++) assert.equal(link.receive(incoming(n)), 'frame');

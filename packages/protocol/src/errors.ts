@@ -101,6 +101,11 @@ export const DropReason = {
   UnknownRecipients: 6,
   /** The endpoint already has as many open sender sessions as allowed. */
   TooManySenders: 7,
+  /**
+   * A Durable copy for a recipient that is too far behind (its path drains slower than the message could
+   * reach it within the server's recipient backlog bound) was dropped; the other recipients got it.
+   */
+  RecipientSlow: 8,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -115,6 +120,7 @@ export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
     case DropReason.MessageTooLarge:
       return DataChannelErrorCode.MessageSizeOverLimit;
     case DropReason.Bandwidth:
+    case DropReason.RecipientSlow:
       return DataChannelErrorCode.MessageFailureForBandwidth;
     case DropReason.TooManyRecipients:
     case DropReason.TooManySenders:
@@ -143,6 +149,8 @@ export function dropReasonText(reason: DropReason): string {
       return 'recipient list unknown to the server';
     case DropReason.TooManySenders:
       return 'more open senders than allowed';
+    case DropReason.RecipientSlow:
+      return 'a recipient is too far behind: its copy was dropped';
   }
 }
 

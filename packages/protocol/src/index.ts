@@ -5,6 +5,7 @@
 export { PROTOCOL_VERSION } from './version.js';
 export * from './clock.js';
 export * from './durableLink.js';
+export * from './drainRate.js';
 export * from './limits.js';
 export * from './errors.js';
 export * from './channels.js';

@@ -59,6 +59,12 @@ export interface ServerConfig {
    */
   receiverBufferBytes: { durable: number; lossy: number };
   /**
+   * How long Durable data toward one live receiver may wait, ms, at the rate its acknowledgements show its
+   * path drains (docs/reliability.md, "Bounded latency"): past it the receiver is slow and new copies for
+   * it are dropped and reported to their senders (`messageDropped`, RecipientSlow).
+   */
+  recipientBacklogMs: number;
+  /**
    * Demo mode: serve the demo page at `/` and hand out tokens to anyone at `POST /demo/token`. For trying
    * Backchannel locally only.
    */
@@ -103,6 +109,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   signalingMessagesPerSecond: 50,
   maxSendersPerEndpoint: 4096,
   receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
+  recipientBacklogMs: 5000,
   shutdownDrainMs: 5000,
   shutdownCloseMs: 3000,
   demo: false,
@@ -159,6 +166,7 @@ const configSchema = z
     signalingMessagesPerSecond: positive,
     maxSendersPerEndpoint: z.number().int().min(1).max(65535),
     receiverBufferBytes: z.object({ durable: positiveInt, lossy: positiveInt }).strict(),
+    recipientBacklogMs: positiveInt,
     shutdownDrainMs: z.number().int().min(0),
     shutdownCloseMs: z.number().int().min(0),
     demo: z.boolean(),

@@ -50,6 +50,7 @@ export class CallManager {
       frames,
       clock,
       resumeWindowMs: config.resumeWindowMs,
+      recipientBacklogMs: config.recipientBacklogMs,
       logger,
       reportListenerError: (error: unknown, event: string) => logger.error({ err: error, event }, 'a call event listener threw'),
     });

@@ -101,6 +101,11 @@ export interface EndpointSettings {
    * its SDK to resume it, ms. 0 (the default): never suspended; a lost endpoint ends as before.
    */
   readonly resumeWindowMs?: number;
+  /**
+   * How long Durable data toward it may wait at the rate its path drains, ms, before it is slow (see
+   * ServerConfig.recipientBacklogMs). Default: no bound by time.
+   */
+  readonly recipientBacklogMs?: number;
   /** Where suspensions and resumes are logged (default: nowhere). */
   readonly logger?: Logger;
 }
@@ -272,11 +277,14 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (kind === 'lossy') {
       result = this.#peer && this.#link.live ? this.#peer.send('lossy', frame) : 'closed';
     } else {
-      // A live receiver that is far behind is slow, as before resume existed: what its transport holds
-      // queued is the bound. (What the link keeps also counts what is in flight and awaiting the
-      // acknowledgement, so it has its own, larger bound, checked by the link.)
-      if (this.#link.live && this.#peer && this.#peer.bufferedAmount('durable') + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) {
-        return 'slow';
+      // A live receiver that is far behind is slow: what its transport holds queued is one bound, what its
+      // link keeps at the rate its path drains (its acknowledgements show it) another, so that what it is
+      // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
+      // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
+      if (this.#link.live && this.#peer) {
+        if (this.#peer.bufferedAmount('durable') + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) return 'slow';
+        const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
+        if (waitMs !== undefined && waitMs > (this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY)) return 'slow';
       }
       const linked = this.#link.deliver(frame);
       if (linked === 'overflow') {

@@ -11,6 +11,7 @@
  * has), 'closed'. The first transport goes live at once (nothing to resume); every later one resumes.
  */
 import {
+  DrainRateMeter,
   DurableLinkState,
   FrameError,
   LINK_ACK_EVERY_FRAMES,
@@ -58,6 +59,8 @@ export interface EndpointLinkOptions {
 /** One endpoint's Durable link, server side (see the module comment). */
 export class EndpointLink {
   readonly #state = new DurableLinkState();
+  /** How fast the endpoint's path drains, from its acknowledgements (the recipient backlog bound). */
+  readonly #drain = new DrainRateMeter();
   readonly #maxKeptBytes: number;
   readonly #clock: Clock;
   #linkState: EndpointLinkState = 'idle';
@@ -88,6 +91,14 @@ export class EndpointLink {
     return this.#state.keptBytes;
   }
 
+  /**
+   * How long `bytes` take to drain toward the endpoint at the rate its path was measured to carry, ms;
+   * undefined until measured under load.
+   */
+  drainMs(bytes: number): number | undefined {
+    return this.#drain.drainMs(bytes);
+  }
+
   /** Link frames sent and received so far (mod 2^32). */
   get sent(): number {
     return this.#state.sent;
@@ -110,6 +121,7 @@ export class EndpointLink {
     this.#channel = undefined;
     this.#linkState = 'suspended';
     this.#stopAckTimer();
+    this.#drain.pause();
   }
 
   /**
@@ -155,7 +167,12 @@ export class EndpointLink {
       if (!(error instanceof FrameError)) throw error;
       return 'violation'; // a server-side LinkAck/LinkResume type, or a wrong length
     }
-    if (decoded.type === FrameType.LinkAck) return this.#state.acknowledge(decoded.count) ? 'ack' : 'violation';
+    if (decoded.type === FrameType.LinkAck) {
+      const keptBefore = this.#state.keptBytes;
+      if (!this.#state.acknowledge(decoded.count)) return 'violation';
+      this.#drain.acknowledged(keptBefore - this.#state.keptBytes, this.#state.keptBytes, this.#clock.now());
+      return 'ack';
+    }
     if (decoded.type !== FrameType.LinkResume || state !== 'resuming') return 'violation';
     const resend = this.#state.resumeFrom(decoded.count);
     if (resend === undefined) return 'broken';

@@ -141,7 +141,7 @@ export class Router implements FrameHandler {
     if (!broadcast && targets.length > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
-    this.#fanOut(sender, kind, bytes, targets, now);
+    if (this.#fanOut(sender, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
@@ -177,15 +177,24 @@ export class Router implements FrameHandler {
     byClass.bytes += size;
   }
 
-  /** Rewrites the Send frame into a Deliver frame in place and hands the same bytes to every target. */
-  #fanOut(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): void {
+  /**
+   * Rewrites the Send frame into a Deliver frame in place and hands the same bytes to every target. True
+   * if a copy was dropped for a slow recipient (the caller reports a Durable one to its sender: one Notice
+   * RecipientSlow per message, however many copies; Durable data is delivered or someone is told).
+   */
+  #fanOut(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
     const stats = this.#stats;
+    let slow = false;
     for (const target of targets) {
       const result = target.deliver(kind, deliver, now);
       if (result === 'sent' || result === 'kept') stats.deliveries++;
-      else if (result === 'slow') stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
+      else if (result === 'slow') {
+        stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
+        slow = true;
+      }
     }
+    return slow;
   }
 
   #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
@@ -205,6 +214,7 @@ export class Router implements FrameHandler {
     for (const entry of session.releaseHeld(this.#clock.now())) this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
   }
 
+  /** Reports a dropped message to its sender (Notice), counted by reason. */
   #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {
     this.#stats.drops[dropReasonName(reason)]++;
     sender.deliver('durable', encodeNotice(reason, frame.channelId, frame.sessionId, frame.sequenceNumber));

@@ -99,6 +99,9 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.#link = new DurableLink(context.clock, context.reportListenerError);
     this.#link.on('resumed', () => this.#resumed());
     this.#link.on('violated', (what) => this.end({ code: CallErrorCode.TransportFailed, message: `the other side broke the Durable link: ${what}` }));
+    // The link's room grows with each acknowledgement; a new measure of the path may make the queue too long.
+    this.#link.on('acknowledged', () => this.engine.onBufferedAmountLow());
+    this.#link.on('measured', () => this.engine.shedBacklog());
     const limits = (): DataChannelLimits => this.#limits;
     this.link = {
       clock: context.clock,
@@ -108,6 +111,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       // Usable while suspended too: Durable messages wait (the link reports itself full) and go on resume.
       isUsable: () => this.#state === 'Connected' && (this.#suspended || this.#transport?.isOpen === true),
       channel: (kind: ChannelKind): TransportChannel => (kind === 'durable' ? this.#link : (this.#transport?.channel(kind) ?? CLOSED_CHANNEL)),
+      durableFlow: this.#link,
       endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
       identityOf: (endpointId) => this.roster.identityOf(endpointId),
     };

@@ -86,6 +86,7 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
       reportListenerError: options.reportListenerError,
       broadcastPackets: newBroadcastPacketBucket(link),
       receivedKbps: (now) => this.#received.kbps(now),
+      durableQueue: { bytes: 0 },
       schedule: (sender) => this.#scheduler.schedule(sender),
       released: (sender) => {
         this.#scheduler.forget(sender);
@@ -231,6 +232,32 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
 
   onBufferedAmountLow(): void {
     this.#scheduler.pump();
+  }
+
+  /**
+   * The path's drain rate was measured again: Durable messages still queued (their sendMessage pending)
+   * that would now wait longer than maxSendBacklogMs are refused, newest first and Normal priority before
+   * High, so that what stays queued arrives in time (docs/reliability.md, "Bounded latency"). A burst sent
+   * before the path was measured is what this catches.
+   */
+  shedBacklog(): void {
+    const flow = this.#link.durableFlow;
+    const queue = this.#context.durableQueue;
+    const boundMs = this.#link.limits.maxSendBacklogMs;
+    const over = (): boolean => (flow.drainMs(flow.unacknowledgedBytes + queue.bytes) ?? 0) > boundMs;
+    if (queue.bytes === 0 || !over()) return;
+    const durable = [...this.#senders.values()].filter((sender) => sender.reliability === 'Durable');
+    for (const priority of ['Normal', 'High'] as const) {
+      for (const sender of durable) {
+        if (sender.priority !== priority) continue;
+        const error = new DataChannelError(
+          DataChannelErrorCode.MessageFailureForBandwidth,
+          `the data path drains too slowly: the message would have waited more than maxSendBacklogMs (${boundMs} ms)`,
+        );
+        while (over() && sender.shedNewest(error) > 0);
+        if (!over()) return;
+      }
+    }
   }
 
   /** A remote endpoint entered the roster: deliver what it sent before we knew it. */

@@ -16,6 +16,8 @@ export interface DataLink {
   /** True while the call is connected and both channels are open. */
   isUsable(): boolean;
   channel(kind: ChannelKind): TransportChannel;
+  /** The Durable link's flow: what it keeps, how fast it drains (the backlog bound reads it). */
+  readonly durableFlow: DurableFlow;
   /** Remote endpoints of `identity` in the call, for the recipients-per-sender limit. */
   endpointCountOf(identity: string): number;
   /** Identity of a remote endpoint, or undefined if the roster does not (yet) know it. */
@@ -28,3 +30,20 @@ export const DURABLE_HIGH_WATERMARK = 256 * 1024;
 export const BUFFERED_LOW_WATERMARK = 64 * 1024;
 /** Buffered bytes on the Lossy channel above which new Lossy messages are dropped rather than queued. */
 export const LOSSY_DROP_WATERMARK = 256 * 1024;
+
+/**
+ * The Durable link as the send path sees it (docs/reliability.md, "Bounded latency"): what it keeps
+ * (handed over, not acknowledged), how much more it takes now, and how long a backlog takes to drain at
+ * the rate the path was measured to carry.
+ */
+export interface DurableFlow {
+  /** Bytes sent and not acknowledged by the other side. */
+  readonly unacknowledgedBytes: number;
+  /**
+   * Bytes the scheduler may still hand over now: the link's allowance at the measured drain rate, less
+   * what it keeps. At or above zero, one more frame may go (whatever its size).
+   */
+  room(): number;
+  /** How long `bytes` take to drain at the path's measured rate, ms; undefined until measured under load. */
+  drainMs(bytes: number): number | undefined;
+}

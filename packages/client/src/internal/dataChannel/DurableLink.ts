@@ -6,6 +6,7 @@
  * were the Durable channel.
  */
 import {
+  DrainRateMeter,
   DurableLinkState,
   FrameError,
   FrameType,
@@ -21,19 +22,38 @@ import {
 
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import { CLOSED_CHANNEL, type TransportChannel } from '../transport/PeerTransport.js';
+import type { DurableFlow } from './DataLink.js';
+
+/**
+ * What the link may keep (sent, unacknowledged) at the measured drain rate: this many ms of it. Above a
+ * path's bandwidth-delay product (so the path stays full) and well below the backlog bound (so that what
+ * waits, waits in the senders' queues, where priority applies and what cannot go in time is refused).
+ */
+const LINK_HOLD_MS = 500;
+/** What the link may keep before the first sample: a conservative start (a slow path is not known yet). */
+const INITIAL_LINK_ALLOWANCE = 16 * 1024;
+/** The least it may keep, however slow the path (one frame more always goes when it keeps nothing). */
+const MIN_LINK_ALLOWANCE = 4 * 1024;
+/** The most: beyond it only memory grows. */
+const MAX_LINK_ALLOWANCE = 8 * 1024 * 1024;
 
 export interface DurableLinkEvents {
   /** The link carries frames again after a LinkResume exchange: what the other side lacked was resent. */
   resumed: [resent: number];
   /** The other side broke the protocol (a count for frames never sent): the link cannot be trusted. */
   violated: [what: string];
+  /** The other side acknowledged frames: the link has more room. */
+  acknowledged: [];
+  /** The drain rate was measured again from the path under load (the backlog may now be too long). */
+  measured: [];
 }
 
 type LinkState = 'down' | 'resuming' | 'live';
 
-export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel {
+export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel, DurableFlow {
   readonly kind = 'durable' as const;
   readonly #state = new DurableLinkState();
+  readonly #drain = new DrainRateMeter();
   readonly #clock: Clock;
   #channel: TransportChannel = CLOSED_CHANNEL;
   #linkState: LinkState = 'down';
@@ -54,6 +74,23 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   /** Their bytes. */
   get unacknowledgedBytes(): number {
     return this.#state.keptBytes;
+  }
+
+  room(): number {
+    const rate = this.#drain.bytesPerMs;
+    const allowance =
+      rate === undefined ? INITIAL_LINK_ALLOWANCE : Math.min(MAX_LINK_ALLOWANCE, Math.max(MIN_LINK_ALLOWANCE, rate * LINK_HOLD_MS));
+    return allowance - this.#state.keptBytes;
+  }
+
+  drainMs(bytes: number): number | undefined {
+    return this.#drain.drainMs(bytes);
+  }
+
+  /** The measured drain rate, kbit/s (undefined before the first sample): for messages and diagnostics. */
+  get drainKbps(): number | undefined {
+    const rate = this.#drain.bytesPerMs;
+    return rate === undefined ? undefined : rate * 8; // bytes/ms → kbit/s
   }
 
   /** The first transport's Durable channel: the link is live at once (nothing to resume yet). */
@@ -80,6 +117,7 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     this.#linkState = 'down';
     this.#channel = CLOSED_CHANNEL;
     this.#earlyResume = undefined;
+    this.#drain.pause();
     this.#clock.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
   }
@@ -130,7 +168,15 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     }
     const { type, count } = decoded;
     if (type === FrameType.LinkAck || type === FrameType.ServerLinkAck) {
-      if (!this.#state.acknowledge(count)) this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
+      const keptBefore = this.#state.keptBytes;
+      if (!this.#state.acknowledge(count)) {
+        this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
+        return true;
+      }
+      const kept = this.#state.keptBytes;
+      const measured = this.#drain.acknowledged(keptBefore - kept, kept, this.#clock.now());
+      if (measured) this.emit('measured');
+      this.emit('acknowledged');
       return true;
     }
     // LinkResume: the other side has `count` of ours. It can come before this side has seen both channels

@@ -26,6 +26,16 @@ export class Queue<T> {
     return item;
   }
 
+  /** The newest item. */
+  peekLast(): T | undefined {
+    return this.length > 0 ? this.#items[this.#items.length - 1] : undefined;
+  }
+
+  /** Removes and returns the newest item. */
+  pop(): T | undefined {
+    return this.length > 0 ? this.#items.pop() : undefined;
+  }
+
   /** Removes and returns every item. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];

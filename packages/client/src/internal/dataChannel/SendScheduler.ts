@@ -5,9 +5,10 @@
  *   of one priority, round robin.
  * - Pace: each sender leaves only when its token bucket allows; the scheduler sleeps until the earliest one
  *   is ready.
- * - Backpressure: while the Durable channel holds more than DURABLE_HIGH_WATERMARK bytes, Durable messages
- *   wait in their queues (where priority still applies) and the scheduler resumes on the transport's
- *   buffered-amount-low event. A Lossy message meeting a full Lossy channel is dropped, as Lossy promises.
+ * - Backpressure: while the Durable channel holds more than DURABLE_HIGH_WATERMARK bytes, or the Durable
+ *   link keeps more than its allowance at the path's measured drain rate (DurableFlow.room), Durable
+ *   messages wait in their queues (where priority still applies and the backlog bound sees them) and the
+ *   scheduler resumes on the transport's buffered-amount-low event or the link's next acknowledgement. A Lossy message meeting a full Lossy channel is dropped, as Lossy promises.
  */
 import { DataChannelErrorCode, type TimerHandle } from '@backchannel/protocol';
 
@@ -88,7 +89,8 @@ export class SendScheduler {
     for (;;) {
       // The Durable buffer is read once per round and shared by both priorities: the SCTP thread drains it
       // concurrently, and a Normal message must never slip out in a round where High ones were held back.
-      const round: Round = { now: this.#link.clock.now(), durableRoom: DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), wakeAt: Infinity };
+      const durableRoom = Math.min(DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), this.#link.durableFlow.room());
+      const round: Round = { now: this.#link.clock.now(), durableRoom, wakeAt: Infinity };
       // Normal senders go only in a round where no High sender could.
       const sent = this.#serve(this.#high, round, channels) || this.#serve(this.#normal, round, channels);
       if (!sent) {

@@ -52,6 +52,8 @@ export interface SenderContext {
   broadcastPackets: TokenBucket;
   /** What the endpoint currently receives, kbit/s. */
   receivedKbps(now: number): number;
+  /** Bytes (wire cost) queued in all Durable senders of the endpoint, not yet handed to the link. */
+  readonly durableQueue: { bytes: number };
   /** Hands a sender with queued items to the scheduler. */
   schedule(sender: SenderState): void;
   /** Forgets a closed sender. */
@@ -150,6 +152,19 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
         `sender is ${Math.round(behindMs)} ms behind its ${this.bitrateKbps} kbps pace`,
       );
     }
+    if (this.reliability === 'Durable') {
+      // The path's own rate bounds the backlog too (docs/reliability.md, "Bounded latency"): a message
+      // that would wait longer than maxSendBacklogMs behind what the link keeps and the senders queue,
+      // at the rate the path was measured to drain, is refused now rather than delivered a minute late.
+      const flow = link.durableFlow;
+      const waitMs = flow.drainMs(flow.unacknowledgedBytes + this.#context.durableQueue.bytes + cost);
+      if (waitMs !== undefined && waitMs > limits.maxSendBacklogMs) {
+        return reject(
+          DataChannelErrorCode.MessageFailureForBandwidth,
+          `the data path drains too slowly: this message would wait ${Math.round(waitMs)} ms (more than maxSendBacklogMs, ${limits.maxSendBacklogMs})`,
+        );
+      }
+    }
     if (packets > 0) this.#context.broadcastPackets.consume(packets, now);
     const frame = encodeSend(
       { flags: this.#flags, channelId: this.channelId, sessionId: this.sessionId, sequenceNumber: this.#nextSequenceNumber() },
@@ -158,7 +173,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     );
     return new Promise((resolve, rejectPromise) => {
       this.queue.push({ kind: 'data', frame, cost, resolve, reject: rejectPromise });
-      this.#queuedBytes += cost;
+      this.#queued(cost);
       this.#context.schedule(this);
     });
   }
@@ -172,7 +187,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   takeHead(now: number): QueuedItem | undefined {
     const item = this.queue.shift();
     if (item?.kind === 'data') {
-      this.#queuedBytes -= item.cost;
+      this.#queued(-item.cost);
       this.#bucket.consume(item.cost, now);
     }
     if (item) this.#announced = true;
@@ -187,11 +202,27 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const item of this.queue.drain()) {
-      if (item.kind === 'data') item.reject(new DataChannelError(DataChannelErrorCode.SenderClosed, reason));
+      if (item.kind !== 'data') continue;
+      this.#queued(-item.cost);
+      item.reject(new DataChannelError(DataChannelErrorCode.SenderClosed, reason));
     }
-    this.#queuedBytes = 0;
     if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.sessionId));
     this.#context.released(this);
+  }
+
+  /**
+   * Gives up the newest queued message if it is data (not a recipient-list change), rejecting it with
+   * `error`: its sequence number is taken back, so the session's numbers stay contiguous for what goes.
+   * Returns the bytes given up (0: nothing to give up at the tail).
+   */
+  shedNewest(error: DataChannelError): number {
+    const item = this.queue.peekLast();
+    if (item?.kind !== 'data') return 0;
+    this.queue.pop();
+    this.#queued(-item.cost);
+    this.#sequenceNumber = (this.#sequenceNumber - 1) >>> 0;
+    item.reject(error);
+    return item.cost;
   }
 
   /** The server dropped message `sequenceNumber` of this session, for the reason `error` gives. */
@@ -203,6 +234,12 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   abandon(reason: string): void {
     this.#announced = false;
     this.close(reason);
+  }
+
+  /** Queued data bytes of this sender change by `delta` (and the endpoint's Durable total with them). */
+  #queued(delta: number): void {
+    this.#queuedBytes += delta;
+    if (this.reliability === 'Durable') this.#context.durableQueue.bytes += delta;
   }
 
   #nextSequenceNumber(): number {
