@@ -64,6 +64,9 @@ function participantProcess(serverUrl: string, token: string, groupId: string, c
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
   });
+  const exited = once(child, 'exit');
+  // The process may exit by itself (its call ended) just before it is told to quit: no EPIPE then.
+  child.stdin.on('error', () => {});
   const seen: string[] = [];
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => seen.push(line));
@@ -77,15 +80,15 @@ function participantProcess(serverUrl: string, token: string, groupId: string, c
             if (found !== undefined) resolve(found);
             return found !== undefined;
           };
-          if (!check()) lines.on('line', check);
+          const listener = (): void => void (check() && lines.off('line', listener));
+          if (!check()) lines.on('line', listener);
         }),
         what,
       ),
     /** Ends the participant (its agent disposed) and waits for the process to exit. */
     async stop(): Promise<void> {
-      if (child.exitCode !== null) return;
-      child.stdin.end('quit\n');
-      await within(once(child, 'exit'), 'the participant process to exit').catch(() => child.kill('SIGKILL'));
+      if (child.exitCode === null) child.stdin.end('quit\n');
+      await within(exited, 'the participant process to exit').catch(() => child.kill('SIGKILL'));
     },
   };
 }
