@@ -1,5 +1,6 @@
 /**
- * A participant in its own process, so that a test can freeze it (SIGSTOP) and thaw it (SIGCONT): joins
+ * A participant in its own process, so that a test can freeze it (SIGSTOP) and thaw it (SIGCONT), or start
+ * it with NODE_EXTRA_CA_CERTS so that the SDK trusts a test certificate: joins
  * `groupId`, reads every Durable message it receives (each payload starts with a uint32 index), and
  * prints one line per event on stdout:
  *

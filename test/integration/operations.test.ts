@@ -112,6 +112,38 @@ describe('configuration', () => {
   });
 });
 
+describe('the start-up banner', () => {
+  it("prints the connection string of a generated access key: the reference identity client's endpoint and the key in base64", async () => {
+    const child = serve(['--port', '0']);
+    try {
+      const [[, url], [, key], [, endpoint, encoded]] = await Promise.all([
+        lineMatching(child, /^Backchannel listening on (\S+)$/),
+        lineMatching(child, /^ {2}access key: (\S+) \(generated/),
+        lineMatching(child, /^ {2}connection string: endpoint=(\S+);accesskey=(\S+)$/),
+      ]);
+      assert.equal(endpoint, `${url}/`);
+      assert.equal(Buffer.from(encoded!, 'base64').toString('utf8'), key);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+
+  it('prints no connection string for a configured key, only its form: the key stays out of the output', async () => {
+    const child = serve(['--port', '0', '--access-key', ACCESS_KEY]);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const [, line] = await lineMatching(child, /^ {2}connection string: (.*)$/);
+      assert.match(line!, /^endpoint=http:\/\/127\.0\.0\.1:\d+\/;accesskey=<the access key in base64>$/);
+      assert.ok(!output.includes(Buffer.from(ACCESS_KEY).toString('base64')), 'the key in base64 must not be printed');
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+});
+
 describe('serve --demo', () => {
   it("serves the built page of the @backchannel/demo package when --demo-dir is not given, and gives demo tokens", async () => {
     const demoDist = dirname(fileURLToPath(import.meta.resolve('@backchannel/demo/dist/index.html')));

@@ -127,6 +127,9 @@ export function serveCommand(): Command {
       console.log(`  signaling: ${server.url.replace(/^http/, 'ws')}/signaling`);
       console.log(`  metrics:   ${server.url}/metrics`);
       console.log(`  access key: ${generated ? `${server.accessKey} (generated; set --access-key or BACKCHANNEL_ACCESS_KEY to fix it)` : '(as configured)'}`);
+      // The reference's CommunicationIdentityClient takes this and signs with the key (HMAC-SHA256). It holds
+      // the key (in base64), so a configured key stays out of the output here too.
+      console.log(`  connection string: ${generated ? server.connectionString : `endpoint=${server.url}/;accesskey=<the access key in base64>`}`);
       console.log(`  get a token: curl -s -X POST -H 'Authorization: Bearer <access key>' -H 'Content-Type: application/json' \\`);
       console.log(`               -d '{"createTokenWithScopes":["voip"]}' ${server.url}/identities`);
       installShutdown(server, logger);

@@ -12,7 +12,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { CallManager } from './calls/CallManager.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
 import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { registerBodyParsers } from './http/bodies.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
+import { connectionString } from './http/hmacAuth.js';
 import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
 import { IdentityStore } from './identity/IdentityStore.js';
 import { TokenService } from './identity/TokenService.js';
@@ -28,6 +30,11 @@ export interface RunningServer {
   readonly port: number;
   /** The access key guarding the identity API (generated if none was configured). */
   readonly accessKey: string;
+  /**
+   * `endpoint=<url>/;accesskey=<the access key's UTF-8 bytes, base64>`: what the reference's
+   * `CommunicationIdentityClient` is built from (it signs its requests with the key, HMAC-SHA256).
+   */
+  readonly connectionString: string;
   readonly config: ServerConfig;
   readonly stats: ServerStats;
   /** Live numbers: calls, endpoints, signaling connections. */
@@ -77,15 +84,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const tls = await readTls(config);
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
-  // Clients often send `Content-Type: application/json` on bodiless requests (DELETE): take that as no body.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
-  });
+  registerBodyParsers(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   const signaling = new SignalingServer(app.server, {
     calls,
@@ -106,12 +105,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return { calls: calls.calls.size, endpoints, connections: signaling.connectionCount };
   };
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/stats', { preHandler: requireAccessKey(accessKey) }, async () => ({ ...snapshot(), ...stats }));
+  app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({ ...snapshot(), ...stats }));
   registerIdentityRoutes(app, {
     accessKey,
     identities,
     tokens,
     defaultTtlMinutes: config.tokenTtlMinutes,
+    clock,
     onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
   if (config.demo && config.demoStaticDir !== undefined) {
@@ -129,6 +129,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     url,
     port,
     accessKey,
+    connectionString: connectionString(url, accessKey),
     config,
     stats,
     snapshot,

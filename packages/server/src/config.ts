@@ -15,7 +15,7 @@ export interface ServerConfig {
   host: string;
   /** HTTP/WebSocket port; 0 picks a free one. */
   port: number;
-  /** Guards the identity API (`Authorization: Bearer <accessKey>`). Generated when absent. */
+  /** Guards the identity API (`Authorization: Bearer <accessKey>`, or requests signed with it, HMAC-SHA256). Generated when absent. */
   accessKey: string | undefined;
   /** HMAC secret tokens are signed with (HS256). Generated per process when absent. */
   tokenSecret: string | undefined;

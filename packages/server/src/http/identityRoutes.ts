@@ -1,5 +1,7 @@
 /**
- * The identity API, shaped like the reference product's REST identity API and guarded by the access key:
+ * The identity API, shaped like the reference product's REST identity API (so its `CommunicationIdentityClient`
+ * works unmodified) and guarded by the access key, presented either way the reference allows:
+ * `Authorization: Bearer <access key>`, or a request signed with it (HMAC-SHA256, hmacAuth.ts).
  *
  *   POST   /identities                       { createTokenWithScopes?: ["voip"] } → 201 { identity: { id }, accessToken? }
  *   POST   /identities/{id}/:issueAccessToken { scopes: ["voip"], expiresInMinutes? } → 200 { token, expiresOn }
@@ -8,12 +10,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import { IdentityApiErrorCode } from '@backchannel/protocol';
+import { IdentityApiErrorCode, type Clock } from '@backchannel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
+import { rawBodyOf } from './bodies.js';
+import { HmacRefusal, isHmacAuthorization, verifyHmacRequest } from './hmacAuth.js';
 
 const scopes = z.array(z.enum([VOIP_SCOPE])).max(4);
 const expiresInMinutes = z.number().positive().max(24 * 60);
@@ -25,13 +29,15 @@ export interface IdentityRoutesOptions {
   identities: IdentityStore;
   tokens: TokenService;
   defaultTtlMinutes: number;
+  /** The server's clock: signed requests' `x-ms-date` is checked against its wall time. */
+  clock: Clock;
   /** The identity's tokens no longer hold (revoked or identity deleted): end its live connections. */
   onTokensRevoked(identity: string): void;
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRoutesOptions): void {
   const { identities, tokens, defaultTtlMinutes } = options;
-  const authorize = requireAccessKey(options.accessKey);
+  const authorize = requireAccessKey(options.accessKey, options.clock);
 
   app.post('/identities', { preHandler: authorize }, async (request, reply) => {
     const body = parseBody(createBody, request.body ?? {}, reply);
@@ -65,16 +71,52 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   });
 }
 
-/** A pre-handler refusing requests without `Authorization: Bearer <accessKey>` (compared in constant time). */
-export function requireAccessKey(accessKey: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+/** The one 401 for a wrong or missing key, and for a signature the key did not make: neither says which. */
+const KEY_REFUSED = 'a valid access key is required: Authorization: Bearer <key>, or a request signed with it (HMAC-SHA256)';
+
+/**
+ * A pre-handler refusing requests that do not prove the access key: either `Authorization: Bearer <key>`
+ * (compared in constant time) or an HMAC-SHA256 signature made with the key (verified by hmacAuth.ts
+ * against the body's bytes, with `x-ms-date` checked against `clock`'s wall time). Every refusal is a 401
+ * `Unauthorized`; a wrong signature gets the very answer a wrong key does.
+ */
+export function requireAccessKey(accessKey: string, clock: Clock): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const expectedKey = digest(accessKey);
+  // The connection string carries the key's UTF-8 bytes in base64; the reference client signs with them.
+  const hmacKey = Buffer.from(accessKey, 'utf8');
   return async (request, reply) => {
-    const header = request.headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    const header = request.headers.authorization;
+    if (isHmacAuthorization(header)) {
+      const verdict = verifyHmacRequest(
+        {
+          method: request.method,
+          target: request.url,
+          headers: {
+            authorization: header,
+            host: single(request.headers.host),
+            'x-ms-date': single(request.headers['x-ms-date']),
+            'x-ms-content-sha256': single(request.headers['x-ms-content-sha256']),
+          },
+          body: rawBodyOf(request),
+        },
+        hmacKey,
+        clock.wallNow(),
+      );
+      if (!verdict.ok) {
+        await reply.code(401).send(problem(IdentityApiErrorCode.Unauthorized, verdict.refusal === HmacRefusal.BadSignature ? KEY_REFUSED : verdict.message));
+      }
+      return;
+    }
+    const presented = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
     if (!timingSafeEqual(digest(presented), expectedKey)) {
-      await reply.code(401).send(problem(IdentityApiErrorCode.Unauthorized, 'a valid access key is required: Authorization: Bearer <key>'));
+      await reply.code(401).send(problem(IdentityApiErrorCode.Unauthorized, KEY_REFUSED));
     }
   };
+}
+
+/** A header's one value. Node types a few headers (set-cookie) as arrays; a repeated x-ms-* header arrives joined with ', ' and fails its check. */
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply): T | undefined {
