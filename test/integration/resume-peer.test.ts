@@ -17,7 +17,7 @@ import {
 } from '@backchannel/client';
 
 import { receiversOf, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
-import { until } from '../helpers/events.js';
+import { until, within } from '../helpers/events.js';
 import { ImpairedNetwork, callThrough } from '../helpers/impairment/ImpairedNetwork.js';
 import { drain, indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
 import { ServerLog } from '../helpers/serverLog.js';
@@ -167,6 +167,46 @@ describe('1:1 calls that survive the network', () => {
       assert.deepEqual(seen.states, ['Disconnected', 'Connected']);
       assert.deepEqual(seen.reconnects, [], 'the transport never failed');
     }
+  });
+});
+
+describe('hanging up a suspended 1:1 call', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS });
+  });
+  after(() => h.close());
+
+  it('ends it at once with HungUp, reports what the other party lacks, and the other party hears HungUp once signaling passes', async (t) => {
+    const net = await ImpairedNetwork.start(h.server.url, { delayMs: 5 });
+    t.after(() => net.close());
+    const { caller, callee, out } = await twoWays(h, net);
+    const dropped: number[] = [];
+    out.on('messageDropped', ({ sequenceNumber }) => dropped.push(sequenceNumber - 1));
+    assert.deepEqual(await sendAll(out, 0, 50), range(0, 50));
+    const [atCallee] = await receiversOf(callee, 1);
+    const received = await readMessages(atCallee!, 50);
+    net.down(); // the data path is dropped, signaling held
+    const during = sendAll(out, 50, 100);
+    await Promise.all([caller, callee].map((p) => {
+      const network = p.call.feature(Features.UserFacingDiagnostics).network;
+      return until(network, 'diagnosticChanged', () => network.getLatest().networkReconnect?.value === DiagnosticQuality.Bad, RESUME_TIMEOUT_MS);
+    }));
+    const startedAt = performance.now();
+    // Nothing can be acknowledged while suspended: hangUp does not wait out its 2 s flush for it.
+    await within(caller.call.hangUp(), 'hangUp of a suspended call', 1500);
+    const tookMs = performance.now() - startedAt;
+    const resolved = await during;
+    net.up();
+    await until(callee.call, 'stateChanged', () => callee.call.state === 'Disconnected', RESUME_TIMEOUT_MS);
+    drain(atCallee!, received);
+
+    t.diagnostic(`hangUp took ${Math.round(tookMs)} ms; ${resolved.length} sends resolved during the outage, ${dropped.length} reported dropped`);
+    assert.deepEqual(caller.call.callEndReason, { code: 'HungUp', message: 'the call was hung up' });
+    assert.deepEqual(callee.call.callEndReason, { code: 'HungUp', message: 'the other party hung up' });
+    assert.deepEqual(received.map(indexOf), range(0, 50));
+    assert.deepEqual(resolved, range(50, 100));
+    assert.deepEqual(dropped.filter((i) => i >= 50), range(50, 100), 'each message sent during the outage reported once');
   });
 });
 

@@ -5,8 +5,8 @@
  *
  * When the socket closes without the server closing it (the network, or the client went away), the
  * endpoints it had are not ended but told their signaling is lost: an admitted one is suspended for its
- * resume window (Endpoint). When the server closes it (a refusal, a revocation, a flood, a shutdown), they
- * end.
+ * resume window (Endpoint), and its accepted 1:1 calls wait for it (PeerCallManager). When the server closes
+ * it (a refusal, a revocation, a flood, a shutdown), they end.
  */
 import {
   CallErrorCode,
