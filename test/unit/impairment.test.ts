@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ManualClock } from '../helpers/clock.js';
-import { isLoopbackUdpHost, parseCandidate, rewriteCandidate, rewriteSdpCandidates, withAddress, type CandidateAddress } from '../helpers/impairment/candidates.js';
+import {
+  isIpv4UdpHost,
+  isLoopbackUdpHost,
+  parseCandidate,
+  rewriteCandidate,
+  rewritePeerSignal,
+  rewriteSdpCandidates,
+  withAddress,
+  type CandidateAddress,
+} from '../helpers/impairment/candidates.js';
 import { Conditions, Lane, emptyCounters, type NetworkSettings } from '../helpers/impairment/Lane.js';
 import { seededRandom } from '../helpers/impairment/prng.js';
 
@@ -157,8 +166,45 @@ describe('candidate rewriting', () => {
     assert.equal(await rewriteCandidate('a=candidate:garbage', map), undefined);
   });
 
+  it('keeps UDP host candidates on any IPv4 address for a 1:1 call, and drops mDNS names, IPv6, TCP and reflexive ones', () => {
+    const mdns = 'candidate:5 1 udp 2113937151 3c1f6e1a-9f0e-4d2b-8a6e-1b2c3d4e5f60.local 54400 typ host generation 0';
+    assert.deepEqual([loopback, eth, v6, tcp, srflx, mdns].map((line) => isIpv4UdpHost(parseCandidate(line)!)), [true, true, false, false, false, false]);
+  });
+
   it('rewrites the candidate lines of an SDP and leaves the others', async () => {
     const sdp = ['v=0', 'a=mid:0', loopback, eth, 'a=end-of-candidates', ''].join('\r\n');
     assert.equal(await rewriteSdpCandidates(sdp, map), ['v=0', 'a=mid:0', 'a=candidate:1 1 UDP 2114977791 127.0.0.1 40000 typ host', 'a=end-of-candidates', ''].join('\r\n'));
+  });
+
+  describe('in a 1:1 call’s peer signals', () => {
+    /** What the network does for a 1:1 call: IPv4 UDP host candidates to a relay on the same address. */
+    const peerMap = (c: CandidateAddress) => Promise.resolve(isIpv4UdpHost(c) ? { address: c.address, port: 40000 } : undefined);
+    const mdns = 'candidate:5 1 udp 2113937151 3c1f6e1a.local 54400 typ host generation 0 ufrag x';
+
+    it('rewrites a trickled candidate, keeping its generation and mid', async () => {
+      assert.deepEqual(await rewritePeerSignal({ kind: 'candidate', candidate: eth, mid: '0', generation: 2 }, peerMap), {
+        kind: 'candidate',
+        candidate: 'a=candidate:1 1 UDP 2114977791 192.0.2.2 40000 typ host',
+        mid: '0',
+        generation: 2,
+      });
+    });
+
+    it('drops a trickled candidate the relays cannot carry (an mDNS name, IPv6)', async () => {
+      assert.equal(await rewritePeerSignal({ kind: 'candidate', candidate: mdns, mid: '0' }, peerMap), undefined);
+      assert.equal(await rewritePeerSignal({ kind: 'candidate', candidate: v6, mid: '0' }, peerMap), undefined);
+    });
+
+    it('rewrites the candidates in the SDP of an offer and of an answer', async () => {
+      const sdp = ['v=0', `a=${mdns}`, eth, ''].join('\r\n');
+      const expected = ['v=0', 'a=candidate:1 1 UDP 2114977791 192.0.2.2 40000 typ host', ''].join('\r\n');
+      for (const kind of ['offer', 'answer']) {
+        assert.deepEqual(await rewritePeerSignal({ kind, sdp, generation: 1 }, peerMap), { kind, sdp: expected, generation: 1 });
+      }
+    });
+
+    it('passes a reconnect as it is', async () => {
+      assert.deepEqual(await rewritePeerSignal({ kind: 'reconnect', generation: 0 }, peerMap), { kind: 'reconnect', generation: 0 });
+    });
   });
 });

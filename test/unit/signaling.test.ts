@@ -40,6 +40,16 @@ const validClientMessages: [string, ClientMessage][] = [
     { type: 'candidate', endpointId: 4294967295, candidate: 'candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host', mid: '0' },
   ],
   ['leave', { type: 'leave', endpointId: 3 }],
+  ['endCall (a hang-up)', { type: 'endCall', callId: 'c-1' }],
+  ['endCall because the connection was not resumed', { type: 'endCall', callId: 'c-1', reason: { code: 'ConnectionLost', message: 'not resumed within 30000 ms' } }],
+  ['peerSignal: an offer without a generation (the first transport)', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'offer', sdp: 'v=0\r\n' } }],
+  ['peerSignal: an answer of generation 2', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'answer', sdp: 'v=0\r\n', generation: 2 } }],
+  [
+    'peerSignal: a candidate of generation 1',
+    { type: 'peerSignal', callId: 'c-1', signal: { kind: 'candidate', candidate: 'candidate:1 1 UDP 2122252543 192.0.2.2 50000 typ host', mid: '0', generation: 1 } },
+  ],
+  ['peerSignal: reconnect after generation 0 failed', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'reconnect', generation: 0 } }],
+  ['resumePeerCall', { type: 'resumePeerCall', ref: 4, callId: 'c-1', resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA' }],
 ];
 
 const participant = { endpointId: 2, identity: 'user-b', displayName: 'Bob' };
@@ -70,6 +80,12 @@ const validServerMessages: [string, ServerMessage][] = [
   ['error answering a join request', { type: 'error', ref: 7, code: 'InvalidToken', message: 'token expired' }],
   ['error about an endpoint', { type: 'error', endpointId: 1, code: 'NotFound', message: 'no such endpoint' }],
   ['error about the connection', { type: 'error', code: 'BadRequest', message: 'bad request' }],
+  [
+    'callAccepted with the party’s resume token and window',
+    { type: 'callAccepted', callId: 'c-1', callee: { identity: 'user-b', displayName: 'Bob' }, resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA', resumeWindowMs: 30000 },
+  ],
+  ['peerCallResumed', { type: 'peerCallResumed', ref: 4, callId: 'c-1' }],
+  ['peerSignal: reconnect', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'reconnect', generation: 3 } }],
 ];
 
 /** A valid `leave` message padded with an ignored field to exactly `length` UTF-16 code units of text. */
@@ -128,6 +144,21 @@ describe('parseClientMessage', () => {
     assertRefused(() => parseClientMessage('{"type":"join","ref":-1,"groupId":"g"}'), /^invalid signaling message at ref: /);
     const longToken = encodeSignaling({ type: 'refreshToken', token: 't'.repeat(8193) });
     assertRefused(() => parseClientMessage(longToken), /^invalid signaling message at token: /);
+  });
+
+  it('refuses 1:1 resume messages out of shape, naming the field', () => {
+    const signal = (value: object): string => JSON.stringify({ type: 'peerSignal', callId: 'c', signal: value });
+    assertRefused(() => parseClientMessage(signal({ kind: 'reconnect' })), /^invalid signaling message at signal\.generation: /);
+    assertRefused(() => parseClientMessage(signal({ kind: 'offer', sdp: 'v=0', generation: -1 })), /^invalid signaling message at signal\.generation: /);
+    assertRefused(() => parseClientMessage(signal({ kind: 'answer', sdp: 'v=0', generation: 1.5 })), /^invalid signaling message at signal\.generation: /);
+    assertRefused(() => parseClientMessage(signal({ kind: 'restart', generation: 1 })), /^invalid signaling message at signal\.kind: /);
+    assertRefused(
+      () => parseClientMessage(JSON.stringify({ type: 'endCall', callId: 'c', reason: { code: 'HungUp', message: 'm' } })),
+      /^invalid signaling message at reason\.code: /,
+    );
+    assertRefused(() => parseClientMessage(JSON.stringify({ type: 'resumePeerCall', ref: 1, callId: 'c' })), /^invalid signaling message at resumeToken: /);
+    assertRefused(() => parseClientMessage(JSON.stringify({ type: 'resumePeerCall', ref: 1, callId: 'c', resumeToken: '' })), /^invalid signaling message at resumeToken: /);
+    assertRefused(() => parseClientMessage(JSON.stringify({ type: 'resumePeerCall', callId: 'c', resumeToken: 't' })), /^invalid signaling message at ref: /);
   });
 
   it(`accepts a message of exactly MAX_SIGNALING_MESSAGE_BYTES (${MAX_SIGNALING_MESSAGE_BYTES}) bytes`, () => {
@@ -202,6 +233,16 @@ describe('parseServerMessage', () => {
       () => parseServerMessage(JSON.stringify({ type: 'joined', ref: 1, callId: 'c', endpointId: 1, limits, resumeToken: 't', resumeWindowMs: 0 })),
       /^invalid signaling message at limits\.broadcastReceiveShare: /,
     );
+  });
+
+  it('refuses a callAccepted without its resume token or window', () => {
+    const accepted = { type: 'callAccepted', callId: 'c', callee: { identity: 'b', displayName: '' }, resumeToken: 't', resumeWindowMs: 0 };
+    const { resumeToken: _token, ...noToken } = accepted;
+    const { resumeWindowMs: _window, ...noWindow } = accepted;
+    assertRefused(() => parseServerMessage(JSON.stringify(noToken)), /^invalid signaling message at resumeToken: /);
+    assertRefused(() => parseServerMessage(JSON.stringify(noWindow)), /^invalid signaling message at resumeWindowMs: /);
+    assertRefused(() => parseServerMessage(JSON.stringify({ ...accepted, resumeWindowMs: -1 })), /^invalid signaling message at resumeWindowMs: /);
+    assertRefused(() => parseServerMessage(JSON.stringify({ type: 'peerCallResumed', ref: 1 })), /^invalid signaling message at callId: /);
   });
 
   it('refuses a message over MAX_SIGNALING_MESSAGE_BYTES', () => {

@@ -104,10 +104,17 @@ export type IceServerConfig = z.infer<typeof iceServerSchema>;
 const callId = text(1, 64);
 const partySchema = z.object({ identity: identityId, displayName: shortText });
 export type PartyInfo = z.infer<typeof partySchema>;
+/**
+ * A 1:1 call's transport attempt: 0 for the first peer connection, one more each time the caller offers a
+ * new one after a loss (docs/reliability.md). Absent means 0.
+ */
+const generation = z.optional(uint);
 const peerSignalSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('offer'), sdp }),
-  z.object({ kind: z.literal('answer'), sdp }),
-  z.object({ kind: z.literal('candidate'), ...iceCandidateShape }),
+  z.object({ kind: z.literal('offer'), sdp, generation }),
+  z.object({ kind: z.literal('answer'), sdp, generation }),
+  z.object({ kind: z.literal('candidate'), ...iceCandidateShape, generation }),
+  /** Callee → caller: its transport `generation` failed (or it came back while suspended): offer again. */
+  z.object({ kind: z.literal('reconnect'), generation: uint }),
 ]);
 export type PeerSignal = z.infer<typeof peerSignalSchema>;
 
@@ -143,10 +150,23 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   /** 1:1 call: the callee accepts (the first agent to accept wins) or rejects. */
   z.object({ type: z.literal('acceptCall'), callId }),
   z.object({ type: z.literal('rejectCall'), callId }),
-  /** 1:1 call: either party ends it (before or after it connected). */
-  z.object({ type: z.literal('endCall'), callId }),
+  /**
+   * 1:1 call: either party ends it (before or after it connected). `reason` says it ended because its
+   * connection was not resumed in time, not by a hang-up: the other party is told ConnectionLost.
+   */
+  z.object({
+    type: z.literal('endCall'),
+    callId,
+    reason: z.optional(z.object({ code: z.literal(CallErrorCode.ConnectionLost), message: reasonText })),
+  }),
   /** 1:1 call: SDP or ICE for the other party, relayed as is. */
   z.object({ type: z.literal('peerSignal'), callId, signal: peerSignalSchema }),
+  /**
+   * 1:1 call: takes back this agent's place in an accepted call after its connection was lost, within the
+   * resume window, with the resume token it got in `callAccepted`. Answered by `peerCallResumed` or an
+   * `error` with code NotFound.
+   */
+  z.object({ type: z.literal('resumePeerCall'), ref: uint, callId, resumeToken: text(1, 128) }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -180,8 +200,20 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ringing'), ref: uint, callId, limits: limitsSchema }),
   /** 1:1 call: someone is calling this agent. */
   z.object({ type: z.literal('incomingCall'), callId, caller: partySchema, limits: limitsSchema }),
-  /** 1:1 call: the callee accepted (sent to the caller, and to the accepting agent as confirmation). */
-  z.object({ type: z.literal('callAccepted'), callId, callee: partySchema }),
+  /**
+   * 1:1 call: the callee accepted (sent to the caller, and to the accepting agent as confirmation). Each
+   * party gets its own `resumeToken`, which takes its place back after a lost connection (`resumePeerCall`),
+   * and how long the server keeps the call for that (`resumeWindowMs`; 0: not at all).
+   */
+  z.object({
+    type: z.literal('callAccepted'),
+    callId,
+    callee: partySchema,
+    resumeToken: text(1, 128),
+    resumeWindowMs: z.int().check(z.minimum(0)),
+  }),
+  /** 1:1 call: `resumePeerCall` was accepted: this connection is the party's again. */
+  z.object({ type: z.literal('peerCallResumed'), ref: uint, callId }),
   /** 1:1 call: it is over for this agent, and why (a PeerCallEndCode). */
   z.object({ type: z.literal('peerCallEnded'), callId, code, message: reasonText }),
   z.object({ type: z.literal('peerSignal'), callId, signal: peerSignalSchema }),

@@ -77,6 +77,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
+    resumeWindowMs: config.resumeWindowMs,
     agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
     logger,
     clock,

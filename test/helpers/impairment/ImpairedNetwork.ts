@@ -12,6 +12,12 @@
  *
  * The server must gather IPv4 loopback candidates (`rtcBindAddress: '127.0.0.1'`): the relays let no other
  * candidate through, so that the relayed path is the only one.
+ *
+ * A 1:1 call's data path runs between the two parties: each party's IPv4 UDP host candidates reach the
+ * other pointed at relays, every other candidate is dropped (see SignalingRelay), so that path goes through
+ * the relays too:
+ *
+ *   const { caller, callee } = await callThrough(h, net);
  */
 import assert from 'node:assert/strict';
 
@@ -19,13 +25,14 @@ import {
   CallClient,
   CommunicationTokenCredential,
   Features,
+  type Call,
   type CallAgent,
   type DataChannelReceiver,
 } from '@backchannel/client';
 
 import type { Harness, Participant } from '../backchannel.js';
-import { until } from '../events.js';
-import { isLoopbackUdpHost, type CandidateAddress } from './candidates.js';
+import { until, waitForEvent } from '../events.js';
+import { isIpv4UdpHost, isLoopbackUdpHost, type CandidateAddress } from './candidates.js';
 import { Conditions, emptyCounters, type NetworkSettings } from './Lane.js';
 import { SignalingRelay, type SignalingCounters } from './SignalingRelay.js';
 import { SocketTracker, UdpRelay, type UdpCounters } from './UdpRelay.js';
@@ -82,7 +89,8 @@ export class ImpairedNetwork {
       conditions,
       counters: network.#counters.signaling,
       sockets: network.#sockets,
-      mapCandidate: (candidate) => network.#relayFor(candidate),
+      mapCandidate: (candidate) => network.#relayFor(candidate, isLoopbackUdpHost),
+      mapPeerCandidate: (candidate) => network.#relayFor(candidate, isIpv4UdpHost),
       dropClientCandidates,
     });
     return network;
@@ -103,7 +111,7 @@ export class ImpairedNetwork {
     return this.#counters;
   }
 
-  /** UDP relays bound so far (one per server candidate), and the client flows through them. */
+  /** UDP relays bound so far (one per candidate let through), and the flows through them. */
   get relays(): { count: number; flows: number } {
     return { count: this.#bound.length, flows: this.#bound.reduce((sum, relay) => sum + relay.flowCount, 0) };
   }
@@ -173,8 +181,8 @@ export class ImpairedNetwork {
     return this.#signaling;
   }
 
-  #relayFor(candidate: CandidateAddress): Promise<{ address: string; port: number } | undefined> {
-    if (!isLoopbackUdpHost(candidate) || this.#closed) return Promise.resolve(undefined);
+  #relayFor(candidate: CandidateAddress, kept: (candidate: CandidateAddress) => boolean): Promise<{ address: string; port: number } | undefined> {
+    if (!kept(candidate) || this.#closed) return Promise.resolve(undefined);
     const key = `${candidate.address}:${candidate.port}`;
     let relay = this.#relays.get(key);
     if (!relay) {
@@ -182,7 +190,7 @@ export class ImpairedNetwork {
       void relay.then((bound) => this.#bound.push(bound), () => {});
       this.#relays.set(key, relay);
     }
-    return relay.then((bound) => ({ address: '127.0.0.1', port: bound.port }));
+    return relay.then((bound) => ({ address: bound.address, port: bound.port }));
   }
 }
 
@@ -207,4 +215,40 @@ export async function joinThrough(
   dataChannel.on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
   await connected(call, 30_000);
   return { identity: user.identity, displayName, agent, call, dataChannel, receivers };
+}
+
+/** One party of a 1:1 call placed by {@link callThrough}. */
+export type Party = Participant;
+
+/**
+ * A 1:1 call through `network` between two new identities (created by the harness): the caller places it,
+ * the callee accepts, and both are Connected on return. Both agents are disposed of by `network.close()`.
+ */
+export async function callThrough(
+  harness: Harness,
+  network: ImpairedNetwork,
+  options: { connectTimeoutMs?: number } = {},
+): Promise<{ caller: Party; callee: Party }> {
+  const agentOf = async (displayName: string): Promise<{ identity: string; agent: CallAgent }> => {
+    const user = await harness.createUser();
+    const client = new CallClient({ serverUrl: network.url, ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}) });
+    const agent = await client.createCallAgent(new CommunicationTokenCredential(user.token), { displayName });
+    network.adopt(agent);
+    return { identity: user.identity, agent };
+  };
+  const party = (identity: string, displayName: string, agent: CallAgent, call: Call): Party => {
+    const dataChannel = call.feature(Features.DataChannel);
+    const receivers: DataChannelReceiver[] = [];
+    dataChannel.on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
+    return { identity, displayName, agent, call, dataChannel, receivers };
+  };
+  const a = await agentOf('caller');
+  const b = await agentOf('callee');
+  const ringing = waitForEvent(b.agent, 'incomingCall');
+  const callerCall = a.agent.startCall([{ communicationUserId: b.identity }]);
+  const caller = party(a.identity, 'caller', a.agent, callerCall);
+  const [{ incomingCall }] = await ringing;
+  const callee = party(b.identity, 'callee', b.agent, await incomingCall.accept());
+  await Promise.all([connected(caller.call, 30_000), connected(callee.call, 30_000)]);
+  return { caller, callee };
 }

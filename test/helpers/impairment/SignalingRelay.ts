@@ -8,6 +8,10 @@
  * (trickled `candidate` messages, and `a=candidate` lines of an `answer`) that is a UDP host candidate on
  * IPv4 loopback is pointed at a relay port; every other candidate is dropped.
  *
+ * In a 1:1 call the candidates are the other party's, in server → client `peerSignal` messages (the SDP of
+ * an offer or an answer, and trickled candidates): each UDP host candidate on IPv4, loopback or not, is
+ * pointed at a relay in front of it, and every other (mDNS `.local` names, IPv6, …) is dropped.
+ *
  * Client → server: the client's own candidates are dropped too (`dropClientCandidates`, the default).
  * Passed on, they would let the server's ICE agent check the client's host addresses directly, find a
  * working pair that bypasses the relay, and keep the call alive through an outage the test means to
@@ -19,7 +23,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
-import { rewriteCandidate, rewriteSdpCandidates, type CandidateAddress } from './candidates.js';
+import { rewriteCandidate, rewritePeerSignal, rewriteSdpCandidates, type CandidateMapper } from './candidates.js';
 import { Lane, type Conditions, type DirectionCounters } from './Lane.js';
 import type { SocketTracker } from './UdpRelay.js';
 
@@ -28,8 +32,8 @@ export interface SignalingCounters {
   toClient: DirectionCounters;
 }
 
-/** Where a kept server candidate is to point instead; undefined drops it. */
-export type CandidateMap = (candidate: CandidateAddress) => Promise<{ address: string; port: number } | undefined>;
+/** Where a kept candidate is to point instead; undefined drops it. */
+export type CandidateMap = CandidateMapper;
 
 export interface SignalingRelayOptions {
   /** The real server's base URL (`http://…` or `ws://…`). */
@@ -37,7 +41,10 @@ export interface SignalingRelayOptions {
   conditions: Conditions;
   counters: SignalingCounters;
   sockets: SocketTracker;
+  /** For the server's candidates (group calls). */
   mapCandidate: CandidateMap;
+  /** For the other party's candidates in a 1:1 call. */
+  mapPeerCandidate: CandidateMap;
   dropClientCandidates: boolean;
 }
 
@@ -201,6 +208,10 @@ class SignalingLink {
     }
     if (message?.type === 'answer' && typeof message.sdp === 'string') {
       return JSON.stringify({ ...message, sdp: await rewriteSdpCandidates(message.sdp, this.#options.mapCandidate) });
+    }
+    if (message?.type === 'peerSignal' && typeof message.signal === 'object' && message.signal !== null) {
+      const signal = await rewritePeerSignal(message.signal as Record<string, unknown>, this.#options.mapPeerCandidate);
+      return signal === undefined ? undefined : JSON.stringify({ ...message, signal });
     }
     return text;
   }

@@ -1,7 +1,8 @@
 /**
- * A UDP relay in front of one server ICE candidate: clients send to `127.0.0.1:<port>` (the rewritten
- * candidate), the relay forwards to the server's real port, and the server's answers come back the same
- * way, both impaired by {@link Lane}s.
+ * A UDP relay in front of one ICE candidate (the server's, or a 1:1 call party's): clients send to
+ * `<address>:<port>` (the rewritten candidate; the relay binds on the candidate's own address), the relay
+ * forwards to the candidate's real port, and the answers come back the same way, both impaired by
+ * {@link Lane}s.
  *
  * Each client source address gets its own upstream socket, so the server sees one distinct 5-tuple per
  * client, as it would behind a NAT. The server never heard of that address (the client's own candidates
@@ -45,12 +46,12 @@ export class UdpRelay {
     });
   }
 
-  /** Binds a relay on a free loopback port in front of `target`. */
+  /** Binds a relay on a free port of the target's own (IPv4) address, in front of `target`. */
   static async start(target: { address: string; port: number }, conditions: Conditions, counters: UdpCounters, sockets: SocketTracker): Promise<UdpRelay> {
     const listen = sockets.track(dgram.createSocket('udp4'));
     await new Promise<void>((resolve, reject) => {
       listen.once('error', reject);
-      listen.bind({ address: '127.0.0.1', port: 0 }, () => {
+      listen.bind({ address: target.address, port: 0 }, () => {
         listen.off('error', reject);
         resolve();
       });
@@ -58,7 +59,11 @@ export class UdpRelay {
     return new UdpRelay(listen, target, conditions, counters, sockets);
   }
 
-  /** The loopback port clients reach the server's candidate at. */
+  /** The address and port clients reach the candidate at. */
+  get address(): string {
+    return this.#listen.address().address;
+  }
+
   get port(): number {
     return this.#listen.address().port;
   }
@@ -95,7 +100,7 @@ export class UdpRelay {
   #openFlow(client: dgram.RemoteInfo): Flow {
     const upstream = this.#sockets.track(dgram.createSocket('udp4'));
     // Sends issued while the bind is under way are queued by Node and leave once it is bound.
-    upstream.bind({ address: '127.0.0.1', port: 0 });
+    upstream.bind({ address: this.#target.address, port: 0 });
     upstream.on('error', () => {
       // ICMP port unreachable after the server closed its port, and the like: a lost datagram, no more.
     });

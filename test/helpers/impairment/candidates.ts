@@ -27,6 +27,15 @@ export function isLoopbackUdpHost(candidate: CandidateAddress): boolean {
   return candidate.transport === 'udp' && candidate.type === 'host' && /^127\.\d+\.\d+\.\d+$/.test(candidate.address);
 }
 
+/**
+ * A UDP host candidate on any IPv4 address: what a 1:1 call's parties gather (not loopback: libjuice skips
+ * it), kept and pointed at a relay. Everything else (mDNS `.local` names, IPv6, TCP, server-reflexive and
+ * relayed candidates) is dropped, so that no path bypasses the relays.
+ */
+export function isIpv4UdpHost(candidate: CandidateAddress): boolean {
+  return candidate.transport === 'udp' && candidate.type === 'host' && /^\d+\.\d+\.\d+\.\d+$/.test(candidate.address);
+}
+
 /** The same candidate line with another address and port (foundation, priority and the rest kept). */
 export function withAddress(line: string, address: string, port: number): string {
   const match = CANDIDATE.exec(line.trim());
@@ -39,10 +48,7 @@ export function withAddress(line: string, address: string, port: number): string
  * Rewrites a candidate line: `map` returns the new address and port, or undefined to drop the candidate.
  * Resolves undefined when it is dropped (an unparsable line is dropped too: nothing may bypass the relay).
  */
-export async function rewriteCandidate(
-  line: string,
-  map: (candidate: CandidateAddress) => Promise<{ address: string; port: number } | undefined>,
-): Promise<string | undefined> {
+export async function rewriteCandidate(line: string, map: CandidateMapper): Promise<string | undefined> {
   const candidate = parseCandidate(line);
   if (!candidate) return undefined;
   const target = await map(candidate);
@@ -50,10 +56,7 @@ export async function rewriteCandidate(
 }
 
 /** Rewrites every `a=candidate` line of an SDP with {@link rewriteCandidate}; other lines are kept as they are. */
-export async function rewriteSdpCandidates(
-  sdp: string,
-  map: (candidate: CandidateAddress) => Promise<{ address: string; port: number } | undefined>,
-): Promise<string> {
+export async function rewriteSdpCandidates(sdp: string, map: CandidateMapper): Promise<string> {
   const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
   const lines = sdp.split(/\r?\n/);
   const out: string[] = [];
@@ -65,4 +68,23 @@ export async function rewriteSdpCandidates(
     }
   }
   return out.join(eol);
+}
+
+/** Candidate map: where a kept candidate is to point instead; undefined drops it. */
+export type CandidateMapper = (candidate: CandidateAddress) => Promise<{ address: string; port: number } | undefined>;
+
+/**
+ * A 1:1 call's `peerSignal` payload on its way to a party, with the other party's candidates rewritten by
+ * `map`: the `a=candidate` lines of an offer's or an answer's SDP, and a trickled candidate (resolves
+ * undefined when that one is dropped, the message with it). Anything else (`reconnect`) passes as it is.
+ */
+export async function rewritePeerSignal(signal: Record<string, unknown>, map: CandidateMapper): Promise<Record<string, unknown> | undefined> {
+  if ((signal.kind === 'offer' || signal.kind === 'answer') && typeof signal.sdp === 'string') {
+    return { ...signal, sdp: await rewriteSdpCandidates(signal.sdp, map) };
+  }
+  if (signal.kind === 'candidate' && typeof signal.candidate === 'string') {
+    const candidate = await rewriteCandidate(signal.candidate, map);
+    return candidate === undefined ? undefined : { ...signal, candidate };
+  }
+  return signal;
 }

@@ -2,8 +2,13 @@
  * 1:1 calls. The server rings every agent of the callee, lets the first to accept win, relays SDP and ICE
  * between the two parties, and ends the call for both with a reason (rejected, no answer, hung up, the other
  * side gone). Data never passes through here: it flows on the parties' direct peer connection.
+ *
+ * An accepted call outlives a party's lost connection (docs/reliability.md): the party is *away* for the
+ * resume window, signals for it are dropped (their sender will offer again), and a `resumePeerCall` of the
+ * same identity with that party's resume token puts it back on the connection that sent it. Past the window
+ * the call ends for the other party.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 import {
   CallErrorCode,
@@ -28,14 +33,24 @@ export interface PeerParty {
   send(message: ServerMessage): void;
 }
 
+/** A party's place in a call: the connection it is on now, and what takes it back after a loss. */
+interface Seat {
+  party: PeerParty;
+  /** 128 random bits, sent to this party only (in `callAccepted`). */
+  readonly resumeToken: string;
+  /** Set while the party's connection is lost: ends the call when the resume window is over. */
+  awayTimer: TimerHandle | undefined;
+  awaySince: number;
+}
+
 interface PeerCall {
   readonly id: string;
-  readonly caller: PeerParty;
+  readonly caller: Seat;
   readonly calleeIdentity: string;
   /** Agents still ringing (before an answer). */
   readonly ringing: Set<PeerParty>;
   /** The agent that accepted. */
-  callee: PeerParty | undefined;
+  callee: Seat | undefined;
   ringTimer: TimerHandle | undefined;
   readonly startedAt: number;
 }
@@ -43,28 +58,37 @@ interface PeerCall {
 export interface PeerCallManagerOptions {
   limits: DataChannelLimits;
   ringTimeoutMs: number;
+  /** How long an accepted call waits for a party whose connection was lost, ms (default 0: it ends at once). */
+  resumeWindowMs?: number;
   /** Authenticated agents of an identity. */
   agentsOf(identity: string): PeerParty[];
   logger: Logger;
-  /** Time for the ring timeout (default: the system clock). */
+  /** Time for the ring timeout and the resume window (default: the system clock). */
   clock?: Clock;
 }
 
-/** The server's 1:1 calls: ringing, answer, relay and ending (see the module comment). */
+/** The server's 1:1 calls: ringing, answer, relay, resume and ending (see the module comment). */
 export class PeerCallManager {
   readonly #options: PeerCallManagerOptions;
   readonly #calls = new Map<string, PeerCall>();
   readonly #clock: Clock;
+  readonly #resumeWindowMs: number;
 
   constructor(options: PeerCallManagerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#resumeWindowMs = options.resumeWindowMs ?? 0;
+  }
+
+  /** Calls not ended (ringing, connected, or waiting for a party to come back). */
+  get size(): number {
+    return this.#calls.size;
   }
 
   /** `caller` rings every other agent of `calleeIdentity`; answered with `ringing` (or an error) under `ref`. */
   start(caller: PeerParty, ref: number, calleeIdentity: string): void {
     let ringing = 0;
-    for (const call of this.#calls.values()) if (call.caller === caller && !call.callee) ringing++;
+    for (const call of this.#calls.values()) if (call.caller.party === caller && !call.callee) ringing++;
     if (ringing >= MAX_RINGING_PER_CALLER) {
       caller.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_RINGING_PER_CALLER} calls ringing at once per agent` });
       return;
@@ -76,7 +100,7 @@ export class PeerCallManager {
     }
     const call: PeerCall = {
       id: randomUUID(),
-      caller,
+      caller: seat(caller),
       calleeIdentity,
       ringing: new Set(agents),
       callee: undefined,
@@ -98,13 +122,14 @@ export class PeerCallManager {
     const call = this.#calls.get(callId);
     if (!call || call.callee || !call.ringing.has(agent)) return this.#notFound(agent, callId);
     this.#clock.clearTimeout(call.ringTimer);
-    call.callee = agent;
+    call.callee = seat(agent);
     call.ringing.delete(agent);
     for (const other of call.ringing) this.#tell(other, call, PeerCallEndCode.AnsweredElsewhere, 'the call was answered on another device');
     call.ringing.clear();
     const callee = { identity: agent.identity, displayName: agent.displayName };
-    call.caller.send({ type: 'callAccepted', callId, callee });
-    agent.send({ type: 'callAccepted', callId, callee });
+    const resumeWindowMs = this.#resumeWindowMs;
+    call.caller.party.send({ type: 'callAccepted', callId, callee, resumeToken: call.caller.resumeToken, resumeWindowMs });
+    agent.send({ type: 'callAccepted', callId, callee, resumeToken: call.callee.resumeToken, resumeWindowMs });
     this.#options.logger.info({ callId, msToAnswer: this.#clock.now() - call.startedAt }, 'peer call accepted');
   }
 
@@ -116,26 +141,66 @@ export class PeerCallManager {
     this.#end(call, PeerCallEndCode.Rejected, 'the callee rejected the call');
   }
 
-  /** Either party ends the call, before or after it connected. */
-  hangUp(agent: PeerParty, callId: string): void {
+  /**
+   * Either party ends the call, before or after it connected: a hang-up, or (`lost`) its SDK gave up
+   * waiting for the connection to come back, which the other party hears as ConnectionLost.
+   */
+  hangUp(agent: PeerParty, callId: string, lost?: { message: string }): void {
     const call = this.#calls.get(callId);
-    if (!call || (agent !== call.caller && agent !== call.callee)) return this.#notFound(agent, callId);
-    this.#end(call, PeerCallEndCode.HungUp, 'the other party hung up', agent);
+    if (!call || !seatOf(call, agent)) return this.#notFound(agent, callId);
+    if (lost) this.#end(call, CallErrorCode.ConnectionLost, `the other party's connection was lost: ${lost.message}`, agent);
+    else this.#end(call, PeerCallEndCode.HungUp, 'the other party hung up', agent);
   }
 
-  /** Relays SDP/ICE to the other party of an accepted call. */
+  /**
+   * Relays SDP/ICE to the other party of an accepted call. A signal for a party that is away is dropped: it
+   * could be stale by the time the party is back, and the transport is set up afresh then anyway.
+   */
   relay(agent: PeerParty, callId: string, signal: PeerSignal): void {
     const call = this.#calls.get(callId);
-    const other = call && (agent === call.caller ? call.callee : agent === call.callee ? call.caller : undefined);
-    if (!call || !other) return this.#notFound(agent, callId);
-    other.send({ type: 'peerSignal', callId, signal });
+    const from = call && seatOf(call, agent);
+    const to = from && (from === call.caller ? call.callee : call.caller);
+    if (!call || !to) return this.#notFound(agent, callId);
+    if (to.awayTimer !== undefined) return;
+    to.party.send({ type: 'peerSignal', callId, signal });
   }
 
-  /** An agent's connection closed: its calls end for the other side. */
-  disconnected(agent: PeerParty): void {
+  /**
+   * `agent` takes back its place in an accepted call after a lost connection: the same identity with that
+   * place's resume token (compared in constant time). Every refusal is the same NotFound, so a client learns
+   * nothing of calls it may not resume: unknown or ended (the window is over), not accepted yet, no resume
+   * window, another identity, the wrong token. The old connection, noticed dead or not yet, is replaced.
+   */
+  resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
+    const call = this.#calls.get(callId);
+    const place = call?.callee && this.#resumeWindowMs > 0 ? [call.caller, call.callee].find((s) => s.party.identity === agent.identity && matches(s.resumeToken, resumeToken)) : undefined;
+    const other = place && call && (place === call.caller ? call.callee : call.caller);
+    // One connection cannot be both parties (start() never rings the caller's own connection).
+    if (!call || !place || other?.party === agent) {
+      return agent.send({ type: 'error', ref, code: CallErrorCode.NotFound, message: 'no call to resume' });
+    }
+    const wasAway = place.awayTimer !== undefined;
+    this.#clock.clearTimeout(place.awayTimer);
+    place.awayTimer = undefined;
+    place.party = agent;
+    agent.send({ type: 'peerCallResumed', ref, callId });
+    this.#options.logger.info({ callId, identity: agent.identity, msAway: wasAway ? this.#clock.now() - place.awaySince : 0 }, 'peer call party back');
+  }
+
+  /**
+   * An agent's connection closed. `lost` (the network, or the client went away: not the server closing it on
+   * purpose): in its accepted calls it is away for the resume window. Otherwise, or in calls still ringing,
+   * they end for the other side at once.
+   */
+  disconnected(agent: PeerParty, lost = false): void {
     for (const call of [...this.#calls.values()]) {
-      if (call.caller === agent || call.callee === agent) this.#end(call, CallErrorCode.ConnectionLost, 'the other party disconnected', agent);
-      else if (call.ringing.delete(agent) && call.ringing.size === 0 && !call.callee) this.#end(call, PeerCallEndCode.CalleeOffline, 'the callee went offline');
+      const place = seatOf(call, agent);
+      if (place) {
+        if (lost && call.callee && this.#resumeWindowMs > 0) this.#away(call, place);
+        else this.#end(call, CallErrorCode.ConnectionLost, 'the other party disconnected', agent);
+      } else if (call.ringing.delete(agent) && call.ringing.size === 0 && !call.callee) {
+        this.#end(call, PeerCallEndCode.CalleeOffline, 'the callee went offline');
+      }
     }
   }
 
@@ -144,11 +209,24 @@ export class PeerCallManager {
     for (const call of [...this.#calls.values()]) this.#end(call, code, message);
   }
 
-  /** Ends `call` for everyone involved except `initiator` (who already knows). */
+  /** `place`'s connection is lost: the call waits for it for the resume window, then ends for the other party. */
+  #away(call: PeerCall, place: Seat): void {
+    const windowMs = this.#resumeWindowMs;
+    place.awaySince = this.#clock.now();
+    place.awayTimer = this.#clock.setTimeout(() => {
+      place.awayTimer = undefined;
+      this.#end(call, CallErrorCode.ConnectionLost, `the other party did not come back within ${windowMs} ms`, place.party);
+    }, windowMs);
+    this.#options.logger.info({ callId: call.id, identity: place.party.identity, windowMs }, 'peer call party away');
+  }
+
+  /** Ends `call` for everyone involved except `initiator` (who already knows, or cannot hear it). */
   #end(call: PeerCall, code: string, message: string, initiator?: PeerParty): void {
     if (!this.#calls.delete(call.id)) return;
     this.#clock.clearTimeout(call.ringTimer);
-    for (const party of [call.caller, call.callee, ...call.ringing]) if (party && party !== initiator) this.#tell(party, call, code, message);
+    for (const place of [call.caller, call.callee]) this.#clock.clearTimeout(place?.awayTimer);
+    const parties = [call.caller.party, call.callee?.party, ...call.ringing];
+    for (const party of parties) if (party && party !== initiator) this.#tell(party, call, code, message);
     this.#options.logger.info({ callId: call.id, code, durationMs: this.#clock.now() - call.startedAt }, 'peer call ended');
   }
 
@@ -159,4 +237,21 @@ export class PeerCallManager {
   #notFound(agent: PeerParty, callId: string): void {
     agent.send({ type: 'peerCallEnded', callId, code: CallErrorCode.NotFound, message: `no call ${callId} for this agent` });
   }
+}
+
+function seat(party: PeerParty): Seat {
+  return { party, resumeToken: randomBytes(16).toString('base64url'), awayTimer: undefined, awaySince: 0 };
+}
+
+/** The seat `agent` holds in `call` now (a party's old connection, replaced by a resume, holds none). */
+function seatOf(call: PeerCall, agent: PeerParty): Seat | undefined {
+  if (call.caller.party === agent) return call.caller;
+  if (call.callee?.party === agent) return call.callee;
+  return undefined;
+}
+
+function matches(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.byteLength === b.byteLength && timingSafeEqual(a, b);
 }

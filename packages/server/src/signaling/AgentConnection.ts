@@ -5,8 +5,8 @@
  *
  * When the socket closes without the server closing it (the network, or the client went away), the
  * endpoints it had are not ended but told their signaling is lost: an admitted one is suspended for its
- * resume window (Endpoint). When the server closes it (a refusal, a revocation, a flood, a shutdown), they
- * end.
+ * resume window (Endpoint), and its accepted 1:1 calls wait for it (PeerCallManager). When the server closes
+ * it (a refusal, a revocation, a flood, a shutdown), they end.
  */
 import {
   CallErrorCode,
@@ -192,9 +192,11 @@ export class AgentConnection implements SignalingSink {
       case 'rejectCall':
         return this.#deps.peerCalls.reject(this, message.callId);
       case 'endCall':
-        return this.#deps.peerCalls.hangUp(this, message.callId);
+        return this.#deps.peerCalls.hangUp(this, message.callId, message.reason);
       case 'peerSignal':
         return this.#deps.peerCalls.relay(this, message.callId, message.signal);
+      case 'resumePeerCall':
+        return this.#deps.peerCalls.resume(this, message.ref, message.callId, message.resumeToken);
     }
   }
 
@@ -326,6 +328,7 @@ export class AgentConnection implements SignalingSink {
       if (this.#closing) endpoint.close();
       else endpoint.signalingLost();
     }
-    if (this.identity) this.#deps.peerCalls.disconnected(this);
+    // Lost, its accepted 1:1 calls wait for it to come back (resumePeerCall); closed on purpose, they end.
+    if (this.identity) this.#deps.peerCalls.disconnected(this, !this.#closing);
   }
 }

@@ -2,7 +2,7 @@
  * What a call's setup flow (a group join, or a 1:1 call placed or accepted) may do to its call. The flows
  * run the signaling; the call owns the state. Implemented by CallCore.
  */
-import type { ParticipantInfo, WireDataChannelLimits } from '@backchannel/protocol';
+import type { Clock, ParticipantInfo, WireDataChannelLimits } from '@backchannel/protocol';
 
 import type { CallEndReason, CallState } from '../../callTypes.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
@@ -12,6 +12,8 @@ export type { CallEndReason, CallState };
 
 export interface CallControl {
   readonly signaling: SignalingClient;
+  /** The agent's clock, for the flows' own timers. */
+  readonly clock: Clock;
   readonly state: CallState;
   /** The transport, once `openTransport` made it. */
   readonly transport: CallTransport | undefined;
@@ -29,16 +31,25 @@ export interface CallControl {
   replaceRoster(participants: readonly ParticipantInfo[]): void;
   /**
    * The endpoint lost its signaling connection or its transport. True if the call keeps it, suspended, for
-   * a resume; false if it cannot (not connected yet, no resume window): the flow ends it as before.
+   * a resume; false if it cannot (not connected yet, no resume window): the flow ends it as before. A 1:1
+   * call already suspended (its replacement transport failed too) asks its flow to try again.
    */
   suspend(cause: string): boolean;
+  /**
+   * 1:1: the current transport is given up for one the flow opens next (the other party restarted it): the
+   * call is suspended if it was live, and the flow is not asked to resume. False if it cannot be suspended.
+   */
+  dropTransport(cause: string): boolean;
   /** Suspended and waiting to resume. */
   readonly suspended: boolean;
   /** 1:1: the callee's agents ring; the connect timer gives way to the server's ring timeout. */
   ringing(): void;
   /** 1:1: the callee answered; connecting again, under the connect timer. */
   answered(): void;
-  /** 1:1: this agent is confirmed as the one that accepted. */
-  acceptConfirmed(): void;
+  /**
+   * 1:1: the call is accepted (this agent is confirmed as the one that accepted, or the callee answered),
+   * and the server keeps it `resumeWindowMs` for this party after a lost connection (0: not at all).
+   */
+  acceptConfirmed(details: { resumeWindowMs: number }): void;
   end(reason: CallEndReason): void;
 }

@@ -85,7 +85,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #transportLostTimer: TimerHandle | undefined;
   /** The Durable link across transports (docs/reliability.md). */
   readonly #link: DurableLink;
-  /** How long the server keeps this endpoint after a loss; 0: no resume (1:1 calls, old servers). */
+  /** How long the server keeps this endpoint (1:1: this party) after a loss; 0: no resume. */
   #resumeWindowMs = 0;
   #suspended = false;
   #resumeTimer: TimerHandle | undefined;
@@ -143,6 +143,10 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     return this.#transport;
   }
 
+  get clock(): Clock {
+    return this.#context.clock;
+  }
+
   get suspended(): boolean {
     return this.#suspended;
   }
@@ -195,7 +199,9 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
         onBufferedAmountLow: () => this.engine.onBufferedAmountLow(),
       },
     );
+    const previous = this.#transport;
     this.#transport = transport;
+    previous?.close(); // a 1:1 call's attempt given up for this one: its late callbacks are ignored (current())
     return transport;
   }
 
@@ -220,20 +226,24 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   }
 
   suspend(cause: string): boolean {
-    if (this.#suspended) return true;
-    if (this.#setup.kind !== 'group' || this.#state !== 'Connected' || this.#leaving || this.#resumeWindowMs <= 0) return false;
-    this.#suspended = true;
-    this.#link.down();
-    const transport = this.#transport;
-    this.#transport = undefined;
-    transport?.close();
-    const windowMs = this.#resumeWindowMs;
-    this.#resumeTimer = this.#context.clock.setTimeout(
-      () => this.end({ code: CallErrorCode.ConnectionLost, message: `not resumed within ${windowMs} ms (${cause})` }),
-      windowMs,
-    );
-    this.emit('networkReconnect', 'lost');
+    if (this.#suspended) {
+      // A 1:1 call's replacement transport failed too: its flow tries again. (A group call's new transport
+      // is retried by the next reconnection's resume.)
+      if (this.#setup.kind !== 'group') {
+        this.#dropTransport();
+        void this.#flow.resume();
+      }
+      return true;
+    }
+    if (!this.#beginSuspension(cause)) return false;
+    this.#dropTransport();
     void this.#flow.resume();
+    return true;
+  }
+
+  dropTransport(cause: string): boolean {
+    if (!this.#suspended && !this.#beginSuspension(cause)) return false;
+    this.#dropTransport();
     return true;
   }
 
@@ -248,7 +258,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.#armConnectTimer();
   }
 
-  acceptConfirmed(): void {
+  acceptConfirmed(details: { resumeWindowMs: number }): void {
+    this.#resumeWindowMs = details.resumeWindowMs;
     this.#accepted.resolve();
   }
 
@@ -260,7 +271,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     clock.clearTimeout(this.#resumeTimer);
     this.#endReason = reason;
     this.#setState('Disconnecting');
-    this.#flow.leave();
+    this.#flow.leave(reason);
     // What left this endpoint and the server never acknowledged will not be delivered now: reported, not lost.
     const undelivered = this.#link.abandon();
     if (!this.#flushed) {
@@ -293,7 +304,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     // messages already handed over are flushed.
     this.#setState('Disconnecting');
     // Acknowledged barrier: the server (or peer) has everything sent before it, whatever LinkAck said yet.
-    if (wasConnected) this.#flushed = await this.engine.flush(HANG_UP_FLUSH_MS);
+    // Suspended, nothing can be acknowledged: what the other side lacks is reported as undelivered instead.
+    if (wasConnected && !this.#suspended) this.#flushed = await this.engine.flush(HANG_UP_FLUSH_MS);
     this.end({ code: PeerCallEndCode.HungUp, message: 'the call was hung up' });
   }
 
@@ -324,6 +336,27 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       () => this.end({ code: CallErrorCode.TransportFailed, message }),
       SERVER_REASON_GRACE_MS,
     );
+  }
+
+  /** Suspended from now on, for the resume window; false if the call cannot be (not connected, leaving, no window). */
+  #beginSuspension(cause: string): boolean {
+    if (this.#state !== 'Connected' || this.#leaving || this.#resumeWindowMs <= 0) return false;
+    this.#suspended = true;
+    const windowMs = this.#resumeWindowMs;
+    this.#resumeTimer = this.#context.clock.setTimeout(
+      () => this.end({ code: CallErrorCode.ConnectionLost, message: `not resumed within ${windowMs} ms (${cause})` }),
+      windowMs,
+    );
+    this.emit('networkReconnect', 'lost');
+    return true;
+  }
+
+  /** The link waits for another transport; this one is closed. */
+  #dropTransport(): void {
+    this.#link.down();
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close();
   }
 
   /** The link carries frames again: the endpoint is back. */

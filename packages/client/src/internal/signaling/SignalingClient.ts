@@ -23,6 +23,7 @@ import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
 export type ResumedMessage = Extract<ServerMessage, { type: 'resumed' }>;
 export type RingingMessage = Extract<ServerMessage, { type: 'ringing' }>;
+export type PeerCallResumedMessage = Extract<ServerMessage, { type: 'peerCallResumed' }>;
 export type IncomingCallMessage = Extract<ServerMessage, { type: 'incomingCall' }>;
 export type EndpointMessage = Extract<ServerMessage, { endpointId: number }> | Extract<ServerMessage, { type: 'error' }>;
 /** Messages about one 1:1 call, routed by its callId. */
@@ -30,11 +31,16 @@ export type PeerCallMessage = Extract<ServerMessage, { type: 'callAccepted' | 'p
 
 export interface PeerCallHandler {
   onMessage(message: PeerCallMessage): void;
+  /** The connection is gone for good, or (without `onDisconnected`) dropped: the call cannot continue. */
   onConnectionLost(error: CallError): void;
+  /** The connection dropped and the client is reconnecting: a handler that has this keeps its call. */
+  onDisconnected?(error: CallError): void;
+  /** A new connection is up (after `onDisconnected`). */
+  onReconnected?(): void;
 }
 
 /** A request answered by a message carrying its `ref`. */
-type Answer = JoinedMessage | RingingMessage | ResumedMessage;
+type Answer = JoinedMessage | RingingMessage | ResumedMessage | PeerCallResumedMessage;
 type Pending = { resolve: (m: Answer) => void; reject: (e: CallError) => void };
 
 export interface EndpointHandler {
@@ -176,6 +182,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     return this.#request((ref) => ({ type: 'startCall', ref, callee }), `call to '${callee}'`, (m) => onRinging(m as RingingMessage)) as Promise<RingingMessage>;
   }
 
+  /** Takes back this agent's place in 1:1 call `callId` after a lost connection; rejects (NotFound) if the server has not kept it. */
+  resumePeerCall(callId: string, resumeToken: string): Promise<PeerCallResumedMessage> {
+    return this.#request((ref) => ({ type: 'resumePeerCall', ref, callId, resumeToken }), `resume of call ${callId}`) as Promise<PeerCallResumedMessage>;
+  }
+
   attachPeerCall(callId: string, handler: PeerCallHandler): void {
     this.#peerCalls.set(callId, handler);
   }
@@ -239,6 +250,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       case 'joined':
       case 'ringing':
       case 'resumed':
+      case 'peerCallResumed':
         return this.#settle(message.ref, (p) => p.resolve(message));
       case 'incomingCall':
         return this.emit('incomingCall', message);
@@ -264,8 +276,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /**
    * The socket closed. With reconnection enabled and a loss that reconnecting can mend, the client stays:
-   * requests in flight fail, endpoints hear `onDisconnected` (they may resume), 1:1 calls end (their
-   * resume is not built), and a new connection is attempted with backoff. Otherwise everything ends.
+   * requests in flight fail, endpoints and the 1:1 calls that can resume hear `onDisconnected`, the others
+   * (a call still ringing) end, and a new connection is attempted with backoff. Otherwise everything ends.
    */
   #onSocketClose(error: CallError): void {
     if (this.#closed) return;
@@ -273,10 +285,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     const wasReconnecting = this.#reconnecting;
     this.#reconnecting = true;
     this.#rejectPending(error);
-    for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
-    this.#peerCalls.clear();
+    for (const [callId, handler] of [...this.#peerCalls]) {
+      if (handler.onDisconnected) continue;
+      this.#peerCalls.delete(callId);
+      handler.onConnectionLost(error);
+    }
     if (!wasReconnecting) {
       for (const handler of [...this.#endpoints.values()]) handler.onDisconnected(error);
+      for (const handler of [...this.#peerCalls.values()]) handler.onDisconnected?.(error);
       this.emit('disconnected', error);
     }
     this.#scheduleReconnect(RECONNECT_FIRST_MS);
@@ -300,6 +316,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       this.#adopt(socket);
       this.#reconnecting = false;
       for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
+      for (const handler of [...this.#peerCalls.values()]) handler.onReconnected?.();
       this.emit('reconnected');
     } catch (error) {
       const failure = error instanceof CallError ? error : new CallError(CallErrorCode.ConnectionLost, String(error), { cause: error });
