@@ -25,7 +25,8 @@ describe('1:1 call between a browser and a Node client', () => {
   const browserUser = { identity: '', token: '' };
 
   before(async () => {
-    server = await startServer({ port: 0, limits: { durableMaxKbps: 1_000_000 } });
+    // 10,000 messages sent at once: the send backlog bound is set far beyond them (the test is about order).
+    server = await startServer({ port: 0, limits: { durableMaxKbps: 1_000_000, maxSendBacklogMs: 600_000 } });
     browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`${server.url}/healthz`); // any page of the server's origin

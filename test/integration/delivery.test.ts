@@ -4,7 +4,12 @@ import { after, before, describe, it } from 'node:test';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, type Harness } from '../helpers/backchannel.js';
 
-const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
+/**
+ * Paces that never hold a message back, and a send backlog bound far beyond what these tests queue: they send
+ * everything at once and are about order and completeness, not the backlog bound (tested on its own in
+ * impairment.test.ts), which on a machine too loaded to drain 2 s of it would refuse the newest.
+ */
+const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000, maxSendBacklogMs: 600_000 };
 
 function indexed(i: number, size = 64): Uint8Array {
   const bytes = new Uint8Array(size);

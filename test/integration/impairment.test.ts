@@ -260,9 +260,15 @@ describe('calls through an impaired network', () => {
   // queue. The application sends as a real one would: as fast as the SDK takes messages, a bounded number
   // in flight, and what the SDK refuses (MessageFailureForBandwidth) it sends again a little later.
   it('with 10% loss and 50 ms delay, delivers 10,000 Durable messages once each and in sequence, every one within the backlog bounds of being sent', async (t: TestContext) => {
-    const net = await ImpairedNetwork.start(h.server.url, { loss: 0.1, delayMs: 50, seed: 3 });
-    t.after(() => net.close());
-    const [a, b] = await pairThrough(h, net, 'bounded-latency');
+    // Its own server, with the recipient backlog bound at its default (the harness lifts it for tests about
+    // other things) and the sender's at the default limits' 2 s.
+    const bounded = await startHarness({ rtcBindAddress: '127.0.0.1', limits: LIMITS, recipientBacklogMs: 5000 });
+    const net = await ImpairedNetwork.start(bounded.server.url, { loss: 0.1, delayMs: 50, seed: 3 });
+    t.after(async () => {
+      await net.close(); // the agents hang up through it, then the server goes
+      await bounded.close();
+    });
+    const [a, b] = await pairThrough(bounded, net, 'bounded-latency');
     const count = 10_000;
     const arrivals: { index: number; sequenceNumber: number; latencyMs: number }[] = [];
     const seen = new Set<number>();
@@ -305,7 +311,7 @@ describe('calls through an impaired network', () => {
     // The bound the backlog rule gives: at most maxSendBacklogMs queued at the sender, recipientBacklogMs at
     // the server, at the rates the two paths were measured to drain; the slack covers the path's own delay
     // and a rate measured a window late.
-    const boundMs = DEFAULT_LIMITS.maxSendBacklogMs + h.server.config.recipientBacklogMs + 2000;
+    const boundMs = DEFAULT_LIMITS.maxSendBacklogMs + bounded.server.config.recipientBacklogMs + 2000;
     assert.ok(pct(1) <= boundMs, `a message took ${pct(1)} ms from sendMessage to arrival (bound ${boundMs} ms)`);
   });
 

@@ -7,7 +7,12 @@ import { CallClient, CallError, CommunicationTokenCredential, Features, type Cal
 import { connected, readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
 
-const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
+/**
+ * Paces that never hold a message back, and a send backlog bound far beyond what these tests queue: they send
+ * everything at once and are about order and completeness, not the backlog bound (tested on its own in
+ * impairment.test.ts), which on a machine too loaded to drain 2 s of it would refuse the newest.
+ */
+const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000, maxSendBacklogMs: 600_000 };
 
 interface Agent {
   identity: string;
