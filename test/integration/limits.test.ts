@@ -105,14 +105,50 @@ describe('limits and errors', () => {
     assert.throws(() => a.dataChannel.createDataChannelSender(), isError(DataChannelErrorCode.RandomIdNotAvailable));
   });
 
-  it('fails with DataChannelFailedToStart before the call is connected', async () => {
+  it('takes a sender made while the call is still Connecting: Durable messages sent then arrive once it connects, in order; Lossy ones are dropped', async () => {
+    h = await startHarness();
+    const b = await h.join('early-sender');
+    const user = await h.createUser();
+    const agent = await new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(user.token));
+    try {
+      const call = agent.join({ groupId: 'early-sender' });
+      assert.equal(call.state, 'Connecting');
+      const dataChannel = call.feature(Features.DataChannel);
+      const to = [{ communicationUserId: b.identity }];
+      const durable = dataChannel.createDataChannelSender({ channelId: 1, participants: to });
+      const lossy = dataChannel.createDataChannelSender({ channelId: 2, reliability: 'Lossy', participants: to });
+      const sent = [1, 2, 3].map((i) => durable.sendMessage(Uint8Array.of(i)));
+      const lossySent = lossy.sendMessage(Uint8Array.of(9));
+      assert.equal(call.state, 'Connecting');
+      await Promise.all([...sent, lossySent]);
+      assert.equal(call.state, 'Connected', 'Durable messages resolve once handed over, after the call connected');
+      const [receiver] = await receiversOf(b, 1);
+      const messages = await readMessages(receiver!, 3);
+      assert.deepEqual(messages.map((m) => [m.sequenceNumber, m.data[0]]), [[1, 1], [2, 2], [3, 3]]);
+      assert.equal(receiver!.channelId, 1);
+      assert.deepEqual(b.receivers.map((r) => r.channelId), [1], 'the Lossy message sent before Connected was dropped');
+    } finally {
+      await agent.dispose();
+    }
+  });
+
+  it('rejects with DataChannelFailedToStart what a sender made while Connecting still holds when the call ends before it connects', async () => {
     h = await startHarness();
     const user = await h.createUser();
     const agent = await new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(user.token));
     try {
-      const call = agent.join({ groupId: 'not-yet' });
-      assert.equal(call.state, 'Connecting');
-      assert.throws(() => call.feature(Features.DataChannel).createDataChannelSender({ channelId: 1 }), isError(DataChannelErrorCode.FailedToStart));
+      const call = agent.join({ groupId: 'never-connected' });
+      const sender = call.feature(Features.DataChannel).createDataChannelSender({ channelId: 1 });
+      const waiting = sender.sendMessage(Uint8Array.of(1));
+      const hungUp = call.hangUp();
+      await assert.rejects(waiting, (error: unknown) => {
+        assert.ok(error instanceof DataChannelError);
+        assert.equal(error.code, DataChannelErrorCode.FailedToStart);
+        assert.match(error.message, /^the call ended before it connected: /);
+        return true;
+      });
+      await hungUp;
+      assert.throws(() => call.feature(Features.DataChannel).createDataChannelSender({ channelId: 2 }), isError(DataChannelErrorCode.FailedToStart));
     } finally {
       await agent.dispose();
     }

@@ -22,7 +22,7 @@ import {
 } from '@backchannel/protocol';
 
 import { DataChannelError } from '../../packages/client/src/errors.js';
-import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink, type DurableFlow } from '../../packages/client/src/internal/dataChannel/DataLink.js';
+import { DURABLE_HIGH_WATERMARK, LOSSY_DROP_WATERMARK, type DataLink, type DataState, type DurableFlow } from '../../packages/client/src/internal/dataChannel/DataLink.js';
 import { SendScheduler } from '../../packages/client/src/internal/dataChannel/SendScheduler.js';
 import { SenderState, type SenderContext, type SenderOptions } from '../../packages/client/src/internal/dataChannel/SenderState.js';
 import type { TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
@@ -88,7 +88,7 @@ interface Fixture {
   flow: FakeFlow;
   durableQueue: { bytes: number };
   lossy: FakeChannel;
-  usable: { value: boolean };
+  dataState: { value: DataState };
   scheduler: SendScheduler;
   released: SenderState[];
   newSender(options: Partial<SenderOptions> & { channelId: number }): SenderState;
@@ -97,7 +97,7 @@ interface Fixture {
 function newFixture(): Fixture {
   const durable = new FakeChannel('durable');
   const lossy = new FakeChannel('lossy');
-  const usable = { value: true };
+  const dataState = { value: 'open' as DataState };
   const flow = new FakeFlow();
   durable.onSend = (frame) => (flow.unacknowledgedBytes += frame.byteLength);
   const durableQueue = { bytes: 0 };
@@ -105,7 +105,7 @@ function newFixture(): Fixture {
     durableFlow: flow,
     clock: systemClock,
     limits,
-    isUsable: () => usable.value,
+    dataState: () => dataState.value,
     channel: (kind) => (kind === 'durable' ? durable : lossy),
     endpointCountOf: () => 1,
     identityOf: () => undefined,
@@ -129,8 +129,8 @@ function newFixture(): Fixture {
   };
   let nextSessionId = 1;
   const newSender = (options: Partial<SenderOptions> & { channelId: number }): SenderState =>
-    new SenderState({ sessionId: nextSessionId++, reliability: 'Durable', priority: 'Normal', bitrateKbps: FAST, ...options }, context);
-  return { durable, flow, durableQueue, lossy, usable, scheduler, released, newSender };
+    new SenderState({ sessionId: nextSessionId++, reliability: 'Durable', priority: 'Normal', requestedKbps: FAST, ...options }, context);
+  return { durable, flow, durableQueue, lossy, dataState, scheduler, released, newSender };
 }
 
 type Settlement = 'pending' | 'resolved' | 'rejected';
@@ -459,10 +459,10 @@ describe('SendScheduler', () => {
       assert.equal(sender.queue.length, 0);
     });
 
-    it("rejects a message at once with 'DataChannelFailedToStart' when the link is not usable", async () => {
+    it("rejects a message at once with 'DataChannelFailedToStart' once the call has ended", async () => {
       const sender = f.newSender({ channelId: 10 });
-      f.usable.value = false;
-      await assertRejectsWith(sender.send(message(1)), 'DataChannelFailedToStart', 'the call has no usable data transport');
+      f.dataState.value = 'closed';
+      await assertRejectsWith(sender.send(message(1)), 'DataChannelFailedToStart', 'the call has ended: no data transport');
       assert.equal(sender.queue.length, 0);
     });
 

@@ -34,8 +34,10 @@ export class DataChannelCallFeature extends TypedEmitter<DataChannelCallFeatureE
 
   /**
    * Opens a sending session. Throws `InvalidArgument` for bad options, `DataChannelFailedToStart` when the
-   * call is not connected, `DataChannelRandomIdNotAvailable` when no channelId is free. A sender already
-   * open on the same channelId is closed.
+   * call has ended, `DataChannelRandomIdNotAvailable` when no channelId is free. A sender already open on
+   * the same channelId is closed. It may be made as soon as the call exists: before the call connects,
+   * Durable messages wait (bounded by the sender's backlog) and go when it connects, Lossy ones are dropped;
+   * if the call ends first, what waits rejects with `DataChannelFailedToStart`.
    */
   createDataChannelSender(options?: DataChannelSenderOpenOptions): DataChannelSender {
     return publicSender(this.#engine.createSender(options), this.#link);

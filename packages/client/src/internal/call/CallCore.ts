@@ -89,6 +89,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #resumeWindowMs = 0;
   #suspended = false;
   #resumeTimer: TimerHandle | undefined;
+  /** The call reached Connected (senders made before it then started). */
+  #connectedOnce = false;
 
   constructor(context: CallContext, setup: CallSetup) {
     super(context.reportListenerError);
@@ -108,8 +110,13 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       get limits() {
         return limits();
       },
-      // Usable while suspended too: Durable messages wait (the link reports itself full) and go on resume.
-      isUsable: () => this.#state === 'Connected' && (this.#suspended || this.#transport?.isOpen === true),
+      // Before Connected and while suspended, Durable messages wait (the link reports itself full) and go once
+      // it is up. Connected without a transport and not suspended: the call is about to end (waiting, so
+      // that what is sent then is rejected with the end's reason).
+      dataState: () => {
+        if (this.#state === 'Disconnecting' || this.#state === 'Disconnected') return 'closed';
+        return this.#state === 'Connected' && (this.#suspended || this.#transport?.isOpen === true) ? 'open' : 'waiting';
+      },
       channel: (kind: ChannelKind): TransportChannel => (kind === 'durable' ? this.#link : (this.#transport?.channel(kind) ?? CLOSED_CHANNEL)),
       durableFlow: this.#link,
       endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
@@ -280,7 +287,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
         (sequenceNumber) => new DataChannelError(DataChannelErrorCode.FailedToStart, `message ${sequenceNumber} was not delivered: ${reason.message}`),
       );
     }
-    this.engine.end();
+    // What waits in the senders' queues will not go: before the call connected it never started.
+    this.engine.end(this.#connectedOnce ? undefined : new DataChannelError(DataChannelErrorCode.FailedToStart, `the call ended before it connected: ${reason.message}`));
     this.#accepted.reject(new CallError(reason.code as CallErrorCode, reason.message));
     this.#transport?.close();
     const removed = this.roster.clear();
@@ -319,6 +327,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #maybeConnected(): void {
     if (this.#state !== 'Connecting' || !this.#rosterReceived || !this.#transport?.isOpen) return;
     this.#context.clock.clearTimeout(this.#connectTimer);
+    this.#connectedOnce = true;
     this.engine.start();
     this.#setState('Connected');
   }

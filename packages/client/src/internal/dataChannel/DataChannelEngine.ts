@@ -16,7 +16,6 @@ import {
   encodeBarrier,
   dropReasonText,
   errorCodeForDrop,
-  senderMaxKbps,
   type SendFrame,
   type TimerHandle,
 } from '@backchannel/protocol';
@@ -95,10 +94,15 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     };
   }
 
-  /** The call is connected: limits are known, idle receivers can be swept. */
+  /**
+   * The call is connected: limits are known (senders made before take their class's maximum from them),
+   * idle receivers can be swept, and what waited goes.
+   */
   start(): void {
     const limits = this.#link.limits;
     this.#context.broadcastPackets = newBroadcastPacketBucket(this.#link);
+    for (const sender of this.#senders.values()) sender.limitsKnown();
+    this.#scheduler.pump();
     this.#sweepIdleEvery(Math.max(20, Math.min(10_000, Math.floor(limits.receiverIdleCloseMs / 4))));
   }
 
@@ -115,21 +119,22 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
   /** Opens a sender session; throws DataChannelError for bad options or an unusable call. */
   createSender(options?: DataChannelSenderOpenOptions): SenderState {
     const checked = validateSenderOptions(options);
-    if (this.#ended || !this.#link.isUsable()) {
-      throw new DataChannelError(DataChannelErrorCode.FailedToStart, 'the call has no usable data transport (not connected, or ended)');
+    // A sender may be made as soon as the call exists (the reference's apps make theirs right after join):
+    // what it sends before the call connects waits (Durable) or is dropped (Lossy).
+    if (this.#ended || this.#link.dataState() === 'closed') {
+      throw new DataChannelError(DataChannelErrorCode.FailedToStart, 'the call has ended: no data transport');
     }
     const recipients = validateParticipants(checked.participants, this.#link);
     const channelId = checked.channelId === 0 ? this.#freeChannelId() : checked.channelId;
     // SPEC §4: a new sender on a channel this endpoint has open closes the old one.
     this.#senders.get(channelId)?.close(`sender on channel ${channelId} was replaced by a newer sender`);
-    const maxKbps = senderMaxKbps(this.#link.limits, checked.reliability, checked.priority);
     const state = new SenderState(
       {
         channelId,
         sessionId: this.#nextSessionId++,
         reliability: checked.reliability,
         priority: checked.priority,
-        bitrateKbps: Math.min(checked.bitrateInKbps ?? maxKbps, maxKbps),
+        requestedKbps: checked.bitrateInKbps,
       },
       this.#context,
     );
@@ -287,15 +292,18 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     this.#receivers.closeEndpoint(endpointId);
   }
 
-  /** The call ended: senders close (pending messages reject), receivers close. Idempotent. */
-  end(): void {
+  /**
+   * The call ended: senders close (pending messages reject with `error`, default SenderClosed), receivers
+   * close. Idempotent.
+   */
+  end(error?: DataChannelError): void {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#idleTimer) this.#link.clock.clearTimeout(this.#idleTimer);
     for (const { timer } of this.#departing.values()) this.#link.clock.clearTimeout(timer);
     this.#departing.clear();
     this.#scheduler.dispose();
-    for (const sender of [...this.#senders.values()]) sender.abandon('the call ended');
+    for (const sender of [...this.#senders.values()]) sender.abandon(error ?? new DataChannelError(DataChannelErrorCode.SenderClosed, 'the call ended'));
     this.#senders.clear();
     this.#held.clear();
     this.#receivers.closeAll();

@@ -8,13 +8,19 @@ import type { ChannelKind, Clock } from '@backchannel/protocol';
 
 import type { TransportChannel } from '../transport/PeerTransport.js';
 
+export type DataState = 'waiting' | 'open' | 'closed';
+
 export interface DataLink {
   /** The call's clock: pacing, backlog and idle close read it. */
   readonly clock: Clock;
   /** Limits advertised by the server at join (defaults until then). */
   readonly limits: DataChannelLimits;
-  /** True while the call is connected and both channels are open. */
-  isUsable(): boolean;
+  /**
+   * Whether messages can be sent: 'open' while the call is connected with a transport (or suspended,
+   * resuming one); 'waiting' before the call is connected (Durable messages wait in their queues, Lossy
+   * ones are dropped at the closed Lossy channel); 'closed' once it is ending or ended.
+   */
+  dataState(): DataState;
   channel(kind: ChannelKind): TransportChannel;
   /** The Durable link's flow: what it keeps, how fast it drains (the backlog bound reads it). */
   readonly durableFlow: DurableFlow;

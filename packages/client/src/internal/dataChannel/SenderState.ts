@@ -40,8 +40,8 @@ export interface SenderOptions {
   sessionId: number;
   reliability: Reliability;
   priority: Priority;
-  /** Requested bitrate, already clamped to the class maximum. */
-  bitrateKbps: number;
+  /** Bitrate the application asked for (undefined: its class's maximum), clamped to that maximum. */
+  requestedKbps: number | undefined;
 }
 
 /** Endpoint-wide state shared by all of a feature's senders. */
@@ -65,13 +65,14 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   readonly sessionId: number;
   readonly reliability: Reliability;
   readonly priority: Priority;
-  readonly bitrateKbps: number;
   readonly queue = new Queue<QueuedItem>();
   readonly #context: SenderContext;
   readonly #bucket: TokenBucket;
   readonly #flags: number;
   /** Bytes (wire cost) of the data items in the queue. */
   #queuedBytes = 0;
+  readonly #requestedKbps: number | undefined;
+  #bitrateKbps: number;
   #sequenceNumber = 0;
   #generation = 0;
   #recipients: readonly string[] = [];
@@ -84,11 +85,26 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.sessionId = options.sessionId;
     this.reliability = options.reliability;
     this.priority = options.priority;
-    this.bitrateKbps = options.bitrateKbps;
     this.#context = context;
-    const rate = kbpsToBytesPerMs(options.bitrateKbps);
+    this.#requestedKbps = options.requestedKbps;
+    this.#bitrateKbps = this.#clampedKbps();
+    const rate = kbpsToBytesPerMs(this.#bitrateKbps);
     this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), context.link.clock.now());
     this.#flags = (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0);
+  }
+
+  /** The pace, kbit/s: what was asked for, at most the class's maximum under the server's limits. */
+  get bitrateKbps(): number {
+    return this.#bitrateKbps;
+  }
+
+  /**
+   * The call connected and the server's limits are known: a sender made before takes its class's maximum
+   * from them (its pace was the default limits' until then).
+   */
+  limitsKnown(): void {
+    this.#bitrateKbps = this.#clampedKbps();
+    this.#bucket.setRate(kbpsToBytesPerMs(this.#bitrateKbps), this.#context.link.clock.now());
   }
 
   get closed(): boolean {
@@ -115,7 +131,9 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   send(data: Uint8Array): Promise<void> {
     if (this.#closed) return reject(DataChannelErrorCode.SenderClosed, `sender on channel ${this.channelId} is closed`);
     const { link } = this.#context;
-    if (!link.isUsable()) return reject(DataChannelErrorCode.FailedToStart, 'the call has no usable data transport');
+    // Before the call connects a message waits in the queue (a Durable one; a Lossy one is dropped when the
+    // scheduler meets the closed Lossy channel), bounded as always by the sender's backlog.
+    if (link.dataState() === 'closed') return reject(DataChannelErrorCode.FailedToStart, 'the call has ended: no data transport');
     const limits = link.limits;
     if (data.byteLength > limits.maxMessageSizeBytes) {
       return reject(
@@ -132,7 +150,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
       if (budgetKbps <= 0) {
         return this.#refuse(DataChannelErrorCode.MessageFailureForTrafficLimit, 'no broadcast bandwidth left: this endpoint receives too much');
       }
-      this.#bucket.setRate(kbpsToBytesPerMs(Math.min(this.bitrateKbps, budgetKbps)), now);
+      this.#bucket.setRate(kbpsToBytesPerMs(Math.min(this.#bitrateKbps, budgetKbps)), now);
       packets = broadcastPacketCount(limits, data.byteLength);
       if (this.#context.broadcastPackets.balance(now) < packets) {
         return this.#refuse(
@@ -141,7 +159,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
         );
       }
     } else {
-      this.#bucket.setRate(kbpsToBytesPerMs(this.bitrateKbps), now);
+      this.#bucket.setRate(kbpsToBytesPerMs(this.#bitrateKbps), now);
     }
     // How long until the last byte queued can leave at the pace: what is queued, less the bucket's balance
     // (a debt adds to the wait, burst credit not yet spent on the queue shortens it).
@@ -149,7 +167,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     if (behindMs > limits.maxSendBacklogMs) {
       return this.#refuse(
         DataChannelErrorCode.MessageFailureForBandwidth,
-        `sender is ${Math.round(behindMs)} ms behind its ${this.bitrateKbps} kbps pace`,
+        `sender is ${Math.round(behindMs)} ms behind its ${this.#bitrateKbps} kbps pace`,
       );
     }
     if (this.reliability === 'Durable') {
@@ -199,12 +217,16 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
    * Idempotent.
    */
   close(reason: string): void {
+    this.#close(new DataChannelError(DataChannelErrorCode.SenderClosed, reason));
+  }
+
+  #close(error: DataChannelError): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const item of this.queue.drain()) {
       if (item.kind !== 'data') continue;
       this.#queued(-item.cost);
-      item.reject(new DataChannelError(DataChannelErrorCode.SenderClosed, reason));
+      item.reject(error);
     }
     if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.sessionId));
     this.#context.released(this);
@@ -230,10 +252,15 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.emit('messageDropped', sequenceNumber, error);
   }
 
-  /** Ends the session because the call is gone: nothing can be announced any more. */
-  abandon(reason: string): void {
+  /** Ends the session because the call is gone: nothing can be announced any more; queued messages reject with `error`. */
+  abandon(error: DataChannelError): void {
     this.#announced = false;
-    this.close(reason);
+    this.#close(error);
+  }
+
+  #clampedKbps(): number {
+    const maxKbps = senderMaxKbps(this.#context.link.limits, this.reliability, this.priority);
+    return Math.min(this.#requestedKbps ?? maxKbps, maxKbps);
   }
 
   /** Queued data bytes of this sender change by `delta` (and the endpoint's Durable total with them). */
