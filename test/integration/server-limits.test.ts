@@ -404,7 +404,7 @@ describe('server-side limits, with the SDK bypassed', () => {
     assert.equal(h.server.stats.limitHits.connectionsPerIdentity, 2);
   });
 
-  it('drops a copy that would queue more than receiverBufferBytes toward a receiver, counted per receiver', async () => {
+  it('drops a copy that would queue more than receiverBufferBytes toward a receiver, counted per receiver, and tells the sender once (RecipientSlow)', async () => {
     h = await startHarness({ receiverBufferBytes: { durable: 40 } });
     const [b, c] = [await h.join('receiver-buffer'), await h.join('receiver-buffer')];
     const raw = await rawJoin(h, 'receiver-buffer');
@@ -412,7 +412,9 @@ describe('server-side limits, with the SDK bypassed', () => {
     sendFrame(raw, 'durable', { channelId: 19, sessionId: 1, sequenceNumber: 1 }, utf8.encode('thirty bytes of broadcast data'));
     sendFrame(raw, 'durable', { channelId: 19, sessionId: 1, sequenceNumber: 2 }, utf8.encode('short'));
     for (const p of [b, c]) assert.deepEqual(asPairs(await firstReceiverOf(p, 1)), [[2, 'short']]);
-    assert.deepEqual(countedDrops(h), { SlowReceiverDurable: 2 });
+    // Each dropped copy is counted; the message, once, and its sender is told (Durable: delivered or told).
+    assert.deepEqual(countedDrops(h), { RecipientSlow: 1, SlowReceiverDurable: 2 });
+    assert.deepEqual(await noticesOf(raw, 1), [notice(DropReason.RecipientSlow, 19, 1, 1)]);
     assert.deepEqual([h.server.stats.messagesRouted.durable, h.server.stats.deliveries], [2, 2]);
   });
 
