@@ -133,7 +133,9 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   // Revoked or deleted on any node: the identity's connections here end. Back after an outage: what was
   // missed meanwhile is found by checking every live connection again.
   identities.on('tokensRevoked', (identity) => signaling.revokeIdentity(identity));
-  identities.on('up', () => void revalidate(signaling.authenticated(), identities, logger));
+  identities.on('up', () => {
+    revalidate(signaling.authenticated(), identities, logger).catch((error: unknown) => logger.error({ err: error }, 'revalidation of live connections failed'));
+  });
   if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({ ...snapshot(), ...stats }));

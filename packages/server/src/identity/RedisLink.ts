@@ -223,7 +223,7 @@ export class RedisLink extends Emitter<RedisLinkEvents> {
     if (this.#closed || !this.#started) return;
     const reason =
       this.#commands.status !== 'ready'
-        ? `Redis connection ${this.#commands.status}${this.#lastError ? ` (${this.#lastError})` : ''}`
+        ? `no connection to Redis (${this.#commands.status}${this.#lastError ? `; last error: ${this.#lastError}` : ''})`
         : this.#checkFailure !== undefined
           ? this.#checkFailure
           : !this.#checked
