@@ -7,6 +7,7 @@
  *   await startServer({ redisUrl: redis.url, ... });
  *   await redis.kill();      // as a crash: SIGKILL
  *   await redis.restart();   // the same port and directory (and what `save()` wrote there)
+ *   redis.pause();           // SIGSTOP: hung, connections open; resume() with SIGCONT
  *   await redis.stop();
  *
  * scripts/ensure-redis.sh installs Debian's redis-server when it is missing (npm run test:integration
@@ -106,6 +107,16 @@ export class RedisServer {
     running.delete(child);
   }
 
+  /** SIGSTOP: it keeps its connections open and answers nothing, as a hung server does. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Starts it again on the same port and directory. */
   async restart(): Promise<void> {
     if (this.#child) throw new Error('redis-server is running');
@@ -118,6 +129,7 @@ export class RedisServer {
     this.#child = undefined;
     if (child) {
       const exited = once(child, 'exit');
+      child.kill('SIGCONT'); // a paused server would not act on SIGTERM
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;

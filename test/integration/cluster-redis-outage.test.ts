@@ -162,6 +162,26 @@ describe('Redis lost while running', () => {
     await nodes.join(await nodes.agent(node, carol), 'after-outage');
   });
 
+  it('a Redis that stops answering without closing (SIGSTOP) is noticed by the PINGs: not ready, new agents turned away after the command timeout, the call goes on; answering again, ready again', async () => {
+    const log = new ServerLog();
+    const node = await nodes.start({ logger: log.logger });
+    const { alice, send, bobReceiver, carol } = await callOn(node);
+    redis.pause();
+    await log.logged('Redis unreachable', 1);
+    const notReady = await readyz(node);
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body.reasons?.join('\n') ?? '', /no answer to PING: Command timed out/);
+    assert.equal((await refusal(node.url, carol.token)).code, 'IdentityStoreUnavailable');
+    await send('while hung');
+    assert.deepEqual((await readMessages(bobReceiver, 1)).map((m) => utf8.decode(m.data)), ['while hung']);
+
+    redis.resume();
+    await log.logged('Redis reachable again', 1);
+    assert.deepEqual(await readyz(node), { status: 200, body: { status: 'ready' } });
+    assert.equal(alice.state, 'Connected');
+    await nodes.join(await nodes.agent(node, carol), 'after-hang');
+  });
+
   it('a node cut off from Redis misses a revocation made on another node, and ends that identity’s connection when it is back; the others stay', async () => {
     const proxy = await TcpProxy.start(redis.port);
     try {
