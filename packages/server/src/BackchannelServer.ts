@@ -154,7 +154,7 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  logger.info({ url, demo: config.demo, identityStore: identities.kind }, 'listening');
+  logger.info({ identityStore: identities.kind, url, demo: config.demo }, 'listening');
 
   return {
     url,

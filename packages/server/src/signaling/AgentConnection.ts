@@ -243,7 +243,7 @@ export class AgentConnection implements SignalingSink {
       return await this.#token.verify(token);
     } catch (error) {
       if (error instanceof IdentityStoreUnavailableError) {
-        this.#deps.logger.warn({ identity: this.identity || undefined, reason: error.message }, 'agent turned away: the identity store is unreachable');
+        this.#deps.logger.info({ identity: this.identity || undefined, reason: error.message }, 'agent turned away: the identity store is unreachable');
         this.send({ type: 'error', code: error.code, message: error.message });
         this.close(SignalingCloseCode.TryAgainLater, error.code, error.message);
         return undefined;
