@@ -217,6 +217,24 @@ describe('metrics', () => {
   });
 });
 
+describe('readiness', () => {
+  it('GET /readyz is 200 for a node in memory, and it stops being ready as soon as it starts shutting down; /healthz stays 200', async () => {
+    const h = await startHarness();
+    try {
+      const ready = await fetch(`${h.server.url}/readyz`);
+      assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+      const health = await fetch(`${h.server.url}/healthz`);
+      assert.deepEqual([health.status, await health.json()], [200, { status: 'ok' }]);
+      assert.deepEqual(h.server.notReadyReasons(), []);
+    } finally {
+      const closing = h.server.close(); // close() is idempotent: h.close() below awaits the same one
+      assert.deepEqual(h.server.notReadyReasons(), ['shutting down']);
+      await closing;
+      await h.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('on SIGTERM ends calls on the clients with ServerShutdown and exits 0', async () => {
     const child = serve(['--port', '0', '--access-key', ACCESS_KEY]);

@@ -24,8 +24,11 @@ const text: Parse = (value) => value;
 const list: Parse = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
 const flag: Parse = (value) => value !== 'false' && value !== '0';
 
-/** One row per option: its flag, the config key it sets (dotted for nested), how to parse it, its help. */
-const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean?: boolean }[] = [
+/**
+ * One row per option: its flag, the config key it sets (dotted for nested), how to parse it, its help, and
+ * its environment variable when it is not BACKCHANNEL_<FLAG NAME>.
+ */
+const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean?: boolean; env?: string }[] = [
   { flags: '--host <address>', key: 'host', parse: text, help: 'address to listen on' },
   { flags: '--port <port>', key: 'port', parse: number, help: 'HTTP and WebSocket port (0: any free port)' },
   { flags: '--access-key <key>', key: 'accessKey', parse: text, help: 'key guarding the identity API, 16+ characters (default: generated and printed)' },
@@ -56,6 +59,13 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: "the built demo app (default: the dist/ of the repository's @backchannel/demo, apps/demo/dist)" },
   { flags: '--tls-cert <file>', key: 'tlsCertFile', parse: text, help: 'PEM certificate: serve HTTPS and WSS on the same port' },
   { flags: '--tls-key <file>', key: 'tlsKeyFile', parse: text, help: 'PEM private key of --tls-cert' },
+  {
+    flags: '--redis <url>',
+    key: 'redisUrl',
+    parse: text,
+    env: 'BACKCHANNEL_REDIS_URL',
+    help: 'keep identities, token generations and revocations in Redis (redis:// or rediss://), shared by every node started with it; needs --token-secret and --access-key, the same on every node (docs/cluster.md)',
+  },
 ];
 
 /** The flag's long name without dashes or argument, e.g. 'durable-max-kbps'. */
@@ -98,10 +108,10 @@ function readConfigFile(path: string): ServerOptions {
 }
 
 export function serveCommand(): Command {
-  const command = new Command('serve').description('start the call server (identity API, signaling, data routing) with in-memory state');
+  const command = new Command('serve').description('start the call server (identity API, signaling, data routing); identities in memory, or shared in Redis with --redis');
   command.addOption(new Option('--config <file>', 'JSON file with configuration keys (see docs/operations.md)').env('BACKCHANNEL_CONFIG'));
   for (const row of OPTIONS) {
-    const option = new Option(row.flags, row.help).env(envName(row.flags)).argParser((value) => row.parse(value));
+    const option = new Option(row.flags, row.help).env(row.env ?? envName(row.flags)).argParser((value) => row.parse(value));
     const fallback = defaultOf(row.key);
     if (fallback !== undefined && !row.boolean) option.default(fallback, JSON.stringify(fallback));
     command.addOption(option);
@@ -125,7 +135,8 @@ export function serveCommand(): Command {
       console.log(`Backchannel listening on ${server.url}`);
       if (server.config.demo) console.log(`  demo page: ${server.url}/  (demo mode: anyone reaching the server gets a token)`);
       console.log(`  signaling: ${server.url.replace(/^http/, 'ws')}/signaling`);
-      console.log(`  metrics:   ${server.url}/metrics`);
+      console.log(`  metrics:   ${server.url}/metrics   readiness: ${server.url}/readyz`);
+      console.log(`  identities: ${server.config.redisUrl ? `in Redis at ${String(redactConfig(server.config).redisUrl)}, shared with every node started with it` : 'in memory (gone when the process ends; --redis keeps them)'}`);
       console.log(`  access key: ${generated ? `${server.accessKey} (generated; set --access-key or BACKCHANNEL_ACCESS_KEY to fix it)` : '(as configured)'}`);
       // The reference's CommunicationIdentityClient takes this and signs with the key (HMAC-SHA256). It holds
       // the key (in base64), so a configured key stays out of the output here too.

@@ -61,6 +61,12 @@ export const CallErrorCode = {
   ServerShutdown: 'ServerShutdown',
   /** The SDK cannot run here: in Node, a package it needs (node-datachannel, ws) is not installed. */
   PlatformUnavailable: 'PlatformUnavailable',
+  /**
+   * The server could not check the token just now: the identity store its deployment shares (Redis) is
+   * unreachable from it. Nothing is wrong with the token; retrying later can succeed (the SDK's reconnection
+   * keeps retrying by itself).
+   */
+  IdentityStoreUnavailable: 'IdentityStoreUnavailable',
 } as const;
 export type CallErrorCode = (typeof CallErrorCode)[keyof typeof CallErrorCode];
 
@@ -181,6 +187,13 @@ export const ServerErrorCode = {
   InvalidConfiguration: 'InvalidConfiguration',
   /** 404 at `/` in demo mode: the demo page has not been built (`npm run build`). */
   DemoNotBuilt: 'DemoNotBuilt',
+  /** `startServer` with `redisUrl`: Redis could not be reached (or refused the connection) at start. */
+  RedisUnreachable: 'RedisUnreachable',
+  /**
+   * `startServer` with `redisUrl`: the token secret, access key or token issuer differs from the one the
+   * deployment sharing that Redis was started with (compared by fingerprint; the secrets are never stored).
+   */
+  DeploymentMismatch: 'DeploymentMismatch',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -194,5 +207,10 @@ export const IdentityApiErrorCode = {
   InvalidRequest: 'InvalidRequest',
   /** 404: no identity with that id (never created, or deleted). */
   IdentityNotFound: 'IdentityNotFound',
+  /**
+   * 503: the identity store the deployment shares (Redis) is unreachable from this node, so nothing was
+   * created, issued, revoked or deleted. Retry, on this node later or on another.
+   */
+  IdentityStoreUnavailable: 'IdentityStoreUnavailable',
 } as const;
 export type IdentityApiErrorCode = (typeof IdentityApiErrorCode)[keyof typeof IdentityApiErrorCode];

@@ -29,6 +29,11 @@ export const SignalingCloseCode = {
   BadRequest: 4002,
   /** The server is shutting down. */
   ShuttingDown: 4003,
+  /**
+   * RFC 6455 (IANA registry): the server cannot serve this connection now but may soon (its identity store
+   * is unreachable); the reason carries `IdentityStoreUnavailable`. Retrying is right.
+   */
+  TryAgainLater: 1013,
 } as const;
 export type SignalingCloseCode = (typeof SignalingCloseCode)[keyof typeof SignalingCloseCode];
 

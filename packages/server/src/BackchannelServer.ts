@@ -14,9 +14,14 @@ import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
 import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerBodyParsers } from './http/bodies.js';
 import { registerDemoRoutes } from './http/demoRoutes.js';
+import { registerHealthRoutes } from './http/healthRoutes.js';
 import { connectionString } from './http/hmacAuth.js';
 import { registerIdentityRoutes, requireAccessKey } from './http/identityRoutes.js';
-import { IdentityStore } from './identity/IdentityStore.js';
+import type { IdentityStore } from './identity/IdentityStore.js';
+import { openIdentityStore } from './identity/openIdentityStore.js';
+import { RedisIdentityStore } from './identity/RedisIdentityStore.js';
+import { registerRedisMetrics } from './identity/redisMetrics.js';
+import { revalidate } from './identity/revalidate.js';
 import { TokenService } from './identity/TokenService.js';
 import { silentLogger, type Logger } from './logging.js';
 import { createMetrics } from './metrics.js';
@@ -37,6 +42,8 @@ export interface RunningServer {
   readonly connectionString: string;
   readonly config: ServerConfig;
   readonly stats: ServerStats;
+  /** Why the server should get no new clients now (what `GET /readyz` answers); empty when ready. */
+  notReadyReasons(): string[];
   /** Live numbers: calls, endpoints, signaling connections. */
   snapshot(): { calls: number; endpoints: number; connections: number };
   /**
@@ -58,7 +65,11 @@ export type StartOptions = ServerOptions & {
   clock?: Clock;
 };
 
-/** Starts a server: validates the configuration (throws ConfigError), listens, and resolves once it does. */
+/**
+ * Starts a server: validates the configuration (throws ConfigError), opens the identity store (with
+ * `redisUrl`: rejects with RedisUnreachableError or DeploymentMismatchError), listens, and resolves once it
+ * does. A start that fails leaves nothing open.
+ */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { logger = silentLogger(), clock = systemClock, ...configOptions } = options;
   const config = resolveConfig(configOptions);
@@ -66,9 +77,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // The server knows no repository layout: the caller (the CLI) resolves the built demo app's directory.
     throw new ConfigError('demoStaticDir', undefined, 'demo mode needs the directory of the built demo app');
   }
+  const identities = await openIdentityStore(config, logger);
+  try {
+    return await listen(config, identities, logger, clock);
+  } catch (error) {
+    await identities.close();
+    throw error;
+  }
+}
+
+async function listen(config: ServerConfig, identities: IdentityStore, logger: Logger, clock: Clock): Promise<RunningServer> {
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
-  const identities = new IdentityStore();
   const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds, clock);
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
@@ -86,7 +106,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
   registerBodyParsers(app);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  let closing: Promise<void> | undefined;
+  const notReadyReasons = (): string[] => [
+    ...(closing ? ['shutting down'] : []),
+    ...(identities.health.up ? [] : [`identity store (${identities.kind}) unreachable: ${identities.health.reason ?? 'unknown'}`]),
+  ];
+  registerHealthRoutes(app, { notReadyReasons });
   const signaling = new SignalingServer(app.server, {
     calls,
     peerCalls,
@@ -105,6 +130,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     for (const call of calls.calls.values()) endpoints += call.size;
     return { calls: calls.calls.size, endpoints, connections: signaling.connectionCount };
   };
+  // Revoked or deleted on any node: the identity's connections here end. Back after an outage: what was
+  // missed meanwhile is found by checking every live connection again.
+  identities.on('tokensRevoked', (identity) => signaling.revokeIdentity(identity));
+  identities.on('up', () => {
+    revalidate(signaling.authenticated(), identities, logger).catch((error: unknown) => logger.error({ err: error }, 'revalidation of live connections failed'));
+  });
+  if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({ ...snapshot(), ...stats }));
   registerIdentityRoutes(app, {
@@ -113,7 +145,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     tokens,
     defaultTtlMinutes: config.tokenTtlMinutes,
     clock,
-    onTokensRevoked: (identity) => signaling.revokeIdentity(identity),
   });
   if (config.demo && config.demoStaticDir !== undefined) {
     await registerDemoRoutes(app, { identities, tokens, ttlMinutes: config.tokenTtlMinutes, staticDir: config.demoStaticDir });
@@ -123,8 +154,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  logger.info({ url, demo: config.demo }, 'listening');
-  let closing: Promise<void> | undefined;
+  logger.info({ identityStore: identities.kind, url, demo: config.demo }, 'listening');
 
   return {
     url,
@@ -134,6 +164,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     config,
     stats,
     snapshot,
+    notReadyReasons,
     close: () =>
       (closing ??= (async () => {
         signaling.stopAccepting();
@@ -146,6 +177,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         const cut = setTimeout(() => app.server.closeAllConnections(), config.shutdownCloseMs);
         await app.close();
         clearTimeout(cut);
+        await identities.close();
         logger.info('closed');
       })()),
   };

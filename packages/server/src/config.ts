@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, iceServerSchema, limitsSchema, type DataChannelLimits, 
 import { z } from 'zod';
 
 import { ConfigError } from './errors.js';
+import { redactRedisUrl } from './identity/redisKeys.js';
 
 export { ConfigError } from './errors.js';
 
@@ -85,6 +86,12 @@ export interface ServerConfig {
   /** PEM certificate and key files: serve HTTPS and WSS on the same port. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  /**
+   * Redis (`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS) holding the identities,
+   * token generations and revocations every node of the deployment shares (docs/cluster.md). Needs
+   * `tokenSecret` and `accessKey`, the same on every node. Undefined: identities live in this process.
+   */
+  redisUrl: string | undefined;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
@@ -116,6 +123,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   demoStaticDir: undefined,
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
+  redisUrl: undefined,
 });
 
 /** Options of `startServer`: any part of the configuration, limits included, may be given. */
@@ -173,10 +181,18 @@ const configSchema = z
     demoStaticDir: z.string().min(1).optional(),
     tlsCertFile: z.string().min(1).optional(),
     tlsKeyFile: z.string().min(1).optional(),
+    redisUrl: z
+      .string()
+      .refine((url) => URL.canParse(url) && ['redis:', 'rediss:'].includes(new URL(url).protocol), 'must be a redis:// or rediss:// URL')
+      .optional(),
   })
   .strict()
   .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
-  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
+  // Nodes sharing a Redis verify each other's tokens and serve one identity API: a secret or key made up
+  // per process would make every other node refuse them (docs/cluster.md).
+  .refine((c) => !c.redisUrl || c.tokenSecret, { message: 'required with redisUrl: every node sharing a Redis must sign tokens with the same secret', path: ['tokenSecret'] })
+  .refine((c) => !c.redisUrl || c.accessKey, { message: 'required with redisUrl: every node sharing a Redis must guard the identity API with the same key', path: ['accessKey'] });
 
 /** Fills in defaults and validates; throws {@link ConfigError} naming the first bad key and its value. */
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
@@ -192,7 +208,9 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    const value = path.reduce<unknown>((at, part) => (at as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey], merged);
+    const found = path.reduce<unknown>((at, part) => (at as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey], merged);
+    // A Redis URL may carry a password: the message shows it hidden.
+    const value = path.join('.') === 'redisUrl' && typeof found === 'string' ? redactRedisUrl(found) : found;
     throw new ConfigError(path.join('.') || '(root)', value, issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message);
   }
   return merged as ServerConfig;
@@ -200,5 +218,10 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
 
 /** The configuration with secrets replaced, for logs. */
 export function redactConfig(config: ServerConfig): Record<string, unknown> {
-  return { ...config, accessKey: config.accessKey ? '[redacted]' : undefined, tokenSecret: config.tokenSecret ? '[redacted]' : undefined };
+  return {
+    ...config,
+    accessKey: config.accessKey ? '[redacted]' : undefined,
+    tokenSecret: config.tokenSecret ? '[redacted]' : undefined,
+    redisUrl: config.redisUrl ? redactRedisUrl(config.redisUrl) : undefined,
+  };
 }

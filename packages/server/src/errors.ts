@@ -40,3 +40,46 @@ export class ConfigError extends BackchannelError {
     super(ServerErrorCode.InvalidConfiguration, `invalid configuration: ${key} = ${JSON.stringify(value) ?? String(value)}: ${reason}`);
   }
 }
+
+/**
+ * The identity store is unreachable just now (Redis down, or not answering): nothing was read or changed.
+ * Agents are told `IdentityStoreUnavailable` and may retry; the identity API answers 503 with the same code.
+ */
+export class IdentityStoreUnavailableError extends BackchannelError {
+  override readonly name: string = 'IdentityStoreUnavailableError';
+  declare readonly code: typeof CallErrorCode.IdentityStoreUnavailable;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(CallErrorCode.IdentityStoreUnavailable, message, options);
+  }
+}
+
+/** `startServer` with `redisUrl` could not reach Redis at start; `url` is the address with any password hidden. */
+export class RedisUnreachableError extends BackchannelError {
+  override readonly name: string = 'RedisUnreachableError';
+  declare readonly code: typeof ServerErrorCode.RedisUnreachable;
+
+  constructor(
+    readonly url: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ServerErrorCode.RedisUnreachable, `cannot reach Redis at ${url}: ${reason}`, options);
+  }
+}
+
+/**
+ * A setting every node of a deployment must share differs from what the deployment already holds in Redis:
+ * `setting` names it (never its value).
+ */
+export class DeploymentMismatchError extends BackchannelError {
+  override readonly name: string = 'DeploymentMismatchError';
+  declare readonly code: typeof ServerErrorCode.DeploymentMismatch;
+
+  constructor(
+    readonly setting: 'tokenSecret' | 'accessKey' | 'tokenIssuer',
+    message: string,
+  ) {
+    super(ServerErrorCode.DeploymentMismatch, message);
+  }
+}

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
+import { withStore } from './identityRoutes.js';
 
 /** The code of the 404 at `/` when the demo directory holds no built app. */
 const DEMO_NOT_BUILT = ServerErrorCode.DemoNotBuilt;
@@ -29,11 +30,13 @@ export interface DemoRoutesOptions {
 
 export async function registerDemoRoutes(app: FastifyInstance, options: DemoRoutesOptions): Promise<void> {
   const { identities, tokens } = options;
-  app.post('/demo/token', async (_request, reply) => {
-    const id = identities.create();
-    const accessToken = await tokens.issue(id, [VOIP_SCOPE], options.ttlMinutes, identities.tokenGeneration(id)!);
-    return reply.code(201).send({ identity: { id }, accessToken });
-  });
+  app.post('/demo/token', async (_request, reply) =>
+    withStore(reply, async () => {
+      const id = await identities.create();
+      const accessToken = await tokens.issue(id, [VOIP_SCOPE], options.ttlMinutes, 0); // a new identity is at generation 0
+      return reply.code(201).send({ identity: { id }, accessToken });
+    }),
+  );
   if (existsSync(options.staticDir)) {
     await app.register(fastifyStatic, { root: options.staticDir, prefix: '/' });
   } else {

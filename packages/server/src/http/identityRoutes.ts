@@ -7,6 +7,10 @@
  *   POST   /identities/{id}/:issueAccessToken { scopes: ["voip"], expiresInMinutes? } → 200 { token, expiresOn }
  *   POST   /identities/{id}/:revokeAccessTokens → 204   (every token issued so far is refused; live endpoints disconnected)
  *   DELETE /identities/{id}                   → 204   (tokens refused, live endpoints disconnected)
+ *
+ * Revocation and deletion end the identity's live connections through the store's `tokensRevoked` event
+ * (on every node, for a shared store), not here. While the store is unreachable every route answers 503
+ * `IdentityStoreUnavailable` and changes nothing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -14,6 +18,7 @@ import { IdentityApiErrorCode, type Clock } from '@backchannel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
+import { IdentityStoreUnavailableError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
 import { rawBodyOf } from './bodies.js';
@@ -31,8 +36,6 @@ export interface IdentityRoutesOptions {
   defaultTtlMinutes: number;
   /** The server's clock: signed requests' `x-ms-date` is checked against its wall time. */
   clock: Clock;
-  /** The identity's tokens no longer hold (revoked or identity deleted): end its live connections. */
-  onTokensRevoked(identity: string): void;
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRoutesOptions): void {
@@ -42,33 +45,52 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   app.post('/identities', { preHandler: authorize }, async (request, reply) => {
     const body = parseBody(createBody, request.body ?? {}, reply);
     if (!body) return reply;
-    const id = identities.create();
-    const requested = body.createTokenWithScopes ?? [];
-    const accessToken =
-      requested.length > 0 ? await tokens.issue(id, requested, body.expiresInMinutes ?? defaultTtlMinutes, identities.tokenGeneration(id)!) : undefined;
-    return reply.code(201).send(accessToken ? { identity: { id }, accessToken } : { identity: { id } });
+    return withStore(reply, async () => {
+      const id = await identities.create();
+      const requested = body.createTokenWithScopes ?? [];
+      // A new identity is at generation 0: no second read of the store.
+      const accessToken = requested.length > 0 ? await tokens.issue(id, requested, body.expiresInMinutes ?? defaultTtlMinutes, 0) : undefined;
+      return reply.code(201).send(accessToken ? { identity: { id }, accessToken } : { identity: { id } });
+    });
   });
 
   // '::' is fastify's escape for a literal ':' in a path.
   app.post<{ Params: { id: string } }>('/identities/:id/::issueAccessToken', { preHandler: authorize }, async (request, reply) => {
     const body = parseBody(issueBody, request.body ?? {}, reply);
     if (!body) return reply;
-    const generation = identities.tokenGeneration(request.params.id);
-    if (generation === undefined) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
-    return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes, generation));
+    return withStore(reply, async () => {
+      const generation = await identities.tokenGeneration(request.params.id);
+      if (generation === undefined) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
+      return reply.send(await tokens.issue(request.params.id, body.scopes, body.expiresInMinutes ?? defaultTtlMinutes, generation));
+    });
   });
 
-  app.post<{ Params: { id: string } }>('/identities/:id/::revokeAccessTokens', { preHandler: authorize }, async (request, reply) => {
-    if (!identities.revokeTokens(request.params.id)) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
-    options.onTokensRevoked(request.params.id);
-    return reply.code(204).send();
-  });
+  app.post<{ Params: { id: string } }>('/identities/:id/::revokeAccessTokens', { preHandler: authorize }, async (request, reply) =>
+    withStore(reply, async () => {
+      if (!(await identities.revokeTokens(request.params.id))) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
+      return reply.code(204).send();
+    }),
+  );
 
-  app.delete<{ Params: { id: string } }>('/identities/:id', { preHandler: authorize }, async (request, reply) => {
-    if (!identities.delete(request.params.id)) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
-    options.onTokensRevoked(request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>('/identities/:id', { preHandler: authorize }, async (request, reply) =>
+    withStore(reply, async () => {
+      if (!(await identities.delete(request.params.id))) return reply.code(404).send(problem(IdentityApiErrorCode.IdentityNotFound, `no identity ${request.params.id}`));
+      return reply.code(204).send();
+    }),
+  );
+}
+
+/**
+ * Runs a route's work on the identity store; while the store is unreachable the answer is 503
+ * `IdentityStoreUnavailable` with a `Retry-After`, and nothing was changed.
+ */
+export async function withStore(reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof IdentityStoreUnavailableError)) throw error;
+    return reply.code(503).header('retry-after', '1').send(problem(IdentityApiErrorCode.IdentityStoreUnavailable, error.message));
+  }
 }
 
 /** The one 401 for a wrong or missing key, and for a signature the key did not make: neither says which. */

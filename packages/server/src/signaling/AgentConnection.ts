@@ -28,7 +28,7 @@ import type { WebSocket } from 'ws';
 import type { CallManager } from '../calls/CallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
 import type { PeerCallManager } from '../calls/PeerCallManager.js';
-import { JoinError, TokenError } from '../errors.js';
+import { IdentityStoreUnavailableError, JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
 import type { Logger } from '../logging.js';
@@ -110,6 +110,11 @@ export class AgentConnection implements SignalingSink {
   /** The authenticated identity; '' until the hello is accepted. */
   get identity(): string {
     return this.#token.identity;
+  }
+
+  /** The token generation the connection was accepted (or last refreshed) under (identity/revalidate.ts). */
+  get tokenGeneration(): number {
+    return this.#token.generation;
   }
 
   /** Sends a signaling message, unless the socket is gone; a client that does not read is cut off. */
@@ -228,11 +233,21 @@ export class AgentConnection implements SignalingSink {
     }
   }
 
-  /** Verifies a token (see ConnectionToken); on failure refuses the connection and returns undefined. */
+  /**
+   * Verifies a token (see ConnectionToken); on failure refuses the connection and returns undefined. A
+   * token that could not be checked (the identity store unreachable) is not refused as invalid: the close
+   * says to try again later, which the SDK's reconnection does.
+   */
   async #verify(token: string): Promise<VerifiedToken | undefined> {
     try {
       return await this.#token.verify(token);
     } catch (error) {
+      if (error instanceof IdentityStoreUnavailableError) {
+        this.#deps.logger.info({ identity: this.identity || undefined, reason: error.message }, 'agent turned away: the identity store is unreachable');
+        this.send({ type: 'error', code: error.code, message: error.message });
+        this.close(SignalingCloseCode.TryAgainLater, error.code, error.message);
+        return undefined;
+      }
       if (!(error instanceof TokenError)) throw error;
       this.#refuse(error.code, error.message);
       return undefined;

@@ -5,7 +5,7 @@
  */
 import type { Clock, TimerHandle } from '@backchannel/protocol';
 
-import { TokenError } from '../errors.js';
+import { IdentityStoreUnavailableError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
 
@@ -23,6 +23,8 @@ export class ConnectionToken {
   readonly #deps: ConnectionTokenDeps;
   readonly #onExpired: () => void;
   #identity = '';
+  /** The token generation of the accepted (or last refreshed) token; -1 before one was accepted. */
+  #generation = -1;
   #expiresAt = 0;
   /** Ends the connection when its token expires without a refresh. */
   #expiryTimer: TimerHandle | undefined;
@@ -38,6 +40,11 @@ export class ConnectionToken {
     return this.#identity;
   }
 
+  /** The token generation the connection was accepted (or last refreshed) under; -1 before. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** When the connection's newest token expires, ms since the epoch (0 before one was accepted). */
   get expiresAt(): number {
     return this.#expiresAt;
@@ -45,19 +52,38 @@ export class ConnectionToken {
 
   /**
    * Verifies a token and that its identity still exists under the token's generation (a revoked token
-   * carries an older one). Throws {@link TokenError} for a token it refuses.
+   * carries an older one). Throws {@link TokenError} for a token it refuses, and
+   * {@link IdentityStoreUnavailableError} when the identity store cannot be asked (for a new connection
+   * only: see {@link #currentGeneration}).
    */
   async verify(token: string): Promise<VerifiedToken> {
     const verified = await this.#deps.tokens.verify(token);
-    const generation = this.#deps.identities.tokenGeneration(verified.identity);
+    const generation = await this.#currentGeneration(verified.identity);
     if (generation === undefined) throw new TokenError('the identity no longer exists');
     if (verified.generation !== generation) throw new TokenError('the token was revoked');
     return verified;
   }
 
+  /**
+   * The identity's current generation. While the store is unreachable, a live connection refreshing a
+   * token of its own identity is checked against the generation it was accepted under, the last state this
+   * node knew: a Redis outage must not end the connections it keeps (docs/cluster.md). What was revoked
+   * elsewhere meanwhile ends it once the store is back (identity/revalidate.ts). A new connection has no
+   * known state: it is refused, and may retry.
+   */
+  async #currentGeneration(identity: string): Promise<number | undefined> {
+    try {
+      return await this.#deps.identities.tokenGeneration(identity);
+    } catch (error) {
+      if (error instanceof IdentityStoreUnavailableError && this.#identity !== '' && identity === this.#identity) return this.#generation;
+      throw error;
+    }
+  }
+
   /** The connection authenticated with `verified` (its hello): its lifetime starts. */
   accept(verified: VerifiedToken): void {
     this.#identity = verified.identity;
+    this.#generation = verified.generation;
     this.#setExpiry(verified.expiresAt);
   }
 
@@ -67,6 +93,7 @@ export class ConnectionToken {
    */
   refresh(verified: VerifiedToken): void {
     if (verified.identity !== this.#identity) throw new TokenError('a refreshed token must be for the same identity');
+    this.#generation = verified.generation;
     this.#setExpiry(Math.max(this.#expiresAt, verified.expiresAt));
   }
 

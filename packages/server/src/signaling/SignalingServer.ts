@@ -70,6 +70,11 @@ export class SignalingServer {
     return [...this.#connections].filter((connection) => connection.identity === identity);
   }
 
+  /** Every authenticated connection, of every identity. */
+  authenticated(): AgentConnection[] {
+    return [...this.#connections].filter((connection) => connection.identity !== '');
+  }
+
   /** Ends every connection (and so every call endpoint) of `identity`: its tokens no longer hold. */
   revokeIdentity(identity: string): void {
     for (const connection of [...this.#connections]) if (connection.identity === identity) connection.revoke();

@@ -27,6 +27,12 @@ export interface CallControl {
   /** The first roster is known (a group call's `connected`, a 1:1 call's answer). */
   rosterKnown(participants: readonly ParticipantInfo[]): void;
   updateRoster(joined: readonly ParticipantInfo[], leftEndpointIds: readonly number[]): void;
+  /**
+   * The server no longer had this endpoint (it restarted) and the flow joined the call again as a new one
+   * (`details` as in {@link established}): what the old endpoint had in flight is reported undelivered, its
+   * receivers close, its senders go on in new sessions, and the next transport starts a new link.
+   */
+  rejoined(details: { callId: string; endpointId: number; limits: WireDataChannelLimits; resumeWindowMs: number }): void;
   /** After a resume: the roster is `participants` now (who joined or left meanwhile is announced). */
   replaceRoster(participants: readonly ParticipantInfo[]): void;
   /**

@@ -89,6 +89,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #resumeWindowMs = 0;
   #suspended = false;
   #resumeTimer: TimerHandle | undefined;
+  /** Joined again as a new endpoint (rejoined): the next transport starts a new link. */
+  #rejoining = false;
   /** The call reached Connected (senders made before it then started). */
   #connectedOnce = false;
 
@@ -187,6 +189,12 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       {
         onOpen: () => {
           if (!current()) return;
+          if (this.#rejoining) {
+            // A new endpoint: a new link, live at once (the server has nothing to resume).
+            this.#rejoining = false;
+            this.#link.start(transport.channel('durable'));
+            return this.#resumed();
+          }
           if (this.#suspended) return this.#link.resumeOn(transport.channel('durable'));
           this.#link.start(transport.channel('durable'));
           this.#maybeConnected();
@@ -210,6 +218,23 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.#transport = transport;
     previous?.close(); // a 1:1 call's attempt given up for this one: its late callbacks are ignored (current())
     return transport;
+  }
+
+  rejoined(details: { callId: string; endpointId: number; limits: WireDataChannelLimits; resumeWindowMs: number }): void {
+    this.#id = details.callId;
+    this.#resumeWindowMs = details.resumeWindowMs;
+    this.#limits = Object.freeze({ ...details.limits });
+    const why = 'the server no longer had this endpoint (it restarted); the call was joined again';
+    // Reported against the old sessions first, then the senders move to new ones.
+    this.engine.reportUndelivered(
+      this.#link.restart(),
+      (sequenceNumber) => new DataChannelError(DataChannelErrorCode.FailedToStart, `message ${sequenceNumber} was not delivered: ${why}`),
+    );
+    this.engine.restartEndpoint(new DataChannelError(DataChannelErrorCode.FailedToStart, `the message was not sent: ${why}`));
+    const removed = this.roster.clear();
+    if (removed.length > 0) this.emit('rosterChanged', [], removed);
+    this.roster.setSelf(details.endpointId);
+    this.#rejoining = true;
   }
 
   rosterKnown(participants: readonly ParticipantInfo[]): void {

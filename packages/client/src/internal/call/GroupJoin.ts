@@ -11,6 +11,7 @@ import type { CallControl } from './CallControl.js';
 export class GroupJoin {
   readonly #call: CallControl;
   #endpointId = 0;
+  #groupId = '';
   #resumeToken = '';
   #resuming = false;
 
@@ -26,6 +27,7 @@ export class GroupJoin {
   async start(groupId: string): Promise<void> {
     const call = this.#call;
     const signaling = call.signaling;
+    this.#groupId = groupId;
     try {
       const joined = await signaling.join(groupId);
       if (call.state !== 'Connecting') {
@@ -35,14 +37,7 @@ export class GroupJoin {
       this.#endpointId = joined.endpointId;
       this.#resumeToken = joined.resumeToken;
       call.established({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits, resumeWindowMs: joined.resumeWindowMs });
-      signaling.attachEndpoint(joined.endpointId, {
-        onMessage: (message) => this.#onSignaling(message),
-        onConnectionLost: (error) => call.end({ code: error.code, message: error.message }),
-        onDisconnected: (error) => {
-          if (!call.suspend(`signaling connection lost: ${error.message}`)) call.end({ code: error.code, message: error.message });
-        },
-        onReconnected: () => void this.resume(),
-      });
+      this.#attach();
       const transport = call.openTransport('offerer', (candidate, mid) =>
         signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
       );
@@ -52,6 +47,19 @@ export class GroupJoin {
       const code = error instanceof CallError ? error.code : CallErrorCode.TransportFailed;
       call.end({ code, message: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /** This endpoint's signaling: the server's messages about it, and the connection's loss and return. */
+  #attach(): void {
+    const call = this.#call;
+    call.signaling.attachEndpoint(this.#endpointId, {
+      onMessage: (message) => this.#onSignaling(message),
+      onConnectionLost: (error) => call.end({ code: error.code, message: error.message }),
+      onDisconnected: (error) => {
+        if (!call.suspend(`signaling connection lost: ${error.message}`)) call.end({ code: error.code, message: error.message });
+      },
+      onReconnected: () => void this.resume(),
+    });
   }
 
   #onSignaling(message: EndpointMessage): void {
@@ -68,7 +76,9 @@ export class GroupJoin {
         call.transport?.addRemoteCandidate(message.candidate, message.mid);
         return;
       case 'connected':
-        call.rosterKnown(message.participants);
+        // After a rejoin this is the new endpoint's first roster: it replaces what the call showed.
+        if (call.state === 'Connected') call.replaceRoster(message.participants);
+        else call.rosterKnown(message.participants);
         return;
       case 'participantJoined':
         call.updateRoster([message.participant], []);
@@ -86,8 +96,9 @@ export class GroupJoin {
   /**
    * Takes the endpoint back after a loss (docs/reliability.md): `resume` over the signaling connection,
    * then a new peer connection, offered as at the join. Waits for the connection if it is down (the
-   * reconnection calls this again); a refusal (NotFound: the server no longer has the endpoint, or it
-   * restarted) ends the call.
+   * reconnection calls this again). A refusal with NotFound (the server no longer has the endpoint: it
+   * restarted, or its window ran out there first) joins the call again as a new endpoint, within the
+   * call's own resume window; any other refusal ends the call.
    */
   async resume(): Promise<void> {
     const call = this.#call;
@@ -95,8 +106,12 @@ export class GroupJoin {
     if (this.#resuming || !call.suspended || !signaling.isOpen) return;
     this.#resuming = true;
     try {
-      const resumed = await signaling.resume(this.#endpointId, this.#resumeToken);
-      if (!call.suspended) return;
+      const resumed = await signaling.resume(this.#endpointId, this.#resumeToken).catch(async (error: unknown) => {
+        if (!(error instanceof CallError) || error.code !== CallErrorCode.NotFound) throw error;
+        await this.#rejoin();
+        return undefined;
+      });
+      if (!resumed || !call.suspended) return;
       call.replaceRoster(resumed.participants);
       const transport = call.openTransport('offerer', (candidate, mid) =>
         signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
@@ -112,6 +127,26 @@ export class GroupJoin {
     } finally {
       this.#resuming = false;
     }
+  }
+
+  /** Joins the call again as a new endpoint (see {@link resume}) and offers its first transport. */
+  async #rejoin(): Promise<void> {
+    const call = this.#call;
+    const signaling = call.signaling;
+    const joined = await signaling.join(this.#groupId);
+    if (!call.suspended) {
+      signaling.send({ type: 'leave', endpointId: joined.endpointId });
+      return;
+    }
+    signaling.detachEndpoint(this.#endpointId);
+    this.#endpointId = joined.endpointId;
+    this.#resumeToken = joined.resumeToken;
+    call.rejoined({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits, resumeWindowMs: joined.resumeWindowMs });
+    this.#attach();
+    const transport = call.openTransport('offerer', (candidate, mid) =>
+      signaling.send({ type: 'candidate', endpointId: this.#endpointId, candidate, mid }),
+    );
+    signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp: await transport.createOffer() });
   }
 
   /** The call is over: the server hears that this endpoint is gone, and its messages stop here. */

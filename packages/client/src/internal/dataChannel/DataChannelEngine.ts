@@ -265,6 +265,20 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     }
   }
 
+  /**
+   * This endpoint joined the call again as a new one (the server lost the old): every receiver closes (the
+   * senders it heard are of the old call's endpoints), frames held for unknown endpoints are forgotten, and
+   * every sender goes on in a new session; what they had queued rejects with `error`.
+   */
+  restartEndpoint(error: DataChannelError): void {
+    if (this.#ended) return;
+    for (const { timer } of this.#departing.values()) this.#link.clock.clearTimeout(timer);
+    this.#departing.clear();
+    this.#held.clear();
+    this.#receivers.closeAll();
+    for (const sender of this.#senders.values()) sender.restartSession(this.#nextSessionId++, error);
+  }
+
   /** A remote endpoint entered the roster: deliver what it sent before we knew it. */
   onParticipantJoined(endpointId: number): void {
     const held = this.#held.get(endpointId);

@@ -52,7 +52,7 @@ type LinkState = 'down' | 'resuming' | 'live';
 
 export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel, DurableFlow {
   readonly kind = 'durable' as const;
-  readonly #state = new DurableLinkState();
+  #state = new DurableLinkState();
   readonly #drain = new DrainRateMeter();
   readonly #clock: Clock;
   #channel: TransportChannel = CLOSED_CHANNEL;
@@ -120,6 +120,16 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     this.#drain.pause();
     this.#clock.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
+  }
+
+  /**
+   * The other side is a new one (the server lost the endpoint, which joined again): everything kept is
+   * given up (returned, to report) and the counts start again from zero for the next transport (start()).
+   */
+  restart(): readonly Uint8Array[] {
+    const abandoned = this.abandon();
+    this.#state = new DurableLinkState();
+    return abandoned;
   }
 
   /** Everything kept, given up (the endpoint is gone for good). */

@@ -62,7 +62,7 @@ export interface SenderContext {
 
 export class SenderState extends TypedEmitter<SenderStateEvents> {
   readonly channelId: number;
-  readonly sessionId: number;
+  #sessionId: number;
   readonly reliability: Reliability;
   readonly priority: Priority;
   readonly queue = new Queue<QueuedItem>();
@@ -82,7 +82,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   constructor(options: SenderOptions, context: SenderContext) {
     super(context.reportListenerError);
     this.channelId = options.channelId;
-    this.sessionId = options.sessionId;
+    this.#sessionId = options.sessionId;
     this.reliability = options.reliability;
     this.priority = options.priority;
     this.#context = context;
@@ -107,6 +107,29 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.#bucket.setRate(kbpsToBytesPerMs(this.#bitrateKbps), this.#context.link.clock.now());
   }
 
+  /** The current session's id (a new one after the endpoint joined again: {@link restartSession}). */
+  get sessionId(): number {
+    return this.#sessionId;
+  }
+
+  /**
+   * The endpoint joined the call again as a new one (the server lost the old): the sender goes on in a new
+   * session `sessionId`, numbered from 1 again, with its recipient list announced again. What was queued
+   * for the old session rejects with `error` (its frames carry the old session's numbers).
+   */
+  restartSession(sessionId: number, error: DataChannelError): void {
+    if (this.#closed) return;
+    for (const item of this.queue.drain()) {
+      if (item.kind !== 'data') continue;
+      this.#queued(-item.cost);
+      item.reject(error);
+    }
+    this.#sessionId = sessionId;
+    this.#sequenceNumber = 0;
+    this.#announced = false;
+    if (this.#recipients.length > 0) this.setRecipients(this.#recipients);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -124,7 +147,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     if (this.#closed) throw new DataChannelError(DataChannelErrorCode.SenderClosed, `sender on channel ${this.channelId} is closed`);
     this.#recipients = recipients;
     this.#generation++;
-    this.queue.push({ kind: 'control', frame: encodeSetRecipients(this.channelId, this.sessionId, this.#generation, recipients) });
+    this.queue.push({ kind: 'control', frame: encodeSetRecipients(this.channelId, this.#sessionId, this.#generation, recipients) });
     this.#context.schedule(this);
   }
 
@@ -185,7 +208,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     }
     if (packets > 0) this.#context.broadcastPackets.consume(packets, now);
     const frame = encodeSend(
-      { flags: this.#flags, channelId: this.channelId, sessionId: this.sessionId, sequenceNumber: this.#nextSequenceNumber() },
+      { flags: this.#flags, channelId: this.channelId, sessionId: this.#sessionId, sequenceNumber: this.#nextSequenceNumber() },
       this.#generation,
       data,
     );
@@ -228,7 +251,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
       this.#queued(-item.cost);
       item.reject(error);
     }
-    if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.sessionId));
+    if (this.#announced) this.#context.link.channel('durable').send(encodeSessionClose(this.channelId, this.#sessionId));
     this.#context.released(this);
   }
 
