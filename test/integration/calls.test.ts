@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { CallClient, CallError, CommunicationTokenCredential, type RemoteParticipantsUpdatedEvent } from '@backchannel/client';
 
-import { rosterSettled, startHarness, type Harness } from '../helpers/backchannel.js';
+import { rosterSettled, startHarness, userIdOf, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
 import { RawClients } from '../helpers/rawClient.js';
 
@@ -27,7 +27,7 @@ describe('group calls', () => {
     assert.deepEqual(seenBy(alice), ['Bob', 'Carol']);
     assert.deepEqual(seenBy(bob), ['Alice', 'Carol']);
     const carolAsSeenByAlice = alice.call.remoteParticipants.find((r) => r.displayName === 'Carol')!;
-    assert.deepEqual(carolAsSeenByAlice.identifier, { kind: 'communicationUser', communicationUserId: carol.identity });
+    assert.deepEqual(carolAsSeenByAlice.identifier, { kind: 'communicationUser', communicationUserId: carol.identity, rawId: carol.identity });
     assert.equal(carolAsSeenByAlice.state, 'Connected');
     const other = await h.join('another-group');
     assert.notEqual(other.call.id, alice.call.id);
@@ -57,7 +57,7 @@ describe('group calls', () => {
     const left = waitForEvent(a.call, 'remoteParticipantsUpdated');
     await b.agent.dispose();
     const [event] = (await left) as [RemoteParticipantsUpdatedEvent];
-    assert.deepEqual(event.removed.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.deepEqual(event.removed.map((p) => userIdOf(p.identifier)), [b.identity]);
     assert.equal(a.call.remoteParticipants.length, 0);
     assert.equal(h.server.snapshot().calls, 1);
     // h.close() checks that the server forgot the call once its last participant left.

@@ -48,9 +48,10 @@ function harnessCapturingLog(): () => Harness {
   };
 }
 
-const kindOf = (p: Participant): { kind: 'communicationUser'; communicationUserId: string } => ({
+const kindOf = (p: Participant): { kind: 'communicationUser'; communicationUserId: string; rawId: string } => ({
   kind: 'communicationUser',
   communicationUserId: p.identity,
+  rawId: p.identity,
 });
 
 async function twoParticipants(h: Harness, groupId: string): Promise<[Participant, Participant]> {

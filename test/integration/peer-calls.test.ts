@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { CallClient, CallError, CommunicationTokenCredential, Features, type Call, type CallAgent, type IncomingCall } from '@backchannel/client';
 
-import { connected, readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
+import { connected, readMessages, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
 
 const FAST = { durableMaxKbps: 1_000_000, lossyMaxKbps: 1_000_000, highPriorityLossyMaxKbps: 1_000_000 };
@@ -54,13 +54,13 @@ describe('1:1 calls', () => {
     const states: string[] = [call.state];
     call.on('stateChanged', () => states.push(call.state));
     const incoming = await ringing;
-    assert.deepEqual(incoming.callerInfo, { identifier: { kind: 'communicationUser', communicationUserId: caller.identity }, displayName: 'Caller' });
+    assert.deepEqual(incoming.callerInfo, { identifier: { kind: 'communicationUser', communicationUserId: caller.identity, rawId: caller.identity }, displayName: 'Caller' });
     const calleeCall = await incoming.accept();
     await Promise.all([connected(call), connected(calleeCall)]);
     assert.deepEqual(states, ['Connecting', 'Ringing', 'Connecting', 'Connected']);
     assert.equal(call.id, calleeCall.id);
-    assert.deepEqual(call.remoteParticipants.map((p) => [p.identifier.communicationUserId, p.displayName]), [[callee.identity, 'Callee']]);
-    assert.deepEqual(calleeCall.remoteParticipants.map((p) => p.identifier.communicationUserId), [caller.identity]);
+    assert.deepEqual(call.remoteParticipants.map((p) => [userIdOf(p.identifier), p.displayName]), [[callee.identity, 'Callee']]);
+    assert.deepEqual(calleeCall.remoteParticipants.map((p) => userIdOf(p.identifier)), [caller.identity]);
   });
 
   it('carries 10,000 Durable messages in order end to end, peer to peer, with no data through the server', async () => {
@@ -75,7 +75,7 @@ describe('1:1 calls', () => {
     const count = 10_000;
     const sent = Promise.all(Array.from({ length: count }, (_, i) => sender.sendMessage(utf8.encode(String(i)))));
     const [receiver] = (await receiverCreated) as [Parameters<typeof readMessages>[0]];
-    assert.deepEqual(receiver.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: caller.identity });
+    assert.deepEqual(receiver.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: caller.identity, rawId: caller.identity });
     const messages = await readMessages(receiver, count);
     await sent;
     messages.forEach((m, i) => {
@@ -143,6 +143,24 @@ describe('1:1 calls', () => {
     const offline = await h.createUser();
     const call = caller.agent.startCall([{ communicationUserId: offline.identity }]);
     assert.equal(await ended(call), 'CalleeOffline');
+  });
+
+  it('refuses to call an identifier of a kind Backchannel has no users of, with BadRequest naming the kind', async () => {
+    h = await startHarness();
+    const caller = await agentFor(h);
+    agents.push(caller.agent);
+    for (const [identifier, kind] of [
+      [{ phoneNumber: '+14255550123' }, 'phoneNumber'],
+      [{ kind: 'microsoftTeamsUser', microsoftTeamsUserId: '45ab2481', rawId: '8:orgid:45ab2481' }, 'microsoftTeamsUser'],
+      [{ id: '28:45ab2481' }, 'unknown'],
+    ] as const) {
+      assert.throws(() => caller.agent.startCall([identifier as never]), {
+        name: 'CallError',
+        code: 'BadRequest',
+        message: `startCall cannot call a ${kind} identifier: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`,
+      });
+    }
+    assert.deepEqual(caller.agent.calls, []);
   });
 
   it('ends with HungUp on both sides when one party hangs up, before or after answering', async () => {

@@ -2,7 +2,7 @@ import { CallErrorCode } from '@backchannel/protocol';
 
 import { publicDataChannelFeature, type DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
 import { publicDiagnosticsFeature, type UserFacingDiagnosticsFeature } from './diagnostics/UserFacingDiagnostics.js';
-import type { CommunicationIdentifierKind } from './dataChannel/types.js';
+import { communicationUserKind, type CommunicationIdentifierKind } from './identifiers.js';
 import { CallError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { CallFeatureFactory } from './Features.js';
@@ -94,7 +94,7 @@ export class Call extends TypedEmitter<CallEvents> {
     const event: RemoteParticipantsUpdatedEvent = { added: [], removed: [] };
     for (const entry of added) {
       const participant: RemoteParticipant = Object.freeze({
-        identifier: Object.freeze({ kind: 'communicationUser' as const, communicationUserId: entry.identity }),
+        identifier: communicationUserKind(entry.identity),
         displayName: entry.displayName,
         state: 'Connected' as const,
         endpointId: entry.endpointId,

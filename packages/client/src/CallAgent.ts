@@ -2,7 +2,7 @@ import type { Clock, IceServerConfig } from '@backchannel/protocol';
 
 import { publicCall, type Call } from './Call.js';
 import { keepCredentialFresh, type CommunicationTokenCredential } from './CommunicationTokenCredential.js';
-import type { CommunicationIdentifier } from './dataChannel/types.js';
+import { communicationUserKind, foreignIdentifierKind, type CommunicationIdentifier, type CommunicationUserIdentifier, type CommunicationUserKind } from './identifiers.js';
 import { CallError, CallErrorCode } from './errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from './events.js';
 import { publicIncomingCall, type IncomingCall } from './IncomingCall.js';
@@ -101,8 +101,8 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   }
 
   /** Backchannel extension: the identity this agent speaks for. */
-  get identifier(): { kind: 'communicationUser'; communicationUserId: string } {
-    return { kind: 'communicationUser', communicationUserId: this.#context.signaling.identity };
+  get identifier(): CommunicationUserKind {
+    return communicationUserKind(this.#context.signaling.identity);
   }
 
   /** Whether the connection to the server is up (reference SDK: `connectionState`). */
@@ -133,7 +133,11 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
    * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`).
    */
   startCall(participants: CommunicationIdentifier[]): Call {
-    const callee = participants?.[0]?.communicationUserId;
+    const kind = Array.isArray(participants) ? foreignIdentifierKind(participants[0]) : undefined;
+    if (kind !== undefined) {
+      throw new CallError(CallErrorCode.BadRequest, `startCall cannot call a ${kind} identifier: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`);
+    }
+    const callee = (participants?.[0] as Partial<CommunicationUserIdentifier> | undefined)?.communicationUserId;
     if (!Array.isArray(participants) || participants.length !== 1 || typeof callee !== 'string' || callee.length === 0) {
       throw new CallError(CallErrorCode.BadRequest, 'startCall takes exactly one participant: [{ communicationUserId }]');
     }

@@ -1,7 +1,7 @@
 import type { PartyInfo } from '@backchannel/protocol';
 
 import type { Call, CallEndReason } from './Call.js';
-import type { CommunicationIdentifierKind } from './dataChannel/types.js';
+import { communicationUserKind, type CommunicationIdentifierKind } from './identifiers.js';
 import { CallError, CallErrorCode, callErrorFromWire } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { Ringing } from './internal/agent/Ringing.js';
@@ -34,7 +34,7 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
     this.id = ringing.callId;
     const caller: PartyInfo = ringing.caller;
     this.callerInfo = Object.freeze({
-      identifier: Object.freeze({ kind: 'communicationUser' as const, communicationUserId: caller.identity }),
+      identifier: communicationUserKind(caller.identity),
       displayName: caller.displayName,
     });
     ringing.on('ended', (reason) => this.emit('callEnded', { callEndReason: reason }));

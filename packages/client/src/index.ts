@@ -44,6 +44,20 @@ export { DataChannelReceiver, type DataChannelReceiverEvents } from './dataChann
 export type {
   CommunicationIdentifier,
   CommunicationIdentifierKind,
+  CommunicationUserIdentifier,
+  CommunicationUserKind,
+  MicrosoftTeamsAppIdentifier,
+  MicrosoftTeamsAppKind,
+  MicrosoftTeamsUserIdentifier,
+  MicrosoftTeamsUserKind,
+  PhoneNumberIdentifier,
+  PhoneNumberKind,
+  TeamsExtensionUserIdentifier,
+  TeamsExtensionUserKind,
+  UnknownIdentifier,
+  UnknownIdentifierKind,
+} from './identifiers.js';
+export type {
   DataChannelMessage,
   DataChannelPriority,
   DataChannelReliability,

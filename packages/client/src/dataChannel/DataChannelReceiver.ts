@@ -1,6 +1,7 @@
 import type { ReceiverState } from '../internal/dataChannel/ReceiverState.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifierKind, DataChannelMessage } from './types.js';
+import { communicationUserKind, type CommunicationIdentifierKind } from '../identifiers.js';
+import type { DataChannelMessage } from './types.js';
 
 export interface DataChannelReceiverEvents {
   /** A message was buffered; read it with `readMessage()`. */
@@ -28,7 +29,7 @@ export class DataChannelReceiver extends TypedEmitter<DataChannelReceiverEvents>
     super(state.listenerErrorReporter);
     this.#state = state;
     this.channelId = state.channelId;
-    this.senderParticipantIdentifier = Object.freeze({ kind: 'communicationUser' as const, communicationUserId: state.senderIdentity });
+    this.senderParticipantIdentifier = communicationUserKind(state.senderIdentity);
     state.on('messageReady', () => this.emit('messageReady'));
     state.on('close', () => this.emit('close'));
   }

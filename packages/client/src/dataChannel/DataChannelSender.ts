@@ -3,7 +3,8 @@ import type { SenderState } from '../internal/dataChannel/SenderState.js';
 import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifier, DataChannelPriority, DataChannelReliability } from './types.js';
+import type { CommunicationIdentifier } from '../identifiers.js';
+import type { DataChannelPriority, DataChannelReliability } from './types.js';
 
 export interface DataChannelSenderEvents {
   /**
