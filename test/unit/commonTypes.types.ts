@@ -5,7 +5,7 @@
  * the lines marked `@ts-expect-error` must not. Nothing here runs.
  */
 import type * as common from '@azure/communication-common';
-import type * as ours from '@backchannel/client';
+import * as ours from '@backchannel/client';
 
 /** `Source` is assignable to `Target` (a type that fails to compile otherwise). */
 type Assignable<Target, Source extends Target> = [Target, Source];
@@ -30,6 +30,42 @@ export type OurIdentifiersAreTheCommonPackages = [
   Assignable<common.CommunicationUserKind, ours.CommunicationUserKind>,
   Assignable<common.CommunicationIdentifier, ours.CommunicationIdentifierKind>,
 ];
+
+type CommonAccessToken = Awaited<ReturnType<common.CommunicationTokenCredential['getToken']>>;
+type CommonAbortSignalLike = NonNullable<common.CommunicationGetTokenOptions['abortSignal']>;
+
+export type CredentialsAreInterchangeable = [
+  // createCallAgent takes the common package's credentials, of either form.
+  Assignable<ours.TokenCredential, common.CommunicationTokenCredential>,
+  Assignable<ours.TokenCredential, common.AzureCommunicationTokenCredential>,
+  // Backchannel's credential goes wherever the common package's interface is expected.
+  Assignable<common.CommunicationTokenCredential, ours.CommunicationTokenCredential>,
+  Assignable<ours.TokenCredential, ours.CommunicationTokenCredential>,
+  // Refresh options written for AzureCommunicationTokenCredential construct Backchannel's, and back.
+  Assignable<ours.CommunicationTokenRefreshOptions, common.CommunicationTokenRefreshOptions>,
+  Assignable<common.CommunicationTokenRefreshOptions, ours.CommunicationTokenRefreshOptions>,
+  Assignable<ours.AccessToken, CommonAccessToken>,
+  Assignable<CommonAccessToken, ours.AccessToken>,
+  Assignable<ours.CommunicationGetTokenOptions, common.CommunicationGetTokenOptions>,
+  Assignable<common.CommunicationGetTokenOptions, ours.CommunicationGetTokenOptions>,
+  Assignable<ours.AbortSignalLike, CommonAbortSignalLike>,
+  Assignable<ours.AbortSignalLike, AbortSignal>,
+];
+
+/** Constructor arguments of AzureCommunicationTokenCredential construct Backchannel's credential as they are. */
+export function credentialArgumentsCompile(token: string, accessToken: CommonAccessToken, refresh: common.CommunicationTokenRefreshOptions): ours.TokenCredential[] {
+  return [
+    new ours.CommunicationTokenCredential(token),
+    new ours.CommunicationTokenCredential(accessToken),
+    new ours.CommunicationTokenCredential(refresh),
+    new ours.CommunicationTokenCredential({
+      token: accessToken,
+      tokenRefresher: async (abortSignal) => (abortSignal?.aborted ? token : accessToken),
+      refreshProactively: true,
+      undecodableTokenExpiryIntervalInSeconds: 300,
+    }),
+  ];
+}
 
 /** What ported code does with identifiers, written against the common package's types. */
 export function portedCodeCompiles(

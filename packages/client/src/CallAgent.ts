@@ -1,12 +1,13 @@
 import type { Clock, IceServerConfig } from '@backchannel/protocol';
 
 import { publicCall, type Call } from './Call.js';
-import { keepCredentialFresh, type CommunicationTokenCredential } from './CommunicationTokenCredential.js';
+import type { AccessToken, TokenCredential } from './CommunicationTokenCredential.js';
 import { communicationUserKind, foreignIdentifierKind, type CommunicationIdentifier, type CommunicationUserIdentifier, type CommunicationUserKind } from './identifiers.js';
 import { CallError, CallErrorCode } from './errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from './events.js';
 import { publicIncomingCall, type IncomingCall } from './IncomingCall.js';
 import { Ringing } from './internal/agent/Ringing.js';
+import { keepCredentialFresh, tokenOf } from './internal/agent/TokenRenewal.js';
 import { CallCore, type CallSetup } from './internal/call/CallCore.js';
 import type { Platform } from './internal/platform/Platform.js';
 import type { IncomingCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
@@ -53,7 +54,9 @@ export interface CallAgentEvents {
 /** @internal How the client configures the agents it creates. */
 export interface CallAgentContext {
   readonly signaling: SignalingClient;
-  readonly credential: CommunicationTokenCredential;
+  readonly credential: TokenCredential;
+  /** The token the connection authenticated with. */
+  readonly initialToken: AccessToken;
   readonly platform: Platform;
   readonly clock: Clock;
   readonly receiverBufferSize: number;
@@ -82,9 +85,11 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     super(context.reportListenerError);
     this.#context = context;
     const { signaling } = context;
-    this.#stopRefreshing = keepCredentialFresh(context.credential, (token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    this.#stopRefreshing = keepCredentialFresh(context.credential, context.initialToken, context.clock, (token) =>
+      signaling.send({ type: 'refreshToken', token: token.token }),
+    );
     // A lost connection is re-established with a fresh token from the credential (docs/reliability.md).
-    signaling.enableReconnect({ getToken: async () => (await context.credential.getToken()).token });
+    signaling.enableReconnect({ getToken: async () => (await tokenOf(context.credential)).token });
     signaling.on('incomingCall', (message) => this.#onIncomingCall(message));
     signaling.on('disconnected', () => this.emit('connectionStateChanged', { oldValue: 'Connected', newValue: 'Disconnected', reason: 'connectionIssue' }));
     signaling.on('reconnected', () => this.emit('connectionStateChanged', { oldValue: 'Disconnected', newValue: 'Connected' }));

@@ -33,9 +33,12 @@ export {
 export { IncomingCall, type IncomingCallEvents } from './IncomingCall.js';
 export {
   CommunicationTokenCredential,
+  type AbortSignalLike,
   type AccessToken,
+  type CommunicationGetTokenOptions,
   type CommunicationTokenCredentialOptions,
   type CommunicationTokenRefreshOptions,
+  type TokenCredential,
 } from './CommunicationTokenCredential.js';
 export { Features, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
