@@ -144,12 +144,23 @@ describe('limits and errors', () => {
     }
   });
 
-  it('refuses data that is not a Uint8Array with InvalidArgument, at the call', async () => {
+  it('rejects data that is not a Uint8Array, or is empty, with InvalidArgument: sendMessage is asynchronous, as in the reference', async () => {
     h = await startHarness();
     const a = await h.join('not-bytes');
     const sender = a.dataChannel.createDataChannelSender({ channelId: 35 });
-    assert.throws(() => void sender.sendMessage('abc' as unknown as Uint8Array), isError(DataChannelErrorCode.InvalidArgument));
-    assert.throws(() => void sender.sendMessage(new ArrayBuffer(3) as unknown as Uint8Array), isError(DataChannelErrorCode.InvalidArgument));
+    const notBytes = /^sendMessage takes a Uint8Array; encode strings with TextEncoder first$/;
+    for (const data of ['abc', new ArrayBuffer(3), [1, 2, 3], undefined]) {
+      const sent = sender.sendMessage(data as unknown as Uint8Array); // never throws
+      await assert.rejects(sent, (error) => isError(DataChannelErrorCode.InvalidArgument)(error) && notBytes.test((error as Error).message));
+    }
+    await assert.rejects(sender.sendMessage(new Uint8Array(0)), {
+      code: DataChannelErrorCode.InvalidArgument,
+      message: 'sendMessage takes a non-empty Uint8Array: an empty message carries nothing',
+    });
+    // Argument errors come first: a closed sender still says what is wrong with the argument.
+    sender.close();
+    await assert.rejects(sender.sendMessage(new Uint8Array(0)), isError(DataChannelErrorCode.InvalidArgument));
+    await assert.rejects(sender.sendMessage(new Uint8Array(1)), isError(DataChannelErrorCode.SenderClosed));
   });
 
   it('refuses bad sender options with InvalidArgument', async () => {
