@@ -145,7 +145,7 @@ describe('past the resume window', () => {
     await rosterSettled([gone, stays]);
     net.down({ cutSignaling: true });
     await until(gone.call, 'stateChanged', () => gone.call.state === 'Disconnected', RESUME_TIMEOUT_MS);
-    assert.equal(gone.call.callEndReason?.code, 'ConnectionLost');
+    assert.equal(gone.call.callEndReason?.name, 'ConnectionLost');
     assert.match(gone.call.callEndReason?.message ?? '', /not resumed within 2000 ms/);
     await until(stays.call, 'remoteParticipantsUpdated', () => stays.call.remoteParticipants.length === 0, RESUME_TIMEOUT_MS);
     net.up();

@@ -370,7 +370,7 @@ describe('server-side limits, with the SDK bypassed', () => {
     try {
       const call = agent.join({ groupId: 'full' });
       await until(call, 'stateChanged', () => call.state === 'Disconnected');
-      assert.equal(call.callEndReason?.code, 'CallFull');
+      assert.equal(call.callEndReason?.name, 'CallFull');
     } finally {
       await agent.dispose();
     }

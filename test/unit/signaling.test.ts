@@ -40,6 +40,7 @@ const validClientMessages: [string, ClientMessage][] = [
     { type: 'candidate', endpointId: 4294967295, candidate: 'candidate:1 1 UDP 2122252543 127.0.0.1 50000 typ host', mid: '0' },
   ],
   ['leave', { type: 'leave', endpointId: 3 }],
+  ['leave for everyone', { type: 'leave', endpointId: 3, forEveryone: true }],
 ];
 
 const participant = { endpointId: 2, identity: 'user-b', displayName: 'Bob' };
@@ -115,6 +116,8 @@ describe('parseClientMessage', () => {
     );
     assertRefused(() => parseClientMessage('{"type":"leave","endpointId":1.5}'), /^invalid signaling message at endpointId: .*expected int/);
     assertRefused(() => parseClientMessage('{"type":"leave","endpointId":0}'), /^invalid signaling message at endpointId: /);
+    // forEveryone is `true` or absent: a `false` would be a second way of saying the same thing.
+    assertRefused(() => parseClientMessage('{"type":"leave","endpointId":1,"forEveryone":false}'), /^invalid signaling message at forEveryone: /);
   });
 
   it('refuses a message with a missing field, naming the field', () => {

@@ -23,6 +23,40 @@ export interface GroupCallLocator {
   groupId: string;
 }
 
+/** What `join()` takes (reference SDK: `GroupLocator`; Backchannel has group calls, not meetings or rooms). */
+export type GroupLocator = GroupCallLocator;
+
+/**
+ * Audio options of a join, a start or an accept (reference SDK: `AudioOptions`). Backchannel carries no
+ * media yet: accepted, so that ported code compiles, and ignored. The streams are the reference's
+ * `LocalAudioStream` objects, which only the reference SDK makes; hence `unknown`.
+ */
+export interface AudioOptions {
+  muted?: boolean;
+  localAudioStreams?: readonly unknown[];
+}
+
+/** Video options of a join, a start or an accept (reference SDK: `VideoOptions`). Accepted and ignored, as {@link AudioOptions}. */
+export interface VideoOptions {
+  localVideoStreams?: readonly unknown[];
+  constraints?: unknown;
+}
+
+/** Options of `join()` (reference SDK: `JoinCallOptions`): media options, ignored until Backchannel carries media. */
+export interface JoinCallOptions {
+  videoOptions?: VideoOptions;
+  audioOptions?: AudioOptions;
+}
+
+/**
+ * Options of `startCall()` (reference SDK: `StartCallOptions`). Ignored: media (see {@link JoinCallOptions}),
+ * and the phone-network caller id and custom context, which Backchannel does not have.
+ */
+export interface StartCallOptions extends JoinCallOptions {
+  alternateCallerId?: { phoneNumber: string };
+  customContext?: unknown;
+}
+
 export interface CallsUpdatedEvent {
   added: Call[];
   removed: Call[];
@@ -34,11 +68,18 @@ export type ConnectionState = 'Connected' | 'Disconnected';
 /** Why the connection state changed (reference SDK: `ConnectionStateChangedReason`). */
 export type ConnectionStateChangedReason = 'invalidToken' | 'connectionIssue';
 
-export interface ConnectionStateChangedEvent {
+/** What `connectionStateChanged` carries. */
+export interface ConnectionStateChangedEventArgs {
   newValue: ConnectionState;
   oldValue: ConnectionState;
   reason?: ConnectionStateChangedReason;
 }
+
+/** A listener of `connectionStateChanged` (reference SDK: `ConnectionStateChangedEvent`). */
+export type ConnectionStateChangedEvent = (args: ConnectionStateChangedEventArgs) => void;
+
+/** A listener of `incomingCall` (reference SDK: `IncomingCallEvent`). */
+export type IncomingCallEvent = (args: { incomingCall: IncomingCall }) => void;
 
 export interface CallAgentEvents {
   /** A 1:1 call rings this agent. */
@@ -48,7 +89,7 @@ export interface CallAgentEvents {
    * The agent's connection to the server went down (lost: the SDK reconnects by itself; or ended: after
    * `dispose()`, or refused) or came back.
    */
-  connectionStateChanged: [event: ConnectionStateChangedEvent];
+  connectionStateChanged: [event: ConnectionStateChangedEventArgs];
 }
 
 /** @internal How the client configures the agents it creates. */
@@ -121,10 +162,12 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   }
 
   /**
-   * Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. Throws a
-   * CallError `BadRequest` for a missing or over-long `groupId`, `ConnectionLost` after `dispose()`.
+   * Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. `options`
+   * (media) are ignored until Backchannel carries media. Throws a CallError `BadRequest` for a missing or
+   * over-long `groupId`, `ConnectionLost` after `dispose()`.
    */
-  join(locator: GroupCallLocator): Call {
+  join(locator: GroupLocator, options?: JoinCallOptions): Call {
+    void options; // media options: nothing to apply until Backchannel carries media
     if (typeof locator?.groupId !== 'string' || locator.groupId.length === 0 || locator.groupId.length > 256) {
       throw new CallError(CallErrorCode.BadRequest, 'join needs { groupId } with a groupId of 1–256 characters');
     }
@@ -135,9 +178,10 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   /**
    * Places a 1:1 call to one identity: every agent of the callee rings; data then flows directly between
    * the two endpoints, peer to peer. The call goes Connecting → Ringing → Connected, or ends with a reason
-   * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`).
+   * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`). `options` are ignored (see {@link StartCallOptions}).
    */
-  startCall(participants: CommunicationIdentifier[]): Call {
+  startCall(participants: CommunicationIdentifier[], options?: StartCallOptions): Call {
+    void options; // media, caller id, custom context: nothing Backchannel has
     const kind = Array.isArray(participants) ? foreignIdentifierKind(participants[0]) : undefined;
     if (kind !== undefined) {
       throw new CallError(CallErrorCode.BadRequest, `startCall cannot call a ${kind} identifier: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`);

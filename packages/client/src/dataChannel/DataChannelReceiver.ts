@@ -10,6 +10,12 @@ export interface DataChannelReceiverEvents {
   close: [];
 }
 
+/** A listener of `messageReady` (reference SDK: `DataChannelReceiverMessageReadyEvent`). */
+export type DataChannelReceiverMessageReadyEvent = () => void;
+
+/** A listener of `close` (reference SDK: `DataChannelReceiverCloseEvent`). */
+export type DataChannelReceiverCloseEvent = () => void;
+
 let wrap: (state: ReceiverState) => DataChannelReceiver;
 
 /**

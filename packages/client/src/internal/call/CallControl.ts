@@ -4,11 +4,12 @@
  */
 import type { ParticipantInfo, WireDataChannelLimits } from '@backchannel/protocol';
 
-import type { CallEndReason, CallState } from '../../callTypes.js';
+import type { CallState, EndCause } from '../../callTypes.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
 import type { CallTransport } from './CallTransport.js';
 
-export type { CallEndReason, CallState };
+// Inside the SDK a call's end is an EndCause; CallCore knows it by the name CallEndReason.
+export type { CallState, EndCause, EndCause as CallEndReason };
 
 export interface CallControl {
   readonly signaling: SignalingClient;
@@ -40,5 +41,7 @@ export interface CallControl {
   answered(): void;
   /** 1:1: this agent is confirmed as the one that accepted. */
   acceptConfirmed(): void;
-  end(reason: CallEndReason): void;
+  end(reason: EndCause): void;
+  /** The application hung up for everyone: leaving, the flow asks the server to end the call for all. */
+  readonly endingForEveryone: boolean;
 }
