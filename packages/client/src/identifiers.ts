@@ -97,13 +97,19 @@ export interface TeamsExtensionUserKind extends TeamsExtensionUserIdentifier {
 
 export interface UnknownIdentifierKind extends UnknownIdentifier {
   kind: 'unknown';
+  /**
+   * Not in the common package's type (an unknown identifier's `id` is its raw id), declared so that
+   * `identifier.rawId` reads on every kind of the union, as the key the reference uses for identifiers.
+   */
+  rawId?: string;
 }
 
 /**
  * A participant as the SDK reports it (reference SDK: `CommunicationIdentifierKind`): `senderParticipantIdentifier`,
  * `remoteParticipant.identifier`, `callerInfo.identifier`. Typed as the reference's whole union, so that a
  * ported `switch (identifier.kind)` compiles; at run time Backchannel reports `communicationUser` only:
- * narrow with `identifier.kind === 'communicationUser'` to read `communicationUserId`.
+ * narrow with `identifier.kind === 'communicationUser'` to read `communicationUserId`, or read `rawId`
+ * (optional on every kind in the type; Backchannel always sets it, to the `communicationUserId`).
  */
 export type CommunicationIdentifierKind =
   | CommunicationUserKind
