@@ -72,7 +72,8 @@ describe('group calls', () => {
     const sender = alice.dataChannel.createDataChannelSender({ channelId: 5 });
     const lastWords = Array.from({ length: 20 }, (_, i) => utf8.encode(`last words ${i}`));
     const heard = [bob, carol].map(async (p) => readMessages((await receiversOf(p, 1))[0]!, lastWords.length));
-    for (const words of lastWords) void sender.sendMessage(words);
+    // Hang-up keeps what sendMessage had resolved for (handed to the transport): those are the last words.
+    await Promise.all(lastWords.map((words) => sender.sendMessage(words)));
     const othersEnded = [bob, carol].map((p) => until(p.call, 'stateChanged', () => p.call.state === 'Disconnected'));
     await alice.call.hangUp({ forEveryone: true });
     await Promise.all(othersEnded);
