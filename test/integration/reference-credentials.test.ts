@@ -30,8 +30,11 @@ function tokenValidFor(identity: string, seconds: number): Promise<string> {
 describe('credentials of the reference’s interface', () => {
   let h: Harness | undefined;
   const agents: CallAgent[] = [];
+  /** The application's to dispose, as with the reference: an agent never disposes its credential. */
+  const credentials: AzureCommunicationTokenCredential[] = [];
   afterEach(async () => {
     await Promise.all(agents.splice(0).map((agent) => agent.dispose()));
+    for (const credential of credentials.splice(0)) credential.dispose();
     await h?.close();
     h = undefined;
   });
@@ -75,6 +78,7 @@ describe('credentials of the reference’s interface', () => {
           return tokenValidFor(identity, 4);
         },
       });
+      credentials.push(credential); // its proactive renewals run on timers of their own until it is disposed
       const agent = await client.createCallAgent(credential);
       agents.push(agent);
       // Any change of the connection's state before the third renewal is a failure: it was cut off.
