@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'apps/**/dist/**'] },
+  // The reference-typed examples import a package that is not installed: they are typechecked by their test.
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'apps/**/dist/**', 'examples/porting/reference/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -42,6 +42,14 @@ export interface ReceivedDataMessage {
   data: Uint8Array;
 }
 
+/**
+ * How the log lines name a sender. The reference types identifiers as a union of kinds (C#: `CallIdentifier`
+ * and its subclasses); Backchannel's senders are all Communication users.
+ */
+function identityOf(identifier: CommunicationIdentifierKind): string {
+  return identifier.kind === 'communicationUser' ? identifier.communicationUserId : identifier.kind;
+}
+
 /** "Enable Data Channel feature": the Data Channel feature object of the ongoing call. */
 export function getDataChannelCallFeature(call: Call): DataChannelCallFeature {
   const dataChannelCallFeature = call.feature(Features.DataChannel);
@@ -62,21 +70,21 @@ export function receiveDataMessages(call: Call, count: number): Promise<Received
       if (message === undefined) return; // nothing waiting (C# would hand back null)
       const sequence = message.sequenceNumber; // get the message sequence number
       const data = message.data; // get the data content
-      console.log(`channel ${receiver.channelId}: message ${sequence} from ${receiver.senderParticipantIdentifier.communicationUserId}: ${new TextDecoder().decode(data)}`);
+      console.log(`channel ${receiver.channelId}: message ${sequence} from ${identityOf(receiver.senderParticipantIdentifier)}: ${new TextDecoder().decode(data)}`);
       received.push({ channelId: receiver.channelId, senderId: receiver.senderParticipantIdentifier, sequence, data });
       if (received.length === count) resolve([...received]);
     }
 
     // 4. Define the Closed event handler.
     function receiverClosedHandler(receiver: DataChannelReceiver): void {
-      console.log(`channel ${receiver.channelId}: receiver from ${receiver.senderParticipantIdentifier.communicationUserId} closed`);
+      console.log(`channel ${receiver.channelId}: receiver from ${identityOf(receiver.senderParticipantIdentifier)} closed`);
     }
 
     // 1. Define the DataChannelReceiverCreated event handler.
     function dataChannelReceiverCreatedHandler(receiver: DataChannelReceiver): void {
       const channelId = receiver.channelId; // get the channel id
       const senderId = receiver.senderParticipantIdentifier; // get the message sender id
-      console.log(`channel ${channelId}: receiver created for sender ${senderId.communicationUserId}`);
+      console.log(`channel ${channelId}: receiver created for sender ${identityOf(senderId)}`);
 
       // 5. Attach the MessageReceivedHandler and ReceiverClosedHandler.
       receiver.on('messageReady', () => messageReceivedHandler(receiver));

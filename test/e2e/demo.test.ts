@@ -10,6 +10,7 @@ import { rtcRuntimeReferences } from '@backchannel/node-rtc';
 import type { RunningServer } from '@backchannel/server';
 import type { Browser } from 'playwright-core';
 
+import { userIdOf } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 import { launchChromium } from './support/browser.js';
 import { DemoPage } from './support/demoPage.js';
@@ -125,7 +126,7 @@ describe('the demo in Chromium: three pages and a Node client in one call', () =
     const leaving = carol.identity;
     await carol.leave();
     for (const page of [alice, bob]) await page.participant(leaving).waitFor({ state: 'detached' });
-    await until(bot.call, 'remoteParticipantsUpdated', () => !bot.call.remoteParticipants.some((p) => p.identifier.communicationUserId === leaving));
+    await until(bot.call, 'remoteParticipantsUpdated', () => !bot.call.remoteParticipants.some((p) => userIdOf(p.identifier) === leaving));
     for (const page of [alice, bob]) assert.equal((await page.participantIdentities()).length, 2);
   });
 });

@@ -14,6 +14,7 @@ import {
   Features,
   type Call,
   type CallAgent,
+  type CommunicationIdentifierKind,
   type DataChannelCallFeature,
   type DataChannelMessage,
   type DataChannelReceiver,
@@ -121,6 +122,12 @@ export async function readMessages(receiver: DataChannelReceiver, count: number)
     await waitForEvent(receiver, 'messageReady', () => (drain(), messages.length >= count));
   }
   return messages;
+}
+
+/** The identity of a participant the SDK reported: Backchannel's are Communication users (asserted). */
+export function userIdOf(identifier: CommunicationIdentifierKind): string {
+  assert.equal(identifier.kind, 'communicationUser', `a communicationUser identifier, got ${JSON.stringify(identifier)}`);
+  return (identifier as { communicationUserId: string }).communicationUserId;
 }
 
 export const utf8 = {

@@ -35,7 +35,7 @@ call.feature(Features.UserFacingDiagnostics).network.on('diagnosticChanged', ({ 
 call.on('stateChanged', () => {
   if (call.state === 'Connected') say('ready');
   if (call.state === 'Disconnected') {
-    say(`ended ${call.callEndReason?.code ?? ''}`);
+    say(`ended ${call.callEndReason?.name ?? ''}`);
     void agent.dispose().then(() => process.exit(0));
   }
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 
 import { CallClient, CallError, CommunicationTokenCredential, type RemoteParticipantsUpdatedEvent } from '@backchannel/client';
 
-import { rosterSettled, startHarness, type Harness } from '../helpers/backchannel.js';
+import { readMessages, receiversOf, rosterSettled, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
 import { RawClients } from '../helpers/rawClient.js';
 
@@ -27,7 +27,7 @@ describe('group calls', () => {
     assert.deepEqual(seenBy(alice), ['Bob', 'Carol']);
     assert.deepEqual(seenBy(bob), ['Alice', 'Carol']);
     const carolAsSeenByAlice = alice.call.remoteParticipants.find((r) => r.displayName === 'Carol')!;
-    assert.deepEqual(carolAsSeenByAlice.identifier, { kind: 'communicationUser', communicationUserId: carol.identity });
+    assert.deepEqual(carolAsSeenByAlice.identifier, { kind: 'communicationUser', communicationUserId: carol.identity, rawId: carol.identity });
     assert.equal(carolAsSeenByAlice.state, 'Connected');
     const other = await h.join('another-group');
     assert.notEqual(other.call.id, alice.call.id);
@@ -45,7 +45,9 @@ describe('group calls', () => {
     await until(call, 'stateChanged', () => call.state === 'Connected');
     await call.hangUp();
     assert.deepEqual(states, ['Connecting', 'Connected', 'Disconnecting', 'Disconnected']);
-    assert.deepEqual(call.callEndReason, { code: 'HungUp', message: 'the call was hung up' });
+    assert.deepEqual(call.callEndReason, { code: 0, subCode: 0, name: 'HungUp', message: 'the call was hung up' });
+    assert.equal(call.callEndReason, call.callEndReason, 'one object, handed to every reader');
+    assert.ok(Object.isFrozen(call.callEndReason));
     assert.deepEqual(agent.calls, []);
     await agent.dispose();
   });
@@ -57,10 +59,39 @@ describe('group calls', () => {
     const left = waitForEvent(a.call, 'remoteParticipantsUpdated');
     await b.agent.dispose();
     const [event] = (await left) as [RemoteParticipantsUpdatedEvent];
-    assert.deepEqual(event.removed.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.deepEqual(event.removed.map((p) => userIdOf(p.identifier)), [b.identity]);
     assert.equal(a.call.remoteParticipants.length, 0);
     assert.equal(h.server.snapshot().calls, 1);
     // h.close() checks that the server forgot the call once its last participant left.
+  });
+
+  it('hangUp({ forEveryone: true }) ends the call for every participant, with EndedForEveryone (0/4097), after what the leaver sent', async () => {
+    h = await startHarness();
+    const [alice, bob, carol] = [await h.join('everyone', { displayName: 'Alice' }), await h.join('everyone'), await h.join('everyone')];
+    await rosterSettled([alice, bob, carol]);
+    const sender = alice.dataChannel.createDataChannelSender({ channelId: 5 });
+    const lastWords = Array.from({ length: 20 }, (_, i) => utf8.encode(`last words ${i}`));
+    const heard = [bob, carol].map(async (p) => readMessages((await receiversOf(p, 1))[0]!, lastWords.length));
+    // Hang-up keeps what sendMessage had resolved for (handed to the transport): those are the last words.
+    await Promise.all(lastWords.map((words) => sender.sendMessage(words)));
+    const othersEnded = [bob, carol].map((p) => until(p.call, 'stateChanged', () => p.call.state === 'Disconnected'));
+    await alice.call.hangUp({ forEveryone: true });
+    await Promise.all(othersEnded);
+
+    assert.deepEqual(alice.call.callEndReason, { code: 0, subCode: 0, name: 'HungUp', message: 'the call was hung up' });
+    for (const p of [bob, carol]) {
+      assert.deepEqual(p.call.callEndReason, { code: 0, subCode: 4097, name: 'EndedForEveryone', message: 'Alice ended the call for everyone' });
+    }
+    for (const messages of await Promise.all(heard)) {
+      assert.deepEqual(
+        messages.map((m) => utf8.decode(m.data)),
+        lastWords.map((words) => utf8.decode(words)),
+      );
+    }
+    assert.deepEqual(h.server.snapshot().calls, 0, 'the call is over on the server');
+    // The groupId is free again: joining it starts a new call.
+    const again = await h.join('everyone');
+    assert.notEqual(again.call.id, alice.call.id);
   });
 
   it('ends calls with ServerShutdown when the server stops', async () => {
@@ -69,7 +100,7 @@ describe('group calls', () => {
     const ended = until(a.call, 'stateChanged', () => a.call.state === 'Disconnected');
     await h.server.close();
     await ended;
-    assert.equal(a.call.callEndReason?.code, 'ServerShutdown');
+    assert.deepEqual(a.call.callEndReason, { code: 503, name: 'ServerShutdown', message: a.call.callEndReason?.message });
   });
 
   it('refuses a malformed token with InvalidToken and an unreachable server with ConnectionLost', async () => {

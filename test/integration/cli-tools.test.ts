@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CallClient, CommunicationTokenCredential, receiveStreams, sendStream, type DataChannelReceiver } from '@backchannel/client';
 
-import { connected, readMessages, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
+import { connected, readMessages, rosterSettled, startHarness, userIdOf, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
@@ -119,7 +119,7 @@ async function receiverOn(participant: Participant, channelId: number): Promise<
 }
 
 const identityOf = (participant: Participant, displayName: string): string =>
-  participant.call.remoteParticipants.find((p) => p.displayName === displayName)!.identifier.communicationUserId;
+  userIdOf(participant.call.remoteParticipants.find((p) => p.displayName === displayName)!.identifier);
 
 afterEach(() => {
   // A failed test may leave a tool running: end it so that the harness's leak check can pass.
@@ -214,7 +214,7 @@ describe('backchannel chat', () => {
     // Terminal → SDK: the demo page's chat message, from Bob as the server stamps it.
     chat.write('hello from the terminal');
     const fromBob = await receiverOn(alice, MESSAGE_CHANNEL);
-    assert.equal(fromBob.senderParticipantIdentifier.communicationUserId, bob);
+    assert.equal(userIdOf(fromBob.senderParticipantIdentifier), bob);
     const [first] = await readMessages(fromBob, 1);
     assert.deepEqual(JSON.parse(utf8.decode(first!.data)), { type: 'chat', text: 'hello from the terminal', to: 'everyone' });
 

@@ -25,7 +25,7 @@ import { DeploymentMismatchError, startServer } from '@backchannel/server';
 
 import { Nodes, SHARED, identityApi, identityPath, newUser } from '../helpers/cluster.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
-import { utf8 } from '../helpers/backchannel.js';
+import { userIdOf, utf8 } from '../helpers/backchannel.js';
 import { RedisServer } from '../helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
@@ -92,7 +92,7 @@ describe('identities shared through Redis', () => {
     const done = ended(call);
     assert.equal((await identityApi(a, 'POST', identityPath.revoke(user.identity))).status, 204);
     await done; // within the default timeout: the announcement crosses Redis pub/sub
-    assert.equal(call.callEndReason?.code, 'InvalidToken');
+    assert.equal(call.callEndReason?.name, 'InvalidToken');
     assert.match(call.callEndReason?.message ?? '', /revoked/);
     assert.equal(agent.connectionState, 'Disconnected');
     assert.match((await refused(b.url, user.token)).message, /the token was revoked/);
@@ -112,7 +112,7 @@ describe('identities shared through Redis', () => {
     const done = Promise.all([ended(onA.call), ended(onB.call)]);
     assert.equal((await identityApi(b, 'DELETE', identityPath.identity(user.identity))).status, 204);
     await done;
-    assert.deepEqual([onA.call.callEndReason?.code, onB.call.callEndReason?.code], ['InvalidToken', 'InvalidToken']);
+    assert.deepEqual([onA.call.callEndReason?.name, onB.call.callEndReason?.name], ['InvalidToken', 'InvalidToken']);
     for (const node of [a, b]) {
       assert.match((await refused(node.url, user.token)).message, /no longer exists/);
       const answer = await identityApi(node, 'POST', identityPath.issue(user.identity), { scopes: ['voip'] });
@@ -181,7 +181,7 @@ describe('identities shared through Redis', () => {
       assert.deepEqual([a.network, b.network], [[DiagnosticQuality.Bad, DiagnosticQuality.Good], [DiagnosticQuality.Bad, DiagnosticQuality.Good]]);
       assert.deepEqual(old.readMessage()?.sequenceNumber, 1);
       assert.equal(renewed.channelId, 7);
-      assert.equal(renewed.senderParticipantIdentifier.communicationUserId, alice.identity);
+      assert.equal(userIdOf(renewed.senderParticipantIdentifier), alice.identity);
       assert.deepEqual([message?.sequenceNumber, utf8.decode(message!.data)], [1, 'after'], 'a new session, numbered from 1');
       assert.deepEqual(a.call.remoteParticipants.map((p) => p.displayName), ['bob']);
     } finally {

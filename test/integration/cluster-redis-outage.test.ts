@@ -201,7 +201,7 @@ describe('Redis lost while running', () => {
       const done = ended(revokedCall.call);
       proxy.restore();
       await done;
-      assert.equal(revokedCall.call.callEndReason?.code, 'InvalidToken');
+      assert.equal(revokedCall.call.callEndReason?.name, 'InvalidToken');
       assert.match(revokedCall.call.callEndReason?.message ?? '', /revoked/);
       const [revalidated] = await log.logged('live connections revalidated against the identity store', 1);
       assert.equal(revalidated?.ended, 1);
@@ -221,7 +221,7 @@ describe('Redis lost while running', () => {
     await log.logged('Redis unreachable', 1);
     await redis.restart();
     await done;
-    assert.equal(call.callEndReason?.code, 'InvalidToken');
+    assert.equal(call.callEndReason?.name, 'InvalidToken');
     assert.equal(log.matching('Redis came back without the deployment record: its data was lost, and every identity with it').length, 1);
     assert.deepEqual(await readyz(node), { status: 200, body: { status: 'ready' } });
     assert.match((await refusal(node.url, user.token)).message, /no longer exists/);

@@ -48,9 +48,10 @@ function harnessCapturingLog(): () => Harness {
   };
 }
 
-const kindOf = (p: Participant): { kind: 'communicationUser'; communicationUserId: string } => ({
+const kindOf = (p: Participant): { kind: 'communicationUser'; communicationUserId: string; rawId: string } => ({
   kind: 'communicationUser',
   communicationUserId: p.identity,
+  rawId: p.identity,
 });
 
 async function twoParticipants(h: Harness, groupId: string): Promise<[Participant, Participant]> {
@@ -115,7 +116,7 @@ describe('web quickstart (examples/web-quickstart.ts)', () => {
   it('refuses a string in sendMessage, as the quickstart warns: data must be a Uint8Array', async () => {
     const [alice] = await twoParticipants(harness(), 'web-string');
     const messageSender = createMessageSender(alice.call);
-    assert.throws(() => messageSender.sendMessage('abc' as unknown as Uint8Array), {
+    await assert.rejects(messageSender.sendMessage('abc' as unknown as Uint8Array), {
       name: 'DataChannelError',
       code: DataChannelErrorCode.InvalidArgument,
       message: 'sendMessage takes a Uint8Array; encode strings with TextEncoder first',

@@ -97,7 +97,9 @@ describe('hardening', () => {
       await next((m) => m.type === 'callAccepted');
       ws.send(JSON.stringify({ type: 'peerSignal', callId: call.id, signal: { kind: 'offer', sdp: 'not sdp' } }));
       await until(call, 'stateChanged', () => call.state === 'Disconnected');
-      assert.equal(call.callEndReason?.code, 'TransportFailed');
+      assert.equal(call.callEndReason?.name, 'TransportFailed');
+      // Never connected: the reference's "call setup failed" (410/3100), not "call dropped" (3101).
+      assert.deepEqual([call.callEndReason?.code, call.callEndReason?.subCode], [410, 3100]);
       assert.match(call.callEndReason?.message ?? '', /refused/);
     } finally {
       ws.close();

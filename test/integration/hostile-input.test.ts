@@ -27,7 +27,7 @@ import {
 } from '@backchannel/protocol';
 import { WebSocket } from 'ws';
 
-import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
+import { readMessages, receiversOf, rosterSettled, startHarness, userIdOf, utf8, type Harness, type Participant } from '../helpers/backchannel.js';
 import { within } from '../helpers/events.js';
 import type { RawEndpoint } from '../helpers/rawClient.js';
 import { RawClients } from '../helpers/rawClient.js';
@@ -124,7 +124,7 @@ describe('hostile input', () => {
     await from.dataChannel.createDataChannelSender({ channelId, participants: [{ communicationUserId: to.identity }] }).sendMessage(utf8.encode('still here'));
     const receivers = await receiversOf(to, before + 1);
     const receiver = receivers[before]!;
-    assert.deepEqual([receiver.channelId, receiver.senderParticipantIdentifier.communicationUserId], [channelId, from.identity]);
+    assert.deepEqual([receiver.channelId, userIdOf(receiver.senderParticipantIdentifier)], [channelId, from.identity]);
     assert.deepEqual(asPairs(await readMessages(receiver, 1)), [[1, 'still here']]);
     assert.equal(from.call.state, 'Connected');
   }
@@ -146,7 +146,7 @@ describe('hostile input', () => {
       raw.send('durable', encodeSend({ flags: 0, channelId: 9, sessionId: 1, sequenceNumber: 2 }, victimEndpoint, utf8.encode('from raw')));
 
       const [receiver] = await receiversOf(bystander, 1);
-      assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: raw.identity });
+      assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: raw.identity, rawId: raw.identity });
       assert.deepEqual(asPairs(await readMessages(receiver!, 1)), [[2, 'from raw']]);
       assert.equal(bystander.receivers.length, 1, 'the forged Deliver frame created no receiver');
       assert.equal(victim.receivers.length, 0);
@@ -171,7 +171,7 @@ describe('hostile input', () => {
       raw.send('durable', encodeSend({ flags: 0, channelId: 31, sessionId: 1, sequenceNumber: 1 }, 0, utf8.encode('marker')));
       // The marker arrives after anything the server did with the two frames before it.
       const receivers = await receiversOf(bystander, 2);
-      assert.deepEqual([receivers[1]!.channelId, receivers[1]!.senderParticipantIdentifier.communicationUserId], [31, raw.identity]);
+      assert.deepEqual([receivers[1]!.channelId, userIdOf(receivers[1]!.senderParticipantIdentifier)], [31, raw.identity]);
       await sender.sendMessage(utf8.encode('two'));
       assert.deepEqual(asPairs(await readMessages(receiver!, 2)), [
         [1, 'one'],
@@ -378,7 +378,7 @@ describe('hostile input', () => {
       await stillDelivers(owner, peer, 1);
       await stillDelivers(peer, owner, 2);
       assert.deepEqual(
-        peer.call.remoteParticipants.map((p) => [p.identifier.communicationUserId, p.state]).sort(),
+        peer.call.remoteParticipants.map((p) => [userIdOf(p.identifier), p.state]).sort(),
         [
           [owner.identity, 'Connected'],
           [intruder.identity, 'Connected'],

@@ -16,7 +16,7 @@ import {
 } from '@backchannel/client';
 import { DEFAULT_LIMITS } from '@backchannel/protocol';
 
-import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
+import { receiversOf, rosterSettled, startHarness, userIdOf, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
 import { drain, indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
@@ -336,6 +336,6 @@ describe('calls through an impaired network', () => {
       ['Disconnected', 'Connected'],
     ]);
     assert.deepEqual([a, b].map((p) => p.call.state), ['Connected', 'Connected']);
-    assert.deepEqual(a.call.remoteParticipants.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.deepEqual(a.call.remoteParticipants.map((p) => userIdOf(p.identifier)), [b.identity]);
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { CommunicationTokenCredential, CallClient, DataChannelError, DataChannelErrorCode, Features } from '@backchannel/client';
+import { CommunicationTokenCredential, CallClient, DataChannelError, DataChannelErrorCode, Features, type CommunicationIdentifierKind } from '@backchannel/client';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
 
@@ -63,6 +63,32 @@ describe('limits and errors', () => {
     assert.throws(() => a.dataChannel.createDataChannelSender({ channelId: 33, participants: ids(65) }), isError(DataChannelErrorCode.InvalidArgument));
     sender.setParticipants(ids(64));
     await sender.sendMessage(utf8.encode('to 64 absent users'));
+  });
+
+  it('refuses recipients of identifier kinds Backchannel has no users of with InvalidArgument naming the kind', async () => {
+    h = await startHarness();
+    const a = await h.join('kinds');
+    const sender = a.dataChannel.createDataChannelSender({ channelId: 34 });
+    const foreign: [object, string][] = [
+      [{ phoneNumber: '+14255550123' }, 'phoneNumber'],
+      [{ kind: 'phoneNumber', phoneNumber: '+14255550123', rawId: '4:+14255550123' }, 'phoneNumber'],
+      [{ microsoftTeamsUserId: '45ab2481-1c1c-4005-be24-0ffb879b1130', isAnonymous: false }, 'microsoftTeamsUser'],
+      [{ teamsAppId: '45ab2481-1c1c-4005-be24-0ffb879b1130' }, 'microsoftTeamsApp'],
+      [{ botId: '45ab2481-1c1c-4005-be24-0ffb879b1130' }, 'microsoftBot'],
+      [{ userId: 'u', tenantId: 't', resourceId: 'r' }, 'teamsExtensionUser'],
+      [{ id: '28:orgid:45ab2481' }, 'unknown'],
+      [{ kind: 'unknown', id: '28:orgid:45ab2481' }, 'unknown'],
+    ];
+    for (const [identifier, kind] of foreign) {
+      const participants = [{ communicationUserId: a.identity }, identifier] as never;
+      const message = `a ${kind} identifier cannot be a recipient: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`;
+      assert.throws(() => sender.setParticipants(participants), { name: 'DataChannelError', code: DataChannelErrorCode.InvalidArgument, message });
+      assert.throws(() => a.dataChannel.createDataChannelSender({ channelId: 35, participants }), { code: DataChannelErrorCode.InvalidArgument, message });
+    }
+    // What the SDK reports (a kind object, with rawId) and the plain identifier are both accepted.
+    const reported: CommunicationIdentifierKind = { kind: 'communicationUser', communicationUserId: a.identity, rawId: a.identity };
+    sender.setParticipants([reported, { communicationUserId: 'someone' }]);
+    await sender.sendMessage(utf8.encode('to Communication users'));
   });
 
   it('counts each endpoint of a recipient identity toward the recipient limit', async () => {
@@ -154,12 +180,23 @@ describe('limits and errors', () => {
     }
   });
 
-  it('refuses data that is not a Uint8Array with InvalidArgument, at the call', async () => {
+  it('rejects data that is not a Uint8Array, or is empty, with InvalidArgument: sendMessage is asynchronous, as in the reference', async () => {
     h = await startHarness();
     const a = await h.join('not-bytes');
     const sender = a.dataChannel.createDataChannelSender({ channelId: 35 });
-    assert.throws(() => void sender.sendMessage('abc' as unknown as Uint8Array), isError(DataChannelErrorCode.InvalidArgument));
-    assert.throws(() => void sender.sendMessage(new ArrayBuffer(3) as unknown as Uint8Array), isError(DataChannelErrorCode.InvalidArgument));
+    const notBytes = /^sendMessage takes a Uint8Array; encode strings with TextEncoder first$/;
+    for (const data of ['abc', new ArrayBuffer(3), [1, 2, 3], undefined]) {
+      const sent = sender.sendMessage(data as unknown as Uint8Array); // never throws
+      await assert.rejects(sent, (error) => isError(DataChannelErrorCode.InvalidArgument)(error) && notBytes.test((error as Error).message));
+    }
+    await assert.rejects(sender.sendMessage(new Uint8Array(0)), {
+      code: DataChannelErrorCode.InvalidArgument,
+      message: 'sendMessage takes a non-empty Uint8Array: an empty message carries nothing',
+    });
+    // Argument errors come first: a closed sender still says what is wrong with the argument.
+    sender.close();
+    await assert.rejects(sender.sendMessage(new Uint8Array(0)), isError(DataChannelErrorCode.InvalidArgument));
+    await assert.rejects(sender.sendMessage(new Uint8Array(1)), isError(DataChannelErrorCode.SenderClosed));
   });
 
   it('refuses bad sender options with InvalidArgument', async () => {

@@ -246,7 +246,7 @@ describe('graceful shutdown', () => {
       const ended = until(call, 'stateChanged', () => call.state === 'Disconnected');
       child.kill('SIGTERM');
       await ended;
-      assert.equal(call.callEndReason?.code, 'ServerShutdown');
+      assert.equal(call.callEndReason?.name, 'ServerShutdown');
       const [code] = (await within(once(child, 'exit'), 'the server to exit')) as [number | null];
       assert.equal(code, 0);
       await agent.dispose();
@@ -304,7 +304,7 @@ describe('a server that crashes and comes back', () => {
       second = serve(['--port', new URL(url!).port, '--access-key', ACCESS_KEY, '--token-secret', secret]);
       await lineMatching(second, /^Backchannel listening on /);
       await ended;
-      assert.equal(call.callEndReason?.code, 'InvalidToken');
+      assert.equal(call.callEndReason?.name, 'InvalidToken');
       assert.match(call.callEndReason?.message ?? '', /no longer exists/);
       assert.deepEqual(states, ['Disconnected:connectionIssue'], 'lost once, then refused while reconnecting');
       assert.equal(agent.connectionState, 'Disconnected');

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { CallClient, CallError, CommunicationTokenCredential, Features, type Call, type CallAgent, type IncomingCall } from '@backchannel/client';
+import { CallClient, CallError, CommunicationTokenCredential, Features, type Call, type CallAgent, type CallEndReason, type IncomingCall } from '@backchannel/client';
 
-import { connected, readMessages, startHarness, utf8, type Harness } from '../helpers/backchannel.js';
+import { connected, readMessages, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
 
 /**
@@ -32,8 +32,11 @@ function nextIncomingCall(agent: CallAgent): Promise<IncomingCall> {
 
 
 function ended(call: Call): Promise<string | undefined> {
-  return until(call, 'stateChanged', () => call.state === 'Disconnected').then(() => call.callEndReason?.code);
+  return until(call, 'stateChanged', () => call.state === 'Disconnected').then(() => call.callEndReason?.name);
 }
+
+/** A call end reason as [Backchannel's name, the reference's code, its subCode]. */
+const codesOf = (reason: CallEndReason | undefined): [string, number, number | undefined] | undefined => reason && [reason.name, reason.code, reason.subCode];
 
 describe('1:1 calls', () => {
   let h: Harness | undefined;
@@ -59,13 +62,13 @@ describe('1:1 calls', () => {
     const states: string[] = [call.state];
     call.on('stateChanged', () => states.push(call.state));
     const incoming = await ringing;
-    assert.deepEqual(incoming.callerInfo, { identifier: { kind: 'communicationUser', communicationUserId: caller.identity }, displayName: 'Caller' });
+    assert.deepEqual(incoming.callerInfo, { identifier: { kind: 'communicationUser', communicationUserId: caller.identity, rawId: caller.identity }, displayName: 'Caller' });
     const calleeCall = await incoming.accept();
     await Promise.all([connected(call), connected(calleeCall)]);
     assert.deepEqual(states, ['Connecting', 'Ringing', 'Connecting', 'Connected']);
     assert.equal(call.id, calleeCall.id);
-    assert.deepEqual(call.remoteParticipants.map((p) => [p.identifier.communicationUserId, p.displayName]), [[callee.identity, 'Callee']]);
-    assert.deepEqual(calleeCall.remoteParticipants.map((p) => p.identifier.communicationUserId), [caller.identity]);
+    assert.deepEqual(call.remoteParticipants.map((p) => [userIdOf(p.identifier), p.displayName]), [[callee.identity, 'Callee']]);
+    assert.deepEqual(calleeCall.remoteParticipants.map((p) => userIdOf(p.identifier)), [caller.identity]);
   });
 
   it('carries 10,000 Durable messages in order end to end, peer to peer, with no data through the server', async () => {
@@ -80,7 +83,7 @@ describe('1:1 calls', () => {
     const count = 10_000;
     const sent = Promise.all(Array.from({ length: count }, (_, i) => sender.sendMessage(utf8.encode(String(i)))));
     const [receiver] = (await receiverCreated) as [Parameters<typeof readMessages>[0]];
-    assert.deepEqual(receiver.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: caller.identity });
+    assert.deepEqual(receiver.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: caller.identity, rawId: caller.identity });
     const messages = await readMessages(receiver, count);
     await sent;
     messages.forEach((m, i) => {
@@ -125,7 +128,8 @@ describe('1:1 calls', () => {
     const incoming = await ringing;
     await incoming.reject();
     assert.equal(await ended(call), 'Rejected');
-    assert.equal(incoming.callEndReason?.code, 'Rejected');
+    assert.deepEqual(codesOf(call.callEndReason), ['Rejected', 603, 0]);
+    assert.deepEqual(codesOf(incoming.callEndReason), ['Rejected', 603, 0]);
   });
 
   it('ends with NoAnswer on both sides when nobody answers in time', async () => {
@@ -137,7 +141,8 @@ describe('1:1 calls', () => {
     const stopped = waitForEvent(incoming, 'callEnded');
     assert.equal(await ended(call), 'NoAnswer');
     await stopped;
-    assert.equal(incoming.callEndReason?.code, 'NoAnswer');
+    assert.deepEqual(codesOf(incoming.callEndReason), ['NoAnswer', 487, 10004]);
+    assert.deepEqual(codesOf(call.callEndReason), ['NoAnswer', 487, 10004]);
     await assert.rejects(incoming.accept(), (e: unknown) => e instanceof CallError && e.code === 'NoAnswer');
   });
 
@@ -148,6 +153,25 @@ describe('1:1 calls', () => {
     const offline = await h.createUser();
     const call = caller.agent.startCall([{ communicationUserId: offline.identity }]);
     assert.equal(await ended(call), 'CalleeOffline');
+    assert.deepEqual(codesOf(call.callEndReason), ['CalleeOffline', 480, 10037]);
+  });
+
+  it('refuses to call an identifier of a kind Backchannel has no users of, with BadRequest naming the kind', async () => {
+    h = await startHarness();
+    const caller = await agentFor(h);
+    agents.push(caller.agent);
+    for (const [identifier, kind] of [
+      [{ phoneNumber: '+14255550123' }, 'phoneNumber'],
+      [{ kind: 'microsoftTeamsUser', microsoftTeamsUserId: '45ab2481', rawId: '8:orgid:45ab2481' }, 'microsoftTeamsUser'],
+      [{ id: '28:45ab2481' }, 'unknown'],
+    ] as const) {
+      assert.throws(() => caller.agent.startCall([identifier as never]), {
+        name: 'CallError',
+        code: 'BadRequest',
+        message: `startCall cannot call a ${kind} identifier: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`,
+      });
+    }
+    assert.deepEqual(caller.agent.calls, []);
   });
 
   it('ends with HungUp on both sides when one party hangs up, before or after answering', async () => {
@@ -159,8 +183,11 @@ describe('1:1 calls', () => {
     let incoming = await ringing;
     const stopped = waitForEvent(incoming, 'callEnded');
     await call.hangUp();
-    await stopped;
-    assert.equal(incoming.callEndReason?.code, 'HungUp');
+    const [{ callEndReason }] = await stopped;
+    // As in the reference: the caller canceled (487); the caller itself ended its call normally (0).
+    assert.deepEqual(codesOf(incoming.callEndReason), ['HungUp', 487, 0]);
+    assert.equal(callEndReason, incoming.callEndReason, 'the event carries the same object');
+    assert.deepEqual(codesOf(call.callEndReason), ['HungUp', 0, 0]);
     // After: the other party's call ends.
     ringing = nextIncomingCall(callee.agent);
     call = caller.agent.startCall([{ communicationUserId: callee.identity }]);
@@ -170,7 +197,8 @@ describe('1:1 calls', () => {
     const callerEnded = ended(call);
     await calleeCall.hangUp();
     assert.equal(await callerEnded, 'HungUp');
-    assert.equal(calleeCall.callEndReason?.code, 'HungUp');
+    assert.deepEqual(codesOf(call.callEndReason), ['HungUp', 0, 0]);
+    assert.deepEqual(codesOf(calleeCall.callEndReason), ['HungUp', 0, 0]);
   });
 
   it('rings every endpoint of the callee; the first to accept wins and the others stop ringing', async () => {
@@ -187,7 +215,7 @@ describe('1:1 calls', () => {
     const accepted = await phoneCall.accept();
     await Promise.all([connected(call), connected(accepted)]);
     await laptopStopped;
-    assert.equal(laptopCall.callEndReason?.code, 'AnsweredElsewhere');
+    assert.deepEqual(codesOf(laptopCall.callEndReason), ['AnsweredElsewhere', 487, 10003]);
     await assert.rejects(within(laptopCall.accept(), 'a late accept'), (e: unknown) => e instanceof CallError && e.code === 'AnsweredElsewhere');
   });
 });

@@ -20,7 +20,7 @@ import {
   type NetworkDiagnosticChangedEventArgs,
 } from '@backchannel/client';
 
-import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
+import { receiversOf, rosterSettled, startHarness, userIdOf, type Harness, type Participant } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
 import { indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
@@ -111,7 +111,7 @@ describe('calls that survive the network', () => {
     }
     assert.equal(a.call.state, 'Connected');
     assert.equal(b.call.state, 'Connected');
-    assert.deepEqual(a.call.remoteParticipants.map((p) => p.identifier.communicationUserId), [b.identity]);
+    assert.deepEqual(a.call.remoteParticipants.map((p) => userIdOf(p.identifier)), [b.identity]);
     assert.equal(h.server.stats.departures.ConnectionLost ?? 0, 0);
     assert.equal(h.server.stats.departures.TransportFailed ?? 0, 0);
     t.diagnostic(`agent states: a ${JSON.stringify(seenByA.states)}, b ${JSON.stringify(seenByB.states)}`);
@@ -145,7 +145,7 @@ describe('past the resume window', () => {
     await rosterSettled([gone, stays]);
     net.down({ cutSignaling: true });
     await until(gone.call, 'stateChanged', () => gone.call.state === 'Disconnected', RESUME_TIMEOUT_MS);
-    assert.equal(gone.call.callEndReason?.code, 'ConnectionLost');
+    assert.equal(gone.call.callEndReason?.name, 'ConnectionLost');
     assert.match(gone.call.callEndReason?.message ?? '', /not resumed within 2000 ms/);
     await until(stays.call, 'remoteParticipantsUpdated', () => stays.call.remoteParticipants.length === 0, RESUME_TIMEOUT_MS);
     net.up();

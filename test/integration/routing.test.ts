@@ -20,7 +20,7 @@ describe('routing', () => {
     for (const p of [b!, c!]) {
       const [receiver] = await receiversOf(p, 1);
       assert.equal(receiver!.channelId, 7);
-      assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: a!.identity });
+      assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: a!.identity, rawId: a!.identity });
       const [message] = await readMessages(receiver!, 1);
       assert.equal(utf8.decode(message!.data), 'to all');
       assert.equal(message!.sequenceNumber, 1);

@@ -103,7 +103,7 @@ describe('server-side limits, with the SDK bypassed', () => {
 
     assert.deepEqual(await noticesOf(raw, 1), [notice(DropReason.MessageTooLarge, 1, 1, 2)]);
     const [receiver] = await receiversOf(bystander, 1);
-    assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: raw.identity });
+    assert.deepEqual(receiver!.senderParticipantIdentifier, { kind: 'communicationUser', communicationUserId: raw.identity, rawId: raw.identity });
     const messages = await readMessages(receiver!, 2);
     assert.deepEqual(
       messages.map((m) => [m.sequenceNumber, m.data.byteLength]),
@@ -370,7 +370,7 @@ describe('server-side limits, with the SDK bypassed', () => {
     try {
       const call = agent.join({ groupId: 'full' });
       await until(call, 'stateChanged', () => call.state === 'Disconnected');
-      assert.equal(call.callEndReason?.code, 'CallFull');
+      assert.equal(call.callEndReason?.name, 'CallFull');
     } finally {
       await agent.dispose();
     }

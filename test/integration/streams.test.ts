@@ -14,7 +14,7 @@ import {
   type StreamSink,
 } from '@backchannel/client';
 
-import { receiversOf, rosterSettled, startHarness, type Harness, type Participant } from '../helpers/backchannel.js';
+import { receiversOf, rosterSettled, startHarness, userIdOf, type Harness, type Participant } from '../helpers/backchannel.js';
 import { waitForEvent, within } from '../helpers/events.js';
 
 const MiB = 1024 * 1024;
@@ -92,7 +92,7 @@ describe('streams', () => {
 
     assert.deepEqual(stream.metadata, { name: 'big.bin' });
     assert.equal(stream.totalBytes, data.byteLength);
-    assert.equal(stream.sender.communicationUserId, a.identity);
+    assert.equal(userIdOf(stream.sender), a.identity);
     assert.ok(Buffer.from(receipt.bytes()).equals(Buffer.from(data)), 'received bytes differ from the sent ones');
     assert.equal(receipt.digest, result.digest);
     assert.equal(result.chunkCount, Math.ceil(data.byteLength / (sender.maxMessageSize - 10)));

@@ -133,7 +133,7 @@ describe('tokens', () => {
     // Past the first token's expiry: the agent without a refresher is cut off, the renewed one stays.
     clock.advance(firstExpiresAt - clock.wallNow() + 1_000);
     await ended(staleCall);
-    assert.equal(staleCall.callEndReason?.code, 'InvalidToken');
+    assert.equal(staleCall.callEndReason?.name, 'InvalidToken');
     assert.match(staleCall.callEndReason?.message ?? '', /expired/);
     assert.ok(renewals.length >= 1);
     assert.ok(clock.wallNow() > firstExpiresAt);
@@ -153,7 +153,7 @@ describe('tokens', () => {
     const bEnded = ended(b.call);
     assert.equal((await identityApi(h, `/identities/${encodeURIComponent(b.identity)}/:revokeAccessTokens`, 'POST')).status, 204);
     await bEnded;
-    assert.equal(b.call.callEndReason?.code, 'InvalidToken');
+    assert.equal(b.call.callEndReason?.name, 'InvalidToken');
     assert.match(b.call.callEndReason?.message ?? '', /revoked/);
     await bLeft;
     assert.equal(a.call.remoteParticipants.length, 0);
@@ -173,7 +173,7 @@ describe('tokens', () => {
     const aEnded = ended(a.call);
     assert.equal((await identityApi(h, `/identities/${encodeURIComponent(a.identity)}`, 'DELETE')).status, 204);
     await aEnded;
-    assert.equal(a.call.callEndReason?.code, 'InvalidToken');
+    assert.equal(a.call.callEndReason?.name, 'InvalidToken');
   });
 });
 

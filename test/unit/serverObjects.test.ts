@@ -11,6 +11,7 @@ import {
   CallErrorCode,
   DEFAULT_LIMITS,
   FrameType,
+  PeerCallEndCode,
   encodeSend,
   type SendFrame,
   type ServerMessage,
@@ -203,6 +204,23 @@ describe('endpoint and call lifecycle', () => {
     assert.deepEqual([...call.endpoints.values()], [b]);
     b.close();
     assert.equal(call.closed, true);
+  });
+
+  it('ends the call for everyone: the leaver leaves as on its own, every other endpoint ends with EndedForEveryone, the call closes', () => {
+    const { join, call, signals } = setup();
+    const [alice, bob, carol] = [join('alice'), join('bob'), join('carol')];
+    const reasons = new Map<string, EndReason | undefined>();
+    for (const [name, endpoint] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) endpoint.on('close', (reason) => reasons.set(name, reason));
+    let closed = 0;
+    call.on('close', () => closed++);
+    call.endForEveryone(alice);
+    const reason = { code: PeerCallEndCode.EndedForEveryone, message: 'alice ended the call for everyone' };
+    assert.deepEqual(Object.fromEntries(reasons), { alice: undefined, bob: reason, carol: reason });
+    assert.deepEqual(signals.get('alice'), [], 'the leaver is not told the call ended: it left');
+    for (const name of ['bob', 'carol']) assert.deepEqual(signals.get(name)!.at(-1), { type: 'callEnded', endpointId: name === 'bob' ? bob.id : carol.id, ...reason });
+    assert.deepEqual([call.closed, closed, call.size], [true, 1, 0]);
+    call.endForEveryone(bob); // idempotent: nobody is left
+    assert.equal(closed, 1);
   });
 });
 

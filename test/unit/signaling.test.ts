@@ -50,6 +50,7 @@ const validClientMessages: [string, ClientMessage][] = [
   ],
   ['peerSignal: reconnect after generation 0 failed', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'reconnect', generation: 0 } }],
   ['resumePeerCall', { type: 'resumePeerCall', ref: 4, callId: 'c-1', resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+  ['leave for everyone', { type: 'leave', endpointId: 3, forEveryone: true }],
 ];
 
 const participant = { endpointId: 2, identity: 'user-b', displayName: 'Bob' };
@@ -131,6 +132,8 @@ describe('parseClientMessage', () => {
     );
     assertRefused(() => parseClientMessage('{"type":"leave","endpointId":1.5}'), /^invalid signaling message at endpointId: .*expected int/);
     assertRefused(() => parseClientMessage('{"type":"leave","endpointId":0}'), /^invalid signaling message at endpointId: /);
+    // forEveryone is `true` or absent: a `false` would be a second way of saying the same thing.
+    assertRefused(() => parseClientMessage('{"type":"leave","endpointId":1,"forEveryone":false}'), /^invalid signaling message at forEveryone: /);
   });
 
   it('refuses a message with a missing field, naming the field', () => {

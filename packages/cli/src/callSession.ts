@@ -73,7 +73,7 @@ function connected(call: Call): Promise<void> {
       } else if (call.state === 'Disconnected') {
         call.off('stateChanged', check);
         const reason = call.callEndReason;
-        reject(new CliError(ExitCode.Connection, `could not join the call: ${reason?.code ?? 'unknown'}: ${reason?.message ?? ''}`));
+        reject(new CliError(ExitCode.Connection, `could not join the call: ${reason?.name ?? 'unknown'}: ${reason?.message ?? ''}`));
       }
     };
     call.on('stateChanged', check);
@@ -82,15 +82,16 @@ function connected(call: Call): Promise<void> {
 }
 
 /**
- * Resolves when `call` ends (Disconnected), with its reason; for tools that must stop when the server ends
- * the call or the connection is lost.
+ * Resolves when `call` ends (Disconnected), with its reason by Backchannel's name for it (`HungUp`,
+ * `ServerShutdown`, …); for tools that must stop when the server ends the call or the connection is lost.
  */
 export function ended(call: Call): Promise<{ code: string; message: string }> {
   return new Promise((resolve) => {
     const check = (): void => {
       if (call.state !== 'Disconnected') return;
       call.off('stateChanged', check);
-      resolve(call.callEndReason ?? { code: 'unknown', message: 'the call ended' });
+      const reason = call.callEndReason;
+      resolve(reason ? { code: reason.name, message: reason.message } : { code: 'unknown', message: 'the call ended' });
     };
     call.on('stateChanged', check);
     check();

@@ -31,7 +31,7 @@ import { chatView, textOf } from './chatView.js';
 import { CliError, ExitCode, onInterrupt, runAction, type ExitCode as ExitCodeValue } from './common.js';
 import { readAppMessage } from './messages.js';
 import { accessKeyOption, channelOption, groupOption, nameOption, serverOption, tokenOption, toolCommand } from './options.js';
-import { describeParticipants, findByName } from './roster.js';
+import { describeParticipants, findByName, identityOf } from './roster.js';
 
 interface ChatFlags extends JoinFlags {
   channel: number;
@@ -197,7 +197,7 @@ function encodeChat(text: string, recipients: string[], plain: boolean): Uint8Ar
 }
 
 function show(receiver: DataChannelReceiver, names: NameBook, print: (text: string) => void): void {
-  const from = receiver.senderParticipantIdentifier.communicationUserId;
+  const from = identityOf(receiver.senderParticipantIdentifier);
   const drain = (): void => {
     for (let message = receiver.readMessage(); message; message = receiver.readMessage()) {
       const decoded = readAppMessage(message.data);
@@ -216,7 +216,7 @@ class NameBook {
   readonly #names = new Map<string, string>();
 
   learn(participants: readonly RemoteParticipant[]): void {
-    for (const p of participants) this.#names.set(p.identifier.communicationUserId, p.displayName || p.identifier.communicationUserId);
+    for (const p of participants) this.#names.set(identityOf(p.identifier), p.displayName || identityOf(p.identifier));
   }
 
   nameOf(identity: string): string {

@@ -17,7 +17,7 @@ import { CliError, ExitCode, note, onInterrupt, result, runAction } from './comm
 import { createUniqueFile, safeFileName } from './fileNames.js';
 import { accessKeyOption, channelOption, groupOption, integerIn, nameOption, serverOption, tokenOption, toolCommand } from './options.js';
 import { progressReporter } from './progress.js';
-import { isPresent, onDeparture } from './roster.js';
+import { identityOf, isPresent, onDeparture } from './roster.js';
 
 interface ReceiveFileFlags extends JoinFlags {
   out: string;
@@ -111,8 +111,8 @@ function receive(session: CallSession, flags: ReceiveFileFlags): Promise<ExitCod
 
 /** Follows one incoming stream to its end: progress, then the saved file and a receipt, or a failure. */
 async function saveStream(stream: IncomingStream, call: Call, receipts: DataChannelSender, flags: ReceiveFileFlags): Promise<Outcome> {
-  const from = stream.sender.communicationUserId;
-  const fromName = printable(call.remoteParticipants.find((p) => p.identifier.communicationUserId === from)?.displayName ?? from);
+  const from = identityOf(stream.sender);
+  const fromName = printable(call.remoteParticipants.find((p) => identityOf(p.identifier) === from)?.displayName ?? from);
   const metadata = readFileMetadata(stream.metadata, `${from}/${stream.id}`);
   const name = safeFileName(metadata.name);
   const progress = progressReporter(`receiving ${name} from ${fromName}`, stream.totalBytes);

@@ -2,15 +2,23 @@
  * The tools address participants by display name, as people do; these helpers turn names into identities
  * and follow who is in the call.
  */
-import type { Call, RemoteParticipant } from '@backchannel/client';
+import type { Call, CommunicationIdentifierKind, RemoteParticipant } from '@backchannel/client';
 
 import { CliError, ExitCode } from './common.js';
+
+/**
+ * The identity of a participant as the SDK reports it. The type is the reference's union of identifier
+ * kinds; Backchannel's participants are all Communication users.
+ */
+export function identityOf(identifier: CommunicationIdentifierKind): string {
+  return identifier.kind === 'communicationUser' ? identifier.communicationUserId : identifier.kind;
+}
 
 /** Display names of the remote endpoints, sorted, e.g. "Bob, Carol"; "(nobody else)" when alone. */
 export function describeParticipants(participants: readonly RemoteParticipant[]): string {
   if (participants.length === 0) return '(nobody else)';
   return participants
-    .map((p) => p.displayName || p.identifier.communicationUserId)
+    .map((p) => p.displayName || identityOf(p.identifier))
     .sort((a, b) => a.localeCompare(b))
     .join(', ');
 }
@@ -22,7 +30,7 @@ export function describeParticipants(participants: readonly RemoteParticipant[])
 export function findByName(participants: readonly RemoteParticipant[], name: string): string | undefined {
   const exact = participants.filter((p) => p.displayName === name);
   const matches = exact.length > 0 ? exact : participants.filter((p) => p.displayName.toLowerCase() === name.toLowerCase());
-  const identities = [...new Set(matches.map((p) => p.identifier.communicationUserId))];
+  const identities = [...new Set(matches.map((p) => identityOf(p.identifier)))];
   if (identities.length > 1) throw new CliError(ExitCode.Usage, `${identities.length} participants are called '${name}': ${identities.join(', ')}`);
   return identities[0];
 }
@@ -58,7 +66,7 @@ export function waitForParticipant(call: Call, name: string, timeoutMs: number):
 
 /** Whether any endpoint of `identity` is in the call. */
 export function isPresent(call: Call, identity: string): boolean {
-  return call.remoteParticipants.some((p) => p.identifier.communicationUserId === identity);
+  return call.remoteParticipants.some((p) => identityOf(p.identifier) === identity);
 }
 
 /**

@@ -20,7 +20,7 @@ import { CliError, ExitCode, note, onInterrupt, result, runAction } from './comm
 import { readAppMessage } from './messages.js';
 import { accessKeyOption, channelOption, groupOption, integerIn, nameOption, serverOption, tokenOption, toolCommand } from './options.js';
 import { formatBytes, formatDuration, progressReporter } from './progress.js';
-import { onDeparture, waitForParticipant } from './roster.js';
+import { identityOf, onDeparture, waitForParticipant } from './roster.js';
 
 interface SendFileFlags extends JoinFlags {
   to: string;
@@ -128,7 +128,7 @@ function listenForReplies(dataChannel: DataChannelCallFeature): (recipient: stri
   let expecting: { recipient: string; transferId: string; resolve: (reply: Reply) => void } | undefined;
   dataChannel.on('dataChannelReceiverCreated', (receiver) => {
     if (receiver.channelId !== APP_MESSAGE_CHANNEL) return;
-    const from = receiver.senderParticipantIdentifier.communicationUserId;
+    const from = identityOf(receiver.senderParticipantIdentifier);
     const drain = (): void => {
       for (let message = receiver.readMessage(); message; message = receiver.readMessage()) {
         const decoded = readAppMessage(message.data);

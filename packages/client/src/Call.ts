@@ -2,24 +2,40 @@ import { CallErrorCode } from '@backchannel/protocol';
 
 import { publicDataChannelFeature, type DataChannelCallFeature } from './dataChannel/DataChannelCallFeature.js';
 import { publicDiagnosticsFeature, type UserFacingDiagnosticsFeature } from './diagnostics/UserFacingDiagnostics.js';
-import type { CommunicationIdentifierKind } from './dataChannel/types.js';
+import { communicationUserKind, type CommunicationIdentifierKind } from './identifiers.js';
 import { CallError } from './errors.js';
 import { TypedEmitter } from './events.js';
-import type { CallFeatureFactory } from './Features.js';
+import type { CallFeature, CallFeatureFactory } from './Features.js';
 import type { CallCore } from './internal/call/CallCore.js';
 import type { RosterEntry } from './internal/call/Roster.js';
 
-import type { CallEndReason, CallState } from './callTypes.js';
+import { publicEndReason, type CallEndReason } from './callEndReason.js';
+import type { CallState } from './callTypes.js';
 
 export type { CallEndReason, CallState };
+
+/**
+ * A remote participant's state (reference SDK: `RemoteParticipantState`, the whole union). Backchannel
+ * reports `Connected`, and `Disconnected` in the `removed` list of `remoteParticipantsUpdated`.
+ */
+export type RemoteParticipantState = 'Idle' | 'Connecting' | 'Ringing' | 'Connected' | 'Hold' | 'InLobby' | 'EarlyMedia' | 'Disconnected';
 
 /** Another endpoint in the call. One identity joined from two devices appears twice. */
 export interface RemoteParticipant {
   readonly identifier: CommunicationIdentifierKind;
   readonly displayName: string;
-  readonly state: 'Connected' | 'Disconnected';
+  readonly state: RemoteParticipantState;
   /** Backchannel extension: the server's id for this endpoint. */
   readonly endpointId: number;
+}
+
+/** Options of `hangUp()` (reference SDK: `HangUpOptions`). */
+export interface HangUpOptions {
+  /**
+   * End the call for everyone: every other participant's call ends too, with `callEndReason.name`
+   * `EndedForEveryone` ({ code: 0, subCode: 4097 }). A 1:1 call ends for both parties either way.
+   */
+  forEveryone: boolean;
 }
 
 export interface RemoteParticipantsUpdatedEvent {
@@ -47,13 +63,19 @@ export class Call extends TypedEmitter<CallEvents> {
   readonly #participants = new Map<number, RemoteParticipant>();
   readonly #dataChannel: DataChannelCallFeature;
   readonly #diagnostics: UserFacingDiagnosticsFeature;
+  /** Whether the call ever was Connected: a transport failure reads differently before and after. */
+  #wasConnected = false;
+  #endReason: CallEndReason | undefined;
 
   private constructor(core: CallCore) {
     super(core.listenerErrorReporter);
     this.#core = core;
     this.#dataChannel = publicDataChannelFeature(core.engine, core.link, core.listenerErrorReporter);
     this.#diagnostics = publicDiagnosticsFeature(core, core.listenerErrorReporter);
-    core.on('stateChanged', () => this.emit('stateChanged'));
+    core.on('stateChanged', () => {
+      if (core.state === 'Connected') this.#wasConnected = true;
+      this.emit('stateChanged');
+    });
     core.on('rosterChanged', (added, removed) => this.#onRosterChanged(added, removed));
   }
 
@@ -66,9 +88,14 @@ export class Call extends TypedEmitter<CallEvents> {
     return this.#core.state;
   }
 
-  /** Set once the call is Disconnected. */
+  /**
+   * Why the call ended, set once it is Disconnected: the reference's `{ code, subCode }` (docs/porting.md
+   * maps each reason), with Backchannel's `name` and `message` for it.
+   */
   get callEndReason(): CallEndReason | undefined {
-    return this.#core.endReason;
+    const cause = this.#core.endReason;
+    if (cause && !this.#endReason) this.#endReason = publicEndReason(cause, this.#wasConnected ? 'connected' : 'connecting');
+    return this.#endReason;
   }
 
   get remoteParticipants(): readonly RemoteParticipant[] {
@@ -79,22 +106,25 @@ export class Call extends TypedEmitter<CallEvents> {
    * A feature of the call: `call.feature(Features.DataChannel)`, `call.feature(Features.UserFacingDiagnostics)`.
    * Throws CallError `BadRequest` for others.
    */
-  feature<T>(factory: CallFeatureFactory<T>): T {
-    if (factory?.name === 'DataChannel') return this.#dataChannel as T;
-    if (factory?.name === 'UserFacingDiagnostics') return this.#diagnostics as T;
+  feature<T extends CallFeature>(factory: CallFeatureFactory<T>): T {
+    if (factory?.name === 'DataChannel') return this.#dataChannel as CallFeature as T;
+    if (factory?.name === 'UserFacingDiagnostics') return this.#diagnostics as CallFeature as T;
     throw new CallError(CallErrorCode.BadRequest, `unknown call feature ${String(factory?.name)}`);
   }
 
-  /** Leaves the call. Resolves once it is Disconnected; messages already sent are flushed first. */
-  hangUp(): Promise<void> {
-    return this.#core.hangUp();
+  /**
+   * Leaves the call, or with `{ forEveryone: true }` ends it for every participant. Resolves once it is
+   * Disconnected; messages already sent are flushed first.
+   */
+  hangUp(options?: HangUpOptions): Promise<void> {
+    return this.#core.hangUp(options?.forEveryone === true);
   }
 
   #onRosterChanged(added: readonly RosterEntry[], removed: readonly RosterEntry[]): void {
     const event: RemoteParticipantsUpdatedEvent = { added: [], removed: [] };
     for (const entry of added) {
       const participant: RemoteParticipant = Object.freeze({
-        identifier: Object.freeze({ kind: 'communicationUser' as const, communicationUserId: entry.identity }),
+        identifier: communicationUserKind(entry.identity),
         displayName: entry.displayName,
         state: 'Connected' as const,
         endpointId: entry.endpointId,

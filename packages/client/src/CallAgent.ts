@@ -1,12 +1,13 @@
 import type { Clock, IceServerConfig } from '@backchannel/protocol';
 
 import { publicCall, type Call } from './Call.js';
-import { keepCredentialFresh, type CommunicationTokenCredential } from './CommunicationTokenCredential.js';
-import type { CommunicationIdentifier } from './dataChannel/types.js';
+import type { AccessToken, TokenCredential } from './CommunicationTokenCredential.js';
+import { communicationUserKind, foreignIdentifierKind, type CommunicationIdentifier, type CommunicationUserIdentifier, type CommunicationUserKind } from './identifiers.js';
 import { CallError, CallErrorCode } from './errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from './events.js';
 import { publicIncomingCall, type IncomingCall } from './IncomingCall.js';
 import { Ringing } from './internal/agent/Ringing.js';
+import { keepCredentialFresh, tokenOf } from './internal/agent/TokenRenewal.js';
 import { CallCore, type CallSetup } from './internal/call/CallCore.js';
 import type { Platform } from './internal/platform/Platform.js';
 import type { IncomingCallMessage, SignalingClient } from './internal/signaling/SignalingClient.js';
@@ -22,6 +23,40 @@ export interface GroupCallLocator {
   groupId: string;
 }
 
+/** What `join()` takes (reference SDK: `GroupLocator`; Backchannel has group calls, not meetings or rooms). */
+export type GroupLocator = GroupCallLocator;
+
+/**
+ * Audio options of a join, a start or an accept (reference SDK: `AudioOptions`). Backchannel carries no
+ * media yet: accepted, so that ported code compiles, and ignored. The streams are the reference's
+ * `LocalAudioStream` objects, which only the reference SDK makes; hence `unknown`.
+ */
+export interface AudioOptions {
+  muted?: boolean;
+  localAudioStreams?: readonly unknown[];
+}
+
+/** Video options of a join, a start or an accept (reference SDK: `VideoOptions`). Accepted and ignored, as {@link AudioOptions}. */
+export interface VideoOptions {
+  localVideoStreams?: readonly unknown[];
+  constraints?: unknown;
+}
+
+/** Options of `join()` (reference SDK: `JoinCallOptions`): media options, ignored until Backchannel carries media. */
+export interface JoinCallOptions {
+  videoOptions?: VideoOptions;
+  audioOptions?: AudioOptions;
+}
+
+/**
+ * Options of `startCall()` (reference SDK: `StartCallOptions`). Ignored: media (see {@link JoinCallOptions}),
+ * and the phone-network caller id and custom context, which Backchannel does not have.
+ */
+export interface StartCallOptions extends JoinCallOptions {
+  alternateCallerId?: { phoneNumber: string };
+  customContext?: unknown;
+}
+
 export interface CallsUpdatedEvent {
   added: Call[];
   removed: Call[];
@@ -33,11 +68,18 @@ export type ConnectionState = 'Connected' | 'Disconnected';
 /** Why the connection state changed (reference SDK: `ConnectionStateChangedReason`). */
 export type ConnectionStateChangedReason = 'invalidToken' | 'connectionIssue';
 
-export interface ConnectionStateChangedEvent {
+/** What `connectionStateChanged` carries. */
+export interface ConnectionStateChangedEventArgs {
   newValue: ConnectionState;
   oldValue: ConnectionState;
   reason?: ConnectionStateChangedReason;
 }
+
+/** A listener of `connectionStateChanged` (reference SDK: `ConnectionStateChangedEvent`). */
+export type ConnectionStateChangedEvent = (args: ConnectionStateChangedEventArgs) => void;
+
+/** A listener of `incomingCall` (reference SDK: `IncomingCallEvent`). */
+export type IncomingCallEvent = (args: { incomingCall: IncomingCall }) => void;
 
 export interface CallAgentEvents {
   /** A 1:1 call rings this agent. */
@@ -47,13 +89,15 @@ export interface CallAgentEvents {
    * The agent's connection to the server went down (lost: the SDK reconnects by itself; or ended: after
    * `dispose()`, or refused) or came back.
    */
-  connectionStateChanged: [event: ConnectionStateChangedEvent];
+  connectionStateChanged: [event: ConnectionStateChangedEventArgs];
 }
 
 /** @internal How the client configures the agents it creates. */
 export interface CallAgentContext {
   readonly signaling: SignalingClient;
-  readonly credential: CommunicationTokenCredential;
+  readonly credential: TokenCredential;
+  /** The token the connection authenticated with. */
+  readonly initialToken: AccessToken;
   readonly platform: Platform;
   readonly clock: Clock;
   readonly receiverBufferSize: number;
@@ -82,9 +126,11 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     super(context.reportListenerError);
     this.#context = context;
     const { signaling } = context;
-    this.#stopRefreshing = keepCredentialFresh(context.credential, (token) => signaling.send({ type: 'refreshToken', token: token.token }));
+    this.#stopRefreshing = keepCredentialFresh(context.credential, context.initialToken, context.clock, (token) =>
+      signaling.send({ type: 'refreshToken', token: token.token }),
+    );
     // A lost connection is re-established with a fresh token from the credential (docs/reliability.md).
-    signaling.enableReconnect({ getToken: async () => (await context.credential.getToken()).token });
+    signaling.enableReconnect({ getToken: async () => (await tokenOf(context.credential)).token });
     signaling.on('incomingCall', (message) => this.#onIncomingCall(message));
     signaling.on('disconnected', () => this.emit('connectionStateChanged', { oldValue: 'Connected', newValue: 'Disconnected', reason: 'connectionIssue' }));
     signaling.on('reconnected', () => this.emit('connectionStateChanged', { oldValue: 'Disconnected', newValue: 'Connected' }));
@@ -101,8 +147,8 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   }
 
   /** Backchannel extension: the identity this agent speaks for. */
-  get identifier(): { kind: 'communicationUser'; communicationUserId: string } {
-    return { kind: 'communicationUser', communicationUserId: this.#context.signaling.identity };
+  get identifier(): CommunicationUserKind {
+    return communicationUserKind(this.#context.signaling.identity);
   }
 
   /** Whether the connection to the server is up (reference SDK: `connectionState`). */
@@ -116,10 +162,12 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   }
 
   /**
-   * Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. Throws a
-   * CallError `BadRequest` for a missing or over-long `groupId`, `ConnectionLost` after `dispose()`.
+   * Joins (creating if needed) the group call `groupId`. The call starts in state 'Connecting'. `options`
+   * (media) are ignored until Backchannel carries media. Throws a CallError `BadRequest` for a missing or
+   * over-long `groupId`, `ConnectionLost` after `dispose()`.
    */
-  join(locator: GroupCallLocator): Call {
+  join(locator: GroupLocator, options?: JoinCallOptions): Call {
+    void options; // media options: nothing to apply until Backchannel carries media
     if (typeof locator?.groupId !== 'string' || locator.groupId.length === 0 || locator.groupId.length > 256) {
       throw new CallError(CallErrorCode.BadRequest, 'join needs { groupId } with a groupId of 1–256 characters');
     }
@@ -130,10 +178,15 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
   /**
    * Places a 1:1 call to one identity: every agent of the callee rings; data then flows directly between
    * the two endpoints, peer to peer. The call goes Connecting → Ringing → Connected, or ends with a reason
-   * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`).
+   * (`Rejected`, `NoAnswer`, `CalleeOffline`, `HungUp`). `options` are ignored (see {@link StartCallOptions}).
    */
-  startCall(participants: CommunicationIdentifier[]): Call {
-    const callee = participants?.[0]?.communicationUserId;
+  startCall(participants: CommunicationIdentifier[], options?: StartCallOptions): Call {
+    void options; // media, caller id, custom context: nothing Backchannel has
+    const kind = Array.isArray(participants) ? foreignIdentifierKind(participants[0]) : undefined;
+    if (kind !== undefined) {
+      throw new CallError(CallErrorCode.BadRequest, `startCall cannot call a ${kind} identifier: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`);
+    }
+    const callee = (participants?.[0] as Partial<CommunicationUserIdentifier> | undefined)?.communicationUserId;
     if (!Array.isArray(participants) || participants.length !== 1 || typeof callee !== 'string' || callee.length === 0) {
       throw new CallError(CallErrorCode.BadRequest, 'startCall takes exactly one participant: [{ communicationUserId }]');
     }

@@ -2,9 +2,10 @@ import { loadPlatform } from '#platform';
 import { systemClock, type Clock, type IceServerConfig } from '@backchannel/protocol';
 
 import { publicCallAgent, type CallAgent, type CallAgentOptions } from './CallAgent.js';
-import type { CommunicationTokenCredential } from './CommunicationTokenCredential.js';
+import type { TokenCredential } from './CommunicationTokenCredential.js';
 import { CallError, CallErrorCode } from './errors.js';
 import { consoleListenerErrorReporter, type ListenerErrorReporter } from './events.js';
+import { checkCredential, tokenOf } from './internal/agent/TokenRenewal.js';
 import { SignalingClient } from './internal/signaling/SignalingClient.js';
 
 export interface CallClientOptions {
@@ -43,26 +44,39 @@ export class CallClient {
   }
 
   /**
-   * Connects to the server as the credential's identity. Rejects with a CallError: `InvalidToken` if the
-   * server refuses the token, `ConnectionLost` if it cannot be reached, `PlatformUnavailable` in Node
-   * without the `node-datachannel` or `ws` package.
+   * Connects to the server as the credential's identity. `credential` is a {@link CommunicationTokenCredential}
+   * or any object with the reference's credential interface (`getToken()`, `dispose()`), such as
+   * `AzureCommunicationTokenCredential` of `@azure/communication-common`; the agent renews its token on the
+   * server through it. Rejects with a CallError: `InvalidToken` if the server refuses the token (or
+   * `getToken()` resolves something that is not an AccessToken), `ConnectionLost` if the server cannot be
+   * reached, `BadRequest` for something that is not a credential, `PlatformUnavailable` in Node without
+   * the `node-datachannel` or `ws` package; or with whatever `getToken()` rejects with. A failed call
+   * leaves nothing open.
    */
-  async createCallAgent(credential: CommunicationTokenCredential, options: CallAgentOptions = {}): Promise<CallAgent> {
+  async createCallAgent(credential: TokenCredential, options: CallAgentOptions = {}): Promise<CallAgent> {
+    checkCredential(credential);
     const serverUrl = this.#options.serverUrl ?? defaultServerUrl();
     const platform = await loadPlatform();
-    const { token } = await credential.getToken();
+    const token = await tokenOf(credential);
     const reportListenerError = this.#options.onListenerError ?? consoleListenerErrorReporter;
-    const signaling = await SignalingClient.connect(platform, serverUrl, token, options.displayName, reportListenerError);
-    return publicCallAgent({
-      signaling,
-      credential,
-      platform,
-      clock: this.#options.clock ?? systemClock,
-      receiverBufferSize: this.#options.receiverBufferSize ?? 4096,
-      connectTimeoutMs: this.#options.connectTimeoutMs ?? 20_000,
-      iceServers: this.#options.iceServers,
-      reportListenerError,
-    });
+    const signaling = await SignalingClient.connect(platform, serverUrl, token.token, options.displayName, reportListenerError);
+    try {
+      return publicCallAgent({
+        signaling,
+        credential,
+        initialToken: token,
+        platform,
+        clock: this.#options.clock ?? systemClock,
+        receiverBufferSize: this.#options.receiverBufferSize ?? 4096,
+        connectTimeoutMs: this.#options.connectTimeoutMs ?? 20_000,
+        iceServers: this.#options.iceServers,
+        reportListenerError,
+      });
+    } catch (error) {
+      // Whatever failed, the connection just opened must not outlive the agent that was never handed out.
+      signaling.close();
+      throw error;
+    }
   }
 }
 

@@ -3,20 +3,61 @@ import { decodeJwt } from 'jose';
 
 import { CallError } from './errors.js';
 
-/** A token and when it expires (reference SDK: `AccessToken`). */
+/**
+ * A token and when it expires (reference SDK: `AccessToken`, of `@azure/core-auth`; the shapes are
+ * type-tested against each other).
+ */
 export interface AccessToken {
   token: string;
   /** Milliseconds since the epoch. */
   expiresOnTimestamp: number;
 }
 
+/**
+ * What a credential's refresher is handed to cancel its work (reference SDK: `AbortSignalLike`, of
+ * `@azure/abort-controller`). The platform's `AbortSignal` is one.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: (this: AbortSignalLike, event: unknown) => unknown, options?: unknown): void;
+  removeEventListener(type: 'abort', listener: (this: AbortSignalLike, event: unknown) => unknown, options?: unknown): void;
+}
+
+/** Options of `getToken()` (reference SDK: `CommunicationGetTokenOptions`). */
+export interface CommunicationGetTokenOptions {
+  /** Cancels the refresh this call may start: passed on to the `tokenRefresher`. */
+  abortSignal?: AbortSignalLike;
+}
+
+/**
+ * What `createCallAgent` takes: any object with the reference's credential interface (reference SDK:
+ * `CommunicationTokenCredential`, the interface of `@azure/communication-common`), such as that package's
+ * `AzureCommunicationTokenCredential` or Backchannel's own {@link CommunicationTokenCredential}.
+ */
+export interface TokenCredential {
+  /** The token to use now; the call agent asks again before it expires, and on every reconnection. */
+  getToken(options?: CommunicationGetTokenOptions): Promise<AccessToken>;
+  /** Releases the credential. The call agent never calls it: the credential is the application's. */
+  dispose(): void;
+}
+
+/** How a credential renews its token (reference SDK: `CommunicationTokenRefreshOptions`). */
 export interface CommunicationTokenRefreshOptions {
-  /** A token to start with; without it the refresher is called at once. */
-  token?: string;
-  /** Returns a fresh token for the same identity. */
-  tokenRefresher: () => Promise<string>;
-  /** Refresh before expiry even while nobody asks for the token. */
+  /**
+   * Returns a fresh token for the same identity: a JWT string (its `exp` is read), or an `AccessToken`
+   * with the expiry given explicitly. Handed the `abortSignal` of the `getToken()` call that needed it
+   * (none for a renewal the credential scheduled itself).
+   */
+  tokenRefresher: (abortSignal?: AbortSignalLike) => Promise<string | AccessToken>;
+  /** A token to start with; without it the refresher is called on the first `getToken()`. */
+  token?: string | AccessToken;
+  /** Refresh before expiry even while no call agent uses the credential. Default false. */
   refreshProactively?: boolean;
+  /**
+   * The lifetime, in seconds, assumed for a JWT string without an `exp` claim. Default 600 (10 minutes), as
+   * in the reference.
+   */
+  undecodableTokenExpiryIntervalInSeconds?: number;
 }
 
 /** Backchannel extensions of the credential, beyond the reference's. */
@@ -35,16 +76,20 @@ let internalsOf: (credential: CommunicationTokenCredential) => CredentialInterna
 
 /** Refresh this long before expiry (the reference SDK uses 10 minutes). */
 const REFRESH_BEFORE_EXPIRY_MS = 10 * 60 * 1000;
-const RETRY_AFTER_FAILURE_MS = 5_000;
+/** @internal */
+export const RETRY_AFTER_FAILURE_MS = 5_000;
 const MIN_REFRESH_DELAY_MS = 1_000;
 /** getToken() refreshes a token with less than this left. */
 const NEARLY_EXPIRED_MS = 5_000;
+/** The reference's default for `undecodableTokenExpiryIntervalInSeconds`. */
+const DEFAULT_UNDECODABLE_LIFETIME_S = 600;
 
 /**
- * The credential a call agent authenticates with: a static token, or a refresher that renews it during
- * long calls.
+ * The credential a call agent authenticates with: a static token (a JWT string, or an `AccessToken`), or a
+ * refresher that renews it during long calls. Takes what the reference's `AzureCommunicationTokenCredential`
+ * takes (its Entra ID form excepted: Backchannel issues its own tokens).
  */
-export class CommunicationTokenCredential {
+export class CommunicationTokenCredential implements TokenCredential {
   static {
     internalsOf = (credential) => ({
       onRefreshed: (listener) => credential.#onRefreshed(listener),
@@ -53,8 +98,9 @@ export class CommunicationTokenCredential {
   }
 
   #current: AccessToken | undefined;
-  readonly #refresher: (() => Promise<string>) | undefined;
+  readonly #refresher: CommunicationTokenRefreshOptions['tokenRefresher'] | undefined;
   readonly #proactive: boolean;
+  readonly #undecodableLifetimeMs: number;
   #pending: Promise<AccessToken> | undefined;
   #timer: TimerHandle | undefined;
   readonly #clock: Clock;
@@ -63,19 +109,33 @@ export class CommunicationTokenCredential {
   #keepers = 0;
   readonly #listeners = new Set<(token: AccessToken) => void>();
 
-  constructor(token: string | CommunicationTokenRefreshOptions, options: CommunicationTokenCredentialOptions = {}) {
+  /**
+   * Throws CallError `InvalidToken` for a token that is empty, not a JWT, or an `AccessToken` without a
+   * finite expiry; `BadRequest` for options of the wrong shape.
+   */
+  constructor(token: string | AccessToken | CommunicationTokenRefreshOptions, options: CommunicationTokenCredentialOptions = {}) {
     this.#clock = options.clock ?? systemClock;
-    if (typeof token === 'string') {
-      this.#current = parseToken(token);
+    if (typeof token !== 'string' && (typeof token !== 'object' || token === null)) {
+      throw new CallError(CallErrorCode.BadRequest, 'a credential takes a token, an AccessToken { token, expiresOnTimestamp }, or { tokenRefresher }');
+    }
+    // As the reference decides: a string or an AccessToken is static; anything else must be refresh options.
+    if (typeof token === 'string' || isAccessTokenShaped(token) || !('tokenRefresher' in token)) {
+      this.#undecodableLifetimeMs = DEFAULT_UNDECODABLE_LIFETIME_S * 1000;
+      this.#current = this.#parse(token as string | AccessToken);
       this.#refresher = undefined;
       this.#proactive = false;
-    } else {
-      if (typeof token?.tokenRefresher !== 'function') throw new CallError(CallErrorCode.BadRequest, 'tokenRefresher must be a function');
-      this.#current = token.token ? parseToken(token.token) : undefined;
-      this.#refresher = token.tokenRefresher;
-      this.#proactive = token.refreshProactively ?? false;
-      if (this.#proactive) this.#scheduleRefresh();
+      return;
     }
+    if (typeof token.tokenRefresher !== 'function') throw new CallError(CallErrorCode.BadRequest, 'tokenRefresher must be a function');
+    const lifetime = token.undecodableTokenExpiryIntervalInSeconds ?? DEFAULT_UNDECODABLE_LIFETIME_S;
+    if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime <= 0) {
+      throw new CallError(CallErrorCode.BadRequest, 'undecodableTokenExpiryIntervalInSeconds must be a positive number of seconds');
+    }
+    this.#undecodableLifetimeMs = lifetime * 1000;
+    this.#current = token.token ? this.#parse(token.token) : undefined;
+    this.#refresher = token.tokenRefresher;
+    this.#proactive = token.refreshProactively ?? false;
+    if (this.#proactive) this.#scheduleRefresh();
   }
 
   /**
@@ -83,13 +143,14 @@ export class CommunicationTokenCredential {
    * missing or within a few seconds of expiry. A static token is returned as it is, expired or not: the
    * server then refuses it with `InvalidToken`.
    */
-  async getToken(): Promise<AccessToken> {
+  async getToken(options?: CommunicationGetTokenOptions): Promise<AccessToken> {
     if (this.#disposed) throw new CallError(CallErrorCode.BadRequest, 'the credential was disposed');
     const current = this.#current;
     if (current && (!this.#refresher || current.expiresOnTimestamp - this.#clock.wallNow() > NEARLY_EXPIRED_MS)) return current;
-    return this.#refresh();
+    return this.#refresh(options?.abortSignal);
   }
 
+  /** Stops renewals; `getToken()` rejects from then on. */
   dispose(): void {
     this.#disposed = true;
     this.#clock.clearTimeout(this.#timer);
@@ -126,10 +187,14 @@ export class CommunicationTokenCredential {
     return this.#proactive || this.#keepers > 0;
   }
 
-  #refresh(): Promise<AccessToken> {
-    this.#pending ??= this.#refresher!()
+  #refresh(abortSignal?: AbortSignalLike): Promise<AccessToken> {
+    const refresher = this.#refresher!;
+    this.#pending ??= Promise.resolve()
+      .then(() => refresher(abortSignal))
       .then((token) => {
-        const fresh = parseToken(token);
+        const fresh = this.#parse(token);
+        // As the reference does: an expired token from the refresher is its failure, not a token to use.
+        if (fresh.expiresOnTimestamp <= this.#clock.wallNow()) throw new CallError(CallErrorCode.InvalidToken, 'the tokenRefresher returned an expired token');
         this.#current = fresh;
         for (const listener of this.#listeners) listener(fresh);
         if (this.#renewing) this.#scheduleRefresh();
@@ -155,6 +220,27 @@ export class CommunicationTokenCredential {
       { unref: true },
     );
   }
+
+  /**
+   * A token as given or refreshed: an `AccessToken` is taken as it is (its expiry is explicit); a string
+   * must be a JWT, whose `exp` gives the expiry (a JWT without one lasts `undecodableTokenExpiryIntervalInSeconds`).
+   */
+  #parse(token: string | AccessToken): AccessToken {
+    if (typeof token === 'object' && token !== null) {
+      if (!isAccessTokenShaped(token)) throw new CallError(CallErrorCode.InvalidToken, 'an AccessToken needs a non-empty token and a finite expiresOnTimestamp');
+      return { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp };
+    }
+    if (typeof token !== 'string' || token.length === 0) throw new CallError(CallErrorCode.InvalidToken, 'a token must be a non-empty string');
+    let exp: number | undefined;
+    try {
+      exp = decodeJwt(token).exp;
+    } catch (error) {
+      // The reference would take it as opaque; Backchannel's tokens are always JWTs, so this is a mistake
+      // (an identity id passed for its token, say), reported here rather than by the server later.
+      throw new CallError(CallErrorCode.InvalidToken, 'the token is not a JWT', { cause: error });
+    }
+    return { token, expiresOnTimestamp: exp === undefined ? this.#clock.wallNow() + this.#undecodableLifetimeMs : exp * 1000 };
+  }
 }
 
 /**
@@ -167,24 +253,26 @@ export function refreshDelay(expiresIn: number): number {
   return Math.max(MIN_REFRESH_DELAY_MS, delay);
 }
 
-function parseToken(token: string): AccessToken {
-  if (typeof token !== 'string' || token.length === 0) throw new CallError(CallErrorCode.InvalidToken, 'a token must be a non-empty string');
-  let exp: number | undefined;
-  try {
-    exp = decodeJwt(token).exp;
-  } catch (error) {
-    throw new CallError(CallErrorCode.InvalidToken, 'the token is not a JWT', { cause: error });
-  }
-  return { token, expiresOnTimestamp: exp === undefined ? Number.MAX_SAFE_INTEGER : exp * 1000 };
+/** @internal Whether `value` has the shape of an {@link AccessToken}: a non-empty token and a finite expiry. */
+export function isAccessTokenShaped(value: unknown): value is AccessToken {
+  const token = value as Partial<AccessToken> | null;
+  return (
+    typeof token === 'object' &&
+    token !== null &&
+    typeof token.token === 'string' &&
+    token.token.length > 0 &&
+    typeof token.expiresOnTimestamp === 'number' &&
+    Number.isFinite(token.expiresOnTimestamp)
+  );
 }
 
 /**
- * @internal While a call agent is connected: passes each renewed token to `onRefreshed` and keeps the
- * credential renewing. Returns the function that stops both. A credential of another implementation (any
- * object with `getToken()`) is asked for its token only when the agent connects.
+ * @internal While a call agent is connected, a Backchannel credential pushes each renewed token to
+ * `onRefreshed` and keeps renewing; returns the function that stops both, or undefined for a credential of
+ * another implementation (which the agent polls instead: internal/agent/TokenRenewal.ts).
  */
-export function keepCredentialFresh(credential: CommunicationTokenCredential, onRefreshed: (token: AccessToken) => void): () => void {
-  if (!(credential instanceof CommunicationTokenCredential)) return () => undefined;
+export function keepOwnCredentialFresh(credential: TokenCredential, onRefreshed: (token: AccessToken) => void): (() => void) | undefined {
+  if (!(credential instanceof CommunicationTokenCredential)) return undefined;
   const internals = internalsOf(credential);
   const stopListening = internals.onRefreshed(onRefreshed);
   const stopKeeping = internals.keepFresh();

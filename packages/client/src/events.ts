@@ -20,6 +20,12 @@ export type EventMap<Events> = { [E in keyof Events]: unknown[] };
 
 export type Listener<Args extends unknown[]> = (...args: Args) => void;
 
+/** A listener of a `…Changed` event, which carries nothing: read the property (reference SDK: `PropertyChangedEvent`). */
+export type PropertyChangedEvent = () => void;
+
+/** A listener of a `…Updated` event of a collection (reference SDK: `CollectionUpdatedEvent`). */
+export type CollectionUpdatedEvent<T> = (args: { added: T[]; removed: T[] }) => void;
+
 export class TypedEmitter<Events extends EventMap<Events>> {
   /** Type-only (never set at run time): this emitter's event map, for helpers typed by it. */
   declare readonly '~events'?: Events;

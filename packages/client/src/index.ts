@@ -7,11 +7,18 @@ export {
   CallAgent,
   type CallAgentEvents,
   type CallAgentOptions,
+  type AudioOptions,
   type CallsUpdatedEvent,
   type ConnectionState,
   type ConnectionStateChangedEvent,
+  type ConnectionStateChangedEventArgs,
   type ConnectionStateChangedReason,
   type GroupCallLocator,
+  type GroupLocator,
+  type IncomingCallEvent,
+  type JoinCallOptions,
+  type StartCallOptions,
+  type VideoOptions,
 } from './CallAgent.js';
 export {
   DiagnosticQuality,
@@ -27,30 +34,54 @@ export {
   type CallEndReason,
   type CallEvents,
   type CallState,
+  type HangUpOptions,
   type RemoteParticipant,
+  type RemoteParticipantState,
   type RemoteParticipantsUpdatedEvent,
 } from './Call.js';
-export { IncomingCall, type IncomingCallEvents } from './IncomingCall.js';
+export { IncomingCall, type AcceptCallOptions, type CallEndedEvent, type CallerInfo, type IncomingCallEvents } from './IncomingCall.js';
 export {
   CommunicationTokenCredential,
+  type AbortSignalLike,
   type AccessToken,
+  type CommunicationGetTokenOptions,
   type CommunicationTokenCredentialOptions,
   type CommunicationTokenRefreshOptions,
+  type TokenCredential,
 } from './CommunicationTokenCredential.js';
-export { Features, type CallFeatureFactory } from './Features.js';
-export { DataChannelCallFeature, type DataChannelCallFeatureEvents } from './dataChannel/DataChannelCallFeature.js';
+export { Features, type CallFeature, type CallFeatureFactory } from './Features.js';
+export { DataChannelCallFeature, type DataChannelCallFeatureEvents, type DataChannelReceiverCreatedEvent } from './dataChannel/DataChannelCallFeature.js';
 export { DataChannelSender, type DataChannelSenderEvents } from './dataChannel/DataChannelSender.js';
-export { DataChannelReceiver, type DataChannelReceiverEvents } from './dataChannel/DataChannelReceiver.js';
+export {
+  DataChannelReceiver,
+  type DataChannelReceiverCloseEvent,
+  type DataChannelReceiverEvents,
+  type DataChannelReceiverMessageReadyEvent,
+} from './dataChannel/DataChannelReceiver.js';
 export type {
   CommunicationIdentifier,
   CommunicationIdentifierKind,
+  CommunicationUserIdentifier,
+  CommunicationUserKind,
+  MicrosoftTeamsAppIdentifier,
+  MicrosoftTeamsAppKind,
+  MicrosoftTeamsUserIdentifier,
+  MicrosoftTeamsUserKind,
+  PhoneNumberIdentifier,
+  PhoneNumberKind,
+  TeamsExtensionUserIdentifier,
+  TeamsExtensionUserKind,
+  UnknownIdentifier,
+  UnknownIdentifierKind,
+} from './identifiers.js';
+export type {
   DataChannelMessage,
   DataChannelPriority,
   DataChannelReliability,
   DataChannelSenderOpenOptions,
 } from './dataChannel/types.js';
 export { BackchannelError, CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
-export { TypedEmitter, type ListenerErrorReporter, type Listener } from './events.js';
+export { TypedEmitter, type CollectionUpdatedEvent, type ListenerErrorReporter, type Listener, type PropertyChangedEvent } from './events.js';
 export { DEFAULT_LIMITS, type DataChannelLimits, type IceServerConfig } from '@backchannel/protocol';
 // Backchannel extension beyond the reference API: payloads larger than one message (docs/api.md, "Streams").
 export { sendStream, type SendStreamOptions, type SentStream, type StreamProgress, type StreamSink } from './streams/sendStream.js';

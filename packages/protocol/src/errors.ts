@@ -71,12 +71,14 @@ export const CallErrorCode = {
 export type CallErrorCode = (typeof CallErrorCode)[keyof typeof CallErrorCode];
 
 /**
- * Why a 1:1 call ended (`call.callEndReason.code`), besides the CallErrorCodes. Sent by the server to each
- * party, or set by the SDK for the local side's own action.
+ * Why a call ended when nothing failed (`call.callEndReason.name`), besides the CallErrorCodes: mostly the
+ * ways a 1:1 call ends. Sent by the server to each party, or set by the SDK for the local side's own action.
  */
 export const PeerCallEndCode = {
   /** This side (or, seen from the other side, the remote party) hung up. */
   HungUp: 'HungUp',
+  /** Another participant of the group call hung up for everyone (`hangUp({ forEveryone: true })`). */
+  EndedForEveryone: 'EndedForEveryone',
   /** The callee rejected the call. */
   Rejected: 'Rejected',
   /** Nobody accepted before the ring timeout. */

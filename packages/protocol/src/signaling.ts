@@ -142,8 +142,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   /** The endpoint's SDP offer for its peer connection to the server. */
   z.object({ type: z.literal('offer'), endpointId, sdp }),
   z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
-  /** The endpoint leaves its call. */
-  z.object({ type: z.literal('leave'), endpointId }),
+  /**
+   * The endpoint leaves its call; with `forEveryone`, the call ends for every endpoint in it (each gets
+   * `callEnded` with code EndedForEveryone), after what this endpoint sent before has been routed.
+   */
+  z.object({ type: z.literal('leave'), endpointId, forEveryone: z.optional(z.literal(true)) }),
   /**
    * Takes back an endpoint of this identity whose connection or transport was lost, within its resume
    * window, with the resume token it got in `joined`. Answered by `resumed` (then `offer` as for a join) or

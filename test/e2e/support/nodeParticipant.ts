@@ -17,7 +17,7 @@ import {
 import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL, AppMessageError, decodeAppMessage, encodeAppMessage, type AppMessage } from '@backchannel/protocol';
 
 import { until } from '../../helpers/events.js';
-import { connected } from '../../helpers/backchannel.js';
+import { connected, userIdOf } from '../../helpers/backchannel.js';
 
 export interface ReceivedChat {
   from: string;
@@ -49,7 +49,7 @@ export class NodeParticipant {
         return;
       }
       if (receiver.channelId !== APP_MESSAGE_CHANNEL) return;
-      const from = receiver.senderParticipantIdentifier.communicationUserId;
+      const from = userIdOf(receiver.senderParticipantIdentifier);
       const drain = (): void => {
         for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
           try {

@@ -2,7 +2,7 @@
  * One joined call and everything the page does in it, without any DOM: the roster, chat, files and the
  * receiver statistics, with every receiver the SDK announces handed to the reader of its channel.
  */
-import type { CallEndReason, DataChannelReceiver } from '@backchannel/client';
+import type { DataChannelReceiver } from '@backchannel/client';
 import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL } from '@backchannel/protocol';
 
 import { Chat } from '../chat/chat.js';
@@ -22,8 +22,8 @@ export class DemoCall {
   readonly incoming: IncomingFiles;
   /** The call's or the agent's connection state changed. */
   readonly connectionChanged = new Listeners();
-  /** The call ended, with its reason (`HungUp` after leave()). */
-  readonly ended = new Listeners<CallEndReason>();
+  /** The call ended, with its reason by Backchannel's name for it (`HungUp` after leave()). */
+  readonly ended = new Listeners<{ code: string; message: string }>();
   readonly #onState = (): void => this.#stateChanged();
 
   constructor(session: DemoSession) {
@@ -73,7 +73,8 @@ export class DemoCall {
     this.roster.dispose();
     this.stats.dispose();
     void agent.dispose();
-    this.ended.emit(call.callEndReason ?? { code: 'Unknown', message: 'the call ended' });
+    const reason = call.callEndReason;
+    this.ended.emit(reason ? { code: reason.name, message: reason.message } : { code: 'Unknown', message: 'the call ended' });
     this.ended.clear();
     this.connectionChanged.clear();
   }

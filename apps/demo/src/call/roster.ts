@@ -2,10 +2,18 @@
  * Who is in the call, what they are called, and whom the user picked as recipients. Names are remembered
  * after people leave, so old chat lines and transfers still say who sent them.
  */
-import type { Call, RemoteParticipant } from '@backchannel/client';
+import type { Call, CommunicationIdentifierKind, RemoteParticipant } from '@backchannel/client';
 
 import { shortId } from '../lib/format.js';
 import { Listeners } from '../lib/listeners.js';
+
+/**
+ * The identity of a participant as the SDK reports it. The type is the reference's union of identifier
+ * kinds; Backchannel's participants are all Communication users.
+ */
+export function identityOf(identifier: CommunicationIdentifierKind): string {
+  return identifier.kind === 'communicationUser' ? identifier.communicationUserId : identifier.kind;
+}
 
 export class Roster {
   /** The participant list or the selection changed. */
@@ -30,7 +38,7 @@ export class Roster {
 
   /** Distinct identities of the other endpoints (recipients are identities). */
   get identities(): string[] {
-    return [...new Set(this.participants.map((p) => p.identifier.communicationUserId))];
+    return [...new Set(this.participants.map((p) => identityOf(p.identifier)))];
   }
 
   isMe(identity: string): boolean {
@@ -63,7 +71,7 @@ export class Roster {
   }
 
   #update(): void {
-    for (const p of this.participants) if (p.displayName) this.#names.set(p.identifier.communicationUserId, p.displayName);
+    for (const p of this.participants) if (p.displayName) this.#names.set(identityOf(p.identifier), p.displayName);
     // Whoever left is no longer a recipient: re-joining should not silently restore a private audience.
     const present = new Set(this.identities);
     for (const identity of this.#selected) if (!present.has(identity)) this.#selected.delete(identity);

@@ -47,9 +47,9 @@ function connected(call: Call): Promise<void> {
         resolve();
       } else if (call.state === 'Disconnected') {
         call.off('stateChanged', check);
-        const reason = call.callEndReason ?? { code: 'Unknown', message: 'the call ended' };
-        // The code is the server's (or 'Unknown'), kept as it came, as the SDK keeps codes from the wire.
-        reject(new CallError(reason.code as CallErrorCode, `could not join: ${reason.message}`));
+        const reason = call.callEndReason ?? { name: 'Unknown', message: 'the call ended' };
+        // The name is the server's (or 'Unknown'), kept as it came, as the SDK keeps codes from the wire.
+        reject(new CallError(reason.name as CallErrorCode, `could not join: ${reason.message}`));
       }
     };
     call.on('stateChanged', check);

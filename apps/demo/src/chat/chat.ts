@@ -15,6 +15,7 @@ import {
   type FileCancelMessage,
 } from '@backchannel/protocol';
 
+import { identityOf } from '../call/roster.js';
 import { Listeners } from '../lib/listeners.js';
 import type { ReceiverStats } from '../stats/receiverStats.js';
 
@@ -63,7 +64,7 @@ export class Chat {
 
   /** Reads a receiver of APP_MESSAGE_CHANNEL for as long as it lives. */
   read(receiver: DataChannelReceiver): void {
-    const from = receiver.senderParticipantIdentifier.communicationUserId;
+    const from = identityOf(receiver.senderParticipantIdentifier);
     const drain = (): void => {
       for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
         this.#stats.record(receiver, m);

@@ -11,6 +11,7 @@ import {
   type StreamReceiver,
 } from '@backchannel/client';
 
+import { identityOf } from '../call/roster.js';
 import type { Chat } from '../chat/chat.js';
 import { describeError, type ErrorReport } from '../lib/errors.js';
 import { Listeners } from '../lib/listeners.js';
@@ -79,10 +80,10 @@ export class IncomingFiles {
   }
 
   #add(stream: IncomingStream): void {
-    const meta = readFileMetadata(stream.metadata, `${stream.sender.communicationUserId}/${stream.id}`);
+    const meta = readFileMetadata(stream.metadata, `${identityOf(stream.sender)}/${stream.id}`);
     const transfer: IncomingTransfer = {
       id: meta.transferId,
-      from: stream.sender.communicationUserId,
+      from: identityOf(stream.sender),
       name: meta.name,
       type: meta.type,
       size: stream.totalBytes,

@@ -4,6 +4,7 @@
  */
 import type { DataChannelMessage, DataChannelReceiver } from '@backchannel/client';
 
+import { identityOf } from '../call/roster.js';
 import { Listeners } from '../lib/listeners.js';
 
 export interface ReceiverRow {
@@ -29,7 +30,7 @@ export class ReceiverStats {
     const row: ReceiverRow = {
       receiver,
       channelId: receiver.channelId,
-      sender: receiver.senderParticipantIdentifier.communicationUserId,
+      sender: identityOf(receiver.senderParticipantIdentifier),
       lastSequenceNumber: undefined,
       messages: 0,
       bytes: 0,

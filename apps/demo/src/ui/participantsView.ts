@@ -1,5 +1,6 @@
 /** The participant list, live: who is here, and checkboxes to choose recipients for chat and files. */
 import type { DemoCall } from '../call/demoCall.js';
+import { identityOf } from '../call/roster.js';
 import { h } from '../lib/dom.js';
 import { shortId } from '../lib/format.js';
 
@@ -18,7 +19,7 @@ export function participantsView(demo: DemoCall): HTMLElement {
       h('span', { class: 'who' }, h('span', { class: 'name' }, session.me.displayName), h('span', { class: 'muted small' }, `you · ${shortId(session.me.identity)}`)),
     );
     const rows = others.map((p) => {
-      const identity = p.identifier.communicationUserId;
+      const identity = identityOf(p.identifier);
       const id = `pick-${p.endpointId}`;
       return h(
         'li',

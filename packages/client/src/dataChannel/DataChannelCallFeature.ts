@@ -1,6 +1,7 @@
 import type { DataChannelEngine } from '../internal/dataChannel/DataChannelEngine.js';
 import type { DataLink } from '../internal/dataChannel/DataLink.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
+import type { CallFeature } from '../Features.js';
 import { publicReceiver, type DataChannelReceiver } from './DataChannelReceiver.js';
 import { publicSender, type DataChannelSender } from './DataChannelSender.js';
 import type { DataChannelSenderOpenOptions } from './types.js';
@@ -10,12 +11,15 @@ export interface DataChannelCallFeatureEvents {
   dataChannelReceiverCreated: [receiver: DataChannelReceiver];
 }
 
+/** A listener of `dataChannelReceiverCreated` (reference SDK: `DataChannelReceiverCreatedEvent`). */
+export type DataChannelReceiverCreatedEvent = (args: DataChannelReceiver) => void;
+
 let wrap: (engine: DataChannelEngine, link: DataLink, reporter: ListenerErrorReporter) => DataChannelCallFeature;
 
 /**
  * The data-channel feature of a call: `call.feature(Features.DataChannel)`.
  */
-export class DataChannelCallFeature extends TypedEmitter<DataChannelCallFeatureEvents> {
+export class DataChannelCallFeature extends TypedEmitter<DataChannelCallFeatureEvents> implements CallFeature {
   static {
     wrap = (engine, link, reporter) => new DataChannelCallFeature(engine, link, reporter);
   }

@@ -1,6 +1,7 @@
 import type { ReceiverState } from '../internal/dataChannel/ReceiverState.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifierKind, DataChannelMessage } from './types.js';
+import { communicationUserKind, type CommunicationIdentifierKind } from '../identifiers.js';
+import type { DataChannelMessage } from './types.js';
 
 export interface DataChannelReceiverEvents {
   /** A message was buffered; read it with `readMessage()`. */
@@ -8,6 +9,12 @@ export interface DataChannelReceiverEvents {
   /** The sender closed the session, left, or went quiet for the idle timeout. */
   close: [];
 }
+
+/** A listener of `messageReady` (reference SDK: `DataChannelReceiverMessageReadyEvent`). */
+export type DataChannelReceiverMessageReadyEvent = () => void;
+
+/** A listener of `close` (reference SDK: `DataChannelReceiverCloseEvent`). */
+export type DataChannelReceiverCloseEvent = () => void;
 
 let wrap: (state: ReceiverState) => DataChannelReceiver;
 
@@ -28,7 +35,7 @@ export class DataChannelReceiver extends TypedEmitter<DataChannelReceiverEvents>
     super(state.listenerErrorReporter);
     this.#state = state;
     this.channelId = state.channelId;
-    this.senderParticipantIdentifier = Object.freeze({ kind: 'communicationUser' as const, communicationUserId: state.senderIdentity });
+    this.senderParticipantIdentifier = communicationUserKind(state.senderIdentity);
     state.on('messageReady', () => this.emit('messageReady'));
     state.on('close', () => this.emit('close'));
   }

@@ -3,7 +3,8 @@ import type { SenderState } from '../internal/dataChannel/SenderState.js';
 import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifier, DataChannelPriority, DataChannelReliability } from './types.js';
+import type { CommunicationIdentifier } from '../identifiers.js';
+import type { DataChannelPriority, DataChannelReliability } from './types.js';
 
 export interface DataChannelSenderEvents {
   /**
@@ -73,10 +74,12 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
    * DataChannelError (`DataChannelSenderClosed`, `DataChannelMessageSizeOverLimit`,
    * `DataChannelMessageFailureForBandwidth`, `DataChannelMessageFailureForTrafficLimit`,
    * `DataChannelFailedToStart`). A Lossy sender drops what it cannot send instead of rejecting.
-   * Throws `InvalidArgument` at once if `data` is not a Uint8Array.
+   * Rejects with `InvalidArgument` (first, before any other check) if `data` is not a Uint8Array or is
+   * empty: the method is asynchronous, as in the reference, so its argument errors reject too.
    */
   sendMessage(data: Uint8Array): Promise<void> {
-    if (!(data instanceof Uint8Array)) throw invalidArgument('sendMessage takes a Uint8Array; encode strings with TextEncoder first');
+    if (!(data instanceof Uint8Array)) return Promise.reject(invalidArgument('sendMessage takes a Uint8Array; encode strings with TextEncoder first'));
+    if (data.byteLength === 0) return Promise.reject(invalidArgument('sendMessage takes a non-empty Uint8Array: an empty message carries nothing'));
     return this.#state.send(data);
   }
 

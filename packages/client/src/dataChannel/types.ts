@@ -1,15 +1,6 @@
 import type { Priority, Reliability } from '@backchannel/protocol';
 
-/** A participant as the application names it (reference SDK: `CommunicationUserIdentifier`). */
-export interface CommunicationIdentifier {
-  communicationUserId: string;
-}
-
-/** A participant as the SDK reports it (reference SDK: `CommunicationUserKind`). */
-export interface CommunicationIdentifierKind {
-  kind: 'communicationUser';
-  communicationUserId: string;
-}
+import type { CommunicationIdentifier } from '../identifiers.js';
 
 export type DataChannelPriority = Priority;
 export type DataChannelReliability = Reliability;

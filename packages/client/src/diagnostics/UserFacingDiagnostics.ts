@@ -5,6 +5,7 @@
  * reference's media diagnostics have no meaning without media and are not offered.
  */
 import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
+import type { CallFeature } from '../Features.js';
 import type { CallCore } from '../internal/call/CallCore.js';
 
 /** Reference SDK: `DiagnosticQuality` (Good = 1, Poor = 2, Bad = 3). */
@@ -57,7 +58,7 @@ export class NetworkDiagnostics extends TypedEmitter<NetworkDiagnosticsEvents> {
 let wrapFeature: (core: CallCore, reporter: ListenerErrorReporter) => UserFacingDiagnosticsFeature;
 
 /** Reference SDK: `UserFacingDiagnosticsFeature` (its `network` part). */
-export class UserFacingDiagnosticsFeature {
+export class UserFacingDiagnosticsFeature implements CallFeature {
   static {
     wrapFeature = (core, reporter) => new UserFacingDiagnosticsFeature(core, reporter);
   }

@@ -1,4 +1,4 @@
-import type { CommunicationIdentifierKind } from '../dataChannel/types.js';
+import type { CommunicationIdentifierKind } from '../identifiers.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../events.js';
 import type { StreamMetadata } from './frames.js';
 import type { StreamProgress } from './sendStream.js';

@@ -3,7 +3,7 @@
  * chunks and their digests, and verifies the End frame. The public IncomingStream forwards to it; the
  * StreamReceiver feeds it frames.
  */
-import type { CommunicationIdentifierKind } from '../dataChannel/types.js';
+import type { CommunicationIdentifierKind } from '../identifiers.js';
 import { HashList, sameBytes, toHex } from './digest.js';
 import type { StreamMetadata } from './frames.js';
 import { StreamError, StreamErrorCode } from '../errors.js';

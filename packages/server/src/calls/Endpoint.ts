@@ -147,6 +147,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly #joinTimer: TimerHandle;
   /** Set once the peer connection went away: the end as TransportFailed, unless a `leave` comes first. */
   #goneTimer: TimerHandle | undefined;
+  /** Set by closeWhenDelivered(): the end that waits for the agent to acknowledge what it was sent. */
+  #endWhenDelivered: { reason: EndReason; timer: TimerHandle } | undefined;
   /** Open sender sessions by channel id: their count is what the sender limit applies to. */
   readonly #openSessions = new Map<number, ServerSession>();
   /** The id of the last closed session per channel: frames of it, or older, are stale. */
@@ -392,6 +394,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#settings.clock.clearTimeout(this.#joinTimer);
+    if (this.#endWhenDelivered) this.#settings.clock.clearTimeout(this.#endWhenDelivered.timer);
     if (this.#goneTimer !== undefined) this.#settings.clock.clearTimeout(this.#goneTimer);
     if (this.#resumeTimer !== undefined) this.#settings.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
@@ -403,6 +406,19 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#openSessions.clear();
     this.call.leave(this, reason);
     this.safeEmit('close', reason);
+  }
+
+  /**
+   * Ends the endpoint with `reason` once its agent has acknowledged every Durable frame the server sent it
+   * (at most `withinMs` from now): a call ended for everyone ends only after what was routed to each of its
+   * endpoints before, the leaver's last messages among them, has arrived. Closing the peer connection at
+   * once could discard frames still in flight, and the agent, told over signaling, could stop listening
+   * before they land. At once when nothing is unacknowledged (or the link is not live).
+   */
+  closeWhenDelivered(reason: EndReason, withinMs: number): void {
+    if (this.#state === 'closed' || this.#endWhenDelivered) return;
+    if (this.#state !== 'admitted' || !this.#link.live || this.#link.keptFrames === 0) return this.close(reason);
+    this.#endWhenDelivered = { reason, timer: this.#settings.clock.setTimeout(() => this.close(reason), withinMs) };
   }
 
   /**
@@ -449,6 +465,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
       case 'frame':
         return frames.handleFrame(this, kind, frame);
       case 'ack':
+        if (this.#endWhenDelivered && this.#link.keptFrames === 0) this.close(this.#endWhenDelivered.reason);
         return;
       case 'resumed':
         return this.#resumed();

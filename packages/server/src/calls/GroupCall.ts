@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { CallErrorCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
@@ -19,6 +19,12 @@ export type GroupCallEvents = {
   /** The call ended: its last endpoint left, or it was closed. */
   close: [];
 };
+
+/**
+ * How long a call ended for everyone waits, at most, for each endpoint to acknowledge what it was sent
+ * before ending it (the SDK's hang-up flush waits as long for the leaver's own messages).
+ */
+const END_FOR_EVERYONE_DELIVERY_MS = 2000;
 
 /** One group call: its endpoints and its roster (see the module comment). */
 export class GroupCall extends Emitter<GroupCallEvents> {
@@ -116,11 +122,32 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     if (this.#endpoints.size === 0) this.close();
   }
 
-  /** Ends every endpoint (each with `reason`), then the call. Idempotent. */
-  close(reason?: EndReason): void {
+  /**
+   * `by` hung up for everyone (`leave` with `forEveryone`): it leaves as it would on its own, then every
+   * other endpoint ends with EndedForEveryone, and the call with them. What `by` sent before has been
+   * routed already: its frames were handled as they arrived, ahead of its `leave` (the SDK sends the leave
+   * once its hang-up flush is acknowledged).
+   */
+  endForEveryone(by: Endpoint): void {
+    if (this.#endpoints.get(by.id) !== by) return;
+    this.#logger.info({ callId: this.id, endpointId: by.id, identity: by.identity }, 'call ended for everyone');
+    by.close();
+    const reason = { code: PeerCallEndCode.EndedForEveryone, message: `${by.displayName || by.identity} ended the call for everyone` };
+    this.close(reason, END_FOR_EVERYONE_DELIVERY_MS);
+  }
+
+  /**
+   * Ends every endpoint (each with `reason`), then the call. Idempotent. With `deliveryMs`, each endpoint
+   * ends once its agent has what was sent to it, within that time (Endpoint.closeWhenDelivered); the call
+   * itself is over at once (no one joins it any more: the groupId starts a new call).
+   */
+  close(reason?: EndReason, deliveryMs = 0): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const endpoint of [...this.#endpoints.values()]) endpoint.close(reason);
+    for (const endpoint of [...this.#endpoints.values()]) {
+      if (reason && deliveryMs > 0) endpoint.closeWhenDelivered(reason, deliveryMs);
+      else endpoint.close(reason);
+    }
     this.#logger.info({ callId: this.id, groupId: this.groupId, durationMs: this.#settings.clock.now() - this.createdAt }, 'call ended');
     this.safeEmit('close');
   }

@@ -187,7 +187,7 @@ export class AgentConnection implements SignalingSink {
       case 'candidate':
         return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.addCandidate(message.candidate, message.mid));
       case 'leave':
-        return this.#withEndpoint(message.endpointId, (endpoint) => endpoint.close());
+        return this.#withEndpoint(message.endpointId, (endpoint) => (message.forEveryone ? endpoint.call.endForEveryone(endpoint) : endpoint.close()));
       case 'resume':
         return this.#resume(message.ref, message.endpointId, message.resumeToken);
       case 'startCall':

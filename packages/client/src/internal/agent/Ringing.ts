@@ -5,11 +5,11 @@
 import { PeerCallEndCode, type PartyInfo, type WireDataChannelLimits } from '@backchannel/protocol';
 
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
-import type { CallEndReason } from '../../callTypes.js';
+import type { EndCause } from '../../callTypes.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
 
 export interface RingingEvents {
-  ended: [reason: CallEndReason];
+  ended: [reason: EndCause];
 }
 
 export interface RingingOptions {
@@ -25,7 +25,7 @@ export class Ringing extends TypedEmitter<RingingEvents> {
   readonly caller: PartyInfo;
   readonly limits: WireDataChannelLimits;
   readonly #options: RingingOptions;
-  #endReason: CallEndReason | undefined;
+  #endReason: EndCause | undefined;
   #answered = false;
 
   constructor(options: RingingOptions) {
@@ -45,7 +45,7 @@ export class Ringing extends TypedEmitter<RingingEvents> {
     });
   }
 
-  get endReason(): CallEndReason | undefined {
+  get endReason(): EndCause | undefined {
     return this.#endReason;
   }
 
@@ -67,7 +67,7 @@ export class Ringing extends TypedEmitter<RingingEvents> {
     this.#ended({ code: PeerCallEndCode.Rejected, message: 'the call was rejected' });
   }
 
-  #ended(reason: CallEndReason): void {
+  #ended(reason: EndCause): void {
     if (this.#endReason) return;
     this.#endReason = reason;
     this.emit('ended', reason);

@@ -4,11 +4,12 @@
  */
 import type { Clock, ParticipantInfo, WireDataChannelLimits } from '@backchannel/protocol';
 
-import type { CallEndReason, CallState } from '../../callTypes.js';
+import type { CallState, EndCause } from '../../callTypes.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
 import type { CallTransport } from './CallTransport.js';
 
-export type { CallEndReason, CallState };
+// Inside the SDK a call's end is an EndCause; CallCore knows it by the name CallEndReason.
+export type { CallState, EndCause, EndCause as CallEndReason };
 
 export interface CallControl {
   readonly signaling: SignalingClient;
@@ -57,5 +58,7 @@ export interface CallControl {
    * and the server keeps it `resumeWindowMs` for this party after a lost connection (0: not at all).
    */
   acceptConfirmed(details: { resumeWindowMs: number }): void;
-  end(reason: CallEndReason): void;
+  end(reason: EndCause): void;
+  /** The application hung up for everyone: leaving, the flow asks the server to end the call for all. */
+  readonly endingForEveryone: boolean;
 }

@@ -80,6 +80,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   /** Set by hangUp(): the call is being left on purpose, transport closures are expected. */
   #leaving = false;
   #hangingUp: Promise<void> | undefined;
+  #endingForEveryone = false;
   /** hangUp's barrier was acknowledged: nothing sent before it is undelivered. */
   #flushed = false;
   #transportLostTimer: TimerHandle | undefined;
@@ -165,10 +166,16 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     return this.#accepted.promise;
   }
 
-  /** Leaves the call. Resolves once it is Disconnected. */
-  hangUp(): Promise<void> {
+  /** Leaves the call (ending it for everyone with `forEveryone`). Resolves once it is Disconnected. */
+  hangUp(forEveryone = false): Promise<void> {
     if (this.#state === 'Disconnected') return Promise.resolve();
+    if (forEveryone && !this.#hangingUp) this.#endingForEveryone = true;
     return (this.#hangingUp ??= this.#leave());
+  }
+
+  /** hangUp({ forEveryone: true }) was called: the flow's leave asks the server to end the call for all. */
+  get endingForEveryone(): boolean {
+    return this.#endingForEveryone;
   }
 
   // ----------------------------------------------------------------------------------- CallControl

@@ -153,8 +153,10 @@ export class GroupJoin {
   leave(): void {
     if (!this.#endpointId) return;
     // Whoever ended it, the server hears it (it may not know: a local timeout, a transport failure). A
-    // 'leave' for an endpoint the server already ended is ignored there.
-    this.#call.signaling.send({ type: 'leave', endpointId: this.#endpointId });
+    // 'leave' for an endpoint the server already ended is ignored there. It goes after hangUp's flush, so
+    // for everyone or not, what this endpoint sent is at the server before the call ends.
+    const forEveryone = this.#call.endingForEveryone;
+    this.#call.signaling.send({ type: 'leave', endpointId: this.#endpointId, ...(forEveryone && { forEveryone }) });
     this.#call.signaling.detachEndpoint(this.#endpointId);
   }
 }

@@ -1,8 +1,9 @@
 /** Argument checks of the data-channel API: each failure is an `InvalidArgument` DataChannelError. */
 import { LONE_SURROGATE, MAX_CHANNEL_ID, MAX_IDENTITY_BYTES } from '@backchannel/protocol';
 
-import type { CommunicationIdentifier, DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
+import type { DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
 import { invalidArgument } from '../../errors.js';
+import { foreignIdentifierKind, type CommunicationUserIdentifier } from '../../identifiers.js';
 import type { DataLink } from './DataLink.js';
 
 const utf8 = new TextEncoder();
@@ -12,7 +13,11 @@ export function validateParticipants(participants: unknown, link: DataLink): str
   if (!Array.isArray(participants)) throw invalidArgument('participants must be an array of { communicationUserId }');
   const ids = new Set<string>();
   for (const participant of participants as unknown[]) {
-    const id = (participant as Partial<CommunicationIdentifier> | null)?.communicationUserId;
+    const kind = foreignIdentifierKind(participant);
+    if (kind !== undefined) {
+      throw invalidArgument(`a ${kind} identifier cannot be a recipient: Backchannel serves communicationUser identifiers ({ communicationUserId }) only`);
+    }
+    const id = (participant as Partial<CommunicationUserIdentifier> | null)?.communicationUserId;
     if (typeof id !== 'string' || id.length === 0 || LONE_SURROGATE.test(id) || utf8.encode(id).byteLength > MAX_IDENTITY_BYTES) {
       throw invalidArgument(`each participant needs a communicationUserId of 1–${MAX_IDENTITY_BYTES} bytes`);
     }
