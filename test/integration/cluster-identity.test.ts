@@ -132,6 +132,44 @@ describe('identities shared through Redis', () => {
     assert.match((await refused(second.url, revoked.token)).message, /the token was revoked/);
   });
 
+  it('an agent whose server shut down (SIGTERM) sees its call end with ServerShutdown, reconnects by itself once the server is back, and joins a new call', async () => {
+    const args = ['--port', '0', '--redis', redis.url, '--access-key', SHARED.accessKey, '--token-secret', SHARED.tokenSecret];
+    const first = serve(args);
+    let second: ChildProcessWithoutNullStreams | undefined;
+    try {
+      const [, url] = await lineMatching(first, /^Backchannel listening on (\S+)$/);
+      const user = await newUser({ url: url! });
+      const agent = await new CallClient({ serverUrl: url! }).createCallAgent(new CommunicationTokenCredential(user.token));
+      try {
+        const states: string[] = [];
+        agent.on('connectionStateChanged', ({ newValue }) => states.push(newValue));
+        const call = agent.join({ groupId: 'shutdown' });
+        await until(call, 'stateChanged', () => call.state === 'Connected');
+        const callEnded = ended(call);
+        first.kill('SIGTERM');
+        await callEnded;
+        assert.equal(call.callEndReason?.name, 'ServerShutdown');
+        await within(once(first, 'exit'), 'the first server to exit');
+        const back = until(agent, 'connectionStateChanged', () => agent.connectionState === 'Connected', 30_000);
+        second = serve(['--port', new URL(url!).port, ...args.slice(2)]);
+        await lineMatching(second, /^Backchannel listening on /);
+        await back;
+        assert.deepEqual(states, ['Disconnected', 'Connected']);
+        const next = agent.join({ groupId: 'after-shutdown' });
+        await until(next, 'stateChanged', () => next.state === 'Connected' || next.state === 'Disconnected');
+        assert.equal(next.state, 'Connected', JSON.stringify(next.callEndReason));
+      } finally {
+        await agent.dispose();
+      }
+    } finally {
+      if (first.exitCode === null) first.kill('SIGKILL');
+      if (second && second.exitCode === null) {
+        second.kill('SIGTERM');
+        await within(once(second, 'exit'), 'the second server to exit');
+      }
+    }
+  });
+
   it('agents connected before their server crashed reconnect by themselves and their call goes on: it is joined again as new endpoints, old receivers close, the same senders carry on in new sessions', async () => {
     const args = ['--port', '0', '--redis', redis.url, '--access-key', SHARED.accessKey, '--token-secret', SHARED.tokenSecret];
     const first = serve(args);

@@ -181,7 +181,18 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 // ------------------------------------------------------------------------------------- server → client
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), protocolVersion: z.int(), identity: identityId, iceServers: z.array(iceServerSchema) }),
+  z.object({
+    type: z.literal('welcome'),
+    protocolVersion: z.int(),
+    identity: identityId,
+    iceServers: z.array(iceServerSchema),
+    /**
+     * This run of the server (random at each start). An SDK whose `resume` is refused joins its call again
+     * as a new endpoint only when this changed since the join: the server restarted and lost the endpoint.
+     * Otherwise the endpoint ended on purpose (its reason is on its way) and is not brought back.
+     */
+    serverRun: z.optional(text(1, 64)),
+  }),
   /** The join was accepted: the endpoint exists, its peer connection may now be offered. */
   z.object({
     type: z.literal('joined'),

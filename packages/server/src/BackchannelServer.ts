@@ -2,7 +2,7 @@
  * The Backchannel server: one HTTP port with the identity API, health, metrics and WebSocket signaling;
  * one WebRTC peer connection per call endpoint; routing of data between them.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
@@ -121,6 +121,7 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
     logger,
     clock,
     iceServers: config.iceServers,
+    serverRun: randomUUID(),
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
     maxConnectionsPerIdentity: config.maxConnectionsPerIdentity,

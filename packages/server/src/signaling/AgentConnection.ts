@@ -47,6 +47,8 @@ export interface AgentConnectionDeps {
   identities: IdentityStore;
   stats: ServerStats;
   iceServers: IceServerConfig[];
+  /** This run of the server, told in `welcome` (see the protocol's `serverRun`). */
+  serverRun: string;
   helloTimeoutMs: number;
   signalingMessagesPerSecond: number;
   maxConnectionsPerIdentity: number;
@@ -219,7 +221,7 @@ export class AgentConnection implements SignalingSink {
     this.#displayName = message.displayName ?? '';
     this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
-    this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers });
+    this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
   }
 
   async #refreshToken(token: string): Promise<void> {

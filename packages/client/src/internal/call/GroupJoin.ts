@@ -12,6 +12,8 @@ export class GroupJoin {
   readonly #call: CallControl;
   #endpointId = 0;
   #groupId = '';
+  /** The server's run when the endpoint joined: a resume refused by another run means it restarted. */
+  #serverRun: string | undefined;
   #resumeToken = '';
   #resuming = false;
 
@@ -36,6 +38,7 @@ export class GroupJoin {
       }
       this.#endpointId = joined.endpointId;
       this.#resumeToken = joined.resumeToken;
+      this.#serverRun = signaling.serverRun;
       call.established({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits, resumeWindowMs: joined.resumeWindowMs });
       this.#attach();
       const transport = call.openTransport('offerer', (candidate, mid) =>
@@ -96,9 +99,9 @@ export class GroupJoin {
   /**
    * Takes the endpoint back after a loss (docs/reliability.md): `resume` over the signaling connection,
    * then a new peer connection, offered as at the join. Waits for the connection if it is down (the
-   * reconnection calls this again). A refusal with NotFound (the server no longer has the endpoint: it
-   * restarted, or its window ran out there first) joins the call again as a new endpoint, within the
-   * call's own resume window; any other refusal ends the call.
+   * reconnection calls this again). A refusal with NotFound from another run of the server than the one
+   * joined (it restarted and lost the endpoint) joins the call again as a new endpoint, within the call's
+   * own resume window; any other refusal ends the call.
    */
   async resume(): Promise<void> {
     const call = this.#call;
@@ -107,7 +110,9 @@ export class GroupJoin {
     this.#resuming = true;
     try {
       const resumed = await signaling.resume(this.#endpointId, this.#resumeToken).catch(async (error: unknown) => {
-        if (!(error instanceof CallError) || error.code !== CallErrorCode.NotFound) throw error;
+        // Only a server that restarted lost the endpoint; the same run ended it on purpose (and says why).
+        const restarted = this.#serverRun !== undefined && signaling.serverRun !== this.#serverRun;
+        if (!(error instanceof CallError) || error.code !== CallErrorCode.NotFound || !restarted) throw error;
         await this.#rejoin();
         return undefined;
       });
@@ -141,6 +146,7 @@ export class GroupJoin {
     signaling.detachEndpoint(this.#endpointId);
     this.#endpointId = joined.endpointId;
     this.#resumeToken = joined.resumeToken;
+    this.#serverRun = signaling.serverRun;
     call.rejoined({ callId: joined.callId, endpointId: joined.endpointId, limits: joined.limits, resumeWindowMs: joined.resumeWindowMs });
     this.#attach();
     const transport = call.openTransport('offerer', (candidate, mid) =>

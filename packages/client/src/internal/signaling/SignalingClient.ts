@@ -66,16 +66,15 @@ const RECONNECT_MAX_MS = 5000;
 /**
  * Close codes after which reconnecting cannot help: the server refused this identity's token, the
  * protocol, or the connection count. Everything else (a network failure, a server that went away or shut
- * down) is retried.
+ * down) is retried: a server that shut down ended its calls (it said so, ServerShutdown), and the agent is
+ * back once it, or its replacement, listens again.
  */
 function isFinal(error: CallError): boolean {
   return (
     error.code === CallErrorCode.InvalidToken ||
     error.code === CallErrorCode.UnsupportedProtocol ||
     error.code === CallErrorCode.TooManyConnections ||
-    error.code === CallErrorCode.BadRequest ||
-    // A server that shut down has forgotten every endpoint: nothing to resume (rejoining is not built yet).
-    error.code === CallErrorCode.ServerShutdown
+    error.code === CallErrorCode.BadRequest
   );
 }
 
@@ -108,6 +107,12 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly #endpoints = new Map<number, EndpointHandler>();
   readonly #peerCalls = new Map<string, PeerCallHandler>();
   #nextRef = 1;
+  #serverRun: string | undefined;
+
+  /** The run of the server this client is (or was last) connected to, from its `welcome`. */
+  get serverRun(): string | undefined {
+    return this.#serverRun;
+  }
   #closed = false;
 
   private constructor(
@@ -123,6 +128,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.#displayName = target.displayName;
     this.identity = welcome.identity;
     this.iceServers = welcome.iceServers;
+    this.#serverRun = welcome.serverRun;
     this.#adopt(socket);
   }
 
@@ -314,6 +320,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         return this.#end(new CallError(CallErrorCode.InvalidToken, 'the credential now names another identity'));
       }
       this.#adopt(socket);
+      this.#serverRun = welcome.serverRun;
       this.#reconnecting = false;
       for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
       for (const handler of [...this.#peerCalls.values()]) handler.onReconnected?.();
