@@ -10,7 +10,7 @@ import type * as BackchannelSdk from '@backchannel/client';
 import { startServer, type RunningServer } from '@backchannel/server';
 import type { Browser, Page } from 'playwright-core';
 
-import { connected, createUser, readMessages, userIdOf } from '../helpers/backchannel.js';
+import { connected, createUser, readMessages } from '../helpers/backchannel.js';
 import { waitForEvent } from '../helpers/events.js';
 import { launchChromium } from './support/browser.js';
 import { sdkBrowserBundle } from './support/sdkBundle.js';
@@ -47,7 +47,7 @@ describe('1:1 call between a browser and a Node client', () => {
           call.on('stateChanged', () => (state.state = call.state));
           const dataChannel = call.feature(B.Features.DataChannel);
           dataChannel.on('dataChannelReceiverCreated', (receiver) => {
-            state.sender = userIdOf(receiver.senderParticipantIdentifier);
+            state.sender = receiver.senderParticipantIdentifier.rawId ?? ''; // in the page: no test helpers here
             receiver.on('messageReady', () => {
               for (let m = receiver.readMessage(); m; m = receiver.readMessage()) {
                 if (m.sequenceNumber !== state.received + 1) state.inOrder = false;
