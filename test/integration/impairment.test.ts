@@ -85,6 +85,7 @@ class RetryingSender {
     sender.on('messageDropped', ({ sequenceNumber }) => {
       this.dropped.push(sequenceNumber);
       this.#again(this.indexBySequence[sequenceNumber - 1]!);
+      this.#pump(); // the sender may be idle by now: nothing else would send it again
     });
   }
 

@@ -59,9 +59,14 @@ export interface ReconnectOptions {
   getToken(): Promise<string>;
 }
 
-/** Reconnection backoff: the first retry after this, doubling to RECONNECT_MAX_MS. */
+/**
+ * Reconnection backoff: the first retry after this, doubling to RECONNECT_MAX_MS. The ceiling is low on
+ * purpose: a call is kept for its resume window (30 s by default) from the moment the loss is noticed, and
+ * an outage that ends just before the window does must be followed by an attempt at once, not up to a
+ * long backoff later (an attempt is one refused TCP connection while the server is unreachable).
+ */
 const RECONNECT_FIRST_MS = 250;
-const RECONNECT_MAX_MS = 5000;
+const RECONNECT_MAX_MS = 1000;
 
 /**
  * Close codes after which reconnecting cannot help: the server refused this identity's token, the
