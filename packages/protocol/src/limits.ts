@@ -24,7 +24,10 @@ export interface DataChannelLimits {
   readonly broadcastReceiveShare: number;
   /** A receiver with no message for this long is closed, in milliseconds. */
   readonly receiverIdleCloseMs: number;
-  /** How far (ms of traffic at its pace) a sender may fall behind before new messages fail or drop. */
+  /**
+   * How far (ms of traffic at its pace) a sender may fall behind before new messages fail or drop; for Durable
+   * senders also how long a message may wait at the rate the path was measured to drain (docs/reliability.md).
+   */
   readonly maxSendBacklogMs: number;
 }
 
