@@ -113,12 +113,14 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       get limits() {
         return limits();
       },
-      // Before Connected and while suspended, Durable messages wait (the link reports itself full) and go once
-      // it is up. Connected without a transport and not suspended: the call is about to end (waiting, so
-      // that what is sent then is rejected with the end's reason).
+      // Before Connected: 'waiting' (the scheduler holds Durable messages and drops Lossy ones: the transport
+      // may be up before the server admitted the endpoint). Suspended: 'open', and the link reports itself
+      // full until it resumes. Connected without a transport and not suspended: the call is about to end
+      // ('waiting', so that what is sent then is rejected with the end's reason).
       dataState: () => {
         if (this.#state === 'Disconnecting' || this.#state === 'Disconnected') return 'closed';
-        return this.#state === 'Connected' && (this.#suspended || this.#transport?.isOpen === true) ? 'open' : 'waiting';
+        // #connectedOnce, not the state: it is set just before the engine starts, so that start's pump sends.
+        return this.#connectedOnce && (this.#suspended || this.#transport?.isOpen === true) ? 'open' : 'waiting';
       },
       channel: (kind: ChannelKind): TransportChannel => (kind === 'durable' ? this.#link : (this.#transport?.channel(kind) ?? CLOSED_CHANNEL)),
       durableFlow: this.#link,

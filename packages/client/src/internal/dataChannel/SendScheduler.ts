@@ -5,6 +5,9 @@
  *   of one priority, round robin.
  * - Pace: each sender leaves only when its token bucket allows; the scheduler sleeps until the earliest one
  *   is ready.
+ * - Before the call is connected (DataLink.dataState() 'waiting': the server may not have admitted this
+ *   endpoint yet, so nothing may leave even once the transport is up), Durable messages and recipient lists
+ *   wait in their queues and Lossy messages are dropped; the call pumps once it is connected.
  * - Backpressure: while the Durable channel holds more than DURABLE_HIGH_WATERMARK bytes, or the Durable
  *   link keeps more than its allowance at the path's measured drain rate (DurableFlow.room), Durable
  *   messages wait in their queues (where priority still applies and the backlog bound sees them) and the
@@ -20,6 +23,8 @@ import type { SenderState } from './SenderState.js';
 /** What one scheduling round knows: its clock, the room left on the Durable channel, the next pace wake-up. */
 interface Round {
   readonly now: number;
+  /** The call is connected (dataState 'open'): anything may leave. */
+  readonly open: boolean;
   durableRoom: number;
   wakeAt: number;
 }
@@ -89,8 +94,11 @@ export class SendScheduler {
     for (;;) {
       // The Durable buffer is read once per round and shared by both priorities: the SCTP thread drains it
       // concurrently, and a Normal message must never slip out in a round where High ones were held back.
-      const durableRoom = Math.min(DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), this.#link.durableFlow.room());
-      const round: Round = { now: this.#link.clock.now(), durableRoom, wakeAt: Infinity };
+      // One place decides whether Durable data may leave at all: the call's data state (not the transport's
+      // own: a transport can be up before the server admitted the endpoint).
+      const open = this.#link.dataState() === 'open';
+      const durableRoom = open ? Math.min(DURABLE_HIGH_WATERMARK - channels.durable.bufferedAmount(), this.#link.durableFlow.room()) : -1;
+      const round: Round = { now: this.#link.clock.now(), open, durableRoom, wakeAt: Infinity };
       // Normal senders go only in a round where no High sender could.
       const sent = this.#serve(this.#high, round, channels) || this.#serve(this.#normal, round, channels);
       if (!sent) {
@@ -130,7 +138,7 @@ export class SendScheduler {
           else head.reject(new DataChannelError(DataChannelErrorCode.FailedToStart, 'the data transport closed before the message was sent'));
         } else {
           sender.takeHead(round.now);
-          if (channels.lossy.bufferedAmount() > LOSSY_DROP_WATERMARK || !channels.lossy.send(head.frame)) this.counters.lossyDropped++;
+          if (!round.open || channels.lossy.bufferedAmount() > LOSSY_DROP_WATERMARK || !channels.lossy.send(head.frame)) this.counters.lossyDropped++;
           head.resolve();
         }
       }

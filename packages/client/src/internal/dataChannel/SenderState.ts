@@ -154,8 +154,8 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   send(data: Uint8Array): Promise<void> {
     if (this.#closed) return reject(DataChannelErrorCode.SenderClosed, `sender on channel ${this.channelId} is closed`);
     const { link } = this.#context;
-    // Before the call connects a message waits in the queue (a Durable one; a Lossy one is dropped when the
-    // scheduler meets the closed Lossy channel), bounded as always by the sender's backlog.
+    // Before the call connects a Durable message waits in the queue, bounded as always by the sender's
+    // backlog; a Lossy one is dropped (below).
     if (link.dataState() === 'closed') return reject(DataChannelErrorCode.FailedToStart, 'the call has ended: no data transport');
     const limits = link.limits;
     if (data.byteLength > limits.maxMessageSizeBytes) {
@@ -207,6 +207,13 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
       }
     }
     if (packets > 0) this.#context.broadcastPackets.consume(packets, now);
+    if (this.reliability === 'Lossy' && link.dataState() === 'waiting') {
+      // Not connected yet: a Lossy message is dropped now, as one meeting a full channel would be (it takes
+      // its sequence number, so a receiver sees the gap). Queued, it would wait behind this sender's
+      // recipient list, which waits for the call, and leave after all.
+      this.#nextSequenceNumber();
+      return Promise.resolve();
+    }
     const frame = encodeSend(
       { flags: this.#flags, channelId: this.channelId, sessionId: this.#sessionId, sequenceNumber: this.#nextSequenceNumber() },
       this.#generation,
