@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import { CallClient, CallError, CommunicationTokenCredential, type RemoteParticipantsUpdatedEvent } from '@backchannel/client';
+import { CallClient, CallError, CommunicationTokenCredential, DiagnosticQuality, Features, type RemoteParticipantsUpdatedEvent } from '@backchannel/client';
 
 import { readMessages, receiversOf, rosterSettled, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
 import { until, waitForEvent } from '../helpers/events.js';
@@ -94,13 +94,39 @@ describe('group calls', () => {
     assert.notEqual(again.call.id, alice.call.id);
   });
 
-  it('ends calls with ServerShutdown when the server stops', async () => {
-    h = await startHarness();
+  it('ends calls with ServerShutdown when the server stops with shutdownEndsCalls', async () => {
+    h = await startHarness({ shutdownEndsCalls: true });
     const a = await h.join('shutdown');
     const ended = until(a.call, 'stateChanged', () => a.call.state === 'Disconnected');
     await h.server.close();
     await ended;
-    assert.deepEqual(a.call.callEndReason, { code: 503, name: 'ServerShutdown', message: a.call.callEndReason?.message });
+    assert.deepEqual(a.call.callEndReason, { code: 503, name: 'ServerShutdown', message: 'the server is shutting down' });
+  });
+
+  it('keeps calls through a shutdown (a restart, by default) and ends them with ServerShutdown once the resume window passes without the server', async () => {
+    h = await startHarness({ resumeWindowMs: 1500 });
+    const [a, b] = [await h.join('restart'), await h.join('restart')];
+    await until(a.call, 'remoteParticipantsUpdated', () => a.call.remoteParticipants.length === 1);
+    const rosterChanges: number[] = [];
+    a.call.on('remoteParticipantsUpdated', ({ removed }) => rosterChanges.push(removed.length));
+    const network: DiagnosticQuality[] = [];
+    a.call.feature(Features.UserFacingDiagnostics).network.on('diagnosticChanged', ({ diagnostic, value }) => diagnostic === 'networkReconnect' && network.push(value as DiagnosticQuality));
+    const states: string[] = [];
+    a.call.on('stateChanged', () => states.push(a.call.state));
+    const ended = until(a.call, 'stateChanged', () => a.call.state === 'Disconnected', 20_000);
+    await h.server.close();
+    assert.equal(a.call.state, 'Connected', 'the server closed without ending the call');
+    await ended;
+    assert.deepEqual(states, ['Disconnecting', 'Disconnected'], 'Connected until the window passed');
+    assert.deepEqual(network, [DiagnosticQuality.Bad]);
+    assert.deepEqual(rosterChanges, [1], 'the others left only when the call ended, not as the server closed their endpoints');
+    assert.deepEqual(a.call.callEndReason, {
+      code: 503,
+      name: 'ServerShutdown',
+      message: 'the server is shutting down, and was not back within 1500 ms',
+    });
+    await until(b.call, 'stateChanged', () => b.call.state === 'Disconnected', 20_000);
+    assert.equal(b.call.callEndReason?.name, 'ServerShutdown');
   });
 
   it('refuses a malformed token with InvalidToken and an unreachable server with ConnectionLost', async () => {

@@ -236,8 +236,8 @@ describe('readiness', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('on SIGTERM ends calls on the clients with ServerShutdown and exits 0', async () => {
-    const child = serve(['--port', '0', '--access-key', ACCESS_KEY]);
+  it('on SIGTERM with --shutdown-ends-calls ends calls on the clients with ServerShutdown and exits 0', async () => {
+    const child = serve(['--port', '0', '--access-key', ACCESS_KEY, '--shutdown-ends-calls']);
     try {
       const [, url] = await lineMatching(child, /^Backchannel listening on (\S+)$/);
       const agent = await agentOf(url!);

@@ -55,6 +55,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
   { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },
   { flags: '--shutdown-close-ms <ms>', key: 'shutdownCloseMs', parse: number, help: 'on SIGTERM, after the drain, time connections have to close before they are cut' },
+  { flags: '--shutdown-ends-calls [on]', key: 'shutdownEndsCalls', parse: flag, help: 'on SIGTERM, end group calls on the clients (ServerShutdown) instead of letting them rejoin when the server is back', boolean: true },
   { flags: '--demo [on]', key: 'demo', parse: flag, help: 'serve the demo page at / and give tokens to anyone (local trials only)', boolean: true },
   { flags: '--demo-dir <dir>', key: 'demoStaticDir', parse: text, help: "the built demo app (default: the dist/ of the repository's @backchannel/demo, apps/demo/dist)" },
   { flags: '--tls-cert <file>', key: 'tlsCertFile', parse: text, help: 'PEM certificate: serve HTTPS and WSS on the same port' },

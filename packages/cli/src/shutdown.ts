@@ -1,6 +1,7 @@
 /**
- * Shutdown on SIGTERM/SIGINT: the server stops taking joins, tells every client the call ends for
- * `ServerShutdown`, lets queued Durable data leave (bounded by its drain time), closes every connection
+ * Shutdown on SIGTERM/SIGINT: the server stops taking joins, lets queued Durable data leave (bounded by
+ * its drain time), ends its calls (on the clients only with `shutdownEndsCalls`: by default the SDKs keep
+ * them and join them again when the server is back), closes every connection
  * (cutting those that do not close within its close deadline), then the WebRTC runtime goes down and the
  * process exits 0. A second signal exits at once (1).
  *

@@ -48,7 +48,9 @@ export interface RunningServer {
   snapshot(): { calls: number; endpoints: number; connections: number };
   /**
    * Graceful stop: refuses new joins, lets queued Durable data leave (up to `shutdownDrainMs`), ends every
-   * call with `ServerShutdown` (clients see that reason), closes connections, stops listening. Idempotent.
+   * call, closes connections (close code ServerShutdown), stops listening. Idempotent. Group calls end on
+   * the clients only with `shutdownEndsCalls`; by default their SDKs keep them and join them again when the
+   * server is back. 1:1 calls end with `ServerShutdown`.
    */
   close(): Promise<void>;
 }
@@ -170,7 +172,9 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
       (closing ??= (async () => {
         signaling.stopAccepting();
         await calls.drain(config.shutdownDrainMs);
-        calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
+        // By default the clients are not told their group calls ended: they keep them and join them again
+        // once the server is back (agentRejoins). 1:1 calls end: their parties have nothing to rejoin.
+        calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down', agentRejoins: !config.shutdownEndsCalls });
         peerCalls.endAll(CallErrorCode.ServerShutdown, 'the server is shutting down');
         await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down', config.shutdownCloseMs);
         // HTTP keep-alive connections would hold app.close() up: idle ones go now, busy ones at the deadline.

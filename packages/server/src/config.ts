@@ -79,6 +79,13 @@ export interface ServerConfig {
   /** On shutdown, how long to wait for queued Durable data to reach clients before closing, ms. */
   shutdownDrainMs: number;
   /**
+   * On shutdown, end group calls on the clients (`callEnded` ServerShutdown): for a server that is going away
+   * for good. By default (false) a shutdown is taken as a restart: the clients are not told their calls
+   * ended, keep them for their resume window and join them again by themselves when the server is back
+   * (docs/reliability.md, "Server restarts"), or end them with ServerShutdown when it is not.
+   */
+  shutdownEndsCalls: boolean;
+  /**
    * On shutdown, after the drain, how long connections have to close cleanly (a WebSocket close answered,
    * HTTP requests done) before they are cut, ms.
    */
@@ -119,6 +126,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   recipientBacklogMs: 5000,
   shutdownDrainMs: 5000,
   shutdownCloseMs: 3000,
+  shutdownEndsCalls: false,
   demo: false,
   demoStaticDir: undefined,
   tlsCertFile: undefined,
@@ -177,6 +185,7 @@ const configSchema = z
     recipientBacklogMs: positiveInt,
     shutdownDrainMs: z.number().int().min(0),
     shutdownCloseMs: z.number().int().min(0),
+    shutdownEndsCalls: z.boolean(),
     demo: z.boolean(),
     demoStaticDir: z.string().min(1).optional(),
     tlsCertFile: z.string().min(1).optional(),

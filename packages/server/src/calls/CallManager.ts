@@ -109,6 +109,11 @@ export class CallManager {
   }
 
   /** Ends every call, and so every endpoint, with `reason` (shutdown). */
+  /** False once shutting down (drain): no join, no resume. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
   endAll(reason: EndReason): void {
     for (const call of [...this.#calls.values()]) call.close(reason);
   }

@@ -80,6 +80,11 @@ export interface FrameHandler {
 export interface EndReason {
   readonly code: string;
   readonly message: string;
+  /**
+   * Its agent is not told (no `callEnded`): the server is shutting down to restart, and the SDK, which sees
+   * the connection close with ServerShutdown, keeps the call and joins it again once the server is back.
+   */
+  readonly agentRejoins?: boolean;
 }
 
 /** What every endpoint of the server shares: limits, timeouts, the router, the clock. */
@@ -400,7 +405,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#resumeTimer = undefined;
     this.#link.close();
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
-    if (reason) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
+    if (reason && !reason.agentRejoins) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
     for (const session of this.#openSessions.values()) session.abandon();
     this.#openSessions.clear();

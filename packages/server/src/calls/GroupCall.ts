@@ -107,7 +107,10 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   leave(endpoint: Endpoint, reason: EndReason | undefined): void {
     if (this.#endpoints.get(endpoint.id) !== endpoint) return;
     this.#endpoints.delete(endpoint.id);
-    if (this.#roster.includes(endpoint)) {
+    // An endpoint closed for a restart (agentRejoins) leaves silently: the others are being closed the same
+    // way, and a roster shrinking on their screens moments before they join again would be noise.
+    if (this.#roster.includes(endpoint) && reason?.agentRejoins) this.#rebuild();
+    else if (this.#roster.includes(endpoint)) {
       this.#rebuild();
       // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster.
       const leftFrame = encodeEndpointLeft(endpoint.id);

@@ -292,6 +292,9 @@ export class AgentConnection implements SignalingSink {
    * at its endpoint cap.
    */
   #resume(ref: number, endpointId: number, token: string): void {
+    // Shutting down: the endpoint may be gone already, and the SDK must not take that for a refusal (it
+    // joins again once the server is back).
+    if (!this.#deps.calls.accepting) return this.send({ type: 'error', ref, code: CallErrorCode.ServerShutdown, message: 'the server is shutting down' });
     const endpoint = this.#deps.calls.endpoint(endpointId);
     const mine = this.#endpoints.has(endpointId);
     const resumable =

@@ -39,9 +39,11 @@ export interface CallControl {
   /**
    * The endpoint lost its signaling connection or its transport. True if the call keeps it, suspended, for
    * a resume; false if it cannot (not connected yet, no resume window): the flow ends it as before. A 1:1
-   * call already suspended (its replacement transport failed too) asks its flow to try again.
+   * call already suspended (its replacement transport failed too) asks its flow to try again. With
+   * `endReason` (the server shut down to restart), the call ends with that reason, not ConnectionLost, if
+   * the resume window passes before it is back.
    */
-  suspend(cause: string): boolean;
+  suspend(cause: string, endReason?: EndCause): boolean;
   /**
    * 1:1: the current transport is given up for one the flow opens next (the other party restarted it): the
    * call is suspended if it was live, and the flow is not asked to resume. False if it cannot be suspended.

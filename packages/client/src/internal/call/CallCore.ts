@@ -90,6 +90,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #resumeWindowMs = 0;
   #suspended = false;
   #resumeTimer: TimerHandle | undefined;
+  /** Why the call ends if the resume window passes (a server shutdown says so); else ConnectionLost. */
+  #suspendEndReason: CallEndReason | undefined;
   /** Joined again as a new endpoint (rejoined): the next transport starts a new link. */
   #rejoining = false;
   /** The call reached Connected (senders made before it then started). */
@@ -266,7 +268,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.updateRoster(participants, left);
   }
 
-  suspend(cause: string): boolean {
+  suspend(cause: string, endReason?: CallEndReason): boolean {
+    if (endReason && this.#state === 'Connected') this.#suspendEndReason ??= endReason;
     if (this.#suspended) {
       // A 1:1 call's replacement transport failed too: its flow tries again. (A group call's new transport
       // is retried by the next reconnection's resume.)
@@ -386,10 +389,11 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     if (this.#state !== 'Connected' || this.#leaving || this.#resumeWindowMs <= 0) return false;
     this.#suspended = true;
     const windowMs = this.#resumeWindowMs;
-    this.#resumeTimer = this.#context.clock.setTimeout(
-      () => this.end({ code: CallErrorCode.ConnectionLost, message: `not resumed within ${windowMs} ms (${cause})` }),
-      windowMs,
-    );
+    this.#resumeTimer = this.#context.clock.setTimeout(() => {
+      const shutdown = this.#suspendEndReason;
+      if (shutdown) this.end({ code: shutdown.code, message: `${shutdown.message}, and was not back within ${windowMs} ms` });
+      else this.end({ code: CallErrorCode.ConnectionLost, message: `not resumed within ${windowMs} ms (${cause})` });
+    }, windowMs);
     this.emit('networkReconnect', 'lost');
     return true;
   }
@@ -406,6 +410,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #resumed(): void {
     if (!this.#suspended) return;
     this.#suspended = false;
+    this.#suspendEndReason = undefined;
     this.#context.clock.clearTimeout(this.#resumeTimer);
     this.emit('networkReconnect', 'resumed');
     this.engine.onBufferedAmountLow(); // what waited during the outage goes now

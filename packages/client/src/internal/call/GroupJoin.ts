@@ -59,7 +59,10 @@ export class GroupJoin {
       onMessage: (message) => this.#onSignaling(message),
       onConnectionLost: (error) => call.end({ code: error.code, message: error.message }),
       onDisconnected: (error) => {
-        if (!call.suspend(`signaling connection lost: ${error.message}`)) call.end({ code: error.code, message: error.message });
+        // A server shutting down closes with ServerShutdown and does not end the call (it restarts, and the
+        // call is joined again): past the window, that is why it ends.
+        const shutdown = error.code === CallErrorCode.ServerShutdown ? { code: error.code, message: error.message } : undefined;
+        if (!call.suspend(`signaling connection lost: ${error.message}`, shutdown)) call.end({ code: error.code, message: error.message });
       },
       onReconnected: () => void this.resume(),
     });
@@ -125,8 +128,10 @@ export class GroupJoin {
       signaling.send({ type: 'offer', endpointId: this.#endpointId, sdp });
     } catch (error) {
       if (!(error instanceof CallError)) throw error;
-      // Lost again meanwhile: the reconnection will call again. Anything else is final.
-      if (error.code !== CallErrorCode.ConnectionLost) {
+      // Lost again meanwhile, or the server is shutting down to restart: the reconnection will call again.
+      // Anything else is final.
+      if (error.code === CallErrorCode.ServerShutdown) call.suspend(error.message, { code: error.code, message: error.message });
+      else if (error.code !== CallErrorCode.ConnectionLost) {
         call.end({ code: CallErrorCode.ConnectionLost, message: `the call could not be resumed: ${error.message}` });
       }
     } finally {

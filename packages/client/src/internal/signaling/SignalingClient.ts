@@ -71,8 +71,8 @@ const RECONNECT_MAX_MS = 1000;
 /**
  * Close codes after which reconnecting cannot help: the server refused this identity's token, the
  * protocol, or the connection count. Everything else (a network failure, a server that went away or shut
- * down) is retried: a server that shut down ended its calls (it said so, ServerShutdown), and the agent is
- * back once it, or its replacement, listens again.
+ * down) is retried: a server that shut down (ServerShutdown) is taken to be restarting, and the agent is
+ * back once it, or its replacement, listens again; its group calls are then joined again.
  */
 function isFinal(error: CallError): boolean {
   return (
