@@ -57,6 +57,9 @@ export interface CallCoreEvents {
 /** How long hangUp() waits for already-sent Durable data to reach the far side. */
 const HANG_UP_FLUSH_MS = 2000;
 
+/** How long a group call whose replacement transport failed too waits before it resumes again. */
+const RESUME_AGAIN_MS = 500;
+
 /** How long a lost transport waits for the server's reason before the call ends as TransportFailed. */
 const SERVER_REASON_GRACE_MS = 1000;
 
@@ -92,6 +95,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   #resumeTimer: TimerHandle | undefined;
   /** Why the call ends if the resume window passes (a server shutdown says so); else ConnectionLost. */
   #suspendEndReason: CallEndReason | undefined;
+  #resumeAgainTimer: TimerHandle | undefined;
   /** Joined again as a new endpoint (rejoined): the next transport starts a new link. */
   #rejoining = false;
   /** The call reached Connected (senders made before it then started). */
@@ -271,8 +275,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
   suspend(cause: string, endReason?: CallEndReason): boolean {
     if (endReason && this.#state === 'Connected') this.#suspendEndReason ??= endReason;
     if (this.#suspended) {
-      // A 1:1 call's replacement transport failed too: its flow tries again. (A group call's new transport
-      // is retried by the next reconnection's resume.)
+      // A 1:1 call's replacement transport failed too: its flow tries again. (A group call's is retried by
+      // #transportLost, or by the next reconnection's resume.)
       if (this.#setup.kind !== 'group') {
         this.#dropTransport();
         void this.#flow.resume();
@@ -313,6 +317,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     clock.clearTimeout(this.#connectTimer);
     clock.clearTimeout(this.#transportLostTimer);
     clock.clearTimeout(this.#resumeTimer);
+    clock.clearTimeout(this.#resumeAgainTimer);
     this.#endReason = reason;
     this.#setState('Disconnecting');
     this.#flow.leave(reason);
@@ -376,6 +381,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
    */
   #transportLost(message: string): void {
     if (this.#leaving || this.#transportLostTimer || this.#state === 'Disconnected' || this.#state === 'Disconnecting') return;
+    if (this.#suspended && this.#setup.kind === 'group') return this.#resumeAgainSoon();
     if (this.suspend(message)) return;
     if (!this.signaling.isOpen) return this.end({ code: CallErrorCode.TransportFailed, message });
     this.#transportLostTimer = this.#context.clock.setTimeout(
@@ -396,6 +402,20 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     }, windowMs);
     this.emit('networkReconnect', 'lost');
     return true;
+  }
+
+  /**
+   * A group call's replacement transport failed too (the network is still bad, the signaling connection
+   * is not): a new `resume` shortly, with a new transport, for as long as the window lasts. The server takes
+   * a `resume` at any time (it drops what it had of the endpoint's transport).
+   */
+  #resumeAgainSoon(): void {
+    this.#dropTransport();
+    this.#context.clock.clearTimeout(this.#resumeAgainTimer);
+    this.#resumeAgainTimer = this.#context.clock.setTimeout(() => {
+      this.#resumeAgainTimer = undefined;
+      if (this.#suspended) void this.#flow.resume();
+    }, RESUME_AGAIN_MS);
   }
 
   /** The link waits for another transport; this one is closed. */
