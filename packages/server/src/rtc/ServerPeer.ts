@@ -6,7 +6,7 @@
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
 import { CallErrorCode, kindOfLabel, type ChannelKind } from '@backchannel/protocol';
-import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
 
 import { JoinError } from '../errors.js';
 
@@ -35,13 +35,11 @@ export interface ServerPeerHandlers {
 }
 
 export interface ServerPeerOptions {
-  /** Address the ICE agent binds to (undefined: all interfaces). */
-  bindAddress: string | undefined;
-  /** UDP port range (0: any). */
-  portRangeBegin: number;
-  portRangeEnd: number;
-  /** The SCTP message size the connection accepts, bytes. */
-  maxMessageSize: number;
+  /**
+   * The peer connection's configuration: the server's shared certificate, its bind address and its UDP
+   * mux port or port range (SharedRtc), and the SCTP message size the connection accepts.
+   */
+  rtcConfig: RtcConfig;
   /**
    * Bytes allowed to queue on the Lossy channel toward the client before {@link ServerPeer.send} drops
    * copies. The Durable bound is on what the endpoint's link keeps (EndpointLink), which includes all that
@@ -65,12 +63,7 @@ export class ServerPeer {
   constructor(name: string, options: ServerPeerOptions, handlers: ServerPeerHandlers) {
     this.#handlers = handlers;
     this.#sendBufferBytes = options.sendBufferBytes;
-    this.#pc = new nodeDataChannel.PeerConnection(name, {
-      iceServers: [],
-      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-      ...(options.portRangeBegin ? { portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd } : {}),
-      maxMessageSize: options.maxMessageSize,
-    });
+    this.#pc = new nodeDataChannel.PeerConnection(name, options.rtcConfig);
     acquireRtcRuntime(); // only once the connection exists: a refused configuration throws above
     this.#pc.onLocalDescription((sdp, type) => {
       if (type === 'answer') handlers.onAnswer(sdp);
