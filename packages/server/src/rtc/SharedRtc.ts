@@ -62,7 +62,7 @@ export class SharedRtc {
       config.rtcCertFile && config.rtcKeyFile ? await loadRtcCertificate(config.rtcCertFile, config.rtcKeyFile) : generateRtcCertificate();
     if (!config.rtcUdpMux) return new SharedRtc(certificate, undefined, undefined, config);
     const { listener, port } = await bindMux(config);
-    acquireRtcRuntime(); // the listener is native state of the runtime: it must not be cleaned up under it
+    acquireRtcRuntime('other'); // the listener is native state of the runtime: it must not be cleaned up under it
     return new SharedRtc(certificate, listener, port, config);
   }
 
@@ -84,7 +84,7 @@ export class SharedRtc {
     try {
       listener.stop();
     } finally {
-      releaseRtcRuntime();
+      releaseRtcRuntime('other');
     }
   }
 }
