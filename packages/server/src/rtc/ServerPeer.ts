@@ -9,6 +9,7 @@ import { CallErrorCode, kindOfLabel, type ChannelKind } from '@backchannel/proto
 import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
 
 import { JoinError } from '../errors.js';
+import { RemoteCandidateHold } from './RemoteCandidateHold.js';
 
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
@@ -57,6 +58,8 @@ export class ServerPeer {
   /** Refused channels, held until node-datachannel reports them closed (see #refuse). */
   readonly #refused = new Set<DataChannel>();
   #refusedCount = 0;
+  /** The client's candidates, held until this end's ICE connects (see RemoteCandidateHold). */
+  readonly #candidates: RemoteCandidateHold;
   #offered = false;
   #closed = false;
 
@@ -65,6 +68,16 @@ export class ServerPeer {
     this.#sendBufferBytes = options.sendBufferBytes;
     this.#pc = new nodeDataChannel.PeerConnection(name, options.rtcConfig);
     acquireRtcRuntime(); // only once the connection exists: a refused configuration throws above
+    this.#candidates = new RemoteCandidateHold((candidate, mid) => {
+      try {
+        this.#pc.addRemoteCandidate(candidate, mid);
+      } catch {
+        // An unparsable candidate is ignored, as a browser would.
+      }
+    });
+    this.#pc.onIceStateChange((state) => {
+      if (state === 'connected' || state === 'completed') this.#candidates.release();
+    });
     this.#pc.onLocalDescription((sdp, type) => {
       if (type === 'answer') handlers.onAnswer(sdp);
     });
@@ -82,14 +95,13 @@ export class ServerPeer {
     this.#pc.setRemoteDescription(sdp, 'offer');
   }
 
-  /** Applies a trickled ICE candidate of the client's (ignored before the offer, or if unparsable). */
+  /**
+   * Takes a trickled ICE candidate of the client's (ignored before the offer, or if unparsable), applied
+   * once this end's ICE has connected or at most MAX_HOLD_MS later (RemoteCandidateHold).
+   */
   addCandidate(candidate: string, mid: string): void {
-    if (!this.#offered) return; // candidates before the offer cannot be applied; the client trickles more
-    try {
-      this.#pc.addRemoteCandidate(candidate, mid);
-    } catch {
-      // An unparsable candidate is ignored, as a browser would.
-    }
+    if (!this.#offered || this.#closed) return; // candidates before the offer cannot be applied; the client trickles more
+    this.#candidates.add(candidate, mid);
   }
 
   /**
@@ -135,6 +147,7 @@ export class ServerPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#candidates.discard();
     try {
       for (const channel of this.#channels.values()) channel.close();
       this.#pc.close();
