@@ -240,21 +240,24 @@ function memorySection(results: BenchResults): string[] {
   const rows = results.memory!;
   const plan = (results.plan as { memory: { endpoints: number; roomSize: number } }).memory;
   const bc = rows.find((r) => r.system === 'backchannel');
+  const count = (s: { median: number; runs: number } | undefined): string => (!s || s.runs === 0 ? '—' : s.median.toFixed(2));
   const bytes = (s: { median: number; min: number; max: number; runs: number }) =>
     s.runs === 0 ? '—' : s.runs === 1 ? bytesText(s.median) : `${bytesText(s.median)} (${bytesText(s.min)}–${bytesText(s.max)})`;
   return [
     '## Memory',
     '',
-    `${plan.endpoints} endpoints in rooms of ${plan.roomSize}, a fresh server per run; RSS growth over the server's baseline divided by the endpoints, idle and then with each endpoint sending 1 msg/s of 256 B to its room.`,
+    `${plan.endpoints} endpoints in rooms of ${plan.roomSize}, a fresh server per run; RSS growth over the server's baseline divided by the endpoints, idle and then with each endpoint sending 1 msg/s of 256 B to its room; file descriptors and threads gained per idle endpoint.`,
     '',
     table(
-      ['system', 'measured process', 'baseline RSS', 'per idle endpoint', 'per active endpoint', 'BC ÷ this, idle', 'BC ÷ this, active'],
+      ['system', 'measured process', 'baseline RSS', 'per idle endpoint', 'per active endpoint', 'fds per endpoint', 'threads per endpoint', 'BC ÷ this, idle', 'BC ÷ this, active'],
       rows.map((r) => [
         SYSTEM_LABELS[r.system],
         r.measuredProcess,
         bytes(r.baselineRss),
         bytes(r.idleBytesPerEndpoint),
         bytes(r.activeBytesPerEndpoint),
+        count(r.fdsPerEndpoint),
+        count(r.threadsPerEndpoint),
         r.system === 'backchannel' ? '—' : ratioText(bc?.idleBytesPerEndpoint, r.idleBytesPerEndpoint, 'lower'),
         r.system === 'backchannel' ? '—' : ratioText(bc?.activeBytesPerEndpoint, r.activeBytesPerEndpoint, 'lower'),
       ]),

@@ -75,6 +75,12 @@ export interface MemoryRow {
   baselineRss: Spread;
   idleBytesPerEndpoint: Spread;
   activeBytesPerEndpoint: Spread;
+  /**
+   * Open file descriptors and threads the measured process gained per idle endpoint (absent in results
+   * written before they were measured).
+   */
+  fdsPerEndpoint?: Spread;
+  threadsPerEndpoint?: Spread;
   /** What the "server" was for this system (raw: a relay process holding the peer connections). */
   measuredProcess: string;
 }
