@@ -3,6 +3,7 @@ import type { SystemName } from '../agents/messages.js';
 import { SYSTEM_LABELS } from '../systems/deployments.js';
 import type { BenchResults, FanoutRow, TargetedRow } from '../workloads/results.js';
 import { bytesText, num, ratioText, spreadText, table } from './format.js';
+import { goalSection } from './goals.js';
 
 const PEER_NOTES = [
   'Backchannel: `packages/cli/bin/backchannel.js serve` in its own process, HTTPS/WSS signaling with the run\'s certificate, data over DTLS/SCTP; clients are the public SDK (`@backchannel/client`), Durable senders.',
@@ -16,6 +17,8 @@ export function renderReport(results: BenchResults, charts: readonly string[]): 
   const m = results.machine;
   out.push(`# Backchannel benchmark: ${results.mode} run of ${results.startedAt}`, '');
   out.push(`Took ${results.durationSeconds} s. All systems ran side by side in this one run, on loopback, on the same machine.`, '');
+  const goals = goalSection(results);
+  if (goals.length > 0) out.push(...goals, '');
   out.push('## Machine', '');
   out.push(
     table(
@@ -81,7 +84,7 @@ function fanoutSection(results: BenchResults): string[] {
   const best = (r: FanoutRow | undefined) => (r && r.best >= 0 ? r.steps[r.best] : undefined);
   out.push(
     table(
-      ['receivers', 'system', 'highest passing rate, msg/s', 'deliveries/s', 'p99 ms', 'server cores', 'deliveries per server core-s', 'CPU µs per delivery (all processes)', 'ramp stopped by', 'BC ÷ this, per core', 'BC ÷ this, deliveries/s'],
+      ['receivers', 'system', 'highest passing rate, msg/s', 'deliveries/s', 'p99 ms', 'server cores', 'deliveries per server core-s', 'CPU µs per delivery (all processes)', 'of which clients', 'ramp stopped by', 'BC ÷ this, per core', 'BC ÷ this, deliveries/s'],
       rows.map((r) => {
         const b = best(r);
         const bc = best(rows.find((x) => x.system === 'backchannel' && x.receivers === r.receivers));
@@ -95,6 +98,7 @@ function fanoutSection(results: BenchResults): string[] {
           spreadText(b?.serverCores),
           spreadText(b?.deliveredPerServerCoreSecond),
           spreadText(b?.totalCpuMicrosPerDelivery),
+          spreadText(b?.clientCpuMicrosPerDelivery),
           r.stoppedBy,
           self ? '—' : ratioText(bc?.deliveredPerServerCoreSecond, b?.deliveredPerServerCoreSecond, 'higher'),
           self ? '—' : ratioText(bc?.deliveredPerSecond, b?.deliveredPerSecond, 'higher'),

@@ -26,6 +26,11 @@ export interface FanoutStep {
   deliveredPerServerCoreSecond: Spread;
   /** Microseconds of CPU, all processes together, per delivery. */
   totalCpuMicrosPerDelivery: Spread;
+  /**
+   * Of those, the client processes' (all but the server's; for raw node-datachannel the sender's process
+   * is the "server"). Absent in results written before it was measured.
+   */
+  clientCpuMicrosPerDelivery?: Spread;
   passed: boolean;
 }
 
