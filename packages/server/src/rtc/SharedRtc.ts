@@ -71,7 +71,7 @@ export class SharedRtc {
     return { ...this.#config, maxMessageSize };
   }
 
-  /** Binding requests on the mux port that no live connection claimed (for /stats). */
+  /** Binding requests on the mux port that no live connection claimed, since start. */
   get unclaimedBindingRequests(): number {
     return this.#unclaimedBindingRequests;
   }
