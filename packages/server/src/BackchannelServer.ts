@@ -169,7 +169,8 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  logger.info({ identityStore: identities.kind, url, demo: config.demo, rtcUdpPort: rtc.udpPort ?? null, rtcFingerprint: rtc.certificate.fingerprint }, 'listening');
+  // url and demo stay last, in that order: log consumers match them.
+  logger.info({ identityStore: identities.kind, rtcUdpPort: rtc.udpPort ?? null, rtcFingerprint: rtc.certificate.fingerprint, url, demo: config.demo }, 'listening');
 
   return {
     url,
