@@ -32,6 +32,24 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/** Open file descriptors of `pid` (sockets, pipes, event fds, files); NaN if the process is gone. */
+export function openFds(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Threads of `pid` (Node's and libdatachannel's); NaN if the process is gone. */
+export function threadCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return NaN;
+  }
+}
+
 /** CPU used by a set of processes over an interval: start it, then `stop()` for cores used per process. */
 export class CpuMeter {
   readonly #pids: readonly number[];

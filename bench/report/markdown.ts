@@ -3,6 +3,7 @@ import type { SystemName } from '../agents/messages.js';
 import { SYSTEM_LABELS } from '../systems/deployments.js';
 import type { BenchResults, FanoutRow, TargetedRow } from '../workloads/results.js';
 import { bytesText, num, ratioText, spreadText, table } from './format.js';
+import { goalSection } from './goals.js';
 
 const PEER_NOTES = [
   'Backchannel: `packages/cli/bin/backchannel.js serve` in its own process, HTTPS/WSS signaling with the run\'s certificate, data over DTLS/SCTP; clients are the public SDK (`@backchannel/client`), Durable senders.',
@@ -16,6 +17,8 @@ export function renderReport(results: BenchResults, charts: readonly string[]): 
   const m = results.machine;
   out.push(`# Backchannel benchmark: ${results.mode} run of ${results.startedAt}`, '');
   out.push(`Took ${results.durationSeconds} s. All systems ran side by side in this one run, on loopback, on the same machine.`, '');
+  const goals = goalSection(results);
+  if (goals.length > 0) out.push(...goals, '');
   out.push('## Machine', '');
   out.push(
     table(
@@ -81,7 +84,7 @@ function fanoutSection(results: BenchResults): string[] {
   const best = (r: FanoutRow | undefined) => (r && r.best >= 0 ? r.steps[r.best] : undefined);
   out.push(
     table(
-      ['receivers', 'system', 'highest passing rate, msg/s', 'deliveries/s', 'p99 ms', 'server cores', 'deliveries per server core-s', 'CPU µs per delivery (all processes)', 'ramp stopped by', 'BC ÷ this, per core', 'BC ÷ this, deliveries/s'],
+      ['receivers', 'system', 'highest passing rate, msg/s', 'deliveries/s', 'p99 ms', 'server cores', 'deliveries per server core-s', 'CPU µs per delivery (all processes)', 'of which clients', 'ramp stopped by', 'BC ÷ this, per core', 'BC ÷ this, deliveries/s'],
       rows.map((r) => {
         const b = best(r);
         const bc = best(rows.find((x) => x.system === 'backchannel' && x.receivers === r.receivers));
@@ -95,6 +98,7 @@ function fanoutSection(results: BenchResults): string[] {
           spreadText(b?.serverCores),
           spreadText(b?.deliveredPerServerCoreSecond),
           spreadText(b?.totalCpuMicrosPerDelivery),
+          spreadText(b?.clientCpuMicrosPerDelivery),
           r.stoppedBy,
           self ? '—' : ratioText(bc?.deliveredPerServerCoreSecond, b?.deliveredPerServerCoreSecond, 'higher'),
           self ? '—' : ratioText(bc?.deliveredPerSecond, b?.deliveredPerSecond, 'higher'),
@@ -240,21 +244,24 @@ function memorySection(results: BenchResults): string[] {
   const rows = results.memory!;
   const plan = (results.plan as { memory: { endpoints: number; roomSize: number } }).memory;
   const bc = rows.find((r) => r.system === 'backchannel');
+  const count = (s: { median: number; runs: number } | undefined): string => (!s || s.runs === 0 ? '—' : s.median.toFixed(2));
   const bytes = (s: { median: number; min: number; max: number; runs: number }) =>
     s.runs === 0 ? '—' : s.runs === 1 ? bytesText(s.median) : `${bytesText(s.median)} (${bytesText(s.min)}–${bytesText(s.max)})`;
   return [
     '## Memory',
     '',
-    `${plan.endpoints} endpoints in rooms of ${plan.roomSize}, a fresh server per run; RSS growth over the server's baseline divided by the endpoints, idle and then with each endpoint sending 1 msg/s of 256 B to its room.`,
+    `${plan.endpoints} endpoints in rooms of ${plan.roomSize}, a fresh server per run; RSS growth over the server's baseline divided by the endpoints, idle and then with each endpoint sending 1 msg/s of 256 B to its room; file descriptors and threads gained per idle endpoint.`,
     '',
     table(
-      ['system', 'measured process', 'baseline RSS', 'per idle endpoint', 'per active endpoint', 'BC ÷ this, idle', 'BC ÷ this, active'],
+      ['system', 'measured process', 'baseline RSS', 'per idle endpoint', 'per active endpoint', 'fds per endpoint', 'threads per endpoint', 'BC ÷ this, idle', 'BC ÷ this, active'],
       rows.map((r) => [
         SYSTEM_LABELS[r.system],
         r.measuredProcess,
         bytes(r.baselineRss),
         bytes(r.idleBytesPerEndpoint),
         bytes(r.activeBytesPerEndpoint),
+        count(r.fdsPerEndpoint),
+        count(r.threadsPerEndpoint),
         r.system === 'backchannel' ? '—' : ratioText(bc?.idleBytesPerEndpoint, r.idleBytesPerEndpoint, 'lower'),
         r.system === 'backchannel' ? '—' : ratioText(bc?.activeBytesPerEndpoint, r.activeBytesPerEndpoint, 'lower'),
       ]),

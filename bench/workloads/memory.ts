@@ -1,5 +1,6 @@
 /**
- * Memory: the server's resident set per connected endpoint, idle and then active (each endpoint sending
+ * Memory: the server's resident set per connected endpoint, idle and then active, and the file descriptors
+ * and threads it gains per idle endpoint (each endpoint sending
  * 256 B a second to its room of ten). A fresh server per run: RSS before anyone joins (after a warm-up
  * join, so that lazily loaded code is not counted per endpoint), after E endpoints joined and settled, and
  * at the end of the active period. Raw node-datachannel has no server: its figure is a relay process that
@@ -10,7 +11,7 @@ import type { SystemName } from '../agents/messages.js';
 import { measureWindow } from '../fleet/measure.js';
 import { Session, type Member } from '../fleet/Session.js';
 import type { Worker } from '../fleet/Workers.js';
-import { rssBytes } from '../lib/procfs.js';
+import { openFds, rssBytes, threadCount } from '../lib/procfs.js';
 import { spread } from '../lib/stats.js';
 import { deploy } from '../systems/deployments.js';
 import type { MemoryRow } from './results.js';
@@ -20,18 +21,29 @@ interface Samples {
   baseline: number[];
   idle: number[];
   active: number[];
+  fds: number[];
+  threads: number[];
+}
+
+/** What the measured process holds at one moment. */
+interface Usage {
+  rss: number;
+  fds: number;
+  threads: number;
 }
 
 export async function runMemory(context: WorkloadContext): Promise<MemoryRow[]> {
   const plan = context.plan.memory;
-  const samples = new Map<SystemName, Samples>(context.systems.map((s) => [s, { baseline: [], idle: [], active: [] }]));
+  const samples = new Map<SystemName, Samples>(context.systems.map((s) => [s, { baseline: [], idle: [], active: [], fds: [], threads: [] }]));
   for (let run = 0; run < plan.runs; run++) {
     for (const system of rotated(context.systems, run)) {
       const s = samples.get(system)!;
       const result = await measureOnce(context, system);
-      s.baseline.push(result.baseline);
-      s.idle.push((result.idle - result.baseline) / plan.endpoints);
-      s.active.push((result.active - result.baseline) / plan.endpoints);
+      s.baseline.push(result.baseline.rss);
+      s.idle.push((result.idle.rss - result.baseline.rss) / plan.endpoints);
+      s.active.push((result.active - result.baseline.rss) / plan.endpoints);
+      s.fds.push((result.idle.fds - result.baseline.fds) / plan.endpoints);
+      s.threads.push((result.idle.threads - result.baseline.threads) / plan.endpoints);
     }
     context.log(`memory: run ${run + 1}/${plan.runs} done`);
   }
@@ -42,12 +54,14 @@ export async function runMemory(context: WorkloadContext): Promise<MemoryRow[]> 
       baselineRss: spread(s.baseline),
       idleBytesPerEndpoint: spread(s.idle),
       activeBytesPerEndpoint: spread(s.active),
+      fdsPerEndpoint: spread(s.fds),
+      threadsPerEndpoint: spread(s.threads),
       measuredProcess: system === 'raw' ? 'relay process holding one peer connection per endpoint' : 'server process',
     };
   });
 }
 
-async function measureOnce(context: WorkloadContext, system: SystemName): Promise<{ baseline: number; idle: number; active: number }> {
+async function measureOnce(context: WorkloadContext, system: SystemName): Promise<{ baseline: Usage; idle: Usage; active: number }> {
   const plan = context.plan.memory;
   const deployment = await deploy(system, context.deployment);
   const session = new Session(context.workers, deployment);
@@ -86,10 +100,10 @@ async function measureOnce(context: WorkloadContext, system: SystemName): Promis
     await talk(warm, 2, 1000);
     await session.leave(warm);
     await pause(plan.settleMs);
-    const baseline = rssBytes(pid);
+    const baseline = usage(pid);
     const members = await populate(plan.endpoints, plan.roomSize, 'load');
     await pause(plan.settleMs);
-    const idle = rssBytes(pid);
+    const idle = usage(pid);
     await talk(members, plan.roomSize, plan.activeMs);
     const active = rssBytes(pid);
     return { baseline, idle, active };
@@ -99,6 +113,10 @@ async function measureOnce(context: WorkloadContext, system: SystemName): Promis
     await deployment.close();
     await relayWorker?.stop();
   }
+}
+
+function usage(pid: number): Usage {
+  return { rss: rssBytes(pid), fds: openFds(pid), threads: threadCount(pid) };
 }
 
 function pause(ms: number): Promise<void> {

@@ -52,18 +52,21 @@ export async function runStep(
   return outcomes;
 }
 
-/** Per-window figures as spreads: deliveries per second, server cores, deliveries per server core-second. */
+/** Per-window figures as spreads: deliveries per second, server cores, deliveries per server core-second, CPU per delivery. */
 export function throughput(windows: readonly WindowResult[], durationMs: number): {
   deliveredPerSecond: Spread;
   serverCores: Spread;
   deliveredPerServerCoreSecond: Spread;
   totalCpuMicrosPerDelivery: Spread;
+  clientCpuMicrosPerDelivery: Spread;
 } {
   return {
     deliveredPerSecond: spread(windows.map((w) => w.received / (durationMs / 1000))),
     serverCores: spread(windows.map((w) => w.serverCpuSeconds / w.wallSeconds)),
     deliveredPerServerCoreSecond: spread(windows.map((w) => w.received / w.serverCpuSeconds)),
     totalCpuMicrosPerDelivery: spread(windows.map((w) => (w.totalCpuSeconds * 1e6) / w.received)),
+    // Every measured process but the server's: the client workers (the sender's and the receivers').
+    clientCpuMicrosPerDelivery: spread(windows.map((w) => ((w.totalCpuSeconds - w.serverCpuSeconds) * 1e6) / w.received)),
   };
 }
 

@@ -26,6 +26,11 @@ export interface FanoutStep {
   deliveredPerServerCoreSecond: Spread;
   /** Microseconds of CPU, all processes together, per delivery. */
   totalCpuMicrosPerDelivery: Spread;
+  /**
+   * Of those, the client processes' (all but the server's; for raw node-datachannel the sender's process
+   * is the "server"). Absent in results written before it was measured.
+   */
+  clientCpuMicrosPerDelivery?: Spread;
   passed: boolean;
 }
 
@@ -75,6 +80,12 @@ export interface MemoryRow {
   baselineRss: Spread;
   idleBytesPerEndpoint: Spread;
   activeBytesPerEndpoint: Spread;
+  /**
+   * Open file descriptors and threads the measured process gained per idle endpoint (absent in results
+   * written before they were measured).
+   */
+  fdsPerEndpoint?: Spread;
+  threadsPerEndpoint?: Spread;
   /** What the "server" was for this system (raw: a relay process holding the peer connections). */
   measuredProcess: string;
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createSocket } from 'node:dgram';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CallClient, CommunicationTokenCredential, type CallAgent } from '@backchannel/client';
 
+import { generateRtcCertificate } from '../../packages/server/src/rtc/certificate.js';
 import { readMessages, receiversOf, rosterSettled, startHarness, utf8 } from '../helpers/backchannel.js';
 import { until, within } from '../helpers/events.js';
 
@@ -140,6 +142,55 @@ describe('the start-up banner', () => {
     } finally {
       child.kill('SIGKILL');
       await once(child, 'exit');
+    }
+  });
+});
+
+describe('the WebRTC flags', () => {
+  /** A free UDP port on this host just now. */
+  async function freeUdpPort(): Promise<number> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, resolve));
+    const { port } = socket.address();
+    await new Promise<void>((resolve) => socket.close(resolve));
+    return port;
+  }
+
+  it('puts every peer connection on the --rtc-port (mux on by default), or each on its own with --rtc-udp-mux false', async () => {
+    const port = await freeUdpPort();
+    const fixed = serve(['--port', '0', '--rtc-port', String(port)]);
+    try {
+      const [, line] = await lineMatching(fixed, /^ {2}WebRTC: +(.*)$/);
+      assert.equal(line, `UDP port ${port} for every peer connection`);
+    } finally {
+      fixed.kill('SIGKILL');
+      await once(fixed, 'exit');
+    }
+    const own = serve(['--port', '0'], { BACKCHANNEL_RTC_UDP_MUX: 'false' });
+    try {
+      const [, line] = await lineMatching(own, /^ {2}WebRTC: +(.*)$/);
+      assert.equal(line, 'a UDP port per peer connection');
+    } finally {
+      own.kill('SIGKILL');
+      await once(own, 'exit');
+    }
+  });
+
+  it('refuses a mux port without the mux, and a DTLS key that is not the certificate’s, naming the key', async () => {
+    const noMux = await failure(serve(['--port', '0', '--rtc-port', '40000', '--rtc-udp-mux', 'false']));
+    assert.equal(noMux.code, 1);
+    assert.match(noMux.stderr, /invalid configuration: rtcPort = 40000: .*needs rtcUdpMux/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'backchannel-rtc-cert-'));
+    try {
+      const [a, b] = [generateRtcCertificate(), generateRtcCertificate()];
+      writeFileSync(join(dir, 'a.crt'), a.certPem);
+      writeFileSync(join(dir, 'b.key'), b.keyPem);
+      const mismatch = await failure(serve(['--port', '0', '--rtc-cert-file', join(dir, 'a.crt'), '--rtc-key-file', join(dir, 'b.key')]));
+      assert.equal(mismatch.code, 1);
+      assert.match(mismatch.stderr, /invalid configuration: rtcKeyFile = ".*b\.key": is not the key of the certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

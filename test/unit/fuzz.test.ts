@@ -532,8 +532,7 @@ const validServerMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record({ type: fc.constant('answer' as const), endpointId, sdp }, plain),
   fc.record({ type: fc.constant('candidate' as const), endpointId, candidate: text(0, 1024), mid: text(0, 64) }, plain),
   fc.record({ type: fc.constant('connected' as const), endpointId, participants: fc.array(participant, { maxLength: 4 }) }, plain),
-  fc.record({ type: fc.constant('participantJoined' as const), endpointId, participant }, plain),
-  fc.record({ type: fc.constant('participantLeft' as const), endpointId, participantEndpointId: endpointId }, plain),
+  fc.record({ type: fc.constant('participantsChanged' as const), endpointId, joined: fc.array(participant, { maxLength: 4 }), left: fc.array(endpointId, { maxLength: 4 }) }, plain),
   fc.record({ type: fc.constant('callEnded' as const), endpointId, code: text(0, 64), message: text(0, 1024) }, plain),
   fc.record(
     { type: fc.constant('error' as const), ref, endpointId, code: text(0, 64), message: text(0, 1024) },
@@ -543,12 +542,12 @@ const validServerMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
 
 const MESSAGE_TYPES = [
   ...['hello', 'refreshToken', 'join', 'offer', 'candidate', 'leave', 'resume'],
-  ...['welcome', 'joined', 'resumed', 'answer', 'connected', 'participantJoined', 'participantLeft', 'callEnded', 'error'],
+  ...['welcome', 'joined', 'resumed', 'answer', 'connected', 'participantsChanged', 'callEnded', 'error'],
 ];
 /** Every top-level field some message has. */
 const FIELD_NAMES = [
   'type', 'protocolVersion', 'token', 'displayName', 'ref', 'groupId', 'endpointId', 'sdp', 'candidate', 'mid', 'identity',
-  'iceServers', 'callId', 'limits', 'participants', 'participant', 'participantEndpointId', 'code', 'message', 'resumeToken',
+  'iceServers', 'callId', 'limits', 'participants', 'joined', 'left', 'code', 'message', 'resumeToken',
   'resumeWindowMs',
 ];
 
@@ -773,7 +772,7 @@ describe('fuzz: decoders never allocate beyond the limits', () => {
   const MAX = MAX_SIGNALING_MESSAGE_BYTES;
   const paddable = {
     parseClientMessage: { parse: parseClientMessage, message: { type: 'leave', endpointId: 1 } },
-    parseServerMessage: { parse: parseServerMessage, message: { type: 'participantLeft', endpointId: 1, participantEndpointId: 2 } },
+    parseServerMessage: { parse: parseServerMessage, message: { type: 'participantsChanged', endpointId: 1, joined: [], left: [2] } },
   };
   /**
    * Text whose UTF-8 size lands within 8 bytes of the limit, either side, made of 1-, 2-, 3- and 4-byte characters, characters

@@ -45,7 +45,7 @@ function setup(overrides: Partial<EndpointSettings> = {}): { clock: ManualClock;
     maxSenders: 3,
     maxHeldBytes: 1024,
     joinTimeoutMs: 5000,
-    peer: { bindAddress: undefined, portRangeBegin: 0, portRangeEnd: 0, maxMessageSize: 1024, sendBufferBytes: { durable: 1024, lossy: 1024 } },
+    peer: { rtcConfig: { iceServers: [], maxMessageSize: 1024 }, sendBufferBytes: { durable: 1024, lossy: 1024 } },
     frames,
     clock,
     ...overrides,

@@ -75,8 +75,8 @@ const validServerMessages: [string, ServerMessage][] = [
   ['candidate with an empty candidate (end of candidates)', { type: 'candidate', endpointId: 1, candidate: '', mid: '0' }],
   ['connected with one other participant', { type: 'connected', endpointId: 1, participants: [participant] }],
   ['connected alone', { type: 'connected', endpointId: 1, participants: [] }],
-  ['participantJoined', { type: 'participantJoined', endpointId: 1, participant }],
-  ['participantLeft', { type: 'participantLeft', endpointId: 1, participantEndpointId: 2 }],
+  ['participantsChanged with a join', { type: 'participantsChanged', endpointId: 1, joined: [participant], left: [] }],
+  ['participantsChanged with leaves', { type: 'participantsChanged', endpointId: 1, joined: [], left: [2, 3] }],
   ['callEnded', { type: 'callEnded', endpointId: 1, code: 'ServerShutdown', message: 'the server is shutting down' }],
   ['error answering a join request', { type: 'error', ref: 7, code: 'InvalidToken', message: 'token expired' }],
   ['error about an endpoint', { type: 'error', endpointId: 1, code: 'NotFound', message: 'no such endpoint' }],
@@ -120,7 +120,7 @@ describe('parseClientMessage', () => {
   });
 
   it('refuses a server message type', () => {
-    const serverMessage = encodeSignaling({ type: 'participantLeft', endpointId: 1, participantEndpointId: 2 });
+    const serverMessage = encodeSignaling({ type: 'participantsChanged', endpointId: 1, joined: [], left: [2] });
     assertRefused(() => parseClientMessage(serverMessage), /^invalid signaling message at type: /);
   });
 

@@ -50,6 +50,10 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--rtc-bind-address <address>', key: 'rtcBindAddress', parse: text, help: 'address the WebRTC ICE agent binds to' },
   { flags: '--rtc-port-range-begin <port>', key: 'rtcPortRangeBegin', parse: number, help: 'lowest UDP port for peer connections (0: any)' },
   { flags: '--rtc-port-range-end <port>', key: 'rtcPortRangeEnd', parse: number, help: 'highest UDP port for peer connections (0: any)' },
+  { flags: '--rtc-udp-mux [on]', key: 'rtcUdpMux', parse: flag, help: "every peer connection on one UDP port (default on; 'false': a port per connection, from --rtc-port-range-*)", boolean: true },
+  { flags: '--rtc-port <port>', key: 'rtcPort', parse: number, help: 'the UDP port of the mux (0: a free one, chosen at start)' },
+  { flags: '--rtc-cert-file <file>', key: 'rtcCertFile', parse: text, help: 'PEM certificate every peer connection presents in DTLS (default: an ECDSA P-256 one made at start)' },
+  { flags: '--rtc-key-file <file>', key: 'rtcKeyFile', parse: text, help: 'PEM private key of --rtc-cert-file (unencrypted)' },
   { flags: '--resume-window-ms <ms>', key: 'resumeWindowMs', parse: number, help: 'how long an endpoint that lost its connection is kept for its SDK to resume it (0: not kept)' },
   { flags: '--recipient-backlog-ms <ms>', key: 'recipientBacklogMs', parse: number, help: 'how long Durable data toward one receiver may wait at the rate its path drains before its copies are dropped as slow' },
   { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
@@ -136,6 +140,7 @@ export function serveCommand(): Command {
       console.log(`Backchannel listening on ${server.url}`);
       if (server.config.demo) console.log(`  demo page: ${server.url}/  (demo mode: anyone reaching the server gets a token)`);
       console.log(`  signaling: ${server.url.replace(/^http/, 'ws')}/signaling`);
+      console.log(`  WebRTC:    ${server.rtc.udpPort !== undefined ? `UDP port ${server.rtc.udpPort} for every peer connection` : 'a UDP port per peer connection'}`);
       console.log(`  metrics:   ${server.url}/metrics   readiness: ${server.url}/readyz`);
       console.log(`  identities: ${server.config.redisUrl ? `in Redis at ${String(redactConfig(server.config).redisUrl)}, shared with every node started with it` : 'in memory (gone when the process ends; --redis keeps them)'}`);
       console.log(`  access key: ${generated ? `${server.accessKey} (generated; set --access-key or BACKCHANNEL_ACCESS_KEY to fix it)` : '(as configured)'}`);

@@ -20,6 +20,12 @@ const CLEANUP_DELAY_MS = 500;
 
 interface RuntimeState {
   references: number;
+  /**
+   * Of the references, those held by long-lived native objects other than peer connections (a server's
+   * ICE mux listener, held for the server's life): not counted by rtcRuntimeReferences, which leak checks
+   * read while another server of the process may still run.
+   */
+  others?: number;
   cleanupTimer: ReturnType<typeof setTimeout> | undefined;
   /** The runtime was cleaned up and no connection has been created since. */
   cleaned: boolean;
@@ -32,10 +38,14 @@ function state(): RuntimeState {
   return (holder[STATE_KEY] ??= { references: 0, cleanupTimer: undefined, cleaned: false, used: false });
 }
 
-/** Takes a reference on the native runtime; call once per peer connection created. */
-export function acquireRtcRuntime(): void {
+/**
+ * Takes a reference on the native runtime; call once per peer connection created, or with `kind`
+ * 'other' for another native object that needs the runtime while it lives (an ICE mux listener).
+ */
+export function acquireRtcRuntime(kind: 'peerConnection' | 'other' = 'peerConnection'): void {
   const s = state();
   s.references++;
+  if (kind === 'other') s.others = (s.others ?? 0) + 1;
   s.cleaned = false;
   s.used = true;
   if (s.cleanupTimer) {
@@ -44,11 +54,12 @@ export function acquireRtcRuntime(): void {
   }
 }
 
-/** Drops a reference; call once per peer connection, after closing it. */
-export function releaseRtcRuntime(): void {
+/** Drops a reference; call once per peer connection, after closing it (with the `kind` it was taken with). */
+export function releaseRtcRuntime(kind: 'peerConnection' | 'other' = 'peerConnection'): void {
   const s = state();
   if (s.references === 0) return;
   s.references--;
+  if (kind === 'other' && s.others) s.others--;
   if (s.references === 0 && !s.cleanupTimer) {
     s.cleanupTimer = setTimeout(() => {
       s.cleanupTimer = undefined;
@@ -70,6 +81,7 @@ export async function shutdownRtcRuntime(options: { force?: boolean } = {}): Pro
     if (s.cleanupTimer) clearTimeout(s.cleanupTimer);
     s.cleanupTimer = undefined;
     s.references = 0;
+    s.others = 0;
     if (!s.cleaned) cleanup(s);
     return;
   }
@@ -85,7 +97,8 @@ function cleanup(s: RuntimeState): void {
   nodeDataChannel.cleanup();
 }
 
-/** Peer connections currently holding the runtime (for leak checks in tests). */
+/** Peer connections currently holding the runtime (for leak checks in tests; other holders are not counted). */
 export function rtcRuntimeReferences(): number {
-  return state().references;
+  const s = state();
+  return s.references - (s.others ?? 0);
 }

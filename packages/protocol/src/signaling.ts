@@ -211,8 +211,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('candidate'), endpointId, ...iceCandidateShape }),
   /** The endpoint's data transport is up and it is in the roster; `participants` are the others. */
   z.object({ type: z.literal('connected'), endpointId, participants: z.array(participantSchema) }),
-  z.object({ type: z.literal('participantJoined'), endpointId, participant: participantSchema }),
-  z.object({ type: z.literal('participantLeft'), endpointId, participantEndpointId: endpointId }),
+  /**
+   * Other endpoints were admitted to the call (`joined`) or left it (`left`, their endpoint ids) since the
+   * last roster message: the server gathers one event-loop turn's changes per message (version 3; it
+   * replaced participantJoined and participantLeft, one message per change).
+   */
+  z.object({ type: z.literal('participantsChanged'), endpointId, joined: z.array(participantSchema), left: z.array(endpointId) }),
   /** The server ended this endpoint's part in the call. */
   z.object({ type: z.literal('callEnded'), endpointId, code, message: reasonText }),
   /** 1:1 call: the callee's agents are ringing. */

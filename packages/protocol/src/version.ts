@@ -5,4 +5,4 @@
  * frame layout or a signaling message changes incompatibly. Retired frame types, flags and codes are never
  * reused (see docs/protocol.md).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;

@@ -27,6 +27,7 @@ import { silentLogger, type Logger } from './logging.js';
 import { createMetrics } from './metrics.js';
 import { Router } from './routing/Router.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
+import { SharedRtc } from './rtc/SharedRtc.js';
 import { createStats, type ServerStats } from './stats.js';
 
 export interface RunningServer {
@@ -41,6 +42,11 @@ export interface RunningServer {
    */
   readonly connectionString: string;
   readonly config: ServerConfig;
+  /**
+   * What the server's peer connections share: the UDP port of the ICE mux (undefined with `rtcUdpMux`
+   * off) and the SHA-256 fingerprint of the DTLS certificate, as every answer's `a=fingerprint` carries it.
+   */
+  readonly rtc: { readonly udpPort: number | undefined; readonly fingerprint: string };
   readonly stats: ServerStats;
   /** Why the server should get no new clients now (what `GET /readyz` answers); empty when ready. */
   notReadyReasons(): string[];
@@ -79,23 +85,31 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // The server knows no repository layout: the caller (the CLI) resolves the built demo app's directory.
     throw new ConfigError('demoStaticDir', undefined, 'demo mode needs the directory of the built demo app');
   }
-  const identities = await openIdentityStore(config, logger);
+  const rtc = await SharedRtc.open(config);
+  let identities: IdentityStore;
   try {
-    return await listen(config, identities, logger, clock);
+    identities = await openIdentityStore(config, logger);
+  } catch (error) {
+    rtc.close();
+    throw error;
+  }
+  try {
+    return await listen(config, rtc, identities, logger, clock);
   } catch (error) {
     await identities.close();
+    rtc.close();
     throw error;
   }
 }
 
-async function listen(config: ServerConfig, identities: IdentityStore, logger: Logger, clock: Clock): Promise<RunningServer> {
+async function listen(config: ServerConfig, rtc: SharedRtc, identities: IdentityStore, logger: Logger, clock: Clock): Promise<RunningServer> {
   const accessKey = config.accessKey ?? randomBytes(24).toString('base64url');
   const stats = createStats();
   const tokens = new TokenService(config.tokenSecret, config.tokenIssuer, config.tokenLeewaySeconds, clock);
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
   const router = new Router({ limits: config.limits, clock, observeRouting: metrics.observeRouting }, stats);
-  const calls = new CallManager(config, router, stats, logger, clock);
+  const calls = new CallManager(config, rtc, router, stats, logger, clock);
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
@@ -157,7 +171,8 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  logger.info({ identityStore: identities.kind, url, demo: config.demo }, 'listening');
+  // url and demo stay last, in that order: log consumers match them.
+  logger.info({ identityStore: identities.kind, rtcUdpPort: rtc.udpPort ?? null, rtcFingerprint: rtc.certificate.fingerprint, url, demo: config.demo }, 'listening');
 
   return {
     url,
@@ -165,6 +180,7 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
     accessKey,
     connectionString: connectionString(url, accessKey),
     config,
+    rtc: { udpPort: rtc.udpPort, fingerprint: rtc.certificate.fingerprint },
     stats,
     snapshot,
     notReadyReasons,
@@ -176,6 +192,7 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
         // once the server is back (agentRejoins). 1:1 calls end: their parties have nothing to rejoin.
         calls.endAll({ code: CallErrorCode.ServerShutdown, message: 'the server is shutting down', agentRejoins: !config.shutdownEndsCalls });
         peerCalls.endAll(CallErrorCode.ServerShutdown, 'the server is shutting down');
+        rtc.close(); // every peer connection is closed: the mux port goes back
         await signaling.close(CallErrorCode.ServerShutdown, 'the server is shutting down', config.shutdownCloseMs);
         // HTTP keep-alive connections would hold app.close() up: idle ones go now, busy ones at the deadline.
         app.server.closeIdleConnections();

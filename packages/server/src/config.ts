@@ -30,9 +30,26 @@ export interface ServerConfig {
   iceServers: IceServerConfig[];
   /** Address the server's ICE agent binds to (undefined: all interfaces). */
   rtcBindAddress: string | undefined;
-  /** UDP port range for peer connections (0: any). */
+  /**
+   * UDP port range for peer connections (0: any). With `rtcUdpMux` and no `rtcPort`, the mux port is the
+   * first free one in it; without the mux, each connection takes its own port from it.
+   */
   rtcPortRangeBegin: number;
   rtcPortRangeEnd: number;
+  /**
+   * All peer connections on one UDP port (libjuice's ICE mux), held for the server's life: one socket and
+   * one thread for every endpoint, and one firewall rule. Off: a port and a thread per connection.
+   */
+  rtcUdpMux: boolean;
+  /** The mux's UDP port (0: a free one, chosen at start). Needs `rtcUdpMux`. */
+  rtcPort: number;
+  /**
+   * PEM certificate and key every peer connection presents in its DTLS handshake (the key must be the
+   * certificate's, unencrypted). Neither: an ECDSA P-256 certificate is made at start, once for all
+   * connections.
+   */
+  rtcCertFile: string | undefined;
+  rtcKeyFile: string | undefined;
   /** Endpoints one group call may hold. */
   maxParticipantsPerCall: number;
   /** Time from join to a connected data transport before the server gives up on an endpoint. */
@@ -113,6 +130,10 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   rtcBindAddress: undefined,
   rtcPortRangeBegin: 0,
   rtcPortRangeEnd: 0,
+  rtcUdpMux: true,
+  rtcPort: 0,
+  rtcCertFile: undefined,
+  rtcKeyFile: undefined,
   maxParticipantsPerCall: 1000,
   joinTimeoutMs: 20_000,
   resumeWindowMs: 30_000,
@@ -172,6 +193,10 @@ const configSchema = z
     rtcBindAddress: z.string().min(1).optional(),
     rtcPortRangeBegin: z.number().int().min(0).max(65535),
     rtcPortRangeEnd: z.number().int().min(0).max(65535),
+    rtcUdpMux: z.boolean(),
+    rtcPort: z.number().int().min(0).max(65535),
+    rtcCertFile: z.string().min(1).optional(),
+    rtcKeyFile: z.string().min(1).optional(),
     maxParticipantsPerCall: positiveInt,
     joinTimeoutMs: positiveInt,
     resumeWindowMs: z.number().int().min(0),
@@ -197,6 +222,8 @@ const configSchema = z
   })
   .strict()
   .refine((c) => c.rtcPortRangeBegin <= c.rtcPortRangeEnd, { message: 'rtcPortRangeBegin must not exceed rtcPortRangeEnd', path: ['rtcPortRangeBegin'] })
+  .refine((c) => !c.rtcPort || c.rtcUdpMux, { message: 'rtcPort is the UDP mux port: it needs rtcUdpMux (use rtcPortRangeBegin/End without the mux)', path: ['rtcPort'] })
+  .refine((c) => !c.rtcCertFile === !c.rtcKeyFile, { message: 'the DTLS certificate needs both rtcCertFile and rtcKeyFile', path: ['rtcCertFile'] })
   .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'TLS needs both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
   // Nodes sharing a Redis verify each other's tokens and serve one identity API: a secret or key made up
   // per process would make every other node refuse them (docs/cluster.md).

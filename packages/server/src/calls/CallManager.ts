@@ -8,6 +8,7 @@ import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import type { ServerConfig } from '../config.js';
 import { JoinError } from '../errors.js';
 import type { Logger } from '../logging.js';
+import type { SharedRtc } from '../rtc/SharedRtc.js';
 import type { ServerStats } from '../stats.js';
 import type { EndReason, Endpoint, EndpointSettings, FrameHandler, SignalingSink } from './Endpoint.js';
 import { GroupCall } from './GroupCall.js';
@@ -29,8 +30,8 @@ export class CallManager {
   #nextEndpointId = 1;
   #accepting = true;
 
-  /** `frames` is where every endpoint's data frames go (the router). */
-  constructor(config: ServerConfig, frames: FrameHandler, stats: ServerStats, logger: Logger, clock: Clock = systemClock) {
+  /** `frames` is where every endpoint's data frames go (the router); `rtc` what their peer connections share. */
+  constructor(config: ServerConfig, rtc: SharedRtc, frames: FrameHandler, stats: ServerStats, logger: Logger, clock: Clock = systemClock) {
     this.#config = config;
     this.#stats = stats;
     this.#logger = logger;
@@ -40,11 +41,8 @@ export class CallManager {
       maxHeldBytes: MAX_HELD_BYTES,
       joinTimeoutMs: config.joinTimeoutMs,
       peer: {
-        bindAddress: config.rtcBindAddress,
-        portRangeBegin: config.rtcPortRangeBegin,
-        portRangeEnd: config.rtcPortRangeEnd,
         // Room for the largest message plus its header, with headroom for protocol growth.
-        maxMessageSize: config.limits.maxMessageSizeBytes + 1024,
+        rtcConfig: rtc.peerConnectionConfig(config.limits.maxMessageSizeBytes + 1024),
         sendBufferBytes: config.receiverBufferBytes,
       },
       frames,

@@ -1,17 +1,18 @@
 /**
  * A group call: its endpoints, its roster (the admitted ones, derived from their state), the roster
- * announcements (joined, connected, left), and lookups for routing. Its endpoints tell it when they enter
+ * announcements (connected at once; joined and left gathered per turn, RosterAnnouncements), and lookups for routing. Its endpoints tell it when they enter
  * the roster and when they leave; `close()` ends every endpoint, and the call emits 'close' once it is
  * empty and done.
  */
 import { randomUUID } from 'node:crypto';
 
-import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
+import { RosterAnnouncements } from './RosterAnnouncements.js';
 
 export type GroupCallEvents = {
   /** An endpoint left the call: on its own (`reason` undefined: a clean leave) or ended by the server. */
@@ -39,6 +40,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   #roster: readonly Endpoint[] = [];
   #rosterVersion = 0;
   readonly #byIdentity = new Map<string, Endpoint[]>();
+  /** Joins and leaves the admitted endpoints are still to be told of, sent once per turn. */
+  readonly #announcements = new RosterAnnouncements();
   #closed = false;
 
   constructor(groupId: string, settings: EndpointSettings, logger: Logger) {
@@ -88,7 +91,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
 
   /**
    * Called by the endpoint when its transport is up: it enters the roster, gets its first roster, and
-   * everyone already there sees it join.
+   * everyone already there sees it join (in this turn's `participantsChanged`).
    */
   enter(endpoint: Endpoint): void {
     if (this.#endpoints.get(endpoint.id) !== endpoint || !endpoint.admitted) return;
@@ -97,7 +100,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, msSinceJoin: this.#settings.clock.now() - endpoint.joinedAt }, 'endpoint connected');
     endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
     const participant = endpoint.toParticipant();
-    for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });
+    for (const other of others) this.#announcements.joined(other, participant);
   }
 
   /**
@@ -107,17 +110,18 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   leave(endpoint: Endpoint, reason: EndReason | undefined): void {
     if (this.#endpoints.get(endpoint.id) !== endpoint) return;
     this.#endpoints.delete(endpoint.id);
+    this.#announcements.forget(endpoint);
     // An endpoint closed for a restart (agentRejoins) leaves silently: the others are being closed the same
     // way, and a roster shrinking on their screens moments before they join again would be noise.
     if (this.#roster.includes(endpoint) && reason?.agentRejoins) this.#rebuild();
     else if (this.#roster.includes(endpoint)) {
       this.#rebuild();
-      // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster.
+      // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster
+      // (at the end of this turn, with the turn's other changes).
       const leftFrame = encodeEndpointLeft(endpoint.id);
-      const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
       for (const other of this.#roster) {
         other.deliver('durable', leftFrame);
-        other.signal({ ...left, endpointId: other.id });
+        this.#announcements.left(other, endpoint.id);
       }
     }
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' }, 'endpoint left');

@@ -6,9 +6,10 @@
  */
 import { acquireRtcRuntime, releaseRtcRuntime } from '@backchannel/node-rtc';
 import { CallErrorCode, kindOfLabel, type ChannelKind } from '@backchannel/protocol';
-import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
 
 import { JoinError } from '../errors.js';
+import { RemoteCandidateHold } from './RemoteCandidateHold.js';
 
 /** Unexpected data channels a client may open before the server drops its connection. */
 const MAX_REFUSED_CHANNELS = 16;
@@ -35,13 +36,11 @@ export interface ServerPeerHandlers {
 }
 
 export interface ServerPeerOptions {
-  /** Address the ICE agent binds to (undefined: all interfaces). */
-  bindAddress: string | undefined;
-  /** UDP port range (0: any). */
-  portRangeBegin: number;
-  portRangeEnd: number;
-  /** The SCTP message size the connection accepts, bytes. */
-  maxMessageSize: number;
+  /**
+   * The peer connection's configuration: the server's shared certificate, its bind address and its UDP
+   * mux port or port range (SharedRtc), and the SCTP message size the connection accepts.
+   */
+  rtcConfig: RtcConfig;
   /**
    * Bytes allowed to queue on the Lossy channel toward the client before {@link ServerPeer.send} drops
    * copies. The Durable bound is on what the endpoint's link keeps (EndpointLink), which includes all that
@@ -59,19 +58,26 @@ export class ServerPeer {
   /** Refused channels, held until node-datachannel reports them closed (see #refuse). */
   readonly #refused = new Set<DataChannel>();
   #refusedCount = 0;
+  /** The client's candidates, held until this end's ICE connects (see RemoteCandidateHold). */
+  readonly #candidates: RemoteCandidateHold;
   #offered = false;
   #closed = false;
 
   constructor(name: string, options: ServerPeerOptions, handlers: ServerPeerHandlers) {
     this.#handlers = handlers;
     this.#sendBufferBytes = options.sendBufferBytes;
-    this.#pc = new nodeDataChannel.PeerConnection(name, {
-      iceServers: [],
-      ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-      ...(options.portRangeBegin ? { portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd } : {}),
-      maxMessageSize: options.maxMessageSize,
-    });
+    this.#pc = new nodeDataChannel.PeerConnection(name, options.rtcConfig);
     acquireRtcRuntime(); // only once the connection exists: a refused configuration throws above
+    this.#candidates = new RemoteCandidateHold((candidate, mid) => {
+      try {
+        this.#pc.addRemoteCandidate(candidate, mid);
+      } catch {
+        // An unparsable candidate is ignored, as a browser would.
+      }
+    });
+    this.#pc.onIceStateChange((state) => {
+      if (state === 'connected' || state === 'completed') this.#candidates.release();
+    });
     this.#pc.onLocalDescription((sdp, type) => {
       if (type === 'answer') handlers.onAnswer(sdp);
     });
@@ -89,14 +95,13 @@ export class ServerPeer {
     this.#pc.setRemoteDescription(sdp, 'offer');
   }
 
-  /** Applies a trickled ICE candidate of the client's (ignored before the offer, or if unparsable). */
+  /**
+   * Takes a trickled ICE candidate of the client's (ignored before the offer, or if unparsable), applied
+   * once this end's ICE has connected or at most MAX_HOLD_MS later (RemoteCandidateHold).
+   */
   addCandidate(candidate: string, mid: string): void {
-    if (!this.#offered) return; // candidates before the offer cannot be applied; the client trickles more
-    try {
-      this.#pc.addRemoteCandidate(candidate, mid);
-    } catch {
-      // An unparsable candidate is ignored, as a browser would.
-    }
+    if (!this.#offered || this.#closed) return; // candidates before the offer cannot be applied; the client trickles more
+    this.#candidates.add(candidate, mid);
   }
 
   /**
@@ -142,6 +147,7 @@ export class ServerPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#candidates.discard();
     try {
       for (const channel of this.#channels.values()) channel.close();
       this.#pc.close();

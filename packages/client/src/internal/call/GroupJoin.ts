@@ -86,11 +86,8 @@ export class GroupJoin {
         if (call.state === 'Connected') call.replaceRoster(message.participants);
         else call.rosterKnown(message.participants);
         return;
-      case 'participantJoined':
-        call.updateRoster([message.participant], []);
-        return;
-      case 'participantLeft':
-        call.updateRoster([], [message.participantEndpointId]);
+      case 'participantsChanged':
+        call.updateRoster(message.joined, message.left);
         return;
       case 'callEnded':
       case 'error':
