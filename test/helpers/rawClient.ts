@@ -11,6 +11,7 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   decodeServerFrame,
+  readBatch,
   encodeSignaling,
   parseServerMessage,
   type ClientMessage,
@@ -27,8 +28,21 @@ import type { Harness } from './backchannel.js';
 
 const TIMEOUT_MS = 15_000;
 
+/**
+ * Reads one SCTP message from the server into `frames`: a frame, or each frame of a ServerBatch (counted
+ * in `received.batches`). Throws FrameError for a malformed one, as the decoders do.
+ */
+function readServerMessage(bytes: Uint8Array, frames: ServerFrame[], received: { messages: number; batches: number }): void {
+  received.messages++;
+  if (bytes[0] !== FrameType.ServerBatch) return void frames.push(decodeServerFrame(bytes));
+  received.batches++;
+  readBatch(bytes, 'server', (frame) => frames.push(decodeServerFrame(frame)));
+}
+
 export class RawEndpoint {
   readonly frames: ServerFrame[] = [];
+  /** SCTP messages received, and how many of them were batches. */
+  readonly received = { messages: 0, batches: 0 };
   readonly messages: ServerMessage[] = [];
   #waiters: (() => void)[] = [];
   #closed = false;
@@ -43,7 +57,11 @@ export class RawEndpoint {
   ) {}
 
   /** Opens a signaling socket and authenticates; resolves with the socket and the welcome. */
-  static async connect(serverUrl: string, token: string): Promise<{ ws: WebSocket; identity: string; messages: ServerMessage[]; next: Next }> {
+  static async connect(
+    serverUrl: string,
+    token: string,
+    protocolVersion = PROTOCOL_VERSION,
+  ): Promise<{ ws: WebSocket; identity: string; messages: ServerMessage[]; next: Next }> {
     const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/signaling`);
     const messages: ServerMessage[] = [];
     const waiters: (() => void)[] = [];
@@ -63,15 +81,18 @@ export class RawEndpoint {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    ws.send(encodeSignaling({ type: 'hello', protocolVersion: PROTOCOL_VERSION, token }));
+    ws.send(encodeSignaling({ type: 'hello', protocolVersion, token }));
     const welcome = await next((m) => m.type === 'welcome' || m.type === 'error');
     if (welcome.type !== 'welcome') throw new Error(`refused: ${JSON.stringify(welcome)}`);
     return { ws, identity: welcome.identity, messages, next };
   }
 
-  /** Joins `groupId` with a hand-made peer connection carrying the protocol's two channels. */
-  static async join(serverUrl: string, token: string, groupId: string): Promise<RawEndpoint> {
-    const { ws, identity, messages, next } = await RawEndpoint.connect(serverUrl, token);
+  /**
+   * Joins `groupId` with a hand-made peer connection carrying the protocol's two channels, saying
+   * `protocolVersion` in its hello (2: the server sends it no batches).
+   */
+  static async join(serverUrl: string, token: string, groupId: string, protocolVersion = PROTOCOL_VERSION): Promise<RawEndpoint> {
+    const { ws, identity, messages, next } = await RawEndpoint.connect(serverUrl, token, protocolVersion);
     ws.send(encodeSignaling({ type: 'join', ref: 1, groupId }));
     const joined = await next((m) => m.type === 'joined' || m.type === 'error');
     if (joined.type !== 'joined') throw new Error(`join refused: ${JSON.stringify(joined)}`);
@@ -124,7 +145,7 @@ export class RawEndpoint {
       channel.onClosed(() => undefined);
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        endpoint.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        readServerMessage(new Uint8Array(message as Buffer), endpoint.frames, endpoint.received);
         endpoint.#wake();
       });
     }
@@ -205,6 +226,8 @@ export interface RawConnection {
  */
 export class RawTransport {
   readonly frames: ServerFrame[] = [];
+  /** SCTP messages received, and how many of them were batches. */
+  readonly received = { messages: 0, batches: 0 };
   #waiters: (() => void)[] = [];
   #closed = false;
 
@@ -228,7 +251,7 @@ export class RawTransport {
       channel.onClosed(() => undefined); // see RawEndpoint.join
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        transport.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        readServerMessage(new Uint8Array(message as Buffer), transport.frames, transport.received);
         transport.#wake();
       });
     }

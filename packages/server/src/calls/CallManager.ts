@@ -8,6 +8,7 @@ import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import type { ServerConfig } from '../config.js';
 import { JoinError } from '../errors.js';
 import type { Logger } from '../logging.js';
+import { TurnFlusher } from '../rtc/Coalescer.js';
 import type { ServerStats } from '../stats.js';
 import type { EndReason, Endpoint, EndpointSettings, FrameHandler, SignalingSink } from './Endpoint.js';
 import { GroupCall } from './GroupCall.js';
@@ -48,6 +49,8 @@ export class CallManager {
         sendBufferBytes: config.receiverBufferBytes,
       },
       frames,
+      // One per server: frames toward an endpoint within one event-loop turn leave batched (rtc/Coalescer.ts).
+      flusher: new TurnFlusher(),
       clock,
       resumeWindowMs: config.resumeWindowMs,
       recipientBacklogMs: config.recipientBacklogMs,
