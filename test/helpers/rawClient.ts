@@ -345,10 +345,10 @@ export class RawClients {
   readonly #sockets: WebSocket[] = [];
   readonly #transports: RawTransport[] = [];
 
-  /** A raw endpoint of a new identity (or of `user`'s) joined to `groupId`. */
-  async join(harness: Harness, groupId: string, user?: { token: string }): Promise<RawEndpoint> {
+  /** A raw endpoint of a new identity (or of `user`'s) joined to `groupId`, saying `protocolVersion` in its hello. */
+  async join(harness: Harness, groupId: string, user?: { token: string }, protocolVersion = PROTOCOL_VERSION): Promise<RawEndpoint> {
     const { token } = user ?? (await harness.createUser());
-    const endpoint = await RawEndpoint.join(harness.server.url, token, groupId);
+    const endpoint = await RawEndpoint.join(harness.server.url, token, groupId, protocolVersion);
     this.#endpoints.push(endpoint);
     return endpoint;
   }
