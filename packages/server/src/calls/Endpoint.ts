@@ -319,12 +319,12 @@ export class Endpoint extends Emitter<EndpointEvents> {
 
   /**
    * A Lossy copy: refused as slow when what its channel holds and what waits for the end of the turn would
-   * pass the bound (see {@link ServerPeer.send}), else sent now or at the end of the turn.
+   * pass the bound (see {@link ServerPeer.send}), else sent now or at the end of the turn ('sent': a channel
+   * that closed meanwhile loses it, as Lossy may, and the endpoint's suspension follows).
    */
   #sendLossy(peer: ServerPeer, frame: Uint8Array): SendResult {
     const coalesced = this.#coalesced;
     if (!coalesced) return peer.send('lossy', frame);
-    if (peer.state() === 'closed') return 'closed';
     const queued = peer.bufferedAmount('lossy') + coalesced.lossy.pendingBytes;
     if (queued + frame.byteLength > this.#settings.peer.sendBufferBytes.lossy) return 'slow';
     coalesced.lossy.send(frame);
