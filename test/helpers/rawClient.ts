@@ -28,12 +28,20 @@ import type { Harness } from './backchannel.js';
 
 const TIMEOUT_MS = 15_000;
 
+/** SCTP messages received, how many of them were batches, and the largest on each channel (bytes). */
+export interface Received {
+  messages: number;
+  batches: number;
+  readonly largest: { durable: number; lossy: number };
+}
+
 /**
  * Reads one SCTP message from the server into `frames`: a frame, or each frame of a ServerBatch (counted
  * in `received.batches`). Throws FrameError for a malformed one, as the decoders do.
  */
-function readServerMessage(bytes: Uint8Array, frames: ServerFrame[], received: { messages: number; batches: number }): void {
+function readServerMessage(bytes: Uint8Array, frames: ServerFrame[], received: Received, kind: 'durable' | 'lossy'): void {
   received.messages++;
+  received.largest[kind] = Math.max(received.largest[kind], bytes.byteLength);
   if (bytes[0] !== FrameType.ServerBatch) return void frames.push(decodeServerFrame(bytes));
   received.batches++;
   readBatch(bytes, 'server', (frame) => frames.push(decodeServerFrame(frame)));
@@ -41,8 +49,8 @@ function readServerMessage(bytes: Uint8Array, frames: ServerFrame[], received: {
 
 export class RawEndpoint {
   readonly frames: ServerFrame[] = [];
-  /** SCTP messages received, and how many of them were batches. */
-  readonly received = { messages: 0, batches: 0 };
+  /** SCTP messages received, how many of them were batches, the largest per channel. */
+  readonly received: Received = { messages: 0, batches: 0, largest: { durable: 0, lossy: 0 } };
   readonly messages: ServerMessage[] = [];
   #waiters: (() => void)[] = [];
   #closed = false;
@@ -145,7 +153,7 @@ export class RawEndpoint {
       channel.onClosed(() => undefined);
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        readServerMessage(new Uint8Array(message as Buffer), endpoint.frames, endpoint.received);
+        readServerMessage(new Uint8Array(message as Buffer), endpoint.frames, endpoint.received, channel === durable ? 'durable' : 'lossy');
         endpoint.#wake();
       });
     }
@@ -226,8 +234,8 @@ export interface RawConnection {
  */
 export class RawTransport {
   readonly frames: ServerFrame[] = [];
-  /** SCTP messages received, and how many of them were batches. */
-  readonly received = { messages: 0, batches: 0 };
+  /** SCTP messages received, how many of them were batches, the largest per channel. */
+  readonly received: Received = { messages: 0, batches: 0, largest: { durable: 0, lossy: 0 } };
   #waiters: (() => void)[] = [];
   #closed = false;
 
@@ -251,7 +259,7 @@ export class RawTransport {
       channel.onClosed(() => undefined); // see RawEndpoint.join
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        readServerMessage(new Uint8Array(message as Buffer), transport.frames, transport.received);
+        readServerMessage(new Uint8Array(message as Buffer), transport.frames, transport.received, channel === durable ? 'durable' : 'lossy');
         transport.#wake();
       });
     }

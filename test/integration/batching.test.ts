@@ -9,7 +9,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 
 import {
   DropReason,
+  FrameFlag,
   FrameType,
+  LOSSY_BATCH_BYTES,
   encodeBatch,
   encodeSend,
   encodeSessionClose,
@@ -111,6 +113,24 @@ describe('batching', () => {
     }
     assert.equal(h.server.stats.deliveries - deliveriesBefore, count * 9);
     assert.deepEqual(Object.values(h.server.stats.drops).reduce((a, b) => a + b, 0), 0);
+  });
+
+  it('batches Lossy copies only within one datagram, so that a lost datagram loses no more than it carried', async () => {
+    const group = 'lossy';
+    const receiver = await raw.join(h, group);
+    const sender = await raw.join(h, group);
+    const count = 200;
+    // 64-byte payloads (80-byte frames): up to 13 share a Lossy batch; 1 KiB ones never share one.
+    const small = Array.from({ length: count }, (_, i) => encodeSend(header(i + 1, 6, 1, FrameFlag.Lossy), 0, payloadOf(i)));
+    sendBatched(sender, 'lossy', small);
+    // Lossy may lose: the test waits for the first of the burst's ~16 batches, not for every frame. What
+    // arrives must be whole frames from the sender, and no Lossy message may pass one datagram's worth.
+    await receiver.nextFrame(() => receiver.received.batches > 0);
+    const lossy = receiver.frames.filter(isDeliver);
+    assert.ok(lossy.length > 1);
+    assert.ok(lossy.every((f) => f.channelId === 6 && f.senderEndpointId === sender.endpointId && indexOf(f.payload) === f.sequenceNumber - 1));
+    assert.ok(receiver.received.largest.lossy <= LOSSY_BATCH_BYTES, `a Lossy message of ${receiver.received.largest.lossy} bytes`);
+    assert.ok(receiver.received.batches > 0, 'the burst was batched');
   });
 
   it('routes each frame of a client batch with the checks it gets alone: drops, their notices and counts are the same', async () => {
