@@ -507,13 +507,17 @@ export class Endpoint extends Emitter<EndpointEvents> {
 
   /**
    * An SCTP message from its current peer: one frame, or a batch of them, each then handled as if it had
-   * come alone, in order (so every per-frame check applies to each). A malformed batch is refused whole.
+   * come alone, in its own buffer, in order (so every per-frame check applies to each). A malformed batch is
+   * refused whole.
    */
   #onMessage(kind: ChannelKind, message: Uint8Array): void {
     if (message[0] !== FrameType.Batch) return this.#onFrame(kind, message);
     try {
+      // Each frame is copied out of the batch (one copy per routed message, as when each came in its own
+      // SCTP message): the server keeps frames (for a resume, held for a recipient list) and bounds what it
+      // keeps by their bytes, and a kept view would pin the whole batch, outside every bound.
       readBatch(message, 'client', (frame) => {
-        if (this.#state !== 'closed') this.#onFrame(kind, frame);
+        if (this.#state !== 'closed') this.#onFrame(kind, frame.slice());
       });
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;

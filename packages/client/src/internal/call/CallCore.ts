@@ -228,11 +228,12 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
         onFrame: (kind, message) => {
           // Frames of a transport that was replaced are not counted: the server resends what it did not hear acknowledged.
           if (!current()) return;
-          // The server's batches are split here, and each frame read as if it had come alone; a 1:1 peer
-          // sends none, and one it sent would be read as a malformed frame (peerFrames).
+          // The server's batches are split here, and each frame read as if it had come alone, in its own buffer:
+          // a message's data handed to the application must not pin the whole batch for as long as it is
+          // kept. A 1:1 peer sends no batches, and one it sent would be read as a malformed frame (peerFrames).
           if (direct || message[0] !== FrameType.ServerBatch) return this.#onFrame(kind, message, direct);
           try {
-            readBatch(message, 'server', (frame) => current() && this.#onFrame(kind, frame, direct));
+            readBatch(message, 'server', (frame) => current() && this.#onFrame(kind, frame.slice(), direct));
           } catch (error) {
             if (!(error instanceof FrameError)) throw error;
             this.engine.counters.malformedFrames++;
