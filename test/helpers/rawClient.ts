@@ -11,6 +11,7 @@ import {
   FrameType,
   PROTOCOL_VERSION,
   decodeServerFrame,
+  readBatch,
   encodeSignaling,
   parseServerMessage,
   type ClientMessage,
@@ -27,8 +28,29 @@ import type { Harness } from './backchannel.js';
 
 const TIMEOUT_MS = 15_000;
 
+/** SCTP messages received, how many of them were batches, and the largest on each channel (bytes). */
+export interface Received {
+  messages: number;
+  batches: number;
+  readonly largest: { durable: number; lossy: number };
+}
+
+/**
+ * Reads one SCTP message from the server into `frames`: a frame, or each frame of a ServerBatch (counted
+ * in `received.batches`). Throws FrameError for a malformed one, as the decoders do.
+ */
+function readServerMessage(bytes: Uint8Array, frames: ServerFrame[], received: Received, kind: 'durable' | 'lossy'): void {
+  received.messages++;
+  received.largest[kind] = Math.max(received.largest[kind], bytes.byteLength);
+  if (bytes[0] !== FrameType.ServerBatch) return void frames.push(decodeServerFrame(bytes));
+  received.batches++;
+  readBatch(bytes, 'server', (frame) => frames.push(decodeServerFrame(frame)));
+}
+
 export class RawEndpoint {
   readonly frames: ServerFrame[] = [];
+  /** SCTP messages received, how many of them were batches, the largest per channel. */
+  readonly received: Received = { messages: 0, batches: 0, largest: { durable: 0, lossy: 0 } };
   readonly messages: ServerMessage[] = [];
   #waiters: (() => void)[] = [];
   #closed = false;
@@ -43,7 +65,11 @@ export class RawEndpoint {
   ) {}
 
   /** Opens a signaling socket and authenticates; resolves with the socket and the welcome. */
-  static async connect(serverUrl: string, token: string): Promise<{ ws: WebSocket; identity: string; messages: ServerMessage[]; next: Next }> {
+  static async connect(
+    serverUrl: string,
+    token: string,
+    protocolVersion = PROTOCOL_VERSION,
+  ): Promise<{ ws: WebSocket; identity: string; messages: ServerMessage[]; next: Next }> {
     const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/signaling`);
     const messages: ServerMessage[] = [];
     const waiters: (() => void)[] = [];
@@ -63,15 +89,18 @@ export class RawEndpoint {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    ws.send(encodeSignaling({ type: 'hello', protocolVersion: PROTOCOL_VERSION, token }));
+    ws.send(encodeSignaling({ type: 'hello', protocolVersion, token }));
     const welcome = await next((m) => m.type === 'welcome' || m.type === 'error');
     if (welcome.type !== 'welcome') throw new Error(`refused: ${JSON.stringify(welcome)}`);
     return { ws, identity: welcome.identity, messages, next };
   }
 
-  /** Joins `groupId` with a hand-made peer connection carrying the protocol's two channels. */
-  static async join(serverUrl: string, token: string, groupId: string): Promise<RawEndpoint> {
-    const { ws, identity, messages, next } = await RawEndpoint.connect(serverUrl, token);
+  /**
+   * Joins `groupId` with a hand-made peer connection carrying the protocol's two channels, saying
+   * `protocolVersion` in its hello (2: the server sends it no batches).
+   */
+  static async join(serverUrl: string, token: string, groupId: string, protocolVersion = PROTOCOL_VERSION): Promise<RawEndpoint> {
+    const { ws, identity, messages, next } = await RawEndpoint.connect(serverUrl, token, protocolVersion);
     ws.send(encodeSignaling({ type: 'join', ref: 1, groupId }));
     const joined = await next((m) => m.type === 'joined' || m.type === 'error');
     if (joined.type !== 'joined') throw new Error(`join refused: ${JSON.stringify(joined)}`);
@@ -124,7 +153,7 @@ export class RawEndpoint {
       channel.onClosed(() => undefined);
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        endpoint.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        readServerMessage(new Uint8Array(message as Buffer), endpoint.frames, endpoint.received, channel === durable ? 'durable' : 'lossy');
         endpoint.#wake();
       });
     }
@@ -205,6 +234,8 @@ export interface RawConnection {
  */
 export class RawTransport {
   readonly frames: ServerFrame[] = [];
+  /** SCTP messages received, how many of them were batches, the largest per channel. */
+  readonly received: Received = { messages: 0, batches: 0, largest: { durable: 0, lossy: 0 } };
   #waiters: (() => void)[] = [];
   #closed = false;
 
@@ -228,7 +259,7 @@ export class RawTransport {
       channel.onClosed(() => undefined); // see RawEndpoint.join
       channel.onMessage((message) => {
         if (typeof message === 'string') return;
-        transport.frames.push(decodeServerFrame(new Uint8Array(message as Buffer)));
+        readServerMessage(new Uint8Array(message as Buffer), transport.frames, transport.received, channel === durable ? 'durable' : 'lossy');
         transport.#wake();
       });
     }
@@ -322,10 +353,10 @@ export class RawClients {
   readonly #sockets: WebSocket[] = [];
   readonly #transports: RawTransport[] = [];
 
-  /** A raw endpoint of a new identity (or of `user`'s) joined to `groupId`. */
-  async join(harness: Harness, groupId: string, user?: { token: string }): Promise<RawEndpoint> {
+  /** A raw endpoint of a new identity (or of `user`'s) joined to `groupId`, saying `protocolVersion` in its hello. */
+  async join(harness: Harness, groupId: string, user?: { token: string }, protocolVersion = PROTOCOL_VERSION): Promise<RawEndpoint> {
     const { token } = user ?? (await harness.createUser());
-    const endpoint = await RawEndpoint.join(harness.server.url, token, groupId);
+    const endpoint = await RawEndpoint.join(harness.server.url, token, groupId, protocolVersion);
     this.#endpoints.push(endpoint);
     return endpoint;
   }

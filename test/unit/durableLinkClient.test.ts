@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { FrameType, encodeLinkAck, encodeLinkResume } from '@backchannel/protocol';
+import { FrameType, MAX_BATCH_FRAMES, batchBytes, encodeLinkAck, encodeLinkResume, readBatch } from '@backchannel/protocol';
 
 import { DurableLink } from '../../packages/client/src/internal/dataChannel/DurableLink.js';
 import type { TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
@@ -33,9 +33,9 @@ const failOnError = (error: unknown): never => {
   throw error;
 };
 
-function newLink(): { link: DurableLink; clock: ManualClock; channel: FakeChannel } {
+function newLink(maxBatchBytes?: number): { link: DurableLink; clock: ManualClock; channel: FakeChannel } {
   const clock = new ManualClock();
-  const link = new DurableLink(clock, failOnError);
+  const link = new DurableLink({ clock, reportListenerError: failOnError, maxBatchBytes: () => maxBatchBytes });
   const channel = new FakeChannel();
   link.start(channel);
   return { link, clock, channel };
@@ -124,5 +124,72 @@ describe('DurableLink (SDK side)', () => {
     link.receive(encodeLinkAck(1, 'server'));
     assert.deepEqual(link.abandon().map((f) => f[1]), [2]);
     assert.equal(link.unacknowledgedFrames, 0);
+  });
+
+  describe('corked (the scheduler corks around each pump)', () => {
+    /** Each SCTP message as the index bytes of its frames: [1] alone, [2, 3] a batch. */
+    const messages = (channel: FakeChannel): number[][] =>
+      channel.sent.map((m) => {
+        if (m[0] !== FrameType.Batch) return [m[1]!];
+        const inner: number[] = [];
+        readBatch(m, 'client', (f) => inner.push(f[1]!));
+        return inner;
+      });
+
+    it('writes what one pump sent as one Batch, counted and kept frame by frame', () => {
+      const { link, channel } = newLink(64 * 1024);
+      link.cork();
+      for (let n = 1; n <= 5; n++) link.send(data(n));
+      assert.equal(channel.sent.length, 0, 'held until uncorked');
+      assert.equal(link.bufferedAmount(), 5 * data(0).byteLength, 'what is held counts as buffered');
+      link.uncork();
+      assert.deepEqual(messages(channel), [[1, 2, 3, 4, 5]]);
+      assert.deepEqual(link.counters, { messages: 1, batches: 1 });
+      assert.equal(link.unacknowledgedFrames, 5, 'the link counts frames, not messages');
+      link.receive(encodeLinkAck(3, 'server'));
+      assert.equal(link.unacknowledgedFrames, 2);
+      // One frame corked goes alone.
+      link.cork();
+      link.send(data(6));
+      link.uncork();
+      assert.deepEqual(messages(channel), [[1, 2, 3, 4, 5], [6]]);
+    });
+
+    it('writes one by one to a side that reads no batches (a server of protocol 2, a 1:1 peer)', () => {
+      const { link, channel } = newLink(undefined);
+      link.cork();
+      for (let n = 1; n <= 3; n++) link.send(data(n));
+      link.uncork();
+      assert.deepEqual(messages(channel), [[1], [2], [3]]);
+      assert.deepEqual(link.counters, { messages: 3, batches: 0 });
+    });
+
+    it('splits at the byte bound and at MAX_BATCH_FRAMES, in order', () => {
+      const size = data(0).byteLength;
+      const { link, channel } = newLink(batchBytes(3, 3 * size));
+      link.cork();
+      for (let n = 1; n <= 7; n++) link.send(data(n));
+      link.uncork();
+      assert.deepEqual(messages(channel), [[1, 2, 3], [4, 5, 6], [7]]);
+      const wide = newLink(65536);
+      wide.link.cork();
+      for (let n = 0; n < MAX_BATCH_FRAMES + 3; n++) wide.link.send(data(n & 0xff));
+      wide.link.uncork();
+      assert.deepEqual(messages(wide.channel).map((m) => m.length), [MAX_BATCH_FRAMES, 3]);
+    });
+
+    it('resends what the server lacks after LinkResume as batches, and forgets held writes when the transport goes', () => {
+      const { link, channel } = newLink(64 * 1024);
+      link.cork();
+      for (let n = 1; n <= 4; n++) link.send(data(n));
+      link.down(); // the transport went before the pump ended: nothing held is written to the old channel
+      link.uncork();
+      assert.equal(channel.sent.length, 0);
+      const next = new FakeChannel();
+      link.resumeOn(next);
+      link.receive(encodeLinkResume(1, 'server'));
+      assert.deepEqual(messages(next).slice(1), [[2, 3, 4]], 'after its own LinkResume, frames 2–4 in one batch');
+      assert.equal(next.sent[0]![0], FrameType.LinkResume);
+    });
   });
 });

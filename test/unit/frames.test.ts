@@ -368,8 +368,14 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses unknown frame types', () => {
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x00, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x0');
-    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x07, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x7');
-    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x88, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x88');
+    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x08, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x8');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x89, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x89');
+  });
+
+  it('refuses a batch (0x07, 0x88): it is split with readBatch before its frames are decoded', () => {
+    assertFrameError(() => decodeClientFrame(Uint8Array.of(0x07, 0, 0, 2)), 'BadBatch', 'a Batch is split (readBatch) before its frames are decoded');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x88, 0, 0, 2)), 'BadBatch', 'a ServerBatch is split (readBatch) before its frames are decoded');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x07, 0, 0, 2)), 'UnknownType', 'unknown server frame type 0x7');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(0xff)), 'UnknownType', 'unknown server frame type 0xff');
   });
 

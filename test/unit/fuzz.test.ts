@@ -24,6 +24,7 @@ import {
   clientMessageSchema,
   decodeClientFrame,
   decodeServerFrame,
+  encodeBatch,
   encodeDeliver,
   encodeNotice,
   encodeSend,
@@ -33,6 +34,7 @@ import {
   encodeSignaling,
   parseClientMessage,
   parseServerMessage,
+  readBatch,
   rewriteSendAsDeliver,
   serverMessageSchema,
   type ClientFrame,
@@ -63,7 +65,7 @@ function integerFromEnv(name: string, fallback: number): number {
 
 // ------------------------------------------------------------------------------------------ frame inputs
 
-const FRAME_ERROR_CODES: readonly FrameErrorCode[] = ['Truncated', 'UnknownType', 'BadFlags', 'BadChannel', 'BadSession', 'BadRecipients'];
+const FRAME_ERROR_CODES: readonly FrameErrorCode[] = ['Truncated', 'UnknownType', 'BadFlags', 'BadChannel', 'BadSession', 'BadRecipients', 'BadBatch'];
 const DROP_REASONS = Object.values(DropReason);
 const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
 const UINT32_MAX = 0xffffffff;
@@ -375,6 +377,112 @@ describe('fuzz: frame decoders', () => {
 
   it('decodeServerFrame throws only FrameError on arbitrary bytes up to ~70 KB, and returns only well-formed frames that re-encode to the input', () => {
     fuzzDecoder(decodeServerFrame, assertWellFormedServerFrame, serverFrame, clientFrame);
+  });
+});
+
+// ------------------------------------------------------------------------------------------ batches
+
+/**
+ * A batch as a sender would build it from 0–6 frames of `own` direction (0 and 1 are refused counts),
+ * sometimes with a batch nested in it, and its entries then edited like single frames are (a byte set, a
+ * cut, bytes appended), so count, length and nesting checks all meet their bounds. Built by hand: the
+ * encoder refuses what the decoder must refuse.
+ */
+function batchBytesOf(type: number, entries: readonly Uint8Array[], countDelta: number): Uint8Array {
+  const size = 4 + entries.reduce((n, e) => n + 2 + e.byteLength, 0);
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = type;
+  view.setUint16(2, Math.max(0, entries.length + countDelta));
+  let at = 4;
+  for (const entry of entries) {
+    view.setUint16(at, entry.byteLength);
+    bytes.set(entry, at + 2);
+    at += 2 + entry.byteLength;
+  }
+  return bytes;
+}
+
+function batchInput(from: 'client' | 'server'): fc.Arbitrary<FrameInput> {
+  const own = from === 'client' ? clientFrame : serverFrame;
+  const type = from === 'client' ? FrameType.Batch : FrameType.ServerBatch;
+  const entry = fc.oneof(
+    { weight: 8, arbitrary: own },
+    fc
+      .tuple(fc.constantFrom(FrameType.Batch, FrameType.ServerBatch), fc.array(own, { minLength: 2, maxLength: 3 }))
+      .map(([nestedType, inner]) => batchBytesOf(nestedType, inner, 0)),
+    fc.constant(new Uint8Array(0)),
+  );
+  const edits = fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, fc.array(edit, { minLength: 1, maxLength: 2 }));
+  const batch = fc
+    .tuple(fc.array(entry, { maxLength: 6 }), mostly(fc.constant(0), fc.constantFrom(-1, 1, 2)), edits)
+    .map(([entries, delta, changes]) => applyEdits(batchBytesOf(type, entries, delta), changes));
+  return fc.record({
+    head: batch,
+    tail: fc.oneof(
+      { weight: 5, arbitrary: fc.constant({ length: 0, byte: 0, random: false }) },
+      fc.record({ length: fc.integer({ min: 1, max: MAX_FUZZ_FRAME_BYTES - 64 }), byte: fc.integer({ min: 0, max: 255 }), random: fc.boolean() }),
+    ),
+    offset: fc.nat(15),
+    slack: fc.nat(15),
+  });
+}
+
+/**
+ * readBatch on arbitrary batches: a FrameError of a known code with no frame visited, or views (never
+ * copies) that lie inside the input, re-encode to the input exactly, and decode as single frames do.
+ */
+function fuzzBatches(from: 'client' | 'server'): void {
+  const decode: (frame: Uint8Array) => unknown = from === 'client' ? decodeClientFrame : decodeServerFrame;
+  fc.assert(
+    fc.property(batchInput(from), (recipe) => {
+      const input = buildInput(recipe);
+      const before = input.slice();
+      const visited: Uint8Array[] = [];
+      const count = decodeOrFrameError((bytes) => readBatch(bytes, from, (frame) => visited.push(frame)), input);
+      assert.deepEqual(input, before, 'reading a batch must not modify it');
+      if (count === undefined) return assert.equal(visited.length, 0, 'a refused batch delivers nothing');
+      batchesAccepted++;
+      assert.equal(visited.length, count);
+      assert.ok(count >= 2 && count <= 1024);
+      for (const frame of visited) {
+        assert.equal(frame.buffer, input.buffer, 'an inner frame is a view on the batch');
+        assert.ok(frame.byteOffset >= input.byteOffset && frame.byteOffset + frame.byteLength <= input.byteOffset + input.byteLength);
+        assert.ok(frame[0] !== FrameType.Batch && frame[0] !== FrameType.ServerBatch, 'no batch inside a batch');
+        decodeOrFrameError(decode, frame);
+      }
+      assert.deepEqual(encodeBatch(visited, from), Uint8Array.from(input), 'a batch read re-encodes to its bytes');
+    }),
+    FUZZ,
+  );
+}
+
+let batchesAccepted = 0;
+
+describe('fuzz: batch frames', () => {
+  it('readBatch (client batches) refuses with FrameError only, and yields views that re-encode to the input', () => {
+    batchesAccepted = 0;
+    fuzzBatches('client');
+    // The inputs are shaped to reach the accepting path too, not only the refusals.
+    assert.ok(batchesAccepted >= FUZZ.numRuns / 10, `only ${batchesAccepted} of ${FUZZ.numRuns} batches were well formed`);
+  });
+
+  it('readBatch (server batches) refuses with FrameError only, and yields views that re-encode to the input', () => {
+    batchesAccepted = 0;
+    fuzzBatches('server');
+    assert.ok(batchesAccepted >= FUZZ.numRuns / 10, `only ${batchesAccepted} of ${FUZZ.numRuns} batches were well formed`);
+  });
+
+  it('encodeBatch → readBatch gives back every frame, in order', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.oneof(clientFrame, serverFrame), { minLength: 2, maxLength: 40 }), (client, frames) => {
+        const from = client ? 'client' : 'server';
+        const read: Uint8Array[] = [];
+        readBatch(encodeBatch(frames, from), from, (frame) => read.push(frame));
+        assert.deepEqual(read.map((f) => Uint8Array.from(f)), frames.map((f) => Uint8Array.from(f)));
+      }),
+      FUZZ,
+    );
   });
 });
 

@@ -81,6 +81,17 @@ class FakeFlow implements DurableFlow {
   drainMs(bytes: number): number | undefined {
     return this.bytesPerMs === undefined ? undefined : bytes / this.bytesPerMs;
   }
+
+  /** Corks open now (the scheduler corks around each pump). */
+  corks = 0;
+
+  cork(): void {
+    this.corks++;
+  }
+
+  uncork(): void {
+    this.corks--;
+  }
 }
 
 interface Fixture {
@@ -196,6 +207,20 @@ describe('SendScheduler', () => {
       await null; // the pump's microtask
       assert.deepEqual(sendOrder(f.durable.decoded()), [[10, NORMAL, 1]]);
       await settled(sent);
+    });
+
+    it('writes a burst within one cork of the Durable link, so that it can leave as one batch', async () => {
+      const sender = f.newSender({ channelId: 11 });
+      const corksAtSend: number[] = [];
+      f.durable.onSend = (frame) => {
+        corksAtSend.push(f.flow.corks);
+        f.flow.unacknowledgedBytes += frame.byteLength;
+      };
+      const sent = [1, 2, 3].map((n) => sender.send(message(n)));
+      await null; // the pump's microtask
+      assert.deepEqual(corksAtSend, [1, 1, 1], 'every frame of the pump written while corked');
+      assert.equal(f.flow.corks, 0, 'uncorked when the pump is done');
+      for (const s of sent) await settled(s);
     });
 
     it('stops writing only above the high watermark: a channel holding exactly that many bytes still takes a message', async () => {

@@ -39,6 +39,11 @@ export const FrameType = {
    * this many of your Durable link frames; send me the rest, then carry on".
    */
   LinkResume: 0x06,
+  /**
+   * client → server: several client frames in one SCTP message (batch.ts), sent only to a server that
+   * speaks protocol 3 or later, never to a 1:1 peer.
+   */
+  Batch: 0x07,
   /** server → client: a data message, stamped with the endpoint that sent it. */
   Deliver: 0x81,
   /** server → client: a remote sender closed its session. */
@@ -56,6 +61,8 @@ export const FrameType = {
   ServerLinkAck: 0x86,
   /** server → client: LinkResume, the server's count of the client's Durable link frames. */
   ServerLinkResume: 0x87,
+  /** server → client: several server frames in one SCTP message (batch.ts), only to a client of protocol 3 or later. */
+  ServerBatch: 0x88,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -169,6 +176,8 @@ export const FrameErrorCode = {
   BadChannel: 'BadChannel',
   BadSession: 'BadSession',
   BadRecipients: 'BadRecipients',
+  /** A malformed batch (batch.ts), a batch inside a batch, or a batch handed to a single-frame decoder. */
+  BadBatch: 'BadBatch',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
 
@@ -278,7 +287,8 @@ export function decodeLinkFrame(frame: Uint8Array): LinkFrame {
 
 /**
  * Whether a frame on the Durable channel counts as a link frame (numbered and kept for a resume): every
- * frame but LinkAck and LinkResume, in either direction. Reads byte 0 only.
+ * frame but LinkAck and LinkResume, in either direction. Reads byte 0 only. A batch is not a frame of the
+ * link: it is split first, and each of its frames is asked about (batch.ts).
  */
 export function isLinkFrame(frame: Uint8Array): boolean {
   const type = frame[0];
@@ -361,6 +371,8 @@ export function decodeClientFrame(frame: Uint8Array): ClientFrame {
     case FrameType.LinkResume:
       expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.LinkAck ? 'LinkAck' : 'LinkResume');
       return { type: frame[0] as typeof FrameType.LinkAck | typeof FrameType.LinkResume, count: readU32(frame, 4) };
+    case FrameType.Batch:
+      throw new FrameError('BadBatch', 'a Batch is split (readBatch) before its frames are decoded');
     default:
       throw new FrameError('UnknownType', `unknown client frame type 0x${frame[0]!.toString(16)}`);
   }
@@ -404,6 +416,8 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
     case FrameType.ServerLinkResume:
       expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume');
       return { type: frame[0] as typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume, count: readU32(frame, 4) };
+    case FrameType.ServerBatch:
+      throw new FrameError('BadBatch', 'a ServerBatch is split (readBatch) before its frames are decoded');
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
   }

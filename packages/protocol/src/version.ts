@@ -1,8 +1,23 @@
 /**
  * Version of the Backchannel wire protocol (signaling messages and binary frames).
  *
- * Sent by the client in its `hello`; the server refuses versions it does not speak. Bump it whenever a
- * frame layout or a signaling message changes incompatibly. Retired frame types, flags and codes are never
- * reused (see docs/protocol.md).
+ * Sent by the client in its `hello`; the server refuses versions it does not speak and answers, in its
+ * `welcome`, the version the connection speaks: the client's own. Bump it whenever a frame layout or a
+ * signaling message changes incompatibly. Retired frame types, flags and codes are never reused (see
+ * docs/protocol.md).
+ *
+ * 3: batch frames (Batch 0x07, ServerBatch 0x88) and the roster as `participantsChanged`. A version-2 client
+ * is still served: never sent a batch, and told of the roster with `participantJoined`/`participantLeft`.
  */
 export const PROTOCOL_VERSION = 3;
+
+/** The oldest version a server still speaks. */
+export const MIN_PROTOCOL_VERSION = 2;
+
+/** The first version whose peers read batch frames. */
+export const BATCH_PROTOCOL_VERSION = 3;
+
+/** Whether a peer that said `version` may be sent batch frames. */
+export function speaksBatches(version: number): boolean {
+  return version >= BATCH_PROTOCOL_VERSION;
+}

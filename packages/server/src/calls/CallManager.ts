@@ -9,6 +9,7 @@ import type { ServerConfig } from '../config.js';
 import { JoinError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { SharedRtc } from '../rtc/SharedRtc.js';
+import { TurnFlusher } from '../rtc/Coalescer.js';
 import type { ServerStats } from '../stats.js';
 import type { EndReason, Endpoint, EndpointSettings, FrameHandler, SignalingSink } from './Endpoint.js';
 import { GroupCall } from './GroupCall.js';
@@ -46,6 +47,8 @@ export class CallManager {
         sendBufferBytes: config.receiverBufferBytes,
       },
       frames,
+      // One per server: frames toward an endpoint within one event-loop turn leave batched (rtc/Coalescer.ts).
+      flusher: new TurnFlusher(),
       clock,
       resumeWindowMs: config.resumeWindowMs,
       recipientBacklogMs: config.recipientBacklogMs,

@@ -17,6 +17,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import {
   CallErrorCode,
+  FrameError,
+  FrameType,
+  LOSSY_BATCH_BYTES,
+  MAX_BATCH_BYTES,
+  MIN_PROTOCOL_VERSION,
   RateMeter,
   TokenBucket,
   type ChannelKind,
@@ -25,11 +30,14 @@ import {
   type SendFrame,
   type ServerMessage,
   type TimerHandle,
+  readBatch,
+  speaksBatches,
 } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
 import { Emitter, type ListenerErrorReporter } from '../events.js';
 import type { Logger } from '../logging.js';
+import { FrameCoalescer, type TurnFlusher } from '../rtc/Coalescer.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
@@ -60,6 +68,8 @@ function keptBytesBound(queuedBound: number): number {
 export interface SignalingSink {
   readonly identity: string;
   readonly displayName: string;
+  /** The protocol version its `hello` said (default: the oldest spoken, which is sent no batches). */
+  readonly protocolVersion?: number;
   send(message: ServerMessage): void;
 }
 
@@ -113,6 +123,11 @@ export interface EndpointSettings {
   readonly recipientBacklogMs?: number;
   /** Where suspensions and resumes are logged (default: nowhere). */
   readonly logger?: Logger;
+  /**
+   * Ends the turns of every endpoint's coalescers (rtc/Coalescer.ts): with it, frames queued toward an
+   * endpoint of protocol 3 or later within one event-loop turn leave batched; without it, one by one.
+   */
+  readonly flusher?: TurnFlusher;
 }
 
 export type EndpointState = 'connecting' | 'admitted' | 'closed';
@@ -149,6 +164,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
   #overflowed = false;
   #state: EndpointState = 'connecting';
   #peer: ServerPeer | undefined;
+  /** The current peer's channels behind their coalescers, when its agent reads batches (else undefined). */
+  #coalesced: { readonly durable: FrameCoalescer; readonly lossy: FrameCoalescer } | undefined;
   readonly #joinTimer: TimerHandle;
   /** Set once the peer connection went away: the end as TransportFailed, unless a `leave` comes first. */
   #goneTimer: TimerHandle | undefined;
@@ -256,7 +273,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
       onCandidate: (candidate, mid) => this.#peer === peer && this.signal({ type: 'candidate', endpointId: this.id, candidate, mid }),
       onReady: () => this.#peer === peer && this.#transportReady(peer),
       onGone: (reason, cause) => this.#peer === peer && this.#transportGone(reason, cause),
-      onFrame: (kind, frame) => this.#peer === peer && this.#onFrame(kind, frame),
+      onFrame: (kind, frame) => this.#peer === peer && this.#onMessage(kind, frame),
       onProtocolViolation: (what) => frames.protocolViolation(this, what),
     });
     this.#peer = peer;
@@ -282,14 +299,15 @@ export class Endpoint extends Emitter<EndpointEvents> {
   deliver(kind: ChannelKind, frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
     let result: DeliverResult;
     if (kind === 'lossy') {
-      result = this.#peer && this.#link.live ? this.#peer.send('lossy', frame) : 'closed';
+      result = this.#peer && this.#link.live ? this.#sendLossy(this.#peer, frame) : 'closed';
     } else {
       // A live receiver that is far behind is slow: what its transport holds queued is one bound, what its
       // link keeps at the rate its path drains (its acknowledgements show it) another, so that what it is
       // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
       // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
       if (this.#link.live && this.#peer) {
-        if (this.#peer.bufferedAmount('durable') + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) return 'slow';
+        const queued = this.#peer.bufferedAmount('durable') + (this.#coalesced?.durable.pendingBytes ?? 0);
+        if (queued + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) return 'slow';
         const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
         if (waitMs !== undefined && waitMs > (this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY)) return 'slow';
       }
@@ -302,6 +320,20 @@ export class Endpoint extends Emitter<EndpointEvents> {
     }
     if (result === 'sent') this.#received.add(frame.byteLength, now);
     return result;
+  }
+
+  /**
+   * A Lossy copy: refused as slow when what its channel holds and what waits for the end of the turn would
+   * pass the bound (see {@link ServerPeer.send}), else sent now or at the end of the turn ('sent': a channel
+   * that closed meanwhile loses it, as Lossy may, and the endpoint's suspension follows).
+   */
+  #sendLossy(peer: ServerPeer, frame: Uint8Array): SendResult {
+    const coalesced = this.#coalesced;
+    if (!coalesced) return peer.send('lossy', frame);
+    const queued = peer.bufferedAmount('lossy') + coalesced.lossy.pendingBytes;
+    if (queued + frame.byteLength > this.#settings.peer.sendBufferBytes.lossy) return 'slow';
+    coalesced.lossy.send(frame);
+    return 'sent';
   }
 
   /**
@@ -404,6 +436,10 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (this.#resumeTimer !== undefined) this.#settings.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
     this.#link.close();
+    // What waits for the end of the turn goes now, as it would have gone unbatched, before the peer closes.
+    this.#coalesced?.durable.endTurn();
+    this.#coalesced?.lossy.endTurn();
+    this.#dropCoalescers();
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason && !reason.agentRejoins) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
@@ -451,7 +487,19 @@ export class Endpoint extends Emitter<EndpointEvents> {
    * client's (see #onFrame).
    */
   #transportReady(peer: ServerPeer): void {
-    const channel: LinkChannel = { send: (frame) => peer.send('durable', frame) === 'sent' };
+    const flusher = this.#settings.flusher;
+    if (flusher && speaksBatches(this.#signaling.protocolVersion ?? MIN_PROTOCOL_VERSION)) {
+      // A batch never passes what the SCTP association takes (libdatachannel refuses larger messages).
+      const bound = (kind: ChannelKind, most: number): number => Math.min(most, peer.maxMessageSize(kind));
+      this.#coalesced = {
+        durable: new FrameCoalescer((frame) => void peer.send('durable', frame), flusher, bound('durable', MAX_BATCH_BYTES)),
+        lossy: new FrameCoalescer((frame) => void peer.send('lossy', frame), flusher, bound('lossy', LOSSY_BATCH_BYTES)),
+      };
+    }
+    const durable = this.#coalesced?.durable;
+    const channel: LinkChannel = durable
+      ? { send: (frame) => (durable.send(frame), true) }
+      : { send: (frame) => peer.send('durable', frame) === 'sent' };
     if (this.#state === 'connecting') {
       this.#state = 'admitted';
       this.#settings.clock.clearTimeout(this.#joinTimer);
@@ -459,6 +507,26 @@ export class Endpoint extends Emitter<EndpointEvents> {
       this.call.enter(this);
     } else if (this.#state === 'admitted') {
       this.#link.resumeOn(channel);
+    }
+  }
+
+  /**
+   * An SCTP message from its current peer: one frame, or a batch of them, each then handled as if it had
+   * come alone, in its own buffer, in order (so every per-frame check applies to each). A malformed batch is
+   * refused whole.
+   */
+  #onMessage(kind: ChannelKind, message: Uint8Array): void {
+    if (message[0] !== FrameType.Batch) return this.#onFrame(kind, message);
+    try {
+      // Each frame is copied out of the batch (one copy per routed message, as when each came in its own
+      // SCTP message): the server keeps frames (for a resume, held for a recipient list) and bounds what it
+      // keeps by their bytes, and a kept view would pin the whole batch, outside every bound.
+      readBatch(message, 'client', (frame) => {
+        if (this.#state !== 'closed') this.#onFrame(kind, frame.slice());
+      });
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.#settings.frames.protocolViolation(this, `a malformed batch: ${error.message}`);
     }
   }
 
@@ -490,6 +558,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
   #suspend(why: string): void {
     const peer = this.#peer;
     this.#peer = undefined;
+    this.#dropCoalescers();
     peer?.close();
     this.#awaitingOffer = false;
     this.#link.suspend();
@@ -503,6 +572,13 @@ export class Endpoint extends Emitter<EndpointEvents> {
       this.close({ code, message: `not resumed within ${windowMs} ms` });
     }, windowMs);
     this.#settings.logger?.info({ callId: this.call.id, endpointId: this.id, reason: why }, 'endpoint suspended');
+  }
+
+  /** What waits for the end of the turn toward a peer that is going is dropped (its link kept the Durable copies). */
+  #dropCoalescers(): void {
+    this.#coalesced?.durable.discard();
+    this.#coalesced?.lossy.discard();
+    this.#coalesced = undefined;
   }
 
   /** The client's LinkResume arrived on the new transport: the link is live again, the window closed. */

@@ -143,6 +143,18 @@ export class ServerPeer {
     }
   }
 
+  /**
+   * The largest SCTP message a channel takes toward the client (the smaller of what the two ends
+   * advertised), bytes; 0 without the channel. What bounds a batch (rtc/Coalescer.ts).
+   */
+  maxMessageSize(kind: ChannelKind): number {
+    try {
+      return this.#channels.get(kind)?.maxMessageSize() ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Closes both channels and the connection. Idempotent; `onGone` is not called after it. */
   close(): void {
     if (this.#closed) return;

@@ -10,6 +10,7 @@
  */
 import {
   CallErrorCode,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   SignalingCloseCode,
   SignalingError,
@@ -62,6 +63,8 @@ export interface AgentConnectionDeps {
 /** One agent's signaling WebSocket (see the module comment). */
 export class AgentConnection implements SignalingSink {
   #displayName = '';
+  /** The protocol version of its `hello` (MIN_PROTOCOL_VERSION to PROTOCOL_VERSION): whether it reads batches. */
+  #protocolVersion = MIN_PROTOCOL_VERSION;
   #alive = true;
   readonly #socket: WebSocket;
   readonly #deps: AgentConnectionDeps;
@@ -133,6 +136,10 @@ export class AgentConnection implements SignalingSink {
   /** The display name the agent gave in its hello. */
   get displayName(): string {
     return this.#displayName;
+  }
+
+  get protocolVersion(): number {
+    return this.#protocolVersion;
   }
 
   /** Liveness: false from a ping until the client answers it (SignalingServer pings every connection). */
@@ -208,8 +215,9 @@ export class AgentConnection implements SignalingSink {
   }
 
   async #hello(message: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
-    if (message.protocolVersion !== PROTOCOL_VERSION) {
-      return this.#refuse(CallErrorCode.UnsupportedProtocol, `server speaks protocol ${PROTOCOL_VERSION}, client ${message.protocolVersion}`);
+    const version = message.protocolVersion;
+    if (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {
+      return this.#refuse(CallErrorCode.UnsupportedProtocol, `server speaks protocol ${MIN_PROTOCOL_VERSION}–${PROTOCOL_VERSION}, client ${version}`);
     }
     const verified = await this.#verify(message.token);
     if (!verified || this.#closed) return;
@@ -219,9 +227,11 @@ export class AgentConnection implements SignalingSink {
     }
     this.#deps.clock.clearTimeout(this.#helloTimer);
     this.#displayName = message.displayName ?? '';
+    this.#protocolVersion = version;
     this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
-    this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
+    // The connection speaks the client's version: the welcome says so (a newer client then knows what it may send).
+    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
   }
 
   async #refreshToken(token: string): Promise<void> {

@@ -8,6 +8,12 @@ import {
   PeerCallEndCode,
   CallErrorCode,
   DataChannelErrorCode,
+  FrameError,
+  FrameType,
+  MAX_BATCH_BYTES,
+  SCTP_MESSAGE_SLACK_BYTES,
+  readBatch,
+  speaksBatches,
   type ChannelKind,
   type Clock,
   type DataChannelLimits,
@@ -107,7 +113,16 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.signaling = context.signaling;
     this.#setup = setup;
     this.#accepted = deferred();
-    this.#link = new DurableLink(context.clock, context.reportListenerError);
+    this.#link = new DurableLink({
+      clock: context.clock,
+      reportListenerError: context.reportListenerError,
+      // Batches go only to a server that reads them (protocol 3 and later), never to a 1:1 peer, and within
+      // the SCTP message size the server accepts.
+      maxBatchBytes: () =>
+        setup.kind === 'group' && speaksBatches(this.signaling.protocolVersion)
+          ? Math.min(MAX_BATCH_BYTES, this.#limits.maxMessageSizeBytes + SCTP_MESSAGE_SLACK_BYTES)
+          : undefined,
+    });
     this.#link.on('resumed', () => this.#resumed());
     this.#link.on('violated', (what) => this.end({ code: CallErrorCode.TransportFailed, message: `the other side broke the Durable link: ${what}` }));
     // The link's room grows with each acknowledgement; a new measure of the path may make the queue too long.
@@ -218,13 +233,19 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
           if (!current()) return;
           if (what === 'connection' || this.#state === 'Connected') this.#transportLost(message);
         },
-        onFrame: (kind, frame) => {
+        onFrame: (kind, message) => {
           // Frames of a transport that was replaced are not counted: the server resends what it did not hear acknowledged.
           if (!current()) return;
-          if (kind === 'durable' && this.#link.receive(frame)) return;
-          // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
-          const delivered = direct ? peerFrameAsDelivered(frame, (reply) => void this.#link.send(reply)) : frame;
-          if (delivered) this.engine.onFrame(delivered);
+          // The server's batches are split here, and each frame read as if it had come alone, in its own buffer:
+          // a message's data handed to the application must not pin the whole batch for as long as it is
+          // kept. A 1:1 peer sends no batches, and one it sent would be read as a malformed frame (peerFrames).
+          if (direct || message[0] !== FrameType.ServerBatch) return this.#onFrame(kind, message, direct);
+          try {
+            readBatch(message, 'server', (frame) => current() && this.#onFrame(kind, frame.slice(), direct));
+          } catch (error) {
+            if (!(error instanceof FrameError)) throw error;
+            this.engine.counters.malformedFrames++;
+          }
         },
         onBufferedAmountLow: () => this.engine.onBufferedAmountLow(),
       },
@@ -233,6 +254,14 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.#transport = transport;
     previous?.close(); // a 1:1 call's attempt given up for this one: its late callbacks are ignored (current())
     return transport;
+  }
+
+  /** One frame from the transport: Durable ones pass the link first (LinkAck and LinkResume stop there). */
+  #onFrame(kind: ChannelKind, frame: Uint8Array, direct: boolean): void {
+    if (kind === 'durable' && this.#link.receive(frame)) return;
+    // A 1:1 peer sends client frames; the engine reads them as the server would deliver them.
+    const delivered = direct ? peerFrameAsDelivered(frame, (reply) => void this.#link.send(reply)) : frame;
+    if (delivered) this.engine.onFrame(delivered);
   }
 
   rejoined(details: { callId: string; endpointId: number; limits: WireDataChannelLimits; resumeWindowMs: number }): void {

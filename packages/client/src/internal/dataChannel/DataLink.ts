@@ -52,4 +52,11 @@ export interface DurableFlow {
   room(): number;
   /** How long `bytes` take to drain at the path's measured rate, ms; undefined until measured under load. */
   drainMs(bytes: number): number | undefined;
+  /**
+   * From cork() to the matching uncork(), frames written to the Durable link are held and then leave
+   * together (as batches, where the other side reads them): the scheduler corks around each pump, so the
+   * frames one pump moves cost one SCTP message, not one each, and none waits past the pump.
+   */
+  cork(): void;
+  uncork(): void;
 }

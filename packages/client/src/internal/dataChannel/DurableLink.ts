@@ -12,7 +12,11 @@ import {
   FrameType,
   LINK_ACK_EVERY_FRAMES,
   LINK_ACK_WITHIN_MS,
+  MAX_BATCH_FRAMES,
+  MIN_BATCH_FRAMES,
+  batchBytes,
   decodeLinkFrame,
+  encodeBatch,
   encodeLinkAck,
   encodeLinkResume,
   isLinkFrame,
@@ -50,20 +54,38 @@ export interface DurableLinkEvents {
 
 type LinkState = 'down' | 'resuming' | 'live';
 
+export interface DurableLinkOptions {
+  readonly clock: Clock;
+  readonly reportListenerError: ListenerErrorReporter;
+  /**
+   * The largest batch the other side takes now, bytes, or undefined when it reads no batches (a server of
+   * protocol 2, a 1:1 peer): read at each write while corked.
+   */
+  readonly maxBatchBytes: () => number | undefined;
+}
+
 export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel, DurableFlow {
   readonly kind = 'durable' as const;
   #state = new DurableLinkState();
   readonly #drain = new DrainRateMeter();
   readonly #clock: Clock;
+  readonly #maxBatchBytes: () => number | undefined;
+  /** cork() depth; while above 0, writes wait in #corked (see DurableFlow.cork). */
+  #corks = 0;
+  #corked: Uint8Array[] = [];
+  #corkedBytes = 0;
+  /** SCTP messages written and, of them, batches (for tests and diagnostics). */
+  readonly counters = { messages: 0, batches: 0 };
   #channel: TransportChannel = CLOSED_CHANNEL;
   #linkState: LinkState = 'down';
   #ackTimer: TimerHandle | undefined;
   /** The server's LinkResume when it came before this side's channel was fully up. */
   #earlyResume: number | undefined;
 
-  constructor(clock: Clock, reportListenerError: ListenerErrorReporter) {
-    super(reportListenerError);
-    this.#clock = clock;
+  constructor(options: DurableLinkOptions) {
+    super(options.reportListenerError);
+    this.#clock = options.clock;
+    this.#maxBatchBytes = options.maxBatchBytes;
   }
 
   /** Frames sent and not acknowledged by the server. */
@@ -106,7 +128,7 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   resumeOn(channel: TransportChannel): void {
     this.#channel = channel;
     this.#linkState = 'resuming';
-    channel.send(encodeLinkResume(this.#state.acknowledging(), 'client'));
+    this.#write(encodeLinkResume(this.#state.acknowledging(), 'client'));
     const early = this.#earlyResume;
     this.#earlyResume = undefined;
     if (early !== undefined) this.#resumeFrom(early);
@@ -116,6 +138,9 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   down(): void {
     this.#linkState = 'down';
     this.#channel = CLOSED_CHANNEL;
+    // Held writes were recorded: the next transport's resume resends them.
+    this.#corked = [];
+    this.#corkedBytes = 0;
     this.#earlyResume = undefined;
     this.#drain.pause();
     this.#clock.clearTimeout(this.#ackTimer);
@@ -145,8 +170,46 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   /** A link frame to send: numbered and kept; written at once while the link is live. Never throws. */
   send(frame: Uint8Array): boolean {
     this.#state.recordSent(frame);
-    if (this.#linkState === 'live') this.#channel.send(frame);
+    if (this.#linkState === 'live') this.#write(frame);
     return true;
+  }
+
+  cork(): void {
+    this.#corks++;
+  }
+
+  uncork(): void {
+    if (this.#corks === 0) return;
+    if (--this.#corks === 0) this.#flushCorked();
+  }
+
+  /** Hands a frame to the channel, or holds it while corked (in order: nothing overtakes what is held). */
+  #write(frame: Uint8Array): void {
+    const max = this.#corks > 0 ? this.#maxBatchBytes() : undefined;
+    if (max === undefined || batchBytes(MIN_BATCH_FRAMES, frame.byteLength + 1) > max) {
+      this.#flushCorked();
+      this.#out(frame, false);
+      return;
+    }
+    const count = this.#corked.length;
+    if (count === MAX_BATCH_FRAMES || batchBytes(count + 1, this.#corkedBytes + frame.byteLength) > max) this.#flushCorked();
+    this.#corked.push(frame);
+    this.#corkedBytes += frame.byteLength;
+  }
+
+  #flushCorked(): void {
+    const held = this.#corked;
+    if (held.length === 0) return;
+    this.#corked = [];
+    this.#corkedBytes = 0;
+    if (held.length === 1) this.#out(held[0]!, false);
+    else this.#out(encodeBatch(held, 'client'), true);
+  }
+
+  #out(message: Uint8Array, batch: boolean): void {
+    this.counters.messages++;
+    if (batch) this.counters.batches++;
+    this.#channel.send(message);
   }
 
   /**
@@ -155,7 +218,7 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
    * backpressure; the pump after the resume sends them.
    */
   bufferedAmount(): number {
-    return this.#linkState === 'live' ? this.#channel.bufferedAmount() : Number.POSITIVE_INFINITY;
+    return this.#linkState === 'live' ? this.#channel.bufferedAmount() + this.#corkedBytes : Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -200,7 +263,10 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   #resumeFrom(count: number): void {
     const resend = this.#state.resumeFrom(count);
     if (resend === undefined) return void this.emit('violated', `a resume from ${count} frames, more than were sent`);
-    for (const kept of resend) this.#channel.send(kept);
+    // Corked: what is resent leaves batched where the other side reads batches.
+    this.cork();
+    for (const kept of resend) this.#write(kept);
+    this.uncork();
     this.#linkState = 'live';
     if (this.#state.unacknowledged > 0) this.#scheduleAck();
     this.emit('resumed', resend.length);
@@ -215,6 +281,6 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     this.#clock.clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     if (this.#linkState !== 'live' || this.#state.unacknowledged === 0) return;
-    this.#channel.send(encodeLinkAck(this.#state.acknowledging(), 'client'));
+    this.#write(encodeLinkAck(this.#state.acknowledging(), 'client'));
   }
 }

@@ -75,10 +75,14 @@ export class SendScheduler {
   pump(): void {
     if (this.#pumping) return; // re-entered from a resolve() callback: the running loop continues
     this.#pumping = true;
+    // What this pump moves onto the Durable link leaves together when it is done (DurableFlow.cork).
+    const flow = this.#link.durableFlow;
+    flow.cork();
     try {
       this.#pumpLoop();
     } finally {
       this.#pumping = false;
+      flow.uncork();
     }
   }
 

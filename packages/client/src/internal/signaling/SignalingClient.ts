@@ -113,10 +113,16 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly #peerCalls = new Map<string, PeerCallHandler>();
   #nextRef = 1;
   #serverRun: string | undefined;
+  #protocolVersion: number;
 
   /** The run of the server this client is (or was last) connected to, from its `welcome`. */
   get serverRun(): string | undefined {
     return this.#serverRun;
+  }
+
+  /** The protocol version the connection speaks, from its `welcome` (3 and later: batch frames). */
+  get protocolVersion(): number {
+    return this.#protocolVersion;
   }
   #closed = false;
 
@@ -134,6 +140,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.identity = welcome.identity;
     this.iceServers = welcome.iceServers;
     this.#serverRun = welcome.serverRun;
+    this.#protocolVersion = welcome.protocolVersion;
     this.#adopt(socket);
   }
 
@@ -326,6 +333,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       }
       this.#adopt(socket);
       this.#serverRun = welcome.serverRun;
+      this.#protocolVersion = welcome.protocolVersion;
       this.#reconnecting = false;
       for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
       for (const handler of [...this.#peerCalls.values()]) handler.onReconnected?.();
