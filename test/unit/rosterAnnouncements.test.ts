@@ -8,10 +8,10 @@ import { RosterAnnouncements, type RosterRecipient } from '../../packages/server
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function recipient(id: number): RosterRecipient & { received: ServerMessage[] } {
+function recipient(id: number, protocolVersion = 3): RosterRecipient & { received: ServerMessage[] } {
   const received: ServerMessage[] = [];
   // Through the wire format, so that what is sent must parse as the SDK parses it.
-  return { id, received, signal: (message) => received.push(parseServerMessage(encodeSignaling(message))) };
+  return { id, protocolVersion, received, signal: (message) => received.push(parseServerMessage(encodeSignaling(message))) };
 }
 
 const participant = (endpointId: number, displayName = `user-${endpointId}`): ParticipantInfo => ({ endpointId, identity: `8:acs:id-${endpointId}`, displayName });
@@ -31,6 +31,22 @@ describe('RosterAnnouncements', () => {
     assert.deepEqual(b.received, [{ type: 'participantsChanged', endpointId: 2, joined: [participant(3), participant(4), participant(5)], left: [] }]);
     await turn();
     assert.equal(a.received.length, 1, 'nothing more without changes');
+  });
+
+  it('tells a version-2 agent one message per change (participantLeft, then participantJoined), net of the turn as well', async () => {
+    const announcements = new RosterAnnouncements();
+    const old = recipient(1, 2);
+    announcements.joined(old, participant(3));
+    announcements.joined(old, participant(4));
+    announcements.joined(old, participant(5));
+    announcements.left(old, 4);
+    announcements.left(old, 9);
+    await turn();
+    assert.deepEqual(old.received, [
+      { type: 'participantLeft', endpointId: 1, participantEndpointId: 9 },
+      { type: 'participantJoined', endpointId: 1, participant: participant(3) },
+      { type: 'participantJoined', endpointId: 1, participant: participant(5) },
+    ]);
   });
 
   it('announces nothing of an endpoint that joined and left within the turn, and a leave of one announced before', async () => {

@@ -217,6 +217,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
    * replaced participantJoined and participantLeft, one message per change).
    */
   z.object({ type: z.literal('participantsChanged'), endpointId, joined: z.array(participantSchema), left: z.array(endpointId) }),
+  /** Version 2 only (a version-3 connection gets participantsChanged): one endpoint was admitted. */
+  z.object({ type: z.literal('participantJoined'), endpointId, participant: participantSchema }),
+  /** Version 2 only: one endpoint left. */
+  z.object({ type: z.literal('participantLeft'), endpointId, participantEndpointId: endpointId }),
   /** The server ended this endpoint's part in the call. */
   z.object({ type: z.literal('callEnded'), endpointId, code, message: reasonText }),
   /** 1:1 call: the callee's agents are ringing. */

@@ -17,6 +17,11 @@ export const MIN_PROTOCOL_VERSION = 2;
 /** The first version whose peers read batch frames. */
 export const BATCH_PROTOCOL_VERSION = 3;
 
+/** Whether a peer that said `version` is told of the roster in `participantsChanged` (else one message per change). */
+export function speaksParticipantsChanged(version: number): boolean {
+  return version >= 3;
+}
+
 /** Whether a peer that said `version` may be sent batch frames. */
 export function speaksBatches(version: number): boolean {
   return version >= BATCH_PROTOCOL_VERSION;

@@ -210,6 +210,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /** In the roster: its transport is up and it has not left. Routing reads this per message. */
+  /** The protocol version its agent's signaling connection speaks (what the server may send it). */
+  get protocolVersion(): number {
+    return this.#signaling.protocolVersion ?? MIN_PROTOCOL_VERSION;
+  }
+
   get admitted(): boolean {
     return this.#state === 'admitted';
   }
@@ -488,7 +493,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
    */
   #transportReady(peer: ServerPeer): void {
     const flusher = this.#settings.flusher;
-    if (flusher && speaksBatches(this.#signaling.protocolVersion ?? MIN_PROTOCOL_VERSION)) {
+    if (flusher && speaksBatches(this.protocolVersion)) {
       // A batch never passes what the SCTP association takes (libdatachannel refuses larger messages).
       const bound = (kind: ChannelKind, most: number): number => Math.min(most, peer.maxMessageSize(kind));
       this.#coalesced = {

@@ -9,11 +9,12 @@
  * within the turn is not announced at all, and what a recipient is told stays what it would have pieced
  * together from the single messages.
  */
-import { MAX_SIGNALING_MESSAGE_BYTES, type ParticipantInfo, type ServerMessage } from '@backchannel/protocol';
+import { MAX_SIGNALING_MESSAGE_BYTES, speaksParticipantsChanged, type ParticipantInfo, type ServerMessage } from '@backchannel/protocol';
 
-/** Where an announcement goes: the recipient endpoint's id and its agent's signaling. */
+/** Where an announcement goes: the recipient endpoint's id, its agent's protocol version and signaling. */
 export interface RosterRecipient {
   readonly id: number;
+  readonly protocolVersion: number;
   signal(message: ServerMessage): void;
 }
 
@@ -60,7 +61,10 @@ export class RosterAnnouncements {
     this.#owed.clear();
     for (const [recipient, { joined, left }] of owed) {
       if (joined.size === 0 && left.size === 0) continue;
-      for (const message of messagesFor(recipient.id, [...joined.values()], [...left])) recipient.signal(message);
+      const messages = speaksParticipantsChanged(recipient.protocolVersion)
+        ? messagesFor(recipient.id, [...joined.values()], [...left])
+        : version2MessagesFor(recipient.id, [...joined.values()], [...left]);
+      for (const message of messages) recipient.signal(message);
     }
   }
 
@@ -96,4 +100,12 @@ function messagesFor(endpointId: number, joined: ParticipantInfo[], left: number
   }
   messages.push({ type: 'participantsChanged', endpointId, joined: chunk, left: messages.length === 0 ? left : [] });
   return messages;
+}
+
+/** For a version-2 agent: one message per change, leaves first (as one participantsChanged reads). */
+function version2MessagesFor(endpointId: number, joined: ParticipantInfo[], left: number[]): ServerMessage[] {
+  return [
+    ...left.map((participantEndpointId): ServerMessage => ({ type: 'participantLeft', endpointId, participantEndpointId })),
+    ...joined.map((participant): ServerMessage => ({ type: 'participantJoined', endpointId, participant })),
+  ];
 }
