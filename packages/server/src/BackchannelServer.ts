@@ -10,6 +10,8 @@ import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
+import { ClusterNode } from './cluster/ClusterNode.js';
+import { ClusterPeerCalls } from './cluster/ClusterPeerCalls.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
 import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerBodyParsers } from './http/bodies.js';
@@ -93,15 +95,34 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
   const router = new Router({ limits: config.limits, clock, observeRouting: metrics.observeRouting }, stats);
-  const calls = new CallManager(config, router, stats, logger, clock);
+  // With Redis the server is a node of a cluster: its calls may span nodes, and 1:1 calls ring agents on
+  // any node. Only this composition root knows; calls/ and routing/ see the CallDirectory and CallSpans.
+  const cluster =
+    identities instanceof RedisIdentityStore
+      ? new ClusterNode({
+          redis: () => identities.redis,
+          redisUp: () => identities.health.up,
+          tokenSecret: config.tokenSecret!,
+          listenHost: config.clusterHost ?? config.host,
+          listenPort: config.clusterPort,
+          advertise: config.clusterAddress,
+          url: () => url,
+          stats,
+          logger,
+          clock,
+        })
+      : undefined;
+  const calls = new CallManager(config, router, stats, logger, clock, cluster);
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
     resumeWindowMs: config.resumeWindowMs,
-    agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
+    agentsOf: (identity): PeerParty[] => [...signaling.agentsOf(identity), ...(clusterPeers?.remoteAgentsOf(identity) ?? [])],
     logger,
     clock,
   });
+  const clusterPeers: ClusterPeerCalls | undefined = cluster ? new ClusterPeerCalls(peerCalls, cluster, (): PeerParty[] => signaling.authenticated()) : undefined;
+  let url = '';
   const tls = await readTls(config);
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
@@ -114,7 +135,8 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   registerHealthRoutes(app, { notReadyReasons });
   const signaling = new SignalingServer(app.server, {
     calls,
-    peerCalls,
+    peerCalls: clusterPeers ?? peerCalls,
+    onAuthenticated: clusterPeers ? (connection): void => clusterPeers.authenticated(connection) : undefined,
     tokens,
     identities,
     stats,
@@ -136,10 +158,15 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   identities.on('tokensRevoked', (identity) => signaling.revokeIdentity(identity));
   identities.on('up', () => {
     revalidate(signaling.authenticated(), identities, logger).catch((error: unknown) => logger.error({ err: error }, 'revalidation of live connections failed'));
+    cluster?.resync().catch((error: unknown) => logger.warn({ err: error }, 'could not resynchronise this node’s calls with Redis'));
   });
   if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({ ...snapshot(), ...stats }));
+  app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({
+    ...snapshot(),
+    ...stats,
+    ...(cluster ? { cluster: clusterSnapshot(cluster, clusterPeers!) } : {}),
+  }));
   registerIdentityRoutes(app, {
     accessKey,
     identities,
@@ -154,8 +181,17 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  logger.info({ identityStore: identities.kind, url, demo: config.demo }, 'listening');
+  url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  if (cluster) {
+    try {
+      await cluster.start(calls);
+    } catch (error) {
+      await cluster.close();
+      await app.close();
+      throw error;
+    }
+  }
+  logger.info({ identityStore: identities.kind, url, demo: config.demo, ...(cluster ? { node: cluster.id, clusterAddress: cluster.address } : {}) }, 'listening');
 
   return {
     url,
@@ -178,9 +214,22 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
         const cut = setTimeout(() => app.server.closeAllConnections(), config.shutdownCloseMs);
         await app.close();
         clearTimeout(cut);
+        await cluster?.close();
         await identities.close();
         logger.info('closed');
       })()),
+  };
+}
+
+/** What `/stats` says of the cluster: this node, and every node the registry holds. */
+function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): Record<string, unknown> {
+  return {
+    node: cluster.id,
+    address: cluster.address,
+    nodes: cluster.nodes.map((n) => ({ id: n.id, url: n.url, address: n.address, alive: n.alive, startedAt: new Date(n.startedAt).toISOString(), linked: n.id === cluster.id || (cluster.links.get(n.id)?.open ?? false) })),
+    remoteEndpoints: cluster.spans.size,
+    remoteAgents: peers.remoteAgentCount,
+    nodesLost: cluster.nodesLost,
   };
 }
 

@@ -11,6 +11,7 @@ import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft, type ServerMessage 
 import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Logger } from '../logging.js';
+import { CallSpan, type RemoteMember } from './CallSpan.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
 
 export type GroupCallEvents = {
@@ -40,13 +41,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   #rosterVersion = 0;
   readonly #byIdentity = new Map<string, Endpoint[]>();
   #closed = false;
+  /** The endpoints of this call on other nodes, when the server is a cluster node (undefined otherwise). */
+  readonly span: CallSpan | undefined;
 
-  constructor(groupId: string, settings: EndpointSettings, logger: Logger) {
+  /** `clustered`: the call may span nodes (it gets a {@link CallSpan}; `spans` indexes remote members). */
+  constructor(groupId: string, settings: EndpointSettings, logger: Logger, spans?: Map<number, CallSpan>) {
     super(settings.reportListenerError);
     this.groupId = groupId;
     this.#settings = settings;
     this.#logger = logger;
     this.createdAt = settings.clock.now();
+    this.span = spans ? new CallSpan(this, spans) : undefined;
   }
 
   /** Every endpoint that joined and has not left, admitted or still connecting. */
@@ -72,6 +77,13 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     return this.#rosterVersion;
   }
 
+  /** Everyone in the roster but `endpoint`, on every node, as participants. */
+  participantsExcept(endpoint: Endpoint): { endpointId: number; identity: string; displayName: string }[] {
+    const participants = this.#roster.filter((e) => e !== endpoint).map((e) => e.toParticipant());
+    if (this.span) for (const m of this.span.members.values()) participants.push({ endpointId: m.endpointId, identity: m.identity, displayName: m.displayName });
+    return participants;
+  }
+
   /** Admitted endpoints of `identity`. */
   endpointsOf(identity: string): readonly Endpoint[] {
     return this.#byIdentity.get(identity) ?? [];
@@ -95,9 +107,27 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     const others = this.#roster;
     this.#rebuild();
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, msSinceJoin: this.#settings.clock.now() - endpoint.joinedAt }, 'endpoint connected');
-    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
+    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: this.participantsExcept(endpoint) });
     const participant = endpoint.toParticipant();
     for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });
+    this.span?.localEntered(endpoint);
+  }
+
+  /** An endpoint on another node entered the call (CallSpan): everyone here sees it join. */
+  remoteJoined(member: RemoteMember): void {
+    this.#rosterVersion++;
+    const participant = { endpointId: member.endpointId, identity: member.identity, displayName: member.displayName };
+    for (const e of this.#roster) e.signal({ type: 'participantJoined', endpointId: e.id, participant });
+  }
+
+  /** An endpoint on another node left (CallSpan): in band, behind its last messages, then the roster. */
+  remoteLeft(member: RemoteMember): void {
+    this.#rosterVersion++;
+    const leftFrame = encodeEndpointLeft(member.endpointId);
+    for (const e of this.#roster) {
+      e.deliver('durable', leftFrame);
+      e.signal({ type: 'participantLeft', endpointId: e.id, participantEndpointId: member.endpointId });
+    }
   }
 
   /**
@@ -109,6 +139,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#endpoints.delete(endpoint.id);
     if (this.#roster.includes(endpoint)) {
       this.#rebuild();
+      this.span?.localLeft(endpoint);
       // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster.
       const leftFrame = encodeEndpointLeft(endpoint.id);
       const left: ServerMessage = { type: 'participantLeft', endpointId: 0, participantEndpointId: endpoint.id };
@@ -131,8 +162,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   endForEveryone(by: Endpoint): void {
     if (this.#endpoints.get(by.id) !== by) return;
     this.#logger.info({ callId: this.id, endpointId: by.id, identity: by.identity }, 'call ended for everyone');
-    by.close();
     const reason = { code: PeerCallEndCode.EndedForEveryone, message: `${by.displayName || by.identity} ended the call for everyone` };
+    // The other nodes end their endpoints of the call too, each once what it was routed has arrived (the
+    // record follows `by`'s last data on each link). Before `by` leaves: its leave could close the call here.
+    this.span?.localClosed(reason);
+    by.close();
+    this.close(reason, END_FOR_EVERYONE_DELIVERY_MS);
+  }
+
+  /** Another node's endpoint ended the call for everyone: every endpoint here ends as on that node. */
+  endedElsewhere(reason: EndReason): void {
+    this.span?.localClosed();
     this.close(reason, END_FOR_EVERYONE_DELIVERY_MS);
   }
 
@@ -144,10 +184,12 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   close(reason?: EndReason, deliveryMs = 0): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.span?.localClosed();
     for (const endpoint of [...this.#endpoints.values()]) {
       if (reason && deliveryMs > 0) endpoint.closeWhenDelivered(reason, deliveryMs);
       else endpoint.close(reason);
     }
+    this.span?.dispose();
     this.#logger.info({ callId: this.id, groupId: this.groupId, durationMs: this.#settings.clock.now() - this.createdAt }, 'call ended');
     this.safeEmit('close');
   }

@@ -27,7 +27,7 @@ import type { WebSocket } from 'ws';
 
 import type { CallManager } from '../calls/CallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
-import type { PeerCallManager } from '../calls/PeerCallManager.js';
+import type { PeerCalls } from '../calls/PeerCallManager.js';
 import { IdentityStoreUnavailableError, JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
@@ -42,7 +42,9 @@ const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
 
 export interface AgentConnectionDeps {
   calls: CallManager;
-  peerCalls: PeerCallManager;
+  peerCalls: PeerCalls;
+  /** Told when a connection is authenticated (a cluster node tells the other nodes its agents). */
+  onAuthenticated?(connection: AgentConnection): void;
   tokens: TokenService;
   identities: IdentityStore;
   stats: ServerStats;
@@ -222,6 +224,7 @@ export class AgentConnection implements SignalingSink {
     this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
+    this.#deps.onAuthenticated?.(this);
   }
 
   async #refreshToken(token: string): Promise<void> {
@@ -262,13 +265,14 @@ export class AgentConnection implements SignalingSink {
     this.close(SignalingCloseCode.Unauthorized, code, message);
   }
 
-  #join(ref: number, groupId: string): void {
+  async #join(ref: number, groupId: string): Promise<void> {
     if (this.#endpoints.size >= MAX_ENDPOINTS_PER_CONNECTION) {
       return this.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_ENDPOINTS_PER_CONNECTION} calls per agent` });
     }
     try {
       const calls = this.#deps.calls;
-      const endpoint = calls.join(this, groupId);
+      const endpoint = await calls.join(this, groupId);
+      if (this.#closed) return endpoint.close(); // the socket went while a cluster node reserved the place
       this.#adopt(endpoint);
       this.send({
         type: 'joined',
