@@ -106,6 +106,11 @@ describe('a node lost', () => {
 
     const stats = await cluster.stats(a);
     assert.equal((stats.cluster as unknown as { nodesLost: number }).nodesLost, 1);
+    // A new agent given the dead node's URL first gets in through the next one.
+    const late = await cluster.agent(c, await newUser(b), 'late', { serverUrl: [c.url, b.url] });
+    const lateCall = late.join({ groupId: 'lost' });
+    await until(lateCall, 'stateChanged', () => lateCall.state === 'Connected');
+    await lateCall.hangUp();
     await Promise.all([pa, pb, pc].map((p) => p.call.hangUp()));
   });
 
