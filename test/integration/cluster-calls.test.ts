@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 
 import { Features } from '@backchannel/client';
@@ -17,6 +20,9 @@ import { identityApi, identityPath, newUser } from '../helpers/cluster.js';
 import { until, waitForEvent } from '../helpers/events.js';
 import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
 import { RedisServer } from '../helpers/redis.js';
+import { SHARED } from '../helpers/cluster.js';
+
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 
 type CrossNode = { messagesSent: number; bytesSent: number; messagesReceived: number; bytesReceived: number };
 
@@ -59,6 +65,20 @@ describe('one call across three nodes', () => {
     await Promise.all([pa.call.hangUp(), pc.call.hangUp()]);
   });
 
+  it('shows every node in backchannel stats and the cluster in /metrics', async () => {
+    const ids = (await cluster.stats(a)).cluster.nodes.map((n) => n.id);
+    assert.equal(ids.length, 3);
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'stats', '--server', b.url, '--access-key', SHARED.accessKey]);
+    for (const id of ids) assert.match(stdout, new RegExp(`^${id.slice(0, 8)}`, 'm'), 'a row per node');
+    for (const node of [a, b, c]) assert.ok(stdout.includes(node.url), `${node.url} listed`);
+    assert.match(stdout, /^cluster\s+3 nodes\s+3\s/m, 'the cluster row: 3 nodes, all beating');
+    assert.match(stdout, /^cross-node\s+messages\s+bytes/m);
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    assert.match(metrics, /^backchannel_cluster_nodes\{state="alive"\} 3$/m);
+    assert.match(metrics, /^backchannel_cluster_links_up 2$/m);
+    assert.match(metrics, /^backchannel_cross_node_messages_total\{direction="sent"\} \d+$/m);
+  });
+
   it('delivers a broadcast to every endpoint on every node, crossing once per node with recipients', async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => newUser(b)));
     // Sender on A; two receivers on B, two on C.
@@ -84,6 +104,8 @@ describe('one call across three nodes', () => {
     const afterA = await crossNode(a);
     // Two nodes with recipients: two records per message, however many recipients each has.
     assert.equal(afterA.messagesSent - before.messagesSent, 2 * count);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^backchannel_cross_node_messages_total\\{direction="sent"\\} ${afterA.messagesSent}$`, 'm'));
     assert.equal(sender.receivers.length, 0, 'never back to the sender');
     await Promise.all([sender, ...receivers].map((p) => p.call.hangUp()));
   });

@@ -10,6 +10,7 @@ import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
+import { registerClusterMetrics } from './cluster/clusterMetrics.js';
 import { ClusterNode } from './cluster/ClusterNode.js';
 import { ClusterPeerCalls } from './cluster/ClusterPeerCalls.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
@@ -161,6 +162,7 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
     cluster?.resync().catch((error: unknown) => logger.warn({ err: error }, 'could not resynchronise this node’s calls with Redis'));
   });
   if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
+  if (cluster && clusterPeers) registerClusterMetrics(metrics.registry, cluster, clusterPeers, stats);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({
     ...snapshot(),
@@ -221,8 +223,19 @@ async function listen(config: ServerConfig, identities: IdentityStore, logger: L
   };
 }
 
-/** What `/stats` says of the cluster: this node, and every node the registry holds. */
-function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): Record<string, unknown> {
+/** What `GET /stats` says of the cluster on a cluster node: this node, and every node the registry holds. */
+export interface ClusterSnapshot {
+  /** This node's id. */
+  node: string;
+  /** host:port of its node-to-node listener. */
+  address: string;
+  nodes: { id: string; url: string; address: string; alive: boolean; startedAt: string; linked: boolean }[];
+  remoteEndpoints: number;
+  remoteAgents: number;
+  nodesLost: number;
+}
+
+function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): ClusterSnapshot {
   return {
     node: cluster.id,
     address: cluster.address,
