@@ -284,10 +284,12 @@ function clusterSection(cluster: ClusterResults): string[] {
   ];
   out.push(
     table(
-      ['nodes', 'receivers', 'highest passing rate, msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'server cores (all nodes)', 'busiest node, cores', 'deliveries per server core-s'],
+      ['nodes', 'receivers', 'rate, msg/s (highest passing, or ✗ the first step, which failed)', 'deliveries/s', 'p50 ms', 'p99 ms', 'lost', 'server cores (all nodes)', 'busiest node, cores', 'deliveries per server core-s'],
       cluster.fanout.map((row) => {
-        const b = row.best >= 0 ? row.steps[row.best] : undefined;
-        return [String(row.nodes), String(row.receivers), b ? num(b.ratePerSecond) : 'none passed', spreadText(b?.deliveredPerSecond), spreadText(b?.p50), spreadText(b?.p99), spreadText(b?.serverCores), b ? b.busiestNodeCores.toFixed(2) : '', spreadText(b?.deliveredPerServerCoreSecond)];
+        // With no step passing, the first step's figures are still what the nodes did at that load.
+        const b = row.best >= 0 ? row.steps[row.best] : row.steps[0];
+        const rate = b ? `${num(b.ratePerSecond)}${row.best >= 0 ? '' : ' ✗'}` : '';
+        return [String(row.nodes), String(row.receivers), rate, spreadText(b?.deliveredPerSecond), spreadText(b?.p50), spreadText(b?.p99), b ? String(b.lost) : '', spreadText(b?.serverCores), b ? b.busiestNodeCores.toFixed(2) : '', spreadText(b?.deliveredPerServerCoreSecond)];
       }),
     ),
     '',
