@@ -3,8 +3,8 @@
  * ten minutes on a 2-core machine, and the smoke set (seconds, tiny sizes) that the test suite runs.
  */
 
-export type WorkloadName = 'latency' | 'fanout' | 'targeted' | 'join' | 'memory';
-export const WORKLOADS: readonly WorkloadName[] = ['latency', 'fanout', 'targeted', 'join', 'memory'];
+export type WorkloadName = 'latency' | 'fanout' | 'targeted' | 'join' | 'memory' | 'cluster';
+export const WORKLOADS: readonly WorkloadName[] = ['latency', 'fanout', 'targeted', 'join', 'memory', 'cluster'];
 
 export interface BenchPlan {
   mode: 'full' | 'smoke';
@@ -59,6 +59,20 @@ export interface BenchPlan {
     activeMs: number;
     size: number;
   };
+  /** Backchannel only: one Redis, 1–3 nodes on this machine (bench/workloads/cluster.ts). */
+  cluster: {
+    nodes: number[];
+    receivers: number;
+    runs: number;
+    startDeliveriesPerSecond: number;
+    maxSteps: number;
+    size: number;
+    durationMs: number;
+    p99LimitMs: number;
+    hopSize: number;
+    hopRatePerSecond: number;
+    hopDurationMs: number;
+  };
 }
 
 export const FULL_PLAN: BenchPlan = {
@@ -88,6 +102,19 @@ export const FULL_PLAN: BenchPlan = {
   },
   join: { joinsPerRun: 20, runs: 3, stormSize: 50, stormRuns: 3 },
   memory: { endpoints: 100, roomSize: 10, runs: 3, settleMs: 1000, activeMs: 2000, size: 256 },
+  cluster: {
+    nodes: [1, 2, 3],
+    receivers: 200,
+    runs: 3,
+    startDeliveriesPerSecond: 4000,
+    maxSteps: 5,
+    size: 1024,
+    durationMs: 500,
+    p99LimitMs: 100,
+    hopSize: 64,
+    hopRatePerSecond: 200,
+    hopDurationMs: 1000,
+  },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -108,4 +135,17 @@ export const SMOKE_PLAN: BenchPlan = {
   },
   join: { joinsPerRun: 2, runs: 1, stormSize: 3, stormRuns: 1 },
   memory: { endpoints: 4, roomSize: 2, runs: 1, settleMs: 100, activeMs: 1000, size: 256 },
+  cluster: {
+    nodes: [1, 2],
+    receivers: 2,
+    runs: 1,
+    startDeliveriesPerSecond: 200,
+    maxSteps: 1,
+    size: 1024,
+    durationMs: 200,
+    p99LimitMs: 100,
+    hopSize: 64,
+    hopRatePerSecond: 100,
+    hopDurationMs: 200,
+  },
 };

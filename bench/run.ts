@@ -19,6 +19,7 @@ import { summariseProfiles } from './profile/topFunctions.js';
 import { writeCharts } from './report/charts.js';
 import { renderReport } from './report/markdown.js';
 import { BACKCHANNEL_BENCH_CONFIG, REPO_ROOT } from './systems/deployments.js';
+import { runCluster } from './workloads/cluster.js';
 import type { WorkloadContext } from './workloads/context.js';
 import { runFanout } from './workloads/fanout.js';
 import { runJoin } from './workloads/join.js';
@@ -33,6 +34,7 @@ const RUNNERS: { [W in WorkloadName]: (context: WorkloadContext) => Promise<NonN
   targeted: runTargeted,
   join: runJoin,
   memory: runMemory,
+  cluster: runCluster,
 };
 
 async function main(): Promise<number> {

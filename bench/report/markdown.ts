@@ -1,7 +1,7 @@
 /** report.md: machine, configuration, and one table per workload with every system's figures and the ratios. */
 import type { SystemName } from '../agents/messages.js';
 import { SYSTEM_LABELS } from '../systems/deployments.js';
-import type { BenchResults, FanoutRow, TargetedRow } from '../workloads/results.js';
+import type { BenchResults, ClusterResults, FanoutRow, TargetedRow } from '../workloads/results.js';
 import { bytesText, num, ratioText, spreadText, table } from './format.js';
 import { goalSection } from './goals.js';
 
@@ -52,6 +52,7 @@ export function renderReport(results: BenchResults, charts: readonly string[]): 
   if (results.targeted) out.push(...targetedSection(results), '');
   if (results.join) out.push(...joinSection(results), '');
   if (results.memory) out.push(...memorySection(results), '');
+  if (results.cluster) out.push(...clusterSection(results.cluster), '');
   if (charts.length > 0) out.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
   return out.join('\n');
 }
@@ -280,3 +281,31 @@ function sizeText(bytes: number): string {
 }
 
 export { peers };
+
+function clusterSection(cluster: ClusterResults): string[] {
+  const out = [
+    '## Cluster (Backchannel only)',
+    '',
+    'One Redis and 1, 2 or 3 Backchannel nodes, each its own process, all on this machine. Fan-out: one sender on the first node broadcasting 1 KiB messages to receivers spread evenly over the nodes (each message crosses to each other node once); the rate doubles until p99 passes the limit or a message is lost. "Per server core" divides deliveries by the CPU seconds of all nodes together.',
+    '',
+  ];
+  out.push(
+    table(
+      ['nodes', 'receivers', 'rate, msg/s (highest passing, or ✗ the first step, which failed)', 'deliveries/s', 'p50 ms', 'p99 ms', 'lost', 'server cores (all nodes)', 'busiest node, cores', 'deliveries per server core-s'],
+      cluster.fanout.map((row) => {
+        // With no step passing, the first step's figures are still what the nodes did at that load.
+        const b = row.best >= 0 ? row.steps[row.best] : row.steps[0];
+        const rate = b ? `${num(b.ratePerSecond)}${row.best >= 0 ? '' : ' ✗'}` : '';
+        return [String(row.nodes), String(row.receivers), rate, spreadText(b?.deliveredPerSecond), spreadText(b?.p50), spreadText(b?.p99), b ? String(b.lost) : '', spreadText(b?.serverCores), b ? b.busiestNodeCores.toFixed(2) : '', spreadText(b?.deliveredPerServerCoreSecond)];
+      }),
+    ),
+    '',
+    'The cross-node hop: on two nodes, one sender and one recipient on its node, one on the other node, the same 64-byte messages at a low rate to each in turn:',
+    '',
+    table(
+      ['recipient', 'p50 ms', 'p99 ms', 'lost'],
+      cluster.hop.map((row) => [row.recipient, spreadText(row.p50), spreadText(row.p99), String(row.lost)]),
+    ),
+  );
+  return out;
+}

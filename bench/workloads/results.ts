@@ -104,9 +104,46 @@ export interface BenchResults {
   targeted?: TargetedRow[];
   join?: JoinRow[];
   memory?: MemoryRow[];
+  cluster?: ClusterResults;
   errors: string[];
   /** What went wrong but was recovered from (a workload run again after a client worker died). */
   warnings: string[];
   /** PIDs of every process the run started (servers and client workers), all ended when it finished. */
   processes: number[];
+}
+
+/** One fan-out step of the cluster workload: figures over its runs, server CPU summed over the nodes. */
+export interface ClusterFanoutStep {
+  ratePerSecond: number;
+  p50: Spread;
+  p99: Spread;
+  lost: number;
+  deliveredPerSecond: Spread;
+  /** Cores busy, all nodes together. */
+  serverCores: Spread;
+  /** Deliveries per CPU second of all nodes together. */
+  deliveredPerServerCoreSecond: Spread;
+  /** The busiest single node's cores over the step's windows (one Node process tops out near 1). */
+  busiestNodeCores: number;
+  passed: boolean;
+}
+
+export interface ClusterFanoutRow {
+  nodes: number;
+  receivers: number;
+  steps: ClusterFanoutStep[];
+  best: number;
+}
+
+/** Latency of one message from a sender to a recipient on its own node, or on another node. */
+export interface ClusterHopRow {
+  recipient: 'same node' | 'other node';
+  p50: Spread;
+  p99: Spread;
+  lost: number;
+}
+
+export interface ClusterResults {
+  fanout: ClusterFanoutRow[];
+  hop: ClusterHopRow[];
 }

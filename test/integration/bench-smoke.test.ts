@@ -76,6 +76,17 @@ describe('benchmark smoke run (backchannel bench, BACKCHANNEL_BENCH_SMOKE=1)', {
     }
   });
 
+  it('measures the cluster workload: fan-out over one and two nodes, and the cross-node hop against the same node', () => {
+    const cluster = results.cluster!;
+    assert.deepEqual(cluster.fanout.map((r) => r.nodes), [1, 2]);
+    for (const row of cluster.fanout) {
+      const step = row.steps[0];
+      assert.ok(step && finite(step.p99.median) && finite(step.deliveredPerSecond.median) && finite(step.deliveredPerServerCoreSecond.median), JSON.stringify(row));
+    }
+    assert.deepEqual(cluster.hop.map((r) => r.recipient), ['same node', 'other node']);
+    for (const row of cluster.hop) assert.ok(finite(row.p50.median) && finite(row.p99.median), JSON.stringify(row));
+  });
+
   it('measures join latency and a join storm on every system', () => {
     for (const system of SYSTEMS) {
       const row = results.join!.find((r) => r.system === system);

@@ -4,7 +4,7 @@
  * CliErrors: unreachable server or refused key → ExitCode.Connection, a request the server calls bad →
  * ExitCode.Usage.
  */
-import type { ServerStats } from '@backchannel/server';
+import type { ClusterSnapshot, ServerStats } from '@backchannel/server';
 
 import { CliError, ExitCode } from './common.js';
 
@@ -25,7 +25,8 @@ export interface IdentityWithToken {
 }
 
 /** The answer of GET /stats: live numbers plus the server's counters since it started. */
-export type StatsSnapshot = ServerStats & { calls: number; endpoints: number; connections: number };
+/** GET /stats; `cluster` on a node started with Redis. */
+export type StatsSnapshot = ServerStats & { calls: number; endpoints: number; connections: number; cluster?: ClusterSnapshot };
 
 const REQUEST_TIMEOUT_MS = 10_000;
 

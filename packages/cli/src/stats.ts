@@ -8,7 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode, note, onInterrupt, result, runAction } from './common.js';
 import { accessKeyOption, requireAccessKey, serverOption, toolCommand, type ServerFlags } from './options.js';
 import { fetchStats, type ServerAccess, type StatsSnapshot } from './serverApi.js';
-import { renderStats, type Previous } from './statsView.js';
+import { renderClusterStats, renderStats, type NodeStats, type Previous } from './statsView.js';
 
 interface StatsFlags extends ServerFlags {
   watch: boolean;
@@ -29,11 +29,29 @@ export function statsCommand(): Command {
       runAction('stats', async (flags: StatsFlags) => {
         const access = { url: flags.server, accessKey: requireAccessKey(flags, 'reading the stats') };
         const first = await fetchStats(access);
-        print(first, access, flags);
+        await print(first, access, flags);
         if (flags.watch) await watch(access, flags, first);
         return ExitCode.Ok;
       }),
     );
+}
+
+/**
+ * A cluster node's /stats names every node of the cluster: each one's own /stats is read (with the same
+ * access key: one deployment has one), the one already read reused.
+ */
+async function everyNode(stats: StatsSnapshot, access: ServerAccess): Promise<NodeStats[]> {
+  const cluster = stats.cluster!;
+  return Promise.all(
+    cluster.nodes.map(async (node): Promise<NodeStats> => {
+      if (node.id === cluster.node) return { id: node.id, url: node.url, alive: node.alive, stats };
+      try {
+        return { id: node.id, url: node.url, alive: node.alive, stats: await fetchStats({ url: node.url, accessKey: access.accessKey }) };
+      } catch (error) {
+        return { id: node.id, url: node.url, alive: node.alive, stats: `unreachable: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    }),
+  );
 }
 
 function positiveSeconds(value: string): number {
@@ -51,9 +69,9 @@ async function watch(access: ServerAccess, flags: StatsFlags, first: StatsSnapsh
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       fetchStats(access).then(
-        (stats) => {
+        async (stats) => {
           const at = performance.now();
-          print(stats, access, flags, { stats: last.stats, seconds: (at - last.at) / 1000 });
+          await print(stats, access, flags, { stats: last.stats, seconds: (at - last.at) / 1000 });
           last = { stats, at };
         },
         (error: unknown) => note(`backchannel stats: ${error instanceof Error ? error.message : String(error)}`),
@@ -67,10 +85,11 @@ async function watch(access: ServerAccess, flags: StatsFlags, first: StatsSnapsh
   });
 }
 
-function print(stats: StatsSnapshot, access: ServerAccess, flags: StatsFlags, previous?: Previous): void {
+async function print(stats: StatsSnapshot, access: ServerAccess, flags: StatsFlags, previous?: Previous): Promise<void> {
   if (flags.json) return result(JSON.stringify(stats));
   const heading = `Backchannel at ${access.url}, ${new Date().toISOString()}`;
-  const text = renderStats(stats, heading, previous);
+  let text = renderStats(stats, heading, previous);
+  if (stats.cluster) text += `\n\n${renderClusterStats(await everyNode(stats, access), stats.cluster.node)}`;
   if (flags.watch && process.stdout.isTTY) process.stdout.write(CLEAR_SCREEN + text + '\n');
   else result(previous ? `\n${text}` : text);
 }

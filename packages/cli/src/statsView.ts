@@ -67,7 +67,57 @@ export function renderStats(stats: StatsSnapshot, heading: string, previous?: Pr
       ['recipient lists set', stats.recipientListsSet],
     ],
   );
-  return [heading, '', live, '', routed, '', drops, '', other].join('\n');
+  const sections = [heading, '', live, '', routed, '', drops, '', other];
+  if (stats.cluster) {
+    const cross = stats.crossNode;
+    const crossBefore = before?.crossNode;
+    sections.push(
+      '',
+      table(
+        ['cross-node', 'messages', 'bytes', ...(withRates ? ['msg/s', 'kbit/s'] : [])],
+        [
+          ['sent', cross.messagesSent, cross.bytesSent, ...(withRates ? [rate(cross.messagesSent, crossBefore?.messagesSent), rate(cross.bytesSent * 8, crossBefore && crossBefore.bytesSent * 8, 1000)] : [])],
+          ['received', cross.messagesReceived, cross.bytesReceived, ...(withRates ? [rate(cross.messagesReceived, crossBefore?.messagesReceived), rate(cross.bytesReceived * 8, crossBefore && crossBefore.bytesReceived * 8, 1000)] : [])],
+        ],
+      ),
+    );
+  }
+  return sections.join('\n');
+}
+
+/** One node's figures for the cluster table: its /stats, or why it could not be read. */
+export interface NodeStats {
+  id: string;
+  url: string;
+  alive: boolean;
+  stats: StatsSnapshot | string;
+}
+
+/**
+ * The `backchannel stats` table of every node of a cluster, with the cluster's totals: the nodes the
+ * registry holds, each with its live figures and what crossed to and from other nodes.
+ */
+export function renderClusterStats(nodes: readonly NodeStats[], self: string): string {
+  const rows: Cell[][] = [];
+  const total = { calls: 0, endpoints: 0, connections: 0, sent: 0, received: 0, deliveries: 0 };
+  for (const node of nodes) {
+    const name = `${node.id.slice(0, 8)}${node.id === self ? ' (this)' : ''}`;
+    if (typeof node.stats === 'string') {
+      rows.push([name, node.url, node.alive ? 'yes' : 'no', '', '', '', '', '', '', node.stats]);
+      continue;
+    }
+    const s = node.stats;
+    rows.push([name, node.url, node.alive ? 'yes' : 'no', s.calls, s.endpoints, s.connections, s.deliveries, s.crossNode.messagesSent, s.crossNode.messagesReceived, '']);
+    total.calls += s.calls;
+    total.endpoints += s.endpoints;
+    total.connections += s.connections;
+    total.deliveries += s.deliveries;
+    total.sent += s.crossNode.messagesSent;
+    total.received += s.crossNode.messagesReceived;
+  }
+  rows.push(['cluster', `${nodes.length} nodes`, String(nodes.filter((n) => n.alive).length), total.calls, total.endpoints, total.connections, total.deliveries, total.sent, total.received, '']);
+  // A call spanning nodes is counted once on each of its nodes: the cluster's row counts calls per node.
+  return table(['node', 'url', 'beating', 'calls', 'endpoints', 'connections', 'deliveries', 'sent to nodes', 'from nodes', 'note'], rows);
 }
 
 function sumRouted(stats: StatsSnapshot): { messages: number; bytes: number } {

@@ -11,9 +11,12 @@ import { SignalingClient } from './internal/signaling/SignalingClient.js';
 export interface CallClientOptions {
   /**
    * The Backchannel server, e.g. `http://localhost:8080` (or `ws://…`). In a browser page served by the
-   * server it defaults to the page's origin.
+   * server it defaults to the page's origin. Backchannel extension: a list of the URLs of the nodes of one
+   * cluster (docs/cluster.md): the agent connects to the first that answers, in order; after a lost
+   * connection it tries the node it was on first, then the others in turn, so that a lost node's calls go on
+   * on another.
    */
-  serverUrl?: string;
+  serverUrl?: string | readonly string[];
   /** Backchannel extension: messages each receiver buffers before dropping the oldest. Default 4096. */
   receiverBufferSize?: number;
   /** Backchannel extension: time from `join()` to Connected before the call fails. Default 20 s. */
@@ -55,11 +58,15 @@ export class CallClient {
    */
   async createCallAgent(credential: TokenCredential, options: CallAgentOptions = {}): Promise<CallAgent> {
     checkCredential(credential);
-    const serverUrl = this.#options.serverUrl ?? defaultServerUrl();
+    const given = this.#options.serverUrl ?? defaultServerUrl();
+    const serverUrls = typeof given === 'string' ? [given] : [...given];
+    if (serverUrls.length === 0 || serverUrls.some((url) => typeof url !== 'string')) {
+      throw new CallError(CallErrorCode.BadRequest, 'serverUrl must be a URL or a non-empty list of URLs');
+    }
     const platform = await loadPlatform();
     const token = await tokenOf(credential);
     const reportListenerError = this.#options.onListenerError ?? consoleListenerErrorReporter;
-    const signaling = await SignalingClient.connect(platform, serverUrl, token.token, options.displayName, reportListenerError);
+    const signaling = await SignalingClient.connect(platform, serverUrls, token.token, options.displayName, reportListenerError);
     try {
       return publicCallAgent({
         signaling,

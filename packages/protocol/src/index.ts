@@ -15,3 +15,4 @@ export * from './signaling.js';
 export * from './pacing.js';
 export * from './rateMeter.js';
 export * from './appMessages.js';
+export * from './cluster.js';

@@ -10,6 +10,9 @@ import { CallErrorCode, systemClock, type Clock } from '@backchannel/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { CallManager } from './calls/CallManager.js';
+import { registerClusterMetrics } from './cluster/clusterMetrics.js';
+import { ClusterNode } from './cluster/ClusterNode.js';
+import { ClusterPeerCalls } from './cluster/ClusterPeerCalls.js';
 import { PeerCallManager, type PeerParty } from './calls/PeerCallManager.js';
 import { ConfigError, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { registerBodyParsers } from './http/bodies.js';
@@ -109,15 +112,34 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   // The gauges read the calls and connections when scraped, after both exist.
   const metrics = createMetrics(stats, () => calls, () => signaling.connectionCount);
   const router = new Router({ limits: config.limits, clock, observeRouting: metrics.observeRouting }, stats);
-  const calls = new CallManager(config, rtc, router, stats, logger, clock);
+  // With Redis the server is a node of a cluster: its calls may span nodes, and 1:1 calls ring agents on
+  // any node. Only this composition root knows; calls/ and routing/ see the CallDirectory and CallSpans.
+  const cluster =
+    identities instanceof RedisIdentityStore
+      ? new ClusterNode({
+          redis: () => identities.redis,
+          redisUp: () => identities.health.up,
+          tokenSecret: config.tokenSecret!,
+          listenHost: config.clusterHost ?? config.host,
+          listenPort: config.clusterPort,
+          advertise: config.clusterAddress,
+          url: () => url,
+          stats,
+          logger,
+          clock,
+        })
+      : undefined;
+  const calls = new CallManager(config, rtc, router, stats, logger, clock, cluster);
   const peerCalls = new PeerCallManager({
     limits: config.limits,
     ringTimeoutMs: config.ringTimeoutMs,
     resumeWindowMs: config.resumeWindowMs,
-    agentsOf: (identity): PeerParty[] => signaling.agentsOf(identity),
+    agentsOf: (identity): PeerParty[] => [...signaling.agentsOf(identity), ...(clusterPeers?.remoteAgentsOf(identity) ?? [])],
     logger,
     clock,
   });
+  const clusterPeers: ClusterPeerCalls | undefined = cluster ? new ClusterPeerCalls(peerCalls, cluster, (): PeerParty[] => signaling.authenticated()) : undefined;
+  let url = '';
   const tls = await readTls(config);
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
@@ -130,7 +152,8 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   registerHealthRoutes(app, { notReadyReasons });
   const signaling = new SignalingServer(app.server, {
     calls,
-    peerCalls,
+    peerCalls: clusterPeers ?? peerCalls,
+    onAuthenticated: clusterPeers ? (connection): void => clusterPeers.authenticated(connection) : undefined,
     tokens,
     identities,
     stats,
@@ -152,10 +175,16 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   identities.on('tokensRevoked', (identity) => signaling.revokeIdentity(identity));
   identities.on('up', () => {
     revalidate(signaling.authenticated(), identities, logger).catch((error: unknown) => logger.error({ err: error }, 'revalidation of live connections failed'));
+    cluster?.resync().catch((error: unknown) => logger.warn({ err: error }, 'could not resynchronise this node’s calls with Redis'));
   });
   if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
+  if (cluster && clusterPeers) registerClusterMetrics(metrics.registry, cluster, clusterPeers, stats);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({ ...snapshot(), ...stats }));
+  app.get('/stats', { preHandler: requireAccessKey(accessKey, clock) }, async () => ({
+    ...snapshot(),
+    ...stats,
+    ...(cluster ? { cluster: clusterSnapshot(cluster, clusterPeers!) } : {}),
+  }));
   registerIdentityRoutes(app, {
     accessKey,
     identities,
@@ -170,9 +199,28 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  if (cluster) {
+    try {
+      await cluster.start(calls);
+    } catch (error) {
+      await cluster.close();
+      await app.close();
+      throw error;
+    }
+  }
   // url and demo stay last, in that order: log consumers match them.
-  logger.info({ identityStore: identities.kind, rtcUdpPort: rtc.udpPort ?? null, rtcFingerprint: rtc.certificate.fingerprint, url, demo: config.demo }, 'listening');
+  logger.info(
+    {
+      identityStore: identities.kind,
+      rtcUdpPort: rtc.udpPort ?? null,
+      rtcFingerprint: rtc.certificate.fingerprint,
+      ...(cluster ? { node: cluster.id, clusterAddress: cluster.address } : {}),
+      url,
+      demo: config.demo,
+    },
+    'listening',
+  );
 
   return {
     url,
@@ -199,9 +247,33 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
         const cut = setTimeout(() => app.server.closeAllConnections(), config.shutdownCloseMs);
         await app.close();
         clearTimeout(cut);
+        await cluster?.close();
         await identities.close();
         logger.info('closed');
       })()),
+  };
+}
+
+/** What `GET /stats` says of the cluster on a cluster node: this node, and every node the registry holds. */
+export interface ClusterSnapshot {
+  /** This node's id. */
+  node: string;
+  /** host:port of its node-to-node listener. */
+  address: string;
+  nodes: { id: string; url: string; address: string; alive: boolean; startedAt: string; linked: boolean }[];
+  remoteEndpoints: number;
+  remoteAgents: number;
+  nodesLost: number;
+}
+
+function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): ClusterSnapshot {
+  return {
+    node: cluster.id,
+    address: cluster.address,
+    nodes: cluster.nodes.map((n) => ({ id: n.id, url: n.url, address: n.address, alive: n.alive, startedAt: new Date(n.startedAt).toISOString(), linked: n.id === cluster.id || (cluster.links.get(n.id)?.open ?? false) })),
+    remoteEndpoints: cluster.spans.size,
+    remoteAgents: peers.remoteAgentCount,
+    nodesLost: cluster.nodesLost,
   };
 }
 

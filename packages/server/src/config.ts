@@ -116,6 +116,15 @@ export interface ServerConfig {
    * `tokenSecret` and `accessKey`, the same on every node. Undefined: identities live in this process.
    */
   redisUrl: string | undefined;
+  /**
+   * With `redisUrl`, the node-to-node listener (docs/cluster.md): the address it binds to (default: `host`)
+   * and its TCP port (0: any free one). Other nodes connect to it to carry calls that span nodes; it only
+   * accepts nodes that prove they hold `tokenSecret`.
+   */
+  clusterHost: string | undefined;
+  clusterPort: number;
+  /** host:port the other nodes reach this node's listener at (default: `clusterHost` and the bound port). */
+  clusterAddress: string | undefined;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
@@ -153,6 +162,9 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
   redisUrl: undefined,
+  clusterHost: undefined,
+  clusterPort: 0,
+  clusterAddress: undefined,
 });
 
 /** Options of `startServer`: any part of the configuration, limits included, may be given. */
@@ -218,6 +230,12 @@ const configSchema = z
     redisUrl: z
       .string()
       .refine((url) => URL.canParse(url) && ['redis:', 'rediss:'].includes(new URL(url).protocol), 'must be a redis:// or rediss:// URL')
+      .optional(),
+    clusterHost: z.string().min(1).optional(),
+    clusterPort: z.number().int().min(0).max(65535),
+    clusterAddress: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/, 'must be host:port')
       .optional(),
   })
   .strict()

@@ -27,6 +27,11 @@ export interface ServerStats {
   /** Control frames handled. */
   sessionsClosed: number;
   recipientListsSet: number;
+  /**
+   * Records between this node and the other nodes of a cluster (docs/cluster.md): data frames sent (once
+   * per node with recipients) and received, with their bytes. All 0 on a single node.
+   */
+  crossNode: { messagesSent: number; bytesSent: number; messagesReceived: number; bytesReceived: number };
 }
 
 export function createStats(): ServerStats {
@@ -48,6 +53,7 @@ export function createStats(): ServerStats {
     departures: {},
     sessionsClosed: 0,
     recipientListsSet: 0,
+    crossNode: { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 },
   };
 }
 

@@ -11,6 +11,8 @@ import type { Logger } from '../logging.js';
 import type { SharedRtc } from '../rtc/SharedRtc.js';
 import { TurnFlusher } from '../rtc/Coalescer.js';
 import type { ServerStats } from '../stats.js';
+import type { CallDirectory } from './CallDirectory.js';
+import type { PeerNode } from './CallSpan.js';
 import type { EndReason, Endpoint, EndpointSettings, FrameHandler, SignalingSink } from './Endpoint.js';
 import { GroupCall } from './GroupCall.js';
 
@@ -30,10 +32,24 @@ export class CallManager {
   readonly #endpoints = new Map<number, Endpoint>();
   #nextEndpointId = 1;
   #accepting = true;
+  /** The cluster this node is part of (undefined: a single node, calls in memory). */
+  readonly #directory: CallDirectory | undefined;
 
-  /** `frames` is where every endpoint's data frames go (the router); `rtc` what their peer connections share. */
-  constructor(config: ServerConfig, rtc: SharedRtc, frames: FrameHandler, stats: ServerStats, logger: Logger, clock: Clock = systemClock) {
+  /**
+   * `frames` is where every endpoint's data frames go (the router); `rtc` what their peer connections share;
+   * `directory`, when the server is a cluster node, makes its calls span nodes.
+   */
+  constructor(
+    config: ServerConfig,
+    rtc: SharedRtc,
+    frames: FrameHandler,
+    stats: ServerStats,
+    logger: Logger,
+    clock: Clock = systemClock,
+    directory?: CallDirectory,
+  ) {
     this.#config = config;
+    this.#directory = directory;
     this.#stats = stats;
     this.#logger = logger;
     this.#settings = Object.freeze({
@@ -77,19 +93,51 @@ export class CallManager {
     return this.#calls;
   }
 
-  /** Adds an endpoint for `sink` to group `groupId`, creating the call if needed. Throws {@link JoinError}. */
-  join(sink: SignalingSink, groupId: string): Endpoint {
+  /**
+   * Adds an endpoint for `sink` to group `groupId`, creating the call if needed. Throws (or, on a cluster
+   * node, rejects with) {@link JoinError}. On a single node it answers at once; a cluster node first takes
+   * the endpoint's place in Redis (one round trip).
+   */
+  join(sink: SignalingSink, groupId: string): Endpoint | Promise<Endpoint> {
     if (!this.#accepting) throw new JoinError(CallErrorCode.ServerShutdown, 'the server is shutting down');
+    if (this.#directory) return this.#joinCluster(this.#directory, sink, groupId);
     let call = this.#calls.get(groupId);
     if (!call || call.closed) call = this.#create(groupId);
-    if (call.size >= this.#config.maxParticipantsPerCall) {
-      this.#stats.limitHits.callFull++;
-      throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
+    if (call.size >= this.#config.maxParticipantsPerCall) this.#callFull(groupId);
+    return this.#add(call, this.#nextEndpointId++, sink);
+  }
+
+  async #joinCluster(directory: CallDirectory, sink: SignalingSink, groupId: string): Promise<Endpoint> {
+    let place: { endpointId: number; nodes: readonly PeerNode[] };
+    try {
+      place = await directory.reserve(groupId, this.#config.maxParticipantsPerCall);
+    } catch (error) {
+      if (error instanceof JoinError && error.code === CallErrorCode.CallFull) this.#callFull(groupId);
+      throw error;
     }
-    const endpoint = call.join(this.#nextEndpointId++, sink);
+    if (!this.#accepting) {
+      directory.release(groupId, place.endpointId);
+      throw new JoinError(CallErrorCode.ServerShutdown, 'the server is shutting down');
+    }
+    let call = this.#calls.get(groupId);
+    if (!call || call.closed) call = this.#create(groupId);
+    const endpoint = this.#add(call, place.endpointId, sink);
+    endpoint.on('close', () => directory.release(groupId, endpoint.id));
+    // Told after the endpoint exists, so what those nodes answer (their members) finds the call.
+    for (const node of place.nodes) call.span?.addNode(node);
+    return endpoint;
+  }
+
+  #add(call: GroupCall, id: number, sink: SignalingSink): Endpoint {
+    const endpoint = call.join(id, sink);
     this.#endpoints.set(endpoint.id, endpoint);
     endpoint.on('close', () => this.#endpoints.delete(endpoint.id));
     return endpoint;
+  }
+
+  #callFull(groupId: string): never {
+    this.#stats.limitHits.callFull++;
+    throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${this.#config.maxParticipantsPerCall} endpoints)`);
   }
 
   /**
@@ -120,7 +168,7 @@ export class CallManager {
   }
 
   #create(groupId: string): GroupCall {
-    const call = new GroupCall(groupId, this.#settings, this.#logger);
+    const call = new GroupCall(groupId, this.#settings, this.#logger, this.#directory?.spans);
     this.#calls.set(groupId, call);
     call.on('endpointLeft', (_endpoint, reason) => {
       const key = reason?.code ?? 'Left';

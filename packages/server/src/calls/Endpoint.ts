@@ -366,7 +366,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#signalingLost = false;
     this.#suspend('resume requested');
     this.#awaitingOffer = true;
-    const participants = this.call.roster.filter((e) => e !== this).map((e) => e.toParticipant());
+    const participants = this.call.participantsExcept(this);
     this.signal({ type: 'resumed', ref, callId: this.call.id, endpointId: this.id, participants });
   }
 

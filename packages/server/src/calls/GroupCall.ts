@@ -11,6 +11,7 @@ import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft } from '@backchannel
 import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Logger } from '../logging.js';
+import { CallSpan, type RemoteMember } from './CallSpan.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
 import { RosterAnnouncements } from './RosterAnnouncements.js';
 
@@ -43,13 +44,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   /** Joins and leaves the admitted endpoints are still to be told of, sent once per turn. */
   readonly #announcements = new RosterAnnouncements();
   #closed = false;
+  /** The endpoints of this call on other nodes, when the server is a cluster node (undefined otherwise). */
+  readonly span: CallSpan | undefined;
 
-  constructor(groupId: string, settings: EndpointSettings, logger: Logger) {
+  /** `clustered`: the call may span nodes (it gets a {@link CallSpan}; `spans` indexes remote members). */
+  constructor(groupId: string, settings: EndpointSettings, logger: Logger, spans?: Map<number, CallSpan>) {
     super(settings.reportListenerError);
     this.groupId = groupId;
     this.#settings = settings;
     this.#logger = logger;
     this.createdAt = settings.clock.now();
+    this.span = spans ? new CallSpan(this, spans) : undefined;
   }
 
   /** Every endpoint that joined and has not left, admitted or still connecting. */
@@ -75,6 +80,13 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     return this.#rosterVersion;
   }
 
+  /** Everyone in the roster but `endpoint`, on every node, as participants. */
+  participantsExcept(endpoint: Endpoint): { endpointId: number; identity: string; displayName: string }[] {
+    const participants = this.#roster.filter((e) => e !== endpoint).map((e) => e.toParticipant());
+    if (this.span) for (const m of this.span.members.values()) participants.push({ endpointId: m.endpointId, identity: m.identity, displayName: m.displayName });
+    return participants;
+  }
+
   /** Admitted endpoints of `identity`. */
   endpointsOf(identity: string): readonly Endpoint[] {
     return this.#byIdentity.get(identity) ?? [];
@@ -98,9 +110,27 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     const others = this.#roster;
     this.#rebuild();
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, msSinceJoin: this.#settings.clock.now() - endpoint.joinedAt }, 'endpoint connected');
-    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
+    endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: this.participantsExcept(endpoint) });
     const participant = endpoint.toParticipant();
     for (const other of others) this.#announcements.joined(other, participant);
+    this.span?.localEntered(endpoint);
+  }
+
+  /** An endpoint on another node entered the call (CallSpan): everyone here sees it join. */
+  remoteJoined(member: RemoteMember): void {
+    this.#rosterVersion++;
+    const participant = { endpointId: member.endpointId, identity: member.identity, displayName: member.displayName };
+    for (const e of this.#roster) this.#announcements.joined(e, participant);
+  }
+
+  /** An endpoint on another node left (CallSpan): in band, behind its last messages, then the roster (at the turn's end). */
+  remoteLeft(member: RemoteMember): void {
+    this.#rosterVersion++;
+    const leftFrame = encodeEndpointLeft(member.endpointId);
+    for (const e of this.#roster) {
+      e.deliver('durable', leftFrame);
+      this.#announcements.left(e, member.endpointId);
+    }
   }
 
   /**
@@ -111,17 +141,20 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     if (this.#endpoints.get(endpoint.id) !== endpoint) return;
     this.#endpoints.delete(endpoint.id);
     this.#announcements.forget(endpoint);
-    // An endpoint closed for a restart (agentRejoins) leaves silently: the others are being closed the same
-    // way, and a roster shrinking on their screens moments before they join again would be noise.
-    if (this.#roster.includes(endpoint) && reason?.agentRejoins) this.#rebuild();
-    else if (this.#roster.includes(endpoint)) {
+    if (this.#roster.includes(endpoint)) {
       this.#rebuild();
-      // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster
-      // (at the end of this turn, with the turn's other changes).
-      const leftFrame = encodeEndpointLeft(endpoint.id);
-      for (const other of this.#roster) {
-        other.deliver('durable', leftFrame);
-        this.#announcements.left(other, endpoint.id);
+      // Other nodes always hear it: its agent may join again through any node, as a new endpoint.
+      this.span?.localLeft(endpoint);
+      // An endpoint closed for a restart (agentRejoins) leaves silently here: the others are being closed the
+      // same way, and a roster shrinking on their screens moments before they join again would be noise.
+      if (!reason?.agentRejoins) {
+        // In band first, behind the departed endpoint's last messages on each Durable channel; then the roster
+        // (at the end of this turn, with the turn's other changes).
+        const leftFrame = encodeEndpointLeft(endpoint.id);
+        for (const other of this.#roster) {
+          other.deliver('durable', leftFrame);
+          this.#announcements.left(other, endpoint.id);
+        }
       }
     }
     this.#logger.info({ callId: this.id, endpointId: endpoint.id, identity: endpoint.identity, reason: reason?.code ?? 'Left' }, 'endpoint left');
@@ -138,8 +171,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   endForEveryone(by: Endpoint): void {
     if (this.#endpoints.get(by.id) !== by) return;
     this.#logger.info({ callId: this.id, endpointId: by.id, identity: by.identity }, 'call ended for everyone');
-    by.close();
     const reason = { code: PeerCallEndCode.EndedForEveryone, message: `${by.displayName || by.identity} ended the call for everyone` };
+    // The other nodes end their endpoints of the call too, each once what it was routed has arrived (the
+    // record follows `by`'s last data on each link). Before `by` leaves: its leave could close the call here.
+    this.span?.localClosed(reason);
+    by.close();
+    this.close(reason, END_FOR_EVERYONE_DELIVERY_MS);
+  }
+
+  /** Another node's endpoint ended the call for everyone: every endpoint here ends as on that node. */
+  endedElsewhere(reason: EndReason): void {
+    this.span?.localClosed();
     this.close(reason, END_FOR_EVERYONE_DELIVERY_MS);
   }
 
@@ -151,10 +193,12 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   close(reason?: EndReason, deliveryMs = 0): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.span?.localClosed();
     for (const endpoint of [...this.#endpoints.values()]) {
       if (reason && deliveryMs > 0) endpoint.closeWhenDelivered(reason, deliveryMs);
       else endpoint.close(reason);
     }
+    this.span?.dispose();
     this.#logger.info({ callId: this.id, groupId: this.groupId, durationMs: this.#settings.clock.now() - this.createdAt }, 'call ended');
     this.safeEmit('close');
   }

@@ -67,6 +67,9 @@ export interface PeerCallManagerOptions {
   clock?: Clock;
 }
 
+/** What an agent connection asks of 1:1 calls (PeerCallManager; on a cluster node, ClusterPeerCalls in front of it). */
+export type PeerCalls = Pick<PeerCallManager, 'start' | 'accept' | 'reject' | 'hangUp' | 'relay' | 'resume' | 'disconnected'>;
+
 /** The server's 1:1 calls: ringing, answer, relay, resume and ending (see the module comment). */
 export class PeerCallManager {
   readonly #options: PeerCallManagerOptions;

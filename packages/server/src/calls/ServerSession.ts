@@ -14,6 +14,7 @@ import {
   type SendFrame,
 } from '@backchannel/protocol';
 
+import { NO_REMOTE_ROUTE, type RemoteRoute } from './CallSpan.js';
 import type { Endpoint } from './Endpoint.js';
 
 /** A recipient list over the limit: every message under it is dropped. */
@@ -104,6 +105,8 @@ export class ServerSession {
   readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];
   #resolvedVersion = -1;
+  #remoteRoute: RemoteRoute = NO_REMOTE_ROUTE;
+  #remoteVersion = -1;
 
   constructor(sessionId: number, context: SessionContext) {
     this.sessionId = sessionId;
@@ -136,6 +139,7 @@ export class ServerSession {
       this.#lists.delete(old); // Map order is insertion order: oldest first
     }
     this.#resolvedVersion = -1;
+    this.#remoteVersion = -1;
   }
 
   /** The recipient list of `generation`, if still held. */
@@ -155,6 +159,25 @@ export class ServerSession {
       this.#resolvedVersion = rosterVersion;
     }
     return this.#resolved;
+  }
+
+  /**
+   * Where messages of `generation` go on other nodes of the cluster (none on a single node), resolved against
+   * the call's remote members as `resolve` is against its local ones, and cached the same way.
+   */
+  remoteRoute(generation: number): RemoteRoute {
+    const call = this.#context.endpoint.call;
+    const span = call.span;
+    if (!span) return NO_REMOTE_ROUTE;
+    const list = this.#lists.get(generation);
+    if (list === 'broadcast') return span.broadcastRoute();
+    if (list === undefined || list === TOO_MANY_RECIPIENTS) return NO_REMOTE_ROUTE;
+    if (generation !== this.#generation) return span.routeTo(list);
+    if (this.#remoteVersion !== call.rosterVersion) {
+      this.#remoteRoute = span.routeTo(list);
+      this.#remoteVersion = call.rosterVersion;
+    }
+    return this.#remoteRoute;
   }
 
   /**

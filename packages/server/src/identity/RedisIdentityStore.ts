@@ -87,6 +87,15 @@ export class RedisIdentityStore extends Emitter<IdentityStoreEvents> implements 
     return this.#link?.health ?? { up: false, reason: 'closed' };
   }
 
+  /**
+   * The commands client, for the cluster's own keys (cluster/ClusterNode.ts): one connection to Redis per
+   * node, one health. Use it only while {@link health} is up.
+   */
+  get redis(): Redis {
+    if (!this.#link) throw new Error('the store is not open');
+    return this.#link.commands;
+  }
+
   /** The round trip of the last PING, ms (undefined before one was answered). */
   get lastRoundTripMs(): number | undefined {
     return this.#link?.lastRoundTripMs;

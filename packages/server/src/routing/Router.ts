@@ -33,6 +33,7 @@ import {
   type SetRecipientsFrame,
 } from '@backchannel/protocol';
 
+import { NO_REMOTE_ROUTE, type RemoteRoute } from '../calls/CallSpan.js';
 import type { Endpoint, FrameHandler } from '../calls/Endpoint.js';
 import { TOO_MANY_RECIPIENTS, type SenderPace } from '../calls/ServerSession.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
@@ -137,11 +138,16 @@ export class Router implements FrameHandler {
     if (refused !== undefined) return this.#drop(sender, frame, refused);
 
     const targets = session.resolve(generation);
+    // Recipients on other nodes of a cluster: resolved against the whole call (none on a single node).
+    const remote = sender.call.span ? session.remoteRoute(generation) : NO_REMOTE_ROUTE;
     // The recipient limit is on lists (identities expand to their endpoints); a broadcast reaches everyone.
-    if (!broadcast && targets.length > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
+    if (!broadcast && targets.length + remote.count > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
-    if (this.#fanOut(sender, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
+    const deliver = rewriteSendAsDeliver(bytes, sender.id);
+    let slow = this.#fanOut(kind, deliver, targets, now);
+    if (remote.nodes.length > 0) slow = this.#forward(sender, kind, deliver, remote) || slow;
+    if (slow && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
@@ -182,8 +188,7 @@ export class Router implements FrameHandler {
    * if a copy was dropped for a slow recipient (the caller reports a Durable one to its sender: one Notice
    * RecipientSlow per message, however many copies; Durable data is delivered or someone is told).
    */
-  #fanOut(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
-    const deliver = rewriteSendAsDeliver(bytes, sender.id);
+  #fanOut(kind: ChannelKind, deliver: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
     const stats = this.#stats;
     let slow = false;
     for (const target of targets) {
@@ -197,12 +202,33 @@ export class Router implements FrameHandler {
     return slow;
   }
 
+  /**
+   * Hands the Deliver frame to each other node with recipients, once per node (that node fans it out to its
+   * own endpoints). True if a node's link is too far behind for it (counted as slow copies, as locally).
+   */
+  #forward(sender: Endpoint, kind: ChannelKind, deliver: Uint8Array, remote: RemoteRoute): boolean {
+    const cross = this.#stats.crossNode;
+    let slow = false;
+    for (const { node, targets } of remote.nodes) {
+      const result = node.data(kind, remote.broadcast, sender.id, targets, deliver);
+      if (result === 'sent') {
+        cross.messagesSent++;
+        cross.bytesSent += deliver.byteLength;
+      } else if (result === 'slow') {
+        this.#stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
+        slow = true;
+      }
+    }
+    return slow;
+  }
+
   #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
     if (!sender.closeSession(frame.channelId, frame.sessionId)) return;
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
     for (const endpoint of sender.call.roster) if (endpoint !== sender) endpoint.deliver('durable', closed);
+    sender.call.span?.toEveryone(sender.id, closed);
   }
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {

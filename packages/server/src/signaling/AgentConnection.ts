@@ -28,7 +28,7 @@ import type { WebSocket } from 'ws';
 
 import type { CallManager } from '../calls/CallManager.js';
 import type { Endpoint, SignalingSink } from '../calls/Endpoint.js';
-import type { PeerCallManager } from '../calls/PeerCallManager.js';
+import type { PeerCalls } from '../calls/PeerCallManager.js';
 import { IdentityStoreUnavailableError, JoinError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
 import type { TokenService, VerifiedToken } from '../identity/TokenService.js';
@@ -43,7 +43,9 @@ const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
 
 export interface AgentConnectionDeps {
   calls: CallManager;
-  peerCalls: PeerCallManager;
+  peerCalls: PeerCalls;
+  /** Told when a connection is authenticated (a cluster node tells the other nodes its agents). */
+  onAuthenticated?(connection: AgentConnection): void;
   tokens: TokenService;
   identities: IdentityStore;
   stats: ServerStats;
@@ -232,6 +234,7 @@ export class AgentConnection implements SignalingSink {
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     // The connection speaks the client's version: the welcome says so (a newer client then knows what it may send).
     this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
+    this.#deps.onAuthenticated?.(this);
   }
 
   async #refreshToken(token: string): Promise<void> {
@@ -272,13 +275,14 @@ export class AgentConnection implements SignalingSink {
     this.close(SignalingCloseCode.Unauthorized, code, message);
   }
 
-  #join(ref: number, groupId: string): void {
+  async #join(ref: number, groupId: string): Promise<void> {
     if (this.#endpoints.size >= MAX_ENDPOINTS_PER_CONNECTION) {
       return this.send({ type: 'error', ref, code: CallErrorCode.BadRequest, message: `at most ${MAX_ENDPOINTS_PER_CONNECTION} calls per agent` });
     }
     try {
       const calls = this.#deps.calls;
-      const endpoint = calls.join(this, groupId);
+      const endpoint = await calls.join(this, groupId);
+      if (this.#closed) return endpoint.close(); // the socket went while a cluster node reserved the place
       this.#adopt(endpoint);
       this.send({
         type: 'joined',

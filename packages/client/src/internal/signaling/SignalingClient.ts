@@ -102,7 +102,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly iceServers: IceServerConfig[];
   #socket: SignalingSocket;
   readonly #platform: Platform;
-  readonly #serverUrl: string;
+  /** The server's URLs (several: nodes of one cluster); `#current` is the one connected to (or last). */
+  readonly #serverUrls: readonly string[];
+  #current: number;
+  /** Attempts since the connection was lost: the first goes to the same URL, then the next ones in turn. */
+  #attempt = 0;
   readonly #displayName: string | undefined;
   #reconnect: ReconnectOptions | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -129,13 +133,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private constructor(
     socket: SignalingSocket,
     welcome: Extract<ServerMessage, { type: 'welcome' }>,
-    target: { platform: Platform; serverUrl: string; displayName: string | undefined },
+    target: { platform: Platform; serverUrls: readonly string[]; current: number; displayName: string | undefined },
     reportListenerError: ListenerErrorReporter,
   ) {
     super(reportListenerError);
     this.#socket = socket;
     this.#platform = target.platform;
-    this.#serverUrl = target.serverUrl;
+    this.#serverUrls = target.serverUrls;
+    this.#current = target.current;
     this.#displayName = target.displayName;
     this.identity = welcome.identity;
     this.iceServers = welcome.iceServers;
@@ -160,16 +165,29 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     };
   }
 
-  /** Opens the connection and authenticates; rejects with a {@link CallError} (e.g. `InvalidToken`). */
+  /**
+   * Opens the connection and authenticates, trying `serverUrls` in order until one welcomes it; rejects
+   * with a {@link CallError} (e.g. `InvalidToken`, at once: another node would refuse the token too; or the
+   * last URL's error).
+   */
   static async connect(
     platform: Platform,
-    serverUrl: string,
+    serverUrls: readonly string[],
     token: string,
     displayName: string | undefined,
     reportListenerError: ListenerErrorReporter,
   ): Promise<SignalingClient> {
-    const { socket, welcome } = await authenticate(platform, serverUrl, token, displayName);
-    return new SignalingClient(socket, welcome, { platform, serverUrl, displayName }, reportListenerError);
+    let failure: unknown;
+    for (let current = 0; current < serverUrls.length; current++) {
+      try {
+        const { socket, welcome } = await authenticate(platform, serverUrls[current]!, token, displayName);
+        return new SignalingClient(socket, welcome, { platform, serverUrls, current, displayName }, reportListenerError);
+      } catch (error) {
+        failure = error;
+        if (!(error instanceof CallError) || isFinal(error)) throw error;
+      }
+    }
+    throw failure;
   }
 
   get isOpen(): boolean {
@@ -309,6 +327,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       handler.onConnectionLost(error);
     }
     if (!wasReconnecting) {
+      this.#attempt = 0;
       for (const handler of [...this.#endpoints.values()]) handler.onDisconnected(error);
       for (const handler of [...this.#peerCalls.values()]) handler.onDisconnected?.(error);
       this.emit('disconnected', error);
@@ -325,7 +344,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     if (this.#closed || !this.#reconnect) return;
     try {
       const token = await this.#reconnect.getToken();
-      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrl, token, this.#displayName);
+      // The node it was on first (a blip: its endpoints can be resumed there), then the others in turn (a
+      // node lost: its calls are joined again on another, as after a restart).
+      const index = (this.#current + this.#attempt++) % this.#serverUrls.length;
+      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrls[index]!, token, this.#displayName);
+      this.#current = index;
       if (this.#closed) return socket.close(1000, 'agent disposed');
       if (welcome.identity !== this.identity) {
         socket.close(1000, 'another identity');

@@ -1,0 +1,406 @@
+/**
+ * This server as one node of a cluster (docs/cluster.md): its place in the registry in Redis (a heartbeat
+ * with a TTL), its links to the other nodes (one TCP connection out to each, found through the registry;
+ * one in from each, authenticated with the deployment's token secret), and what arrives on them: roster
+ * records for the calls' spans, data frames to fan out to this node's endpoints, Notices for its senders,
+ * the presence of other nodes' agents and the 1:1 call signaling relayed for them (ClusterPeerCalls).
+ *
+ * It is also the calls' {@link CallDirectory}: endpoint places and ids in Redis (one Lua script per join).
+ *
+ * A node is *lost* when its heartbeat has lapsed in Redis and this node's link to it is down, on two
+ * registry reads in a row: its endpoints leave every call here, its agents are gone, and its places in
+ * Redis are freed. A node that only lost Redis, and still answers on its link, is not lost.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+import {
+  CLUSTER_LINK_VERSION,
+  CallErrorCode,
+  ClusterRecordError,
+  ClusterRecordReader,
+  ClusterRecordType,
+  DropReason,
+  FrameType,
+  decodeClusterRecord,
+  decodeServerFrame,
+  encodeNotice,
+  type Clock,
+  type ClusterControl,
+  type ClusterRecord,
+} from '@backchannel/protocol';
+import type { Redis } from 'ioredis';
+
+import type { CallDirectory } from '../calls/CallDirectory.js';
+import type { CallManager } from '../calls/CallManager.js';
+import type { CallSpan, PeerNode } from '../calls/CallSpan.js';
+import { JoinError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { ServerStats } from '../stats.js';
+import {
+  HEARTBEAT_MS,
+  HEARTBEAT_TTL_MS,
+  JOIN_SCRIPT,
+  PURGE_SCRIPT,
+  REGISTRY_SCRIPT,
+  RELEASE_SCRIPT,
+  SYNC_SCRIPT,
+  clusterKeys,
+} from './clusterScripts.js';
+import { NodeLink } from './NodeLink.js';
+
+/** Registry reads in a row that must find a node not beating (and its link down) before it is lost. */
+const LOST_AFTER_READS = 2;
+/** Time an incoming link has to say hello. */
+const HELLO_TIMEOUT_MS = 5000;
+
+export interface ClusterNodeOptions {
+  /** The Redis commands client (the identity store's), and whether it is up now. */
+  redis(): Redis;
+  redisUp(): boolean;
+  tokenSecret: string;
+  /** Where the node-to-node listener binds, and the address other nodes are told to reach it at. */
+  listenHost: string;
+  listenPort: number;
+  /** host:port other nodes connect to (default: listenHost and the bound port). */
+  advertise: string | undefined;
+  /** This node's client-facing URL, shown by `backchannel stats`. */
+  url: () => string;
+  stats: ServerStats;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** A registered node as the last registry read saw it. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly address: string;
+  readonly url: string;
+  readonly startedAt: number;
+  readonly alive: boolean;
+}
+
+export type ClusterEvents = {
+  /** A link record that is about agents and 1:1 calls, for ClusterPeerCalls. */
+  peerRecord: [from: NodeLink, record: ClusterControl];
+  /** A link to `node` was (re)established: it should hear this node's agents afresh. */
+  linkUp: [node: NodeLink];
+  /** `nodeId` is lost (see the module comment). */
+  nodeLost: [nodeId: string];
+};
+
+export class ClusterNode implements CallDirectory {
+  readonly id = randomUUID();
+  readonly spans = new Map<number, CallSpan>();
+  readonly #options: ClusterNodeOptions;
+  readonly #startedAt = Date.now();
+  readonly #links = new Map<string, NodeLink>();
+  readonly #incoming = new Set<Socket>();
+  readonly #registry = new Map<string, NodeInfo>();
+  /** Registry reads in a row that found a node not beating with its link down. */
+  readonly #missing = new Map<string, number>();
+  readonly #listeners: { [K in keyof ClusterEvents]: ((...args: ClusterEvents[K]) => void)[] } = { peerRecord: [], linkUp: [], nodeLost: [] };
+  #server: Server | undefined;
+  #address = '';
+  #calls: CallManager | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  /** Lost nodes seen by this node since start. */
+  nodesLost = 0;
+
+  constructor(options: ClusterNodeOptions) {
+    this.#options = options;
+  }
+
+  /** host:port other nodes reach this one at. */
+  get address(): string {
+    return this.#address;
+  }
+
+  /** Nodes as the last registry read saw them (this one included). */
+  get nodes(): readonly NodeInfo[] {
+    return [...this.#registry.values()];
+  }
+
+  /** Links out to other nodes. */
+  get links(): ReadonlyMap<string, NodeLink> {
+    return this.#links;
+  }
+
+  on<K extends keyof ClusterEvents>(event: K, listener: (...args: ClusterEvents[K]) => void): void {
+    this.#listeners[event].push(listener);
+  }
+
+  #emit<K extends keyof ClusterEvents>(event: K, ...args: ClusterEvents[K]): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        this.#options.logger.error({ err: error, event }, 'a cluster event listener threw');
+      }
+    }
+  }
+
+  /** Listens for other nodes, registers in Redis, and starts beating. */
+  async start(calls: CallManager): Promise<void> {
+    this.#calls = calls;
+    const server = createServer((socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.listenPort, this.#options.listenHost, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = this.#options.listenHost;
+    this.#address = this.#options.advertise ?? `${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+    await this.#beat();
+    await this.#readRegistry();
+    this.#timer = setInterval(() => void this.#tick(), HEARTBEAT_MS);
+    this.#timer.unref();
+    this.#options.logger.info({ node: this.id, address: this.#address }, 'cluster node registered');
+  }
+
+  /** The link to `nodeId`, opened on first use. */
+  link(nodeId: string): NodeLink {
+    let link = this.#links.get(nodeId);
+    if (!link) {
+      link = new NodeLink(nodeId, {
+        self: { id: this.id, proof: this.#proof(this.id) },
+        resolve: () => this.#addressOf(nodeId),
+        logger: this.#options.logger,
+        // Each (re)connection is a new stream: the other node hears this node's agents again.
+        onOpen: (opened) => this.#emit('linkUp', opened),
+      });
+      this.#links.set(nodeId, link);
+    }
+    return link;
+  }
+
+  async reserve(groupId: string, maxParticipants: number): Promise<{ endpointId: number; nodes: readonly PeerNode[] }> {
+    if (!this.#options.redisUp()) throw new JoinError(CallErrorCode.IdentityStoreUnavailable, 'Redis is unreachable from this node: try again later');
+    let reply: (number | string)[];
+    try {
+      reply = (await this.#options
+        .redis()
+        .eval(JOIN_SCRIPT, 3, clusterKeys.call(groupId), clusterKeys.endpointIds, clusterKeys.nodeCalls(this.id), maxParticipants, this.id, groupId)) as (number | string)[];
+    } catch (error) {
+      throw new JoinError(CallErrorCode.IdentityStoreUnavailable, `Redis could not take the join: ${(error as Error).message}`, { cause: error });
+    }
+    const endpointId = Number(reply[0]);
+    if (endpointId === 0) throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${maxParticipants} endpoints)`);
+    return { endpointId, nodes: reply.slice(1).map((node) => this.link(String(node))) };
+  }
+
+  release(groupId: string, endpointId: number): void {
+    if (this.#closed || !this.#options.redisUp()) return; // resynchronised when Redis is back (#sync)
+    this.#options
+      .redis()
+      .eval(RELEASE_SCRIPT, 1, clusterKeys.call(groupId), endpointId, this.id)
+      .catch((error: unknown) => this.#options.logger.warn({ err: error, groupId, endpointId }, 'could not free an endpoint place in Redis'));
+  }
+
+  /**
+   * After Redis was unreachable: this node's places become what it holds (departures it could not free
+   * meanwhile are freed), and it is registered again (Redis may have come back empty).
+   */
+  async resync(): Promise<void> {
+    const held: Record<string, number[]> = {};
+    for (const [groupId, call] of this.#calls?.calls ?? []) held[groupId] = [...call.endpoints.keys()];
+    await this.#beat();
+    await this.#options
+      .redis()
+      .eval(SYNC_SCRIPT, 1, clusterKeys.nodeCalls(this.id), this.id, clusterKeys.callPrefix, JSON.stringify(held).replace(/^\{\}$/, '{"":[]}'));
+  }
+
+  /** Leaves the registry (best effort), closes every link and the listener. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (this.#options.redisUp()) {
+      try {
+        await this.#options.redis().eval(PURGE_SCRIPT, 3, clusterKeys.nodeCalls(this.id), clusterKeys.nodes, clusterKeys.alive(this.id), this.id, clusterKeys.callPrefix);
+      } catch {
+        // Others purge it once its heartbeat lapses.
+      }
+    }
+    // Let what was written (the calls' last records) leave before the links close.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+    for (const socket of this.#incoming) socket.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+
+  #proof(nodeId: string): string {
+    return createHmac('sha256', this.#options.tokenSecret).update(`backchannel-node-link:${nodeId}`).digest('base64url');
+  }
+
+  async #addressOf(nodeId: string): Promise<string | undefined> {
+    const known = this.#registry.get(nodeId);
+    if (known) return known.address;
+    if (!this.#options.redisUp()) return undefined;
+    const json = await this.#options.redis().hget(clusterKeys.nodes, nodeId);
+    return json ? (JSON.parse(json) as { address: string }).address : undefined;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed || !this.#options.redisUp()) return;
+    try {
+      await this.#beat();
+      await this.#readRegistry();
+    } catch (error) {
+      this.#options.logger.debug({ err: error }, 'cluster heartbeat failed');
+    }
+  }
+
+  async #beat(): Promise<void> {
+    const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
+    await this.#options
+      .redis()
+      .multi()
+      .set(clusterKeys.alive(this.id), '1', 'PX', HEARTBEAT_TTL_MS)
+      .hset(clusterKeys.nodes, this.id, record)
+      .exec();
+  }
+
+  async #readRegistry(): Promise<void> {
+    const flat = (await this.#options.redis().eval(REGISTRY_SCRIPT, 1, clusterKeys.nodes, clusterKeys.nodePrefix)) as string[];
+    const seen = new Set<string>();
+    this.#registry.clear();
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const id = String(flat[i]);
+      const info = JSON.parse(String(flat[i + 1])) as { address: string; url: string; startedAt: number };
+      const alive = Number(flat[i + 2]) === 1;
+      this.#registry.set(id, { id, ...info, alive });
+      seen.add(id);
+      if (id === this.id) continue;
+      if (alive) {
+        this.#missing.delete(id);
+        this.link(id); // every beating node gets a link: agents and calls can reach it at once
+      }
+    }
+    for (const [id, link] of this.#links) {
+      const info = this.#registry.get(id);
+      if ((info?.alive ?? false) || link.open) {
+        this.#missing.delete(id);
+        continue;
+      }
+      const count = (this.#missing.get(id) ?? 0) + 1;
+      this.#missing.set(id, count);
+      if (count >= LOST_AFTER_READS) this.#lose(id, seen.has(id));
+    }
+  }
+
+  #lose(nodeId: string, registered: boolean): void {
+    this.#missing.delete(nodeId);
+    this.#links.get(nodeId)?.close();
+    this.#links.delete(nodeId);
+    this.nodesLost++;
+    this.#options.logger.warn({ node: nodeId }, 'cluster node lost: its heartbeat lapsed and its link is down');
+    for (const call of this.#calls?.calls.values() ?? []) call.span?.nodeGone(nodeId);
+    this.#emit('nodeLost', nodeId);
+    if (registered) {
+      this.#options
+        .redis()
+        .eval(PURGE_SCRIPT, 3, clusterKeys.nodeCalls(nodeId), clusterKeys.nodes, clusterKeys.alive(nodeId), nodeId, clusterKeys.callPrefix)
+        .catch((error: unknown) => this.#options.logger.warn({ err: error, node: nodeId }, 'could not free a lost node’s places in Redis'));
+    }
+  }
+
+  /** An incoming link: hello first (the node proves it knows the token secret), then its records. */
+  #accept(socket: Socket): void {
+    if (this.#closed) return void socket.destroy();
+    this.#incoming.add(socket);
+    socket.setNoDelay(true);
+    const reader = new ClusterRecordReader();
+    let from: NodeLink | undefined;
+    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const body of reader.push(chunk)) {
+          const record = decodeClusterRecord(body);
+          if (from) {
+            this.#dispatch(from, record);
+            continue;
+          }
+          if (record.type !== ClusterRecordType.Control || record.control.t !== 'hello' || !this.#helloValid(record.control)) {
+            this.#options.logger.warn({ remote: socket.remoteAddress }, 'cluster link refused: no valid hello');
+            return void socket.destroy();
+          }
+          clearTimeout(helloTimer);
+          from = this.link(record.control.node);
+        }
+      } catch (error) {
+        if (!(error instanceof ClusterRecordError)) throw error;
+        this.#options.logger.warn({ err: error, node: from?.id }, 'cluster link closed: a malformed record');
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.#incoming.delete(socket);
+    });
+  }
+
+  #helloValid(hello: Extract<ClusterControl, { t: 'hello' }>): boolean {
+    if (hello.version !== CLUSTER_LINK_VERSION || typeof hello.node !== 'string' || typeof hello.proof !== 'string' || hello.node === this.id) return false;
+    const expected = Buffer.from(this.#proof(hello.node));
+    const given = Buffer.from(hello.proof);
+    return expected.byteLength === given.byteLength && timingSafeEqual(expected, given);
+  }
+
+  #dispatch(from: NodeLink, record: ClusterRecord): void {
+    switch (record.type) {
+      case ClusterRecordType.Data:
+        return this.#data(from, record);
+      case ClusterRecordType.Notice: {
+        this.#calls?.endpoint(record.endpointId)?.deliver('durable', record.frame);
+        return;
+      }
+      case ClusterRecordType.Control:
+        return this.#control(from, record.control);
+    }
+  }
+
+  #data(from: NodeLink, record: Extract<ClusterRecord, { type: typeof ClusterRecordType.Data }>): void {
+    const stats = this.#options.stats;
+    stats.crossNode.messagesReceived++;
+    stats.crossNode.bytesReceived += record.frame.byteLength;
+    const span = this.spans.get(record.sender);
+    if (!span) return; // its sender left (or its call ended here) meanwhile
+    const { delivered, slow } = span.deliverLocal(record.kind, record.broadcast, record.sender, record.targets, record.frame, this.#options.clock.now());
+    stats.deliveries += delivered;
+    if (slow === 0) return;
+    stats.drops[record.kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy'] += slow;
+    // A Durable copy dropped here is reported to its sender, on its node, as a local one would be.
+    if (record.kind !== 'durable' || record.frame[0] !== FrameType.Deliver) return;
+    const frame = decodeServerFrame(record.frame);
+    if (frame.type !== FrameType.Deliver) return;
+    from.notice(record.sender, encodeNotice(DropReason.RecipientSlow, frame.channelId, frame.sessionId, frame.sequenceNumber));
+  }
+
+  #control(from: NodeLink, control: ClusterControl): void {
+    switch (control.t) {
+      case 'members':
+      case 'left':
+      case 'callLeft':
+      case 'endCall': {
+        const call = this.#calls?.calls.get(control.groupId);
+        const span = call && !call.closed ? call.span : undefined;
+        if (!span) return; // no endpoint of that call here (any more): nothing to tell anyone
+        if (control.t === 'members') span.membersFrom(from, Array.isArray(control.members) ? control.members : []);
+        else if (control.t === 'left') span.leftFrom(from, control.endpointId);
+        else if (control.t === 'callLeft') span.nodeGone(from.id);
+        else call!.endedElsewhere({ code: control.code, message: control.message });
+        return;
+      }
+      case 'hello':
+        return; // only the first record
+      default:
+        this.#emit('peerRecord', from, control);
+    }
+  }
+}
