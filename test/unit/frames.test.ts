@@ -213,8 +213,9 @@ describe('Notice frame', () => {
     unknownBelow[1] = 0;
     assertFrameError(() => decodeServerFrame(unknownBelow), 'BadFlags', 'unknown notice reason 0');
     const unknownAbove = encodeNotice(DropReason.Bandwidth, 7, 2, 1);
-    unknownAbove[1] = 9;
-    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', 'unknown notice reason 9');
+    const above = Math.max(...Object.values(DropReason)) + 1;
+    unknownAbove[1] = above;
+    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', `unknown notice reason ${above}`);
   });
 });
 

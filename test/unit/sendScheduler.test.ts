@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setImmediate as flushMicrotasks } from 'node:timers/promises';
 
 import {
+  ALL_CHANNELS,
   DATA_HEADER_BYTES,
   DEFAULT_LIMITS,
   FrameFlag,
@@ -102,6 +103,7 @@ function newFixture(): Fixture {
   durable.onSend = (frame) => (flow.unacknowledgedBytes += frame.byteLength);
   const durableQueue = { bytes: 0 };
   const link: DataLink = {
+    channels: ALL_CHANNELS,
     durableFlow: flow,
     clock: systemClock,
     limits,

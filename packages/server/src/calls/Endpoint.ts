@@ -16,8 +16,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import {
+  ALL_CHANNELS,
   CallErrorCode,
   RateMeter,
+  permits,
+  type ChannelPermissions,
   TokenBucket,
   type ChannelKind,
   type Clock,
@@ -60,6 +63,8 @@ function keptBytesBound(queuedBound: number): number {
 export interface SignalingSink {
   readonly identity: string;
   readonly displayName: string;
+  /** The channel permissions of its token (an extension); absent: unrestricted. */
+  readonly channels?: ChannelPermissions;
   send(message: ServerMessage): void;
 }
 
@@ -127,6 +132,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly displayName: string;
   /** When it joined, on the settings' monotonic clock. */
   readonly joinedAt: number;
+  /**
+   * What its token let it send on and receive from when it joined (channel permissions, an extension).
+   * Fixed for the endpoint's life, so that routing can cache who receives a session.
+   */
+  readonly channels: ChannelPermissions;
   #signaling: SignalingSink;
   readonly #settings: EndpointSettings;
   /** 128 random bits: what takes the endpoint back after a loss (`resume`). */
@@ -165,6 +175,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.call = call;
     this.identity = signaling.identity;
     this.displayName = signaling.displayName;
+    this.channels = signaling.channels ?? ALL_CHANNELS;
     this.#signaling = signaling;
     this.#settings = settings;
     const { clock, limits } = settings;
@@ -365,7 +376,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
       if (this.#openSessions.size >= this.#settings.maxSenders) return 'limit';
       this.#closedSessionIds.delete(channelId);
     }
-    const session = new ServerSession(sessionId, this.#sessionContext);
+    const session = new ServerSession(channelId, sessionId, this.#sessionContext);
     this.#openSessions.set(channelId, session);
     return session;
   }
@@ -378,6 +389,16 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#closedSessionIds.set(channelId, sessionId);
     session.close();
     return true;
+  }
+
+  /** Whether its token lets it send on `channelId`. */
+  maySend(channelId: number): boolean {
+    return permits(this.channels, 'send', channelId);
+  }
+
+  /** Whether its token lets it receive what is sent on `channelId`. */
+  mayReceive(channelId: number): boolean {
+    return permits(this.channels, 'receive', channelId);
   }
 
   /** As it appears in rosters. */

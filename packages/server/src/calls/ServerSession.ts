@@ -91,6 +91,8 @@ export interface SessionContext {
 
 /** One sender session of an endpoint on one channel id (see the module comment). */
 export class ServerSession {
+  /** The channel it sends on. */
+  readonly channelId: number;
   /** The sender's session id on its channel; a higher one replaces this session. */
   readonly sessionId: number;
   readonly #context: SessionContext;
@@ -105,7 +107,8 @@ export class ServerSession {
   #resolved: readonly Endpoint[] = [];
   #resolvedVersion = -1;
 
-  constructor(sessionId: number, context: SessionContext) {
+  constructor(channelId: number, sessionId: number, context: SessionContext) {
+    this.channelId = channelId;
     this.sessionId = sessionId;
     this.#context = context;
   }
@@ -144,7 +147,9 @@ export class ServerSession {
   }
 
   /**
-   * Endpoints that messages of `generation` go to now: admitted, never the sender itself. The current
+   * Endpoints that messages of `generation` go to now: admitted, never the sender itself, and only those
+   * whose token lets them receive on the session's channel (channel permissions: the others are not
+   * recipients at all, not counted against the recipient limit). The current
    * generation's answer is cached per roster version; older ones (rare: reordered Lossy frames) are not.
    */
   resolve(generation: number): readonly Endpoint[] {
@@ -238,10 +243,11 @@ export class ServerSession {
   #resolveList(recipients: Recipients | undefined): readonly Endpoint[] {
     const sender = this.#context.endpoint;
     const call = sender.call;
-    if (recipients === 'broadcast') return call.roster.filter((e) => e !== sender);
+    const channelId = this.channelId;
+    if (recipients === 'broadcast') return call.roster.filter((e) => e !== sender && e.mayReceive(channelId));
     if (recipients === undefined || recipients === TOO_MANY_RECIPIENTS) return [];
     const resolved: Endpoint[] = [];
-    for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender) resolved.push(e);
+    for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender && e.mayReceive(channelId)) resolved.push(e);
     return resolved;
   }
 }

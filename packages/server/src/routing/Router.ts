@@ -1,8 +1,8 @@
 /**
- * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: the
- * session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
+ * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: its
+ * token lets it send on the channel (channel permissions, an extension), the session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
  * rules (budget and packet rate), the sender's pace for its class, and the recipient count; then it
- * resolves the recipients, rewrites the frame into a Deliver frame in place and fans the same bytes out to
+ * resolves the recipients (only those whose token lets them receive on the channel), rewrites the frame into a Deliver frame in place and fans the same bytes out to
  * every recipient. Every drop is counted and reported to the sender in a Notice frame.
  *
  * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
@@ -112,6 +112,8 @@ export class Router implements FrameHandler {
   /** Check → resolve → fan out. */
   #routeSend(sender: Endpoint, kind: ChannelKind, frame: SendFrame, bytes: Uint8Array): void {
     const now = this.#clock.now(); // one clock reading per message, not per copy
+    // Channel permissions (an extension): before the session opens, so a forbidden channel holds nothing.
+    if (!sender.maySend(frame.channelId)) return this.#drop(sender, frame, DropReason.ChannelNotPermitted);
     const session = sender.openSession(frame.channelId, frame.sessionId);
     if (session === 'stale') return this.#drop(sender, frame, DropReason.StaleSession);
     if (session === 'limit') return this.#drop(sender, frame, DropReason.TooManySenders);
@@ -202,10 +204,11 @@ export class Router implements FrameHandler {
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
-    for (const endpoint of sender.call.roster) if (endpoint !== sender) endpoint.deliver('durable', closed);
+    for (const endpoint of sender.call.roster) if (endpoint !== sender && endpoint.mayReceive(frame.channelId)) endpoint.deliver('durable', closed);
   }
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
+    if (!sender.maySend(frame.channelId)) return; // its messages are refused: no session for them
     const session = sender.openSession(frame.channelId, frame.sessionId);
     if (typeof session === 'string' || frame.generation <= session.generation) return;
     session.setRecipients(frame.generation, frame.recipients);

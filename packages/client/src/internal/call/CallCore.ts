@@ -110,6 +110,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     const limits = (): DataChannelLimits => this.#limits;
     this.link = {
       clock: context.clock,
+      channels: context.signaling.channels,
       get limits() {
         return limits();
       },

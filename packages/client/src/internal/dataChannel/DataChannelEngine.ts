@@ -13,9 +13,11 @@ import {
   TokenBucket,
   decodeClientFrame,
   decodeServerFrame,
+  describePermissions,
   encodeBarrier,
   dropReasonText,
   errorCodeForDrop,
+  permits,
   type SendFrame,
   type TimerHandle,
 } from '@backchannel/protocol';
@@ -44,6 +46,11 @@ export interface DataChannelCounters {
   unknownSenderDropped: number;
   /** Server notices: messages of ours the server dropped. */
   serverDrops: number;
+  /**
+   * Messages on a channel this endpoint's token does not let it receive from (channel permissions): the
+   * server never sends them; in a 1:1 call the other party's SDK should not have.
+   */
+  notPermittedDropped: number;
 }
 
 export interface DataChannelEngineOptions {
@@ -58,7 +65,7 @@ export interface DataChannelEngineEvents {
 }
 
 export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
-  readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0 };
+  readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0, notPermittedDropped: 0 };
   readonly #link: DataLink;
   readonly #scheduler: SendScheduler;
   readonly #receivers: ReceiverTable;
@@ -126,6 +133,12 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     }
     const recipients = validateParticipants(checked.participants, this.#link);
     const channelId = checked.channelId === 0 ? this.#freeChannelId() : checked.channelId;
+    if (!permits(this.#link.channels, 'send', channelId)) {
+      throw new DataChannelError(
+        DataChannelErrorCode.ChannelNotPermitted,
+        `this identity's token does not permit sending on channel ${channelId} (it permits ${describePermissions(this.#link.channels, 'send')})`,
+      );
+    }
     // SPEC §4: a new sender on a channel this endpoint has open closes the old one.
     this.#senders.get(channelId)?.close(`sender on channel ${channelId} was replaced by a newer sender`);
     const state = new SenderState(
@@ -164,6 +177,10 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
       case FrameType.Deliver: {
         if (frame.payload.byteLength > this.#link.limits.maxMessageSizeBytes) {
           this.counters.malformedFrames++; // no honest server (or peer) sends one
+          return;
+        }
+        if (!permits(this.#link.channels, 'receive', frame.channelId)) {
+          this.counters.notPermittedDropped++;
           return;
         }
         const identity = this.#link.identityOf(frame.senderEndpointId) ?? this.#departing.get(frame.senderEndpointId)?.identity;
@@ -323,18 +340,23 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     this.#receivers.closeAll();
   }
 
+  /**
+   * A free channel id, at random: among those the token lets it send on (channel permissions), so that a
+   * restricted token never makes a sender it may not use. RandomIdNotAvailable when none is free.
+   */
   #freeChannelId(): number {
-    const span = MAX_CHANNEL_ID - MIN_CHANNEL_ID + 1;
-    if (this.#senders.size >= span) {
-      throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
-    }
+    const ranges = this.#link.channels.send ?? [[MIN_CHANNEL_ID, MAX_CHANNEL_ID] as const];
+    const span = ranges.reduce((sum, [from, to]) => sum + (to - from + 1), 0);
+    const refused = (): DataChannelError =>
+      new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, `every channelId this endpoint may send on (${describePermissions(this.#link.channels, 'send')}) is in use by an open sender`);
+    if (span === 0 || this.#senders.size >= MAX_CHANNEL_ID - MIN_CHANNEL_ID + 1) throw refused();
     // Random start, then the next free id: uniform enough, and bounded even when nearly full.
     const start = Math.floor(Math.random() * span);
     for (let i = 0; i < span; i++) {
-      const id = MIN_CHANNEL_ID + ((start + i) % span);
+      const id = nthChannel(ranges, (start + i) % span);
       if (!this.#senders.has(id)) return id;
     }
-    throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
+    throw refused();
   }
 
   #hold(endpointId: number, frame: Uint8Array): void {
@@ -349,6 +371,15 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     if (held.length >= MAX_HELD_FRAMES_PER_ENDPOINT) this.counters.unknownSenderDropped++;
     else held.push(frame);
   }
+}
+
+/** The `n`-th channel id (from 0) of the ranges, taken in order. */
+function nthChannel(ranges: readonly (readonly [number, number])[], n: number): number {
+  for (const [from, to] of ranges) {
+    if (n <= to - from) return from + n;
+    n -= to - from + 1;
+  }
+  return MIN_CHANNEL_ID; // not reached: n is below the ranges' span
 }
 
 /** SPEC §4: broadcast packets per second per endpoint, with a one-second burst. */

@@ -2,7 +2,7 @@
  * What the data-channel feature needs from its call: the transport's two channels, the limits the server
  * advertised, and the roster. The call implements it; the feature never holds the call itself.
  */
-import type { DataChannelLimits } from '@backchannel/protocol';
+import type { ChannelPermissions, DataChannelLimits } from '@backchannel/protocol';
 
 import type { ChannelKind, Clock } from '@backchannel/protocol';
 
@@ -15,6 +15,11 @@ export interface DataLink {
   readonly clock: Clock;
   /** Limits advertised by the server at join (defaults until then). */
   readonly limits: DataChannelLimits;
+  /**
+   * The channels this endpoint's token lets it send on and receive from (an extension), as the token
+   * claimed when the call was made; the server enforces the same.
+   */
+  readonly channels: ChannelPermissions;
   /**
    * Whether messages can be sent: 'open' while the call is connected with a transport (or suspended,
    * resuming one); 'waiting' before the call is connected (Durable messages wait in their queues, Lossy

@@ -10,6 +10,8 @@ import {
   encodeSignaling,
   parseCloseReason,
   parseServerMessage,
+  readTokenPermissions,
+  type ChannelPermissions,
   type ClientMessage,
   type IceServerConfig,
   type ServerMessage,
@@ -100,6 +102,11 @@ export interface SignalingClientEvents {
 export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly identity: string;
   readonly iceServers: IceServerConfig[];
+  /**
+   * The channel permissions its token claims (an extension), read from the token it last authenticated
+   * with, so that the SDK refuses early what the server would; calls take them when they are made.
+   */
+  #channels: ChannelPermissions;
   #socket: SignalingSocket;
   readonly #platform: Platform;
   readonly #serverUrl: string;
@@ -114,6 +121,16 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #nextRef = 1;
   #serverRun: string | undefined;
 
+  /** The channel permissions of the token it last authenticated with, or refreshed to. */
+  get channels(): ChannelPermissions {
+    return this.#channels;
+  }
+
+  /** A refreshed token was sent: its permissions apply to the calls made from now on. */
+  tokenRefreshed(token: string): void {
+    this.#channels = readTokenPermissions(token);
+  }
+
   /** The run of the server this client is (or was last) connected to, from its `welcome`. */
   get serverRun(): string | undefined {
     return this.#serverRun;
@@ -123,10 +140,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private constructor(
     socket: SignalingSocket,
     welcome: Extract<ServerMessage, { type: 'welcome' }>,
-    target: { platform: Platform; serverUrl: string; displayName: string | undefined },
+    target: { platform: Platform; serverUrl: string; displayName: string | undefined; token: string },
     reportListenerError: ListenerErrorReporter,
   ) {
     super(reportListenerError);
+    this.#channels = readTokenPermissions(target.token);
     this.#socket = socket;
     this.#platform = target.platform;
     this.#serverUrl = target.serverUrl;
@@ -162,7 +180,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     reportListenerError: ListenerErrorReporter,
   ): Promise<SignalingClient> {
     const { socket, welcome } = await authenticate(platform, serverUrl, token, displayName);
-    return new SignalingClient(socket, welcome, { platform, serverUrl, displayName }, reportListenerError);
+    return new SignalingClient(socket, welcome, { platform, serverUrl, displayName, token }, reportListenerError);
   }
 
   get isOpen(): boolean {
@@ -325,6 +343,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         return this.#end(new CallError(CallErrorCode.InvalidToken, 'the credential now names another identity'));
       }
       this.#adopt(socket);
+      this.#channels = readTokenPermissions(token);
       this.#serverRun = welcome.serverRun;
       this.#reconnecting = false;
       for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
