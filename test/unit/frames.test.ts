@@ -8,6 +8,7 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
+  SlowRecipientReason,
   MAX_IDENTITY_BYTES,
   MAX_RECIPIENT_LIST_ENTRIES,
   decodeClientFrame,
@@ -16,7 +17,9 @@ import {
   encodeBarrierAck,
   encodeDeliver,
   encodeEndpointLeft,
+  encodeCopiesDropped,
   encodeNotice,
+  encodeSlowRecipient,
   encodeSend,
   encodeSessionClose,
   encodeSessionClosed,
@@ -367,10 +370,25 @@ describe('decoders refuse malformed frames', () => {
     }
   });
 
+  it('SlowRecipient and CopiesDropped (extension): 16 bytes, a known reason, a zero reserved byte', () => {
+    const slow = encodeSlowRecipient(SlowRecipientReason.Dropping, 9, 2, 77, 5);
+    assert.deepEqual(decodeServerFrame(slow), { type: FrameType.SlowRecipient, reason: SlowRecipientReason.Dropping, channelId: 9, sessionId: 2, recipientEndpointId: 77, droppedCount: 5 });
+    assertFrameError(() => decodeServerFrame(slow.subarray(0, 15)), 'Truncated', 'SlowRecipient frame must be 16 bytes, got 15');
+    const badReason = slow.slice();
+    badReason[1] = 0;
+    assertFrameError(() => decodeServerFrame(badReason), 'BadFlags', 'unknown slow-recipient reason 0');
+    const copies = encodeCopiesDropped(9, 2, 77, 5);
+    assert.deepEqual(decodeServerFrame(copies), { type: FrameType.CopiesDropped, channelId: 9, sessionId: 2, senderEndpointId: 77, count: 5 });
+    const reserved = copies.slice();
+    reserved[1] = 1;
+    assertFrameError(() => decodeServerFrame(reserved), 'BadFlags', 'CopiesDropped byte 1 must be 0, got 1');
+    assertFrameError(() => decodeClientFrame(copies), 'UnknownType', 'unknown client frame type 0x89');
+  });
+
   it('refuses unknown frame types', () => {
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x00, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x0');
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x07, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x7');
-    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x88, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x88');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0xfe, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0xfe');
     assertFrameError(() => decodeServerFrame(Uint8Array.of(0xff)), 'UnknownType', 'unknown server frame type 0xff');
   });
 

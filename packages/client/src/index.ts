@@ -51,7 +51,7 @@ export {
 } from './CommunicationTokenCredential.js';
 export { Features, type CallFeature, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents, type DataChannelReceiverCreatedEvent } from './dataChannel/DataChannelCallFeature.js';
-export { DataChannelSender, type DataChannelSenderEvents } from './dataChannel/DataChannelSender.js';
+export { DataChannelSender, type DataChannelSenderEvents, type DataChannelSlowRecipientEvent } from './dataChannel/DataChannelSender.js';
 export {
   DataChannelReceiver,
   type DataChannelReceiverCloseEvent,
@@ -79,6 +79,7 @@ export type {
   DataChannelPriority,
   DataChannelReliability,
   DataChannelSenderOpenOptions,
+  DataChannelSlowRecipientReason,
 } from './dataChannel/types.js';
 export { BackchannelError, CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
 export { TypedEmitter, type CollectionUpdatedEvent, type ListenerErrorReporter, type Listener, type PropertyChangedEvent } from './events.js';

@@ -56,6 +56,18 @@ export const FrameType = {
   ServerLinkAck: 0x86,
   /** server → client: LinkResume, the server's count of the client's Durable link frames. */
   ServerLinkResume: 0x87,
+  /**
+   * server → client (an extension: slow-recipient feedback): one recipient of this endpoint's session is
+   * too slow: its copies are being dropped, held back, or kept while it is away. Rate-limited per
+   * (session, recipient); carries the copies dropped for it since the last report.
+   */
+  SlowRecipient: 0x88,
+  /**
+   * server → client (an extension: slow-recipient feedback): the server dropped this many copies of a
+   * remote session's messages for this endpoint, which was too far behind. Sent before the next copy of
+   * that session that does reach it (or its close).
+   */
+  CopiesDropped: 0x89,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -73,6 +85,20 @@ const SESSION_CLOSED_BYTES = 12;
 const NOTICE_BYTES = 12;
 const ENDPOINT_LEFT_BYTES = 8;
 const BARRIER_BYTES = 8;
+const SLOW_RECIPIENT_BYTES = 16;
+const COPIES_DROPPED_BYTES = 16;
+
+/** Why a recipient is reported slow (SlowRecipient's byte 1). Wire values: append, never renumber. */
+export const SlowRecipientReason = {
+  /** Copies for it were dropped: it is further behind than the server's bounds allow. */
+  Dropping: 1,
+  /** Its copies are delivered, but late: what waits for it is past half the server's bound. */
+  Backlogged: 2,
+  /** Its connection is lost: its copies are kept for its resume, not delivered yet. */
+  Suspended: 3,
+} as const;
+export type SlowRecipientReason = (typeof SlowRecipientReason)[keyof typeof SlowRecipientReason];
+const SLOW_RECIPIENT_REASONS = new Set<number>(Object.values(SlowRecipientReason));
 const SET_RECIPIENTS_HEADER_BYTES = 12;
 /** Longest identity id a recipient list can carry, in UTF-8 bytes. */
 export const MAX_IDENTITY_BYTES = 255;
@@ -157,8 +183,36 @@ export interface EndpointLeftFrame {
   readonly endpointId: number;
 }
 
+export interface SlowRecipientFrame {
+  readonly type: typeof FrameType.SlowRecipient;
+  readonly reason: SlowRecipientReason;
+  /** The session of the receiving endpoint whose recipient this is. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly recipientEndpointId: number;
+  /** Copies dropped for it since the previous report (0 for Backlogged, Suspended). */
+  readonly droppedCount: number;
+}
+
+export interface CopiesDroppedFrame {
+  readonly type: typeof FrameType.CopiesDropped;
+  /** The remote session whose copies were dropped for the receiving endpoint. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly senderEndpointId: number;
+  readonly count: number;
+}
+
 export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame | LinkFrame;
-export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | EndpointLeftFrame | BarrierAckFrame | LinkFrame;
+export type ServerFrame =
+  | DeliverFrame
+  | SessionClosedFrame
+  | NoticeFrame
+  | EndpointLeftFrame
+  | BarrierAckFrame
+  | LinkFrame
+  | SlowRecipientFrame
+  | CopiesDroppedFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
@@ -241,6 +295,29 @@ export function encodeNotice(reason: DropReason, channelId: number, sessionId: n
   writeU16(frame, 2, channelId);
   writeU32(frame, 4, sessionId);
   writeU32(frame, 8, sequenceNumber);
+  return frame;
+}
+
+/** SlowRecipient (an extension): `recipientEndpointId` of session (`channelId`, `sessionId`) is slow. */
+export function encodeSlowRecipient(reason: SlowRecipientReason, channelId: number, sessionId: number, recipientEndpointId: number, droppedCount: number): Uint8Array {
+  const frame = new Uint8Array(SLOW_RECIPIENT_BYTES);
+  frame[0] = FrameType.SlowRecipient;
+  frame[1] = reason;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, recipientEndpointId);
+  writeU32(frame, 12, droppedCount >>> 0);
+  return frame;
+}
+
+/** CopiesDropped (an extension): `count` copies of (`senderEndpointId`, `channelId`, `sessionId`) were dropped for the recipient. */
+export function encodeCopiesDropped(channelId: number, sessionId: number, senderEndpointId: number, count: number): Uint8Array {
+  const frame = new Uint8Array(COPIES_DROPPED_BYTES);
+  frame[0] = FrameType.CopiesDropped;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, senderEndpointId);
+  writeU32(frame, 12, count >>> 0);
   return frame;
 }
 
@@ -404,6 +481,29 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
     case FrameType.ServerLinkResume:
       expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume');
       return { type: frame[0] as typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume, count: readU32(frame, 4) };
+    case FrameType.SlowRecipient: {
+      expectLength(frame, SLOW_RECIPIENT_BYTES, 'SlowRecipient');
+      const reason = frame[1]!;
+      if (!SLOW_RECIPIENT_REASONS.has(reason)) throw new FrameError('BadFlags', `unknown slow-recipient reason ${reason}`);
+      return {
+        type: FrameType.SlowRecipient,
+        reason: reason as SlowRecipientReason,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        recipientEndpointId: readU32(frame, 8),
+        droppedCount: readU32(frame, 12),
+      };
+    }
+    case FrameType.CopiesDropped:
+      expectLength(frame, COPIES_DROPPED_BYTES, 'CopiesDropped');
+      if (frame[1] !== 0) throw new FrameError('BadFlags', `CopiesDropped byte 1 must be 0, got ${frame[1]}`);
+      return {
+        type: FrameType.CopiesDropped,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        senderEndpointId: readU32(frame, 8),
+        count: readU32(frame, 12),
+      };
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
   }

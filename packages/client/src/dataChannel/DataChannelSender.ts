@@ -3,8 +3,8 @@ import type { SenderState } from '../internal/dataChannel/SenderState.js';
 import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifier } from '../identifiers.js';
-import type { DataChannelPriority, DataChannelReliability } from './types.js';
+import { communicationUserKind, type CommunicationIdentifier, type CommunicationIdentifierKind } from '../identifiers.js';
+import type { DataChannelPriority, DataChannelReliability, DataChannelSlowRecipientReason } from './types.js';
 
 export interface DataChannelSenderEvents {
   /**
@@ -12,6 +12,22 @@ export interface DataChannelSenderEvents {
    * (its sendMessage had resolved), for the reason `error.code` gives (e.g. a server-side limit).
    */
   messageDropped: [event: { sequenceNumber: number; error: DataChannelError }];
+  /**
+   * Backchannel extension (slow-recipient feedback): the server reports that one of this sender's
+   * recipient endpoints cannot keep up, at most once a second per recipient. `droppedMessages`: copies of
+   * this sender's messages dropped for it since the previous report (0 unless `reason` is `'Dropping'`).
+   */
+  recipientSlow: [event: DataChannelSlowRecipientEvent];
+}
+
+/** What `recipientSlow` carries (an extension). */
+export interface DataChannelSlowRecipientEvent {
+  /** The recipient's identity. */
+  participant: CommunicationIdentifierKind;
+  /** The recipient endpoint (as `RemoteParticipant.endpointId`): an identity may have several. */
+  endpointId: number;
+  reason: DataChannelSlowRecipientReason;
+  droppedMessages: number;
 }
 
 let wrap: (state: SenderState, link: DataLink) => DataChannelSender;
@@ -34,6 +50,9 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
     this.#state = state;
     this.#link = link;
     state.on('messageDropped', (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error }));
+    state.on('recipientSlow', (endpointId, identity, reason, droppedMessages) =>
+      this.emit('recipientSlow', { participant: communicationUserKind(identity), endpointId, reason, droppedMessages }),
+    );
   }
 
   /** The channel this sender sends on, 1–65535. */

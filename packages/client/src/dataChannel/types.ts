@@ -25,3 +25,13 @@ export interface DataChannelMessage {
   sequenceNumber: number;
   data: Uint8Array;
 }
+
+/**
+ * Backchannel extension (slow-recipient feedback): why the server reports a recipient slow.
+ *
+ * - `'Dropping'`: copies of this sender's messages for it were dropped (it is further behind than the
+ *   server's bounds allow; for a Durable sender each such message was also reported on `messageDropped`);
+ * - `'Backlogged'`: its copies still go, but late: what waits for it is past half of the server's bound;
+ * - `'Suspended'`: its connection is lost; its copies are kept for its resume.
+ */
+export type DataChannelSlowRecipientReason = 'Dropping' | 'Backlogged' | 'Suspended';

@@ -19,10 +19,11 @@ import {
   ALL_CHANNELS,
   CallErrorCode,
   RateMeter,
-  permits,
-  type ChannelPermissions,
   TokenBucket,
+  encodeCopiesDropped,
+  permits,
   type ChannelKind,
+  type ChannelPermissions,
   type Clock,
   type DataChannelLimits,
   type SendFrame,
@@ -37,6 +38,9 @@ import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/Serv
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
+
+/** Remote sessions it keeps dropped-copy counts for; past it the oldest count is forgotten. */
+const MAX_DROPPED_COPY_SESSIONS = 256;
 
 /**
  * How long an endpoint whose peer connection went away waits for its agent's `leave` before it ends as
@@ -168,6 +172,13 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly #broadcastPackets: TokenBucket;
   /** What the server delivers to this endpoint: SPEC §4 takes 80% of it off the endpoint's broadcast budget. */
   readonly #received = new RateMeter();
+  /**
+   * Its last Durable copy found it past half a bound (queued bytes, or the wait at its drain rate): it is
+   * late, and its senders are told (slow-recipient feedback, an extension).
+   */
+  #backlogged = false;
+  /** Copies dropped for it, per remote session, not yet told to it (CopiesDropped; an extension). */
+  readonly #droppedCopies = new Map<ServerSession, number>();
 
   constructor(id: number, call: GroupCall, signaling: SignalingSink, settings: EndpointSettings) {
     super(settings.reportListenerError);
@@ -185,6 +196,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#sessionContext = {
       endpoint: this,
       limits,
+      clock,
       heldBytes: new HeldBytesBudget(settings.maxHeldBytes),
       heldFrameDropped: (frame) => settings.frames.heldFrameDropped(this, frame),
     };
@@ -295,9 +307,13 @@ export class Endpoint extends Emitter<EndpointEvents> {
       // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
       // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
       if (this.#link.live && this.#peer) {
-        if (this.#peer.bufferedAmount('durable') + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) return 'slow';
+        const queued = this.#peer.bufferedAmount('durable') + frame.byteLength;
+        const queueBound = this.#settings.peer.sendBufferBytes.durable;
+        if (queued > queueBound) return 'slow';
         const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
-        if (waitMs !== undefined && waitMs > (this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY)) return 'slow';
+        const waitBound = this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY;
+        if (waitMs !== undefined && waitMs > waitBound) return 'slow';
+        this.#backlogged = 2 * queued > queueBound || (waitMs !== undefined && 2 * waitMs > waitBound);
       }
       const linked = this.#link.deliver(frame);
       if (linked === 'overflow') {
@@ -308,6 +324,34 @@ export class Endpoint extends Emitter<EndpointEvents> {
     }
     if (result === 'sent') this.#received.add(frame.byteLength, now);
     return result;
+  }
+
+  /** Its last Durable copy was delivered late: past half of a bound (slow-recipient feedback). */
+  get backlogged(): boolean {
+    return this.#backlogged;
+  }
+
+  /** Whether copies were dropped for it that it has not been told of. Read per copy: cheap. */
+  get hasDroppedCopies(): boolean {
+    return this.#droppedCopies.size > 0;
+  }
+
+  /** A copy of `session`'s message was dropped for it (it was too slow): told to it with the next that goes. */
+  countDroppedCopy(session: ServerSession): void {
+    const map = this.#droppedCopies;
+    if (!map.has(session) && map.size >= MAX_DROPPED_COPY_SESSIONS) map.delete(map.keys().next().value!); // oldest first
+    map.set(session, (map.get(session) ?? 0) + 1);
+  }
+
+  /**
+   * Tells it how many copies of `session` (sent by `senderId`) were dropped for it, before a copy of that
+   * session that is about to reach it, or its close. Kept if even that small frame does not fit yet.
+   */
+  tellDroppedCopies(session: ServerSession, senderId: number): void {
+    const count = this.#droppedCopies.get(session);
+    if (count === undefined) return;
+    const told = this.deliver('durable', encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
+    if (told !== 'slow') this.#droppedCopies.delete(session);
   }
 
   /**
@@ -379,6 +423,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
     const session = new ServerSession(channelId, sessionId, this.#sessionContext);
     this.#openSessions.set(channelId, session);
     return session;
+  }
+
+  /** Its open session on `channelId`, if any. */
+  sessionOn(channelId: number): ServerSession | undefined {
+    return this.#openSessions.get(channelId);
   }
 
   /** Closes its open session `sessionId` on `channelId`; false if that is not its open session there. */

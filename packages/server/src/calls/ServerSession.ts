@@ -10,11 +10,14 @@ import {
   kbpsToBytesPerMs,
   senderMaxKbps,
   type ChannelKind,
+  type Clock,
   type DataChannelLimits,
   type SendFrame,
+  type SlowRecipientReason,
 } from '@backchannel/protocol';
 
 import type { Endpoint } from './Endpoint.js';
+import { SlowRecipientReports } from './SlowRecipientReports.js';
 
 /** A recipient list over the limit: every message under it is dropped. */
 export const TOO_MANY_RECIPIENTS = Symbol('too many recipients');
@@ -83,6 +86,8 @@ export interface SessionContext {
   /** The sender: the session's frames come from it and never go back to it. */
   readonly endpoint: Endpoint;
   readonly limits: DataChannelLimits;
+  /** The server's clock (slow-recipient reports are timed on it). */
+  readonly clock: Clock;
   /** The endpoint's held-bytes budget, shared by its sessions. */
   readonly heldBytes: HeldBytesBudget;
   /** A held frame will never be routed (too many, too old, too far ahead, over budget, session closed). */
@@ -106,6 +111,8 @@ export class ServerSession {
   readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];
   #resolvedVersion = -1;
+  /** Slow-recipient reports to its sender (an extension): made on the first slow recipient. */
+  #slowReports: SlowRecipientReports | undefined;
 
   constructor(channelId: number, sessionId: number, context: SessionContext) {
     this.channelId = channelId;
@@ -216,6 +223,12 @@ export class ServerSession {
     return ready;
   }
 
+  /** `recipient` cannot keep up (slow-recipient feedback): its sender is told, at most once a second per recipient. */
+  noteSlowRecipient(recipient: Endpoint, reason: SlowRecipientReason, dropped: number, now: number): void {
+    const context = this.#context;
+    (this.#slowReports ??= new SlowRecipientReports(context.endpoint, this.channelId, this.sessionId, context.clock)).note(recipient, reason, dropped, now);
+  }
+
   /**
    * Closed by its sender (a SessionClose frame) or replaced by a newer session: frames still waiting for a
    * list will never get one, and are reported dropped. Idempotent.
@@ -223,6 +236,7 @@ export class ServerSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#slowReports?.close();
     const held = this.#held;
     this.#held = [];
     for (const entry of held) this.#drop(entry);
@@ -231,6 +245,7 @@ export class ServerSession {
   /** The endpoint is gone: held frames are forgotten (there is no one left to tell). Idempotent. */
   abandon(): void {
     this.#closed = true;
+    this.#slowReports?.close();
     for (const entry of this.#held) this.#context.heldBytes.release(entry.bytes.byteLength);
     this.#held = [];
   }

@@ -16,6 +16,7 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
+  SlowRecipientReason,
   broadcastBudgetKbps,
   broadcastPacketCount,
   decodeClientFrame,
@@ -34,7 +35,7 @@ import {
 } from '@backchannel/protocol';
 
 import type { Endpoint, FrameHandler } from '../calls/Endpoint.js';
-import { TOO_MANY_RECIPIENTS, type SenderPace } from '../calls/ServerSession.js';
+import { TOO_MANY_RECIPIENTS, type SenderPace, type ServerSession } from '../calls/ServerSession.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
 
 /**
@@ -143,7 +144,7 @@ export class Router implements FrameHandler {
     if (!broadcast && targets.length > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
-    if (this.#fanOut(sender, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
+    if (this.#fanOut(sender, session, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
@@ -184,27 +185,41 @@ export class Router implements FrameHandler {
    * if a copy was dropped for a slow recipient (the caller reports a Durable one to its sender: one Notice
    * RecipientSlow per message, however many copies; Durable data is delivered or someone is told).
    */
-  #fanOut(sender: Endpoint, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
+  #fanOut(sender: Endpoint, session: ServerSession, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
     const stats = this.#stats;
     let slow = false;
     for (const target of targets) {
+      // Slow-recipient feedback (an extension): a recipient that was dropped for hears how many first.
+      if (target.hasDroppedCopies) target.tellDroppedCopies(session, sender.id);
       const result = target.deliver(kind, deliver, now);
-      if (result === 'sent' || result === 'kept') stats.deliveries++;
-      else if (result === 'slow') {
+      if (result === 'sent') {
+        stats.deliveries++;
+        if (kind === 'durable' && target.backlogged) session.noteSlowRecipient(target, SlowRecipientReason.Backlogged, 0, now);
+      } else if (result === 'kept') {
+        stats.deliveries++;
+        session.noteSlowRecipient(target, SlowRecipientReason.Suspended, 0, now);
+      } else if (result === 'slow') {
         stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
         slow = true;
+        target.countDroppedCopy(session);
+        session.noteSlowRecipient(target, SlowRecipientReason.Dropping, 1, now);
       }
     }
     return slow;
   }
 
   #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
-    if (!sender.closeSession(frame.channelId, frame.sessionId)) return;
+    const session = sender.sessionOn(frame.channelId);
+    if (!session || !sender.closeSession(frame.channelId, frame.sessionId)) return;
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
-    for (const endpoint of sender.call.roster) if (endpoint !== sender && endpoint.mayReceive(frame.channelId)) endpoint.deliver('durable', closed);
+    for (const endpoint of sender.call.roster) {
+      if (endpoint === sender || !endpoint.mayReceive(frame.channelId)) continue;
+      if (endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(session, sender.id);
+      endpoint.deliver('durable', closed);
+    }
   }
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {

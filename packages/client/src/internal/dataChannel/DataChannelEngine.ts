@@ -10,6 +10,7 @@ import {
   MAX_CHANNEL_ID,
   MIN_CHANNEL_ID,
   RateMeter,
+  SlowRecipientReason,
   TokenBucket,
   decodeClientFrame,
   decodeServerFrame,
@@ -202,6 +203,17 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
         this.#barriers.get(frame.token)?.();
         this.#barriers.delete(frame.token);
         return;
+      case FrameType.SlowRecipient: {
+        const sender = this.#senders.get(frame.channelId);
+        if (sender?.sessionId !== frame.sessionId) return;
+        const identity = this.#link.identityOf(frame.recipientEndpointId) ?? this.#departing.get(frame.recipientEndpointId)?.identity;
+        if (identity === undefined) return; // left and forgotten: no participant to name
+        sender.reportSlowRecipient(frame.recipientEndpointId, identity, SLOW_REASON_NAMES[frame.reason], frame.droppedCount);
+        return;
+      }
+      case FrameType.CopiesDropped:
+        this.#receivers.addServerDrops(frame.senderEndpointId, frame.channelId, frame.sessionId, frame.count);
+        return;
       case FrameType.Notice: {
         // The message had already left (its sendMessage resolved on hand-off): the sender reports the drop
         // as an event, with the error code the SDK would have raised had it seen the limit first.
@@ -372,6 +384,12 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     else held.push(frame);
   }
 }
+
+const SLOW_REASON_NAMES = {
+  [SlowRecipientReason.Dropping]: 'Dropping',
+  [SlowRecipientReason.Backlogged]: 'Backlogged',
+  [SlowRecipientReason.Suspended]: 'Suspended',
+} as const;
 
 /** The `n`-th channel id (from 0) of the ranges, taken in order. */
 function nthChannel(ranges: readonly (readonly [number, number])[], n: number): number {

@@ -16,6 +16,7 @@ import {
   type Reliability,
 } from '@backchannel/protocol';
 
+import type { DataChannelSlowRecipientReason } from '../../dataChannel/types.js';
 import { DataChannelError } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { DataLink } from './DataLink.js';
@@ -25,6 +26,8 @@ import { TokenBucket, kbpsToBytesPerMs } from '@backchannel/protocol';
 export interface SenderStateEvents {
   /** The server dropped a message already handed to the transport (its sendMessage had resolved). */
   messageDropped: [sequenceNumber: number, error: DataChannelError];
+  /** The server reports a recipient endpoint too slow (an extension; rate-limited by the server). */
+  recipientSlow: [endpointId: number, identity: string, reason: DataChannelSlowRecipientReason, droppedMessages: number];
 }
 
 /** A frame waiting in a sender's queue: a data message (with its promise) or a recipient-list change. */
@@ -268,6 +271,11 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.#sequenceNumber = (this.#sequenceNumber - 1) >>> 0;
     item.reject(error);
     return item.cost;
+  }
+
+  /** The server reports recipient `endpointId` (of `identity`) slow for this session. */
+  reportSlowRecipient(endpointId: number, identity: string, reason: DataChannelSlowRecipientReason, droppedMessages: number): void {
+    this.emit('recipientSlow', endpointId, identity, reason, droppedMessages);
   }
 
   /** The server dropped message `sequenceNumber` of this session, for the reason `error` gives. */
