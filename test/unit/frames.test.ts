@@ -419,8 +419,10 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses data frames with unknown flag bits', () => {
     const send = encodeSend(header, 1, payload);
-    send[1] = 0x04;
-    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x4');
+    send[1] = 0x08;
+    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x8');
+    send[1] = FrameFlag.Retain; // an extension's flag (state for late joiners): known
+    assert.equal((decodeClientFrame(send) as { flags: number }).flags, FrameFlag.Retain);
     const deliver = encodeDeliver(header, 1, payload);
     deliver[1] = 0x83;
     assertFrameError(() => decodeServerFrame(deliver), 'BadFlags', 'unknown flag bits 0x83');

@@ -69,7 +69,7 @@ function integerFromEnv(name: string, fallback: number): number {
 const FRAME_ERROR_CODES: readonly FrameErrorCode[] = ['Truncated', 'UnknownType', 'BadFlags', 'BadChannel', 'BadSession', 'BadRecipients'];
 const DROP_REASONS = Object.values(DropReason);
 const SLOW_REASONS = Object.values(SlowRecipientReason);
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain;
 const UINT32_MAX = 0xffffffff;
 /** Largest fuzzed frame: above the 64 KiB an SCTP message usually carries, so length fields cannot wrap unseen. */
 const MAX_FUZZ_FRAME_BYTES = 70 * 1024;

@@ -51,6 +51,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--rtc-port-range-begin <port>', key: 'rtcPortRangeBegin', parse: number, help: 'lowest UDP port for peer connections (0: any)' },
   { flags: '--rtc-port-range-end <port>', key: 'rtcPortRangeEnd', parse: number, help: 'highest UDP port for peer connections (0: any)' },
   { flags: '--resume-window-ms <ms>', key: 'resumeWindowMs', parse: number, help: 'how long an endpoint that lost its connection is kept for its SDK to resume it (0: not kept)' },
+  { flags: '--max-retained-bytes-per-call <bytes>', key: 'maxRetainedBytesPerCall', parse: number, help: "bytes of retained messages (senders with retain: 'last') one call may keep" },
   { flags: '--recipient-backlog-ms <ms>', key: 'recipientBacklogMs', parse: number, help: 'how long Durable data toward one receiver may wait at the rate its path drains before its copies are dropped as slow' },
   { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
   { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },

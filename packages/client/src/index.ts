@@ -78,6 +78,7 @@ export type {
   DataChannelMessage,
   DataChannelPriority,
   DataChannelReliability,
+  DataChannelRetain,
   DataChannelSenderOpenOptions,
   DataChannelSlowRecipientReason,
 } from './dataChannel/types.js';

@@ -75,8 +75,13 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 export const FrameFlag = {
   Lossy: 0x01,
   HighPriority: 0x02,
+  /**
+   * Durable only (an extension, state for late joiners): the server keeps this message, the latest of its
+   * session, for endpoints that join or become recipients later. Copied to the Deliver frame.
+   */
+  Retain: 0x04,
 } as const;
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain;
 
 /** Size of the header shared by Send and Deliver frames. */
 export const DATA_HEADER_BYTES = 16;

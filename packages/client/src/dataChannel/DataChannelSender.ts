@@ -4,7 +4,7 @@ import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { communicationUserKind, type CommunicationIdentifier, type CommunicationIdentifierKind } from '../identifiers.js';
-import type { DataChannelPriority, DataChannelReliability, DataChannelSlowRecipientReason } from './types.js';
+import type { DataChannelPriority, DataChannelReliability, DataChannelRetain, DataChannelSlowRecipientReason } from './types.js';
 
 export interface DataChannelSenderEvents {
   /**
@@ -78,6 +78,11 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
   /** Backchannel extension. */
   get priority(): DataChannelPriority {
     return this.#state.priority;
+  }
+
+  /** Backchannel extension (state for late joiners): whether the server keeps its latest message for later recipients. */
+  get retain(): DataChannelRetain {
+    return this.#state.retain;
   }
 
   /**

@@ -17,7 +17,16 @@ export interface DataChannelSenderOpenOptions {
   priority?: DataChannelPriority;
   /** Default 'Durable'. */
   reliability?: DataChannelReliability;
+  /**
+   * Backchannel extension (state for late joiners), Durable senders only. `'last'`: the server keeps this
+   * sender's latest message and delivers it, with its sequence number, to every endpoint that joins or
+   * becomes a recipient later, before any newer message. Default `'none'` (as the reference).
+   */
+  retain?: DataChannelRetain;
 }
+
+/** Backchannel extension: what the server keeps of a sender's messages for later recipients. */
+export type DataChannelRetain = 'none' | 'last';
 
 /** One received message. */
 export interface DataChannelMessage {

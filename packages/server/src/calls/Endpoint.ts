@@ -115,6 +115,8 @@ export interface EndpointSettings {
    * ServerConfig.recipientBacklogMs). Default: no bound by time.
    */
   readonly recipientBacklogMs?: number;
+  /** Bytes of retained messages one call may keep (state for late joiners). Default 4 MiB. */
+  readonly maxRetainedBytesPerCall?: number;
   /** Where suspensions and resumes are logged (default: nowhere). */
   readonly logger?: Logger;
 }
@@ -194,6 +196,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.joinedAt = clock.now();
     this.#broadcastPackets = new TokenBucket(limits.broadcastPacketsPerSecond / 1000, 2 * limits.broadcastPacketsPerSecond, clock.now());
     this.#sessionContext = {
+      retainedBudget: call.retained,
       endpoint: this,
       limits,
       clock,
@@ -423,6 +426,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
     const session = new ServerSession(channelId, sessionId, this.#sessionContext);
     this.#openSessions.set(channelId, session);
     return session;
+  }
+
+  /** A new endpoint entered the call: it gets what this endpoint's sessions retain for it (late joiners). */
+  offerRetainedTo(newcomer: Endpoint): void {
+    for (const session of this.#openSessions.values()) session.offerRetainedTo(newcomer);
   }
 
   /** Its open session on `channelId`, if any. */

@@ -12,6 +12,10 @@ import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
+import { RetainedBudget } from './RetainedState.js';
+
+/** Default bound on a call's retained messages (EndpointSettings.maxRetainedBytesPerCall). */
+const DEFAULT_MAX_RETAINED_BYTES = 4 * 1024 * 1024;
 
 export type GroupCallEvents = {
   /** An endpoint left the call: on its own (`reason` undefined: a clean leave) or ended by the server. */
@@ -32,6 +36,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   readonly groupId: string;
   /** When it was created, on the settings' monotonic clock. */
   readonly createdAt: number;
+  /** What its senders' sessions retain for late joiners (an extension), against the per-call bound. */
+  readonly retained: RetainedBudget;
   readonly #settings: EndpointSettings;
   readonly #logger: Logger;
   readonly #endpoints = new Map<number, Endpoint>();
@@ -47,6 +53,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#settings = settings;
     this.#logger = logger;
     this.createdAt = settings.clock.now();
+    this.retained = new RetainedBudget(settings.maxRetainedBytesPerCall ?? DEFAULT_MAX_RETAINED_BYTES);
   }
 
   /** Every endpoint that joined and has not left, admitted or still connecting. */
@@ -98,6 +105,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: others.map((e) => e.toParticipant()) });
     const participant = endpoint.toParticipant();
     for (const other of others) other.signal({ type: 'participantJoined', endpointId: other.id, participant });
+    // State for late joiners: what the others' sessions retain goes first on its Durable link.
+    for (const other of others) other.offerRetainedTo(endpoint);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
 } from '@backchannel/protocol';
 
 import type { Endpoint } from './Endpoint.js';
+import { RetainedMessage, type RetainedBudget } from './RetainedState.js';
 import { SlowRecipientReports } from './SlowRecipientReports.js';
 
 /** A recipient list over the limit: every message under it is dropped. */
@@ -88,6 +89,8 @@ export interface SessionContext {
   readonly limits: DataChannelLimits;
   /** The server's clock (slow-recipient reports are timed on it). */
   readonly clock: Clock;
+  /** The call's budget for retained messages (state for late joiners). */
+  readonly retainedBudget: RetainedBudget;
   /** The endpoint's held-bytes budget, shared by its sessions. */
   readonly heldBytes: HeldBytesBudget;
   /** A held frame will never be routed (too many, too old, too far ahead, over budget, session closed). */
@@ -111,6 +114,8 @@ export class ServerSession {
   readonly #lists = new Map<number, Recipients>([[0, 'broadcast']]);
   #resolved: readonly Endpoint[] = [];
   #resolvedVersion = -1;
+  /** Its latest retained message (state for late joiners, an extension): made on the first one. */
+  #retained: RetainedMessage | undefined;
   /** Slow-recipient reports to its sender (an extension): made on the first slow recipient. */
   #slowReports: SlowRecipientReports | undefined;
 
@@ -223,6 +228,27 @@ export class ServerSession {
     return ready;
   }
 
+  /**
+   * A message flagged Retain was routed to `targets`, as the Deliver frame `frame`: it is kept for later
+   * recipients, in place of the previous one (state for late joiners).
+   */
+  retain(frame: Uint8Array, targets: readonly Endpoint[]): void {
+    if (this.#closed) return;
+    const context = this.#context;
+    (this.#retained ??= new RetainedMessage(context.heldBytes, context.retainedBudget)).replace(frame, targets);
+  }
+
+  /** After a new recipient list: recipients the retained message has not reached get it now. */
+  offerRetained(): void {
+    if (this.#retained?.frame) this.#retained.offer(this.resolve(this.#generation));
+  }
+
+  /** `newcomer` entered the call: it gets the retained message if it is a recipient of the current list. */
+  offerRetainedTo(newcomer: Endpoint): void {
+    if (!this.#retained?.frame || !this.resolve(this.#generation).includes(newcomer)) return;
+    this.#retained.offer([newcomer]);
+  }
+
   /** `recipient` cannot keep up (slow-recipient feedback): its sender is told, at most once a second per recipient. */
   noteSlowRecipient(recipient: Endpoint, reason: SlowRecipientReason, dropped: number, now: number): void {
     const context = this.#context;
@@ -237,6 +263,7 @@ export class ServerSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#slowReports?.close();
+    this.#retained?.clear();
     const held = this.#held;
     this.#held = [];
     for (const entry of held) this.#drop(entry);
@@ -246,6 +273,7 @@ export class ServerSession {
   abandon(): void {
     this.#closed = true;
     this.#slowReports?.close();
+    this.#retained?.clear();
     for (const entry of this.#held) this.#context.heldBytes.release(entry.bytes.byteLength);
     this.#held = [];
   }

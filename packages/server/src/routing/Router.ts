@@ -145,6 +145,8 @@ export class Router implements FrameHandler {
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
     if (this.#fanOut(sender, session, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
+    // State for late joiners (an extension): `bytes` is now the Deliver frame its recipients got.
+    if (kind === 'durable' && (frame.flags & FrameFlag.Retain) !== 0) session.retain(bytes, targets);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
@@ -228,6 +230,7 @@ export class Router implements FrameHandler {
     if (typeof session === 'string' || frame.generation <= session.generation) return;
     session.setRecipients(frame.generation, frame.recipients);
     this.#stats.recipientListsSet++;
+    session.offerRetained();
     if (session.heldCount === 0) return;
     for (const entry of session.releaseHeld(this.#clock.now())) this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
   }

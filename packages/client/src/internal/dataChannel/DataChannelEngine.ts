@@ -148,6 +148,7 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
         sessionId: this.#nextSessionId++,
         reliability: checked.reliability,
         priority: checked.priority,
+        retain: checked.retain,
         requestedKbps: checked.bitrateInKbps,
       },
       this.#context,

@@ -43,6 +43,8 @@ export interface SenderOptions {
   sessionId: number;
   reliability: Reliability;
   priority: Priority;
+  /** Backchannel extension: the server keeps the latest message for later recipients (Durable only). */
+  retain?: 'none' | 'last';
   /** Bitrate the application asked for (undefined: its class's maximum), clamped to that maximum. */
   requestedKbps: number | undefined;
 }
@@ -68,6 +70,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   #sessionId: number;
   readonly reliability: Reliability;
   readonly priority: Priority;
+  readonly retain: 'none' | 'last';
   readonly queue = new Queue<QueuedItem>();
   readonly #context: SenderContext;
   readonly #bucket: TokenBucket;
@@ -93,7 +96,9 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.#bitrateKbps = this.#clampedKbps();
     const rate = kbpsToBytesPerMs(this.#bitrateKbps);
     this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), context.link.clock.now());
-    this.#flags = (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0);
+    this.#flags =
+      (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0) | (options.retain === 'last' ? FrameFlag.Retain : 0);
+    this.retain = options.retain ?? 'none';
   }
 
   /** The pace, kbit/s: what was asked for, at most the class's maximum under the server's limits. */
