@@ -419,8 +419,8 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses data frames with unknown flag bits', () => {
     const send = encodeSend(header, 1, payload);
-    send[1] = 0x08;
-    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x8');
+    send[1] = 0x10;
+    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x10');
     send[1] = FrameFlag.Retain; // an extension's flag (state for late joiners): known
     assert.equal((decodeClientFrame(send) as { flags: number }).flags, FrameFlag.Retain);
     const deliver = encodeDeliver(header, 1, payload);

@@ -28,6 +28,7 @@ import {
   encodeDeliver,
   encodeNotice,
   encodeCopiesDropped,
+  encodeReceipt,
   encodeSlowRecipient,
   encodeSend,
   encodeSessionClose,
@@ -69,7 +70,7 @@ function integerFromEnv(name: string, fallback: number): number {
 const FRAME_ERROR_CODES: readonly FrameErrorCode[] = ['Truncated', 'UnknownType', 'BadFlags', 'BadChannel', 'BadSession', 'BadRecipients'];
 const DROP_REASONS = Object.values(DropReason);
 const SLOW_REASONS = Object.values(SlowRecipientReason);
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain | FrameFlag.Receipts;
 const UINT32_MAX = 0xffffffff;
 /** Largest fuzzed frame: above the 64 KiB an SCTP message usually carries, so length fields cannot wrap unseen. */
 const MAX_FUZZ_FRAME_BYTES = 70 * 1024;
@@ -166,6 +167,7 @@ const serverFrame: fc.Arbitrary<Uint8Array> = fc.oneof(
     .tuple(mostly(fc.constantFrom(...SLOW_REASONS), fc.integer({ min: 0, max: 255 }) as fc.Arbitrary<SlowRecipientReason>), anyChannel, anySession, uint32, uint32)
     .map(([r, c, s, e, n]) => encodeSlowRecipient(r, c, s, e, n)),
   fc.tuple(anyChannel, anySession, uint32, uint32).map(([c, s, e, n]) => encodeCopiesDropped(c, s, e, n)),
+  fc.tuple(anyChannel, anySession, uint32, uint32).map(([c, s, e, n]) => encodeReceipt(c, s, e, n)),
 );
 
 /** Header fields as [offset, size]: byte 1 (flags, reason, count or reserved), channelId, sessionId, the uint32 at 8, the one at 12. */
@@ -355,6 +357,10 @@ function assertWellFormedServerFrame(frame: ServerFrame, input: Uint8Array): voi
       assert.ok(SLOW_REASONS.includes(frame.reason), `unknown slow-recipient reason ${frame.reason}`);
       assert.deepEqual(encodeSlowRecipient(frame.reason, frame.channelId, frame.sessionId, frame.recipientEndpointId, frame.droppedCount), input);
       return;
+    case FrameType.Receipt:
+      assertAddressed(frame);
+      assert.deepEqual(encodeReceipt(frame.channelId, frame.sessionId, frame.recipientEndpointId, frame.sequenceNumber), input);
+      return;
     case FrameType.CopiesDropped:
       assertAddressed(frame);
       assert.deepEqual(encodeCopiesDropped(frame.channelId, frame.sessionId, frame.senderEndpointId, frame.count), input);
@@ -447,7 +453,7 @@ describe('fuzz: frame encoders round-trip', () => {
     );
   });
 
-  it('encodeSlowRecipient and encodeCopiesDropped → decodeServerFrame give back every field', () => {
+  it('encodeSlowRecipient, encodeCopiesDropped and encodeReceipt → decodeServerFrame give back every field', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SLOW_REASONS), channelId, sessionId, uint32, uint32, (reason, channel, session, endpoint, count) => {
         assert.deepEqual(decodeServerFrame(encodeSlowRecipient(reason, channel, session, endpoint, count)), {
@@ -457,6 +463,13 @@ describe('fuzz: frame encoders round-trip', () => {
           sessionId: session,
           recipientEndpointId: endpoint,
           droppedCount: count,
+        });
+        assert.deepEqual(decodeServerFrame(encodeReceipt(channel, session, endpoint, count)), {
+          type: FrameType.Receipt,
+          channelId: channel,
+          sessionId: session,
+          recipientEndpointId: endpoint,
+          sequenceNumber: count,
         });
         assert.deepEqual(decodeServerFrame(encodeCopiesDropped(channel, session, endpoint, count)), {
           type: FrameType.CopiesDropped,

@@ -111,6 +111,7 @@ function newFixture(): Fixture {
     channel: (kind) => (kind === 'durable' ? durable : lossy),
     endpointCountOf: () => 1,
     identityOf: () => undefined,
+    remoteEndpoints: () => [],
   };
   const scheduler = new SendScheduler(link);
   const released: SenderState[] = [];

@@ -51,7 +51,14 @@ export {
 } from './CommunicationTokenCredential.js';
 export { Features, type CallFeature, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents, type DataChannelReceiverCreatedEvent } from './dataChannel/DataChannelCallFeature.js';
-export { DataChannelSender, type DataChannelSenderEvents, type DataChannelSlowRecipientEvent } from './dataChannel/DataChannelSender.js';
+export {
+  DataChannelSender,
+  type DataChannelDeliveredEvent,
+  type DataChannelDeliveryResult,
+  type DataChannelRecipientEndpoint,
+  type DataChannelSenderEvents,
+  type DataChannelSlowRecipientEvent,
+} from './dataChannel/DataChannelSender.js';
 export {
   DataChannelReceiver,
   type DataChannelReceiverCloseEvent,

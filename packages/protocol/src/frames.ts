@@ -68,6 +68,11 @@ export const FrameType = {
    * that session that does reach it (or its close).
    */
   CopiesDropped: 0x89,
+  /**
+   * server → client (an extension: delivery receipts): a recipient endpoint's SDK has buffered this
+   * endpoint's session's messages up to this sequence number (from the recipient's cumulative LinkAcks).
+   */
+  Receipt: 0x8a,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -80,8 +85,13 @@ export const FrameFlag = {
    * session, for endpoints that join or become recipients later. Copied to the Deliver frame.
    */
   Retain: 0x04,
+  /**
+   * Durable only (an extension, delivery receipts): the sender wants Receipt frames for this message.
+   * Copied to the Deliver frame.
+   */
+  Receipts: 0x08,
 } as const;
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain | FrameFlag.Receipts;
 
 /** Size of the header shared by Send and Deliver frames. */
 export const DATA_HEADER_BYTES = 16;
@@ -92,6 +102,9 @@ const ENDPOINT_LEFT_BYTES = 8;
 const BARRIER_BYTES = 8;
 const SLOW_RECIPIENT_BYTES = 16;
 const COPIES_DROPPED_BYTES = 16;
+const RECEIPT_BYTES = 16;
+/** Receipt's byte 1: the layout's version, so that a later layout can be told apart. */
+export const RECEIPT_VERSION = 1;
 
 /** Why a recipient is reported slow (SlowRecipient's byte 1). Wire values: append, never renumber. */
 export const SlowRecipientReason = {
@@ -208,6 +221,16 @@ export interface CopiesDroppedFrame {
   readonly count: number;
 }
 
+export interface ReceiptFrame {
+  readonly type: typeof FrameType.Receipt;
+  /** The receiving endpoint's own session. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly recipientEndpointId: number;
+  /** The recipient has every message of the session up to this one that was addressed to it. */
+  readonly sequenceNumber: number;
+}
+
 export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame | LinkFrame;
 export type ServerFrame =
   | DeliverFrame
@@ -217,7 +240,8 @@ export type ServerFrame =
   | BarrierAckFrame
   | LinkFrame
   | SlowRecipientFrame
-  | CopiesDroppedFrame;
+  | CopiesDroppedFrame
+  | ReceiptFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
@@ -323,6 +347,18 @@ export function encodeCopiesDropped(channelId: number, sessionId: number, sender
   writeU32(frame, 4, sessionId);
   writeU32(frame, 8, senderEndpointId);
   writeU32(frame, 12, count >>> 0);
+  return frame;
+}
+
+/** Receipt (an extension): `recipientEndpointId` has session (`channelId`, `sessionId`) up to `sequenceNumber`. */
+export function encodeReceipt(channelId: number, sessionId: number, recipientEndpointId: number, sequenceNumber: number): Uint8Array {
+  const frame = new Uint8Array(RECEIPT_BYTES);
+  frame[0] = FrameType.Receipt;
+  frame[1] = RECEIPT_VERSION;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, recipientEndpointId);
+  writeU32(frame, 12, sequenceNumber);
   return frame;
 }
 
@@ -508,6 +544,16 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
         sessionId: readSession(frame),
         senderEndpointId: readU32(frame, 8),
         count: readU32(frame, 12),
+      };
+    case FrameType.Receipt:
+      expectLength(frame, RECEIPT_BYTES, 'Receipt');
+      if (frame[1] !== RECEIPT_VERSION) throw new FrameError('BadFlags', `Receipt version ${frame[1]} is not ${RECEIPT_VERSION}`);
+      return {
+        type: FrameType.Receipt,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        recipientEndpointId: readU32(frame, 8),
+        sequenceNumber: readU32(frame, 12),
       };
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);

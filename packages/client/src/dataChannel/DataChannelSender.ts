@@ -18,6 +18,35 @@ export interface DataChannelSenderEvents {
    * this sender's messages dropped for it since the previous report (0 unless `reason` is `'Dropping'`).
    */
   recipientSlow: [event: DataChannelSlowRecipientEvent];
+  /**
+   * Backchannel extension (delivery receipts; senders made with `receipts: true`): a recipient endpoint's
+   * SDK has buffered every message of this sender addressed to it up to `sequenceNumber`. Cumulative and
+   * batched: one event covers many messages.
+   */
+  messagesDelivered: [event: DataChannelDeliveredEvent];
+}
+
+/** What `messagesDelivered` carries (an extension). */
+export interface DataChannelDeliveredEvent {
+  participant: CommunicationIdentifierKind;
+  /** The recipient endpoint (as `RemoteParticipant.endpointId`). */
+  endpointId: number;
+  /** Every message up to this one that was addressed to the endpoint has reached its SDK. */
+  sequenceNumber: number;
+}
+
+/** A recipient endpoint, in a {@link DataChannelDeliveryResult}. */
+export interface DataChannelRecipientEndpoint {
+  participant: CommunicationIdentifierKind;
+  endpointId: number;
+}
+
+/** What `whenDelivered` resolves with (an extension). */
+export interface DataChannelDeliveryResult {
+  /** Endpoints whose SDK has the message. */
+  reached: DataChannelRecipientEndpoint[];
+  /** Endpoints that left the call (or the sender closed) before it reached them. */
+  missed: DataChannelRecipientEndpoint[];
 }
 
 /** What `recipientSlow` carries (an extension). */
@@ -50,6 +79,9 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
     this.#state = state;
     this.#link = link;
     state.on('messageDropped', (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error }));
+    state.on('messagesDelivered', (endpointId, identity, sequenceNumber) =>
+      this.emit('messagesDelivered', { participant: communicationUserKind(identity), endpointId, sequenceNumber }),
+    );
     state.on('recipientSlow', (endpointId, identity, reason, droppedMessages) =>
       this.emit('recipientSlow', { participant: communicationUserKind(identity), endpointId, reason, droppedMessages }),
     );
@@ -78,6 +110,37 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
   /** Backchannel extension. */
   get priority(): DataChannelPriority {
     return this.#state.priority;
+  }
+
+  /** Backchannel extension: the sequence number of the last message `sendMessage` took (0 before the first). */
+  get sequenceNumber(): number {
+    return this.#state.lastSequenceNumber;
+  }
+
+  /** Backchannel extension (delivery receipts): whether the sender was made with `receipts: true`. */
+  get receipts(): boolean {
+    return this.#state.receipts !== undefined;
+  }
+
+  /**
+   * Backchannel extension (delivery receipts): resolves once message `sequenceNumber` (default: the last
+   * one sent) has reached the SDK of each recipient endpoint in the call now (or of those of `participants`
+   * among them), with those that left the call before it reached them as `missed`. Throws `InvalidArgument`
+   * if the sender was made without `receipts: true`.
+   */
+  whenDelivered(sequenceNumber = this.#state.lastSequenceNumber, options?: { participants?: CommunicationIdentifier[] }): Promise<DataChannelDeliveryResult> {
+    const receipts = this.#state.receipts;
+    if (!receipts) throw invalidArgument('whenDelivered needs a sender made with receipts: true');
+    let endpoints = this.#state.currentRecipients();
+    if (options?.participants) {
+      const chosen = new Set(validateParticipants(options.participants, this.#link));
+      endpoints = endpoints.filter((endpoint) => chosen.has(endpoint.identity));
+    }
+    const named = (endpoint: { endpointId: number; identity: string }): DataChannelRecipientEndpoint => ({
+      participant: communicationUserKind(endpoint.identity),
+      endpointId: endpoint.endpointId,
+    });
+    return receipts.whenDelivered(sequenceNumber >>> 0, endpoints).then((outcome) => ({ reached: outcome.reached.map(named), missed: outcome.missed.map(named) }));
   }
 
   /** Backchannel extension (state for late joiners): whether the server keeps its latest message for later recipients. */

@@ -23,6 +23,12 @@ export interface DataChannelSenderOpenOptions {
    * becomes a recipient later, before any newer message. Default `'none'` (as the reference).
    */
   retain?: DataChannelRetain;
+  /**
+   * Backchannel extension (delivery receipts), Durable senders only: the sender learns, per recipient
+   * endpoint, up to which sequence number its messages reached that endpoint's SDK (`messagesDelivered`,
+   * `whenDelivered`). Default false (as the reference).
+   */
+  receipts?: boolean;
 }
 
 /** Backchannel extension: what the server keeps of a sender's messages for later recipients. */

@@ -35,6 +35,7 @@ import { JoinError } from '../errors.js';
 import { Emitter, type ListenerErrorReporter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
+import { ReceiptTracker } from './DeliveryReceipts.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
@@ -181,6 +182,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
   #backlogged = false;
   /** Copies dropped for it, per remote session, not yet told to it (CopiesDropped; an extension). */
   readonly #droppedCopies = new Map<ServerSession, number>();
+  /** Receipts-flagged messages sent to it, by link number, until it acknowledges them (an extension). */
+  readonly #receipts = new ReceiptTracker();
 
   constructor(id: number, call: GroupCall, signaling: SignalingSink, settings: EndpointSettings) {
     super(settings.reportListenerError);
@@ -334,6 +337,14 @@ export class Endpoint extends Emitter<EndpointEvents> {
     return this.#backlogged;
   }
 
+  /**
+   * A copy of `session`'s message `sequenceNumber`, flagged for receipts, was just handed to its link (sent
+   * or kept): its sender gets a receipt when this endpoint acknowledges it.
+   */
+  expectReceipt(session: ServerSession, sequenceNumber: number): void {
+    this.#receipts.note(this.#link.sent, session, sequenceNumber);
+  }
+
   /** Whether copies were dropped for it that it has not been told of. Read per copy: cheap. */
   get hasDroppedCopies(): boolean {
     return this.#droppedCopies.size > 0;
@@ -477,6 +488,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (this.#resumeTimer !== undefined) this.#settings.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
     this.#link.close();
+    this.#receipts.clear();
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
@@ -543,6 +555,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
       case 'frame':
         return frames.handleFrame(this, kind, frame);
       case 'ack':
+        // What it acknowledged: every link frame sent but those still kept.
+        this.#receipts.acknowledged((this.#link.sent - this.#link.keptFrames) >>> 0, this.id);
         if (this.#endWhenDelivered && this.#link.keptFrames === 0) this.close(this.#endWhenDelivered.reason);
         return;
       case 'resumed':

@@ -7,6 +7,7 @@
 import {
   DATA_HEADER_BYTES,
   TokenBucket,
+  encodeReceipt,
   kbpsToBytesPerMs,
   senderMaxKbps,
   type ChannelKind,
@@ -247,6 +248,13 @@ export class ServerSession {
   offerRetainedTo(newcomer: Endpoint): void {
     if (!this.#retained?.frame || !this.resolve(this.#generation).includes(newcomer)) return;
     this.#retained.offer([newcomer]);
+  }
+
+  /** Delivery receipts (an extension): `recipientId` has this session's messages up to `sequenceNumber`. */
+  sendReceipt(recipientId: number, sequenceNumber: number): void {
+    const sender = this.#context.endpoint;
+    if (this.#closed || sender.state === 'closed') return;
+    sender.deliver('durable', encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
   }
 
   /** `recipient` cannot keep up (slow-recipient feedback): its sender is told, at most once a second per recipient. */

@@ -144,7 +144,8 @@ export class Router implements FrameHandler {
     if (!broadcast && targets.length > this.#limits.maxRecipients) return this.#drop(sender, frame, DropReason.TooManyRecipients);
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
-    if (this.#fanOut(sender, session, kind, bytes, targets, now) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
+    const receipts = kind === 'durable' && (frame.flags & FrameFlag.Receipts) !== 0 ? frame.sequenceNumber : undefined;
+    if (this.#fanOut(sender, session, kind, bytes, targets, now, receipts) && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
     // State for late joiners (an extension): `bytes` is now the Deliver frame its recipients got.
     if (kind === 'durable' && (frame.flags & FrameFlag.Retain) !== 0) session.retain(bytes, targets);
     this.#observeRouting?.(this.#clock.now() - now);
@@ -187,7 +188,15 @@ export class Router implements FrameHandler {
    * if a copy was dropped for a slow recipient (the caller reports a Durable one to its sender: one Notice
    * RecipientSlow per message, however many copies; Durable data is delivered or someone is told).
    */
-  #fanOut(sender: Endpoint, session: ServerSession, kind: ChannelKind, bytes: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
+  #fanOut(
+    sender: Endpoint,
+    session: ServerSession,
+    kind: ChannelKind,
+    bytes: Uint8Array,
+    targets: readonly Endpoint[],
+    now: number,
+    receiptFor: number | undefined,
+  ): boolean {
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
     const stats = this.#stats;
     let slow = false;
@@ -195,6 +204,8 @@ export class Router implements FrameHandler {
       // Slow-recipient feedback (an extension): a recipient that was dropped for hears how many first.
       if (target.hasDroppedCopies) target.tellDroppedCopies(session, sender.id);
       const result = target.deliver(kind, deliver, now);
+      // Delivery receipts (an extension): a copy on the recipient's link is acknowledged with it.
+      if (receiptFor !== undefined && (result === 'sent' || result === 'kept')) target.expectReceipt(session, receiptFor);
       if (result === 'sent') {
         stats.deliveries++;
         if (kind === 'durable' && target.backlogged) session.noteSlowRecipient(target, SlowRecipientReason.Backlogged, 0, now);

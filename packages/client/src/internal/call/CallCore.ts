@@ -125,6 +125,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       durableFlow: this.#link,
       endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
       identityOf: (endpointId) => this.roster.identityOf(endpointId),
+      remoteEndpoints: () => Array.from(this.roster.entries, (entry) => ({ endpointId: entry.endpointId, identity: entry.identity })),
     };
     this.engine = new DataChannelEngine(this.link, { receiverBufferSize: context.receiverBufferSize, reportListenerError: context.reportListenerError });
     this.#flow = setup.kind === 'group' ? new GroupJoin(this) : new PeerCallSetup(this, setup);

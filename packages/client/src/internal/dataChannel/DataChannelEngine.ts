@@ -149,6 +149,7 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
         reliability: checked.reliability,
         priority: checked.priority,
         retain: checked.retain,
+        receipts: checked.receipts,
         requestedKbps: checked.bitrateInKbps,
       },
       this.#context,
@@ -210,6 +211,13 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
         const identity = this.#link.identityOf(frame.recipientEndpointId) ?? this.#departing.get(frame.recipientEndpointId)?.identity;
         if (identity === undefined) return; // left and forgotten: no participant to name
         sender.reportSlowRecipient(frame.recipientEndpointId, identity, SLOW_REASON_NAMES[frame.reason], frame.droppedCount);
+        return;
+      }
+      case FrameType.Receipt: {
+        const sender = this.#senders.get(frame.channelId);
+        if (sender?.sessionId !== frame.sessionId) return;
+        const identity = this.#link.identityOf(frame.recipientEndpointId) ?? this.#departing.get(frame.recipientEndpointId)?.identity;
+        if (identity !== undefined) sender.reportReceipt(frame.recipientEndpointId, identity, frame.sequenceNumber);
         return;
       }
       case FrameType.CopiesDropped:
@@ -334,6 +342,8 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     this.#departing.delete(endpointId);
     this.#held.delete(endpointId);
     this.#receivers.closeEndpoint(endpointId);
+    // In band, after its last receipts: what it had not acknowledged, it never will.
+    for (const sender of this.#senders.values()) sender.receipts?.left(endpointId);
   }
 
   /**

@@ -31,6 +31,8 @@ export interface DataLink {
   readonly durableFlow: DurableFlow;
   /** Remote endpoints of `identity` in the call, for the recipients-per-sender limit. */
   endpointCountOf(identity: string): number;
+  /** The remote endpoints in the roster now (delivery receipts wait for them). */
+  remoteEndpoints(): readonly { readonly endpointId: number; readonly identity: string }[];
   /** Identity of a remote endpoint, or undefined if the roster does not (yet) know it. */
   identityOf(endpointId: number): string | undefined;
 }
