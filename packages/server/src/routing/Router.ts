@@ -1,9 +1,11 @@
 /**
  * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: its
- * token lets it send on the channel (channel permissions, an extension), the session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
- * rules (budget and packet rate), the sender's pace for its class, and the recipient count; then it
- * resolves the recipients (only those whose token lets them receive on the channel), rewrites the frame into a Deliver frame in place and fans the same bytes out to
- * every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * token lets it send on the channel (channel permissions, an extension), the session is current, the size,
+ * the recipient list (held for a Lossy frame that outran it), the broadcast rules (budget and packet rate),
+ * the sender's pace for its class, and the recipient count; then it resolves the recipients (only those
+ * whose token lets them receive on the channel), rewrites the frame into a Deliver frame in place and fans
+ * the same bytes out to every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * The extensions ride along: slow-recipient reports and dropped-copy counts, receipts, retained state.
  *
  * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
  * so that network jitter on well-behaved senders never trips them.
