@@ -8,6 +8,7 @@
  *   network <Bad|Good>         networkReconnect changed
  *   received <json array>      once <expected> messages have arrived, or on "report" from stdin: the
  *                              indexes read so far, in arrival order
+ *   dropped <n>                after each "report": its receivers' droppedMessageCount, summed
  *   ended <code>               the call ended
  *
  *   node --import tsx test/helpers/frozenParticipantProcess.ts <serverUrl> <token> <groupId> <expected>
@@ -22,9 +23,11 @@ const expected = Number(expectedText);
 
 const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 const received: number[] = [];
+const receivers: { droppedMessageCount: number }[] = [];
 const agent = await new CallClient({ serverUrl }).createCallAgent(new CommunicationTokenCredential(token), { displayName: 'frozen' });
 const call = agent.join({ groupId });
 call.feature(Features.DataChannel).on('dataChannelReceiverCreated', (receiver) => {
+  receivers.push(receiver);
   receiver.on('messageReady', () => {
     const before = received.length;
     for (let m = receiver.readMessage(); m; m = receiver.readMessage()) received.push(new DataView(m.data.buffer, m.data.byteOffset).getUint32(0));
@@ -40,6 +43,9 @@ call.on('stateChanged', () => {
   }
 });
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'report') say(`received ${JSON.stringify(received)}`);
+  if (line === 'report') {
+    say(`received ${JSON.stringify(received)}`);
+    say(`dropped ${receivers.reduce((sum, r) => sum + r.droppedMessageCount, 0)}`);
+  }
   if (line === 'quit') void agent.dispose().then(() => process.exit(0));
 });

@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import { isRestError } from '@azure/communication-common';
-import { CommunicationIdentityClient } from '@azure/communication-identity';
-import { PROTOCOL_VERSION, SignalingCloseCode, encodeSignaling, parseCloseReason, parseServerMessage } from '@backchannel/protocol';
+import { CommunicationIdentityClient, type TokenScope } from '@azure/communication-identity';
+import { CHANNELS_CLAIM, PROTOCOL_VERSION, SignalingCloseCode, encodeSignaling, parseCloseReason, parseServerMessage } from '@backchannel/protocol';
 import { WebSocket } from 'ws';
 
 import { selfSignedCertificate } from '../../bench/lib/tls.js';
@@ -149,6 +149,16 @@ describe('the reference CommunicationIdentityClient, over HTTPS', () => {
     const minutesLeft = (expiresOn.getTime() - Date.now()) / 60_000;
     assert.ok(minutesLeft > 59 && minutesLeft <= 60, `asked for 60 minutes, got ${minutesLeft}`);
     assert.deepEqual(await hello(h.server.url, ca, token), { welcome: user.communicationUserId });
+  });
+
+  it('createUserAndToken and getToken take the channel-permission scopes (an extension), carried signed in the token', async () => {
+    // The reference types its scopes as a closed union; the strings pass through its client unchanged.
+    const scopes = ['voip', 'channels.send:1-9', 'channels.receive:100-199'] as unknown as TokenScope[];
+    const claimsOf = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { user, token } = await client.createUserAndToken(scopes);
+    assert.deepEqual(claimsOf(token)[CHANNELS_CLAIM], { send: [[1, 9]], receive: [[100, 199]] });
+    const renewed = await client.getToken(user, ['voip', 'channels.send:none'] as unknown as TokenScope[]);
+    assert.deepEqual(claimsOf(renewed.token)[CHANNELS_CLAIM], { send: [] });
   });
 
   it('revokeTokens ends the call joined with the old token (InvalidToken), and the server refuses that token from then on', async () => {

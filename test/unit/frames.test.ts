@@ -8,6 +8,7 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
+  SlowRecipientReason,
   MAX_IDENTITY_BYTES,
   MAX_RECIPIENT_LIST_ENTRIES,
   decodeClientFrame,
@@ -16,7 +17,9 @@ import {
   encodeBarrierAck,
   encodeDeliver,
   encodeEndpointLeft,
+  encodeCopiesDropped,
   encodeNotice,
+  encodeSlowRecipient,
   encodeSend,
   encodeSessionClose,
   encodeSessionClosed,
@@ -213,8 +216,9 @@ describe('Notice frame', () => {
     unknownBelow[1] = 0;
     assertFrameError(() => decodeServerFrame(unknownBelow), 'BadFlags', 'unknown notice reason 0');
     const unknownAbove = encodeNotice(DropReason.Bandwidth, 7, 2, 1);
-    unknownAbove[1] = 9;
-    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', 'unknown notice reason 9');
+    const above = Math.max(...Object.values(DropReason)) + 1;
+    unknownAbove[1] = above;
+    assertFrameError(() => decodeServerFrame(unknownAbove), 'BadFlags', `unknown notice reason ${above}`);
   });
 });
 
@@ -366,10 +370,25 @@ describe('decoders refuse malformed frames', () => {
     }
   });
 
+  it('SlowRecipient and CopiesDropped (extension): 16 bytes, a known reason, a zero reserved byte', () => {
+    const slow = encodeSlowRecipient(SlowRecipientReason.Dropping, 9, 2, 77, 5);
+    assert.deepEqual(decodeServerFrame(slow), { type: FrameType.SlowRecipient, reason: SlowRecipientReason.Dropping, channelId: 9, sessionId: 2, recipientEndpointId: 77, droppedCount: 5 });
+    assertFrameError(() => decodeServerFrame(slow.subarray(0, 15)), 'Truncated', 'SlowRecipient frame must be 16 bytes, got 15');
+    const badReason = slow.slice();
+    badReason[1] = 0;
+    assertFrameError(() => decodeServerFrame(badReason), 'BadFlags', 'unknown slow-recipient reason 0');
+    const copies = encodeCopiesDropped(9, 2, 77, 5);
+    assert.deepEqual(decodeServerFrame(copies), { type: FrameType.CopiesDropped, channelId: 9, sessionId: 2, senderEndpointId: 77, count: 5 });
+    const reserved = copies.slice();
+    reserved[1] = 1;
+    assertFrameError(() => decodeServerFrame(reserved), 'BadFlags', 'CopiesDropped byte 1 must be 0, got 1');
+    assertFrameError(() => decodeClientFrame(copies), 'UnknownType', 'unknown client frame type 0x89');
+  });
+
   it('refuses unknown frame types', () => {
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x00, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x0');
     assertFrameError(() => decodeClientFrame(Uint8Array.of(0x08, 0, 0, 1)), 'UnknownType', 'unknown client frame type 0x8');
-    assertFrameError(() => decodeServerFrame(Uint8Array.of(0x89, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0x89');
+    assertFrameError(() => decodeServerFrame(Uint8Array.of(0xfe, 0, 0, 1)), 'UnknownType', 'unknown server frame type 0xfe');
   });
 
   it('refuses a batch (0x07, 0x88): it is split with readBatch before its frames are decoded', () => {
@@ -406,8 +425,10 @@ describe('decoders refuse malformed frames', () => {
 
   it('refuses data frames with unknown flag bits', () => {
     const send = encodeSend(header, 1, payload);
-    send[1] = 0x04;
-    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x4');
+    send[1] = 0x10;
+    assertFrameError(() => decodeClientFrame(send), 'BadFlags', 'unknown flag bits 0x10');
+    send[1] = FrameFlag.Retain; // an extension's flag (state for late joiners): known
+    assert.equal((decodeClientFrame(send) as { flags: number }).flags, FrameFlag.Retain);
     const deliver = encodeDeliver(header, 1, payload);
     deliver[1] = 0x83;
     assertFrameError(() => decodeServerFrame(deliver), 'BadFlags', 'unknown flag bits 0x83');

@@ -21,12 +21,16 @@ import {
   MIN_CHANNEL_ID,
   PROTOCOL_VERSION,
   SignalingError,
+  SlowRecipientReason,
   clientMessageSchema,
   decodeClientFrame,
   decodeServerFrame,
   encodeBatch,
   encodeDeliver,
   encodeNotice,
+  encodeCopiesDropped,
+  encodeReceipt,
+  encodeSlowRecipient,
   encodeSend,
   encodeSessionClose,
   encodeSessionClosed,
@@ -67,7 +71,8 @@ function integerFromEnv(name: string, fallback: number): number {
 
 const FRAME_ERROR_CODES: readonly FrameErrorCode[] = ['Truncated', 'UnknownType', 'BadFlags', 'BadChannel', 'BadSession', 'BadRecipients', 'BadBatch'];
 const DROP_REASONS = Object.values(DropReason);
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
+const SLOW_REASONS = Object.values(SlowRecipientReason);
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain | FrameFlag.Receipts;
 const UINT32_MAX = 0xffffffff;
 /** Largest fuzzed frame: above the 64 KiB an SCTP message usually carries, so length fields cannot wrap unseen. */
 const MAX_FUZZ_FRAME_BYTES = 70 * 1024;
@@ -160,6 +165,11 @@ const serverFrame: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.tuple(anyHeader, uint32, fc.uint8Array({ maxLength: 8 })).map(([h, sender, p]) => encodeDeliver(h, sender, p)),
   fc.tuple(anyChannel, anySession, uint32).map(([c, s, e]) => encodeSessionClosed(c, s, e)),
   fc.tuple(anyReason, anyChannel, anySession, uint32).map(([r, c, s, q]) => encodeNotice(r, c, s, q)),
+  fc
+    .tuple(mostly(fc.constantFrom(...SLOW_REASONS), fc.integer({ min: 0, max: 255 }) as fc.Arbitrary<SlowRecipientReason>), anyChannel, anySession, uint32, uint32)
+    .map(([r, c, s, e, n]) => encodeSlowRecipient(r, c, s, e, n)),
+  fc.tuple(anyChannel, anySession, uint32, uint32).map(([c, s, e, n]) => encodeCopiesDropped(c, s, e, n)),
+  fc.tuple(anyChannel, anySession, uint32, uint32).map(([c, s, e, n]) => encodeReceipt(c, s, e, n)),
 );
 
 /** Header fields as [offset, size]: byte 1 (flags, reason, count or reserved), channelId, sessionId, the uint32 at 8, the one at 12. */
@@ -343,6 +353,19 @@ function assertWellFormedServerFrame(frame: ServerFrame, input: Uint8Array): voi
       assert.ok(DROP_REASONS.includes(frame.reason), `unknown notice reason ${frame.reason}`);
       assertUint32(frame.sequenceNumber, 'sequenceNumber');
       assert.deepEqual(encodeNotice(frame.reason, frame.channelId, frame.sessionId, frame.sequenceNumber), input);
+      return;
+    case FrameType.SlowRecipient:
+      assertAddressed(frame);
+      assert.ok(SLOW_REASONS.includes(frame.reason), `unknown slow-recipient reason ${frame.reason}`);
+      assert.deepEqual(encodeSlowRecipient(frame.reason, frame.channelId, frame.sessionId, frame.recipientEndpointId, frame.droppedCount), input);
+      return;
+    case FrameType.Receipt:
+      assertAddressed(frame);
+      assert.deepEqual(encodeReceipt(frame.channelId, frame.sessionId, frame.recipientEndpointId, frame.sequenceNumber), input);
+      return;
+    case FrameType.CopiesDropped:
+      assertAddressed(frame);
+      assert.deepEqual(encodeCopiesDropped(frame.channelId, frame.sessionId, frame.senderEndpointId, frame.count), input);
       return;
     default:
       assert.fail(`decodeServerFrame returned a frame of type ${String((frame as { type: unknown }).type)}`);
@@ -533,6 +556,36 @@ describe('fuzz: frame encoders round-trip', () => {
       fc.property(channelId, sessionId, uint32, (channel, session, sender) => {
         const decoded = decodeServerFrame(encodeSessionClosed(channel, session, sender));
         assert.deepEqual(decoded, { type: FrameType.SessionClosed, channelId: channel, sessionId: session, senderEndpointId: sender });
+      }),
+      FUZZ,
+    );
+  });
+
+  it('encodeSlowRecipient, encodeCopiesDropped and encodeReceipt → decodeServerFrame give back every field', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SLOW_REASONS), channelId, sessionId, uint32, uint32, (reason, channel, session, endpoint, count) => {
+        assert.deepEqual(decodeServerFrame(encodeSlowRecipient(reason, channel, session, endpoint, count)), {
+          type: FrameType.SlowRecipient,
+          reason,
+          channelId: channel,
+          sessionId: session,
+          recipientEndpointId: endpoint,
+          droppedCount: count,
+        });
+        assert.deepEqual(decodeServerFrame(encodeReceipt(channel, session, endpoint, count)), {
+          type: FrameType.Receipt,
+          channelId: channel,
+          sessionId: session,
+          recipientEndpointId: endpoint,
+          sequenceNumber: count,
+        });
+        assert.deepEqual(decodeServerFrame(encodeCopiesDropped(channel, session, endpoint, count)), {
+          type: FrameType.CopiesDropped,
+          channelId: channel,
+          sessionId: session,
+          senderEndpointId: endpoint,
+          count,
+        });
       }),
       FUZZ,
     );

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setImmediate as flushMicrotasks } from 'node:timers/promises';
 
 import {
+  ALL_CHANNELS,
   DATA_HEADER_BYTES,
   DEFAULT_LIMITS,
   FrameFlag,
@@ -113,6 +114,7 @@ function newFixture(): Fixture {
   durable.onSend = (frame) => (flow.unacknowledgedBytes += frame.byteLength);
   const durableQueue = { bytes: 0 };
   const link: DataLink = {
+    channels: ALL_CHANNELS,
     durableFlow: flow,
     clock: systemClock,
     limits,
@@ -120,6 +122,7 @@ function newFixture(): Fixture {
     channel: (kind) => (kind === 'durable' ? durable : lossy),
     endpointCountOf: () => 1,
     identityOf: () => undefined,
+    remoteEndpoints: () => [],
   };
   const scheduler = new SendScheduler(link);
   const released: SenderState[] = [];

@@ -55,6 +55,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
   { flags: '--rtc-cert-file <file>', key: 'rtcCertFile', parse: text, help: 'PEM certificate every peer connection presents in DTLS (default: an ECDSA P-256 one made at start)' },
   { flags: '--rtc-key-file <file>', key: 'rtcKeyFile', parse: text, help: 'PEM private key of --rtc-cert-file (unencrypted)' },
   { flags: '--resume-window-ms <ms>', key: 'resumeWindowMs', parse: number, help: 'how long an endpoint that lost its connection is kept for its SDK to resume it (0: not kept)' },
+  { flags: '--max-retained-bytes-per-call <bytes>', key: 'maxRetainedBytesPerCall', parse: number, help: "bytes of retained messages (senders with retain: 'last') one call may keep" },
   { flags: '--recipient-backlog-ms <ms>', key: 'recipientBacklogMs', parse: number, help: 'how long Durable data toward one receiver may wait at the rate its path drains before its copies are dropped as slow' },
   { flags: '--ring-timeout-ms <ms>', key: 'ringTimeoutMs', parse: number, help: 'how long a 1:1 call rings before NoAnswer' },
   { flags: '--shutdown-drain-ms <ms>', key: 'shutdownDrainMs', parse: number, help: 'on SIGTERM, time allowed for queued Durable data to leave' },

@@ -126,9 +126,10 @@ export class CallAgent extends TypedEmitter<CallAgentEvents> {
     super(context.reportListenerError);
     this.#context = context;
     const { signaling } = context;
-    this.#stopRefreshing = keepCredentialFresh(context.credential, context.initialToken, context.clock, (token) =>
-      signaling.send({ type: 'refreshToken', token: token.token }),
-    );
+    this.#stopRefreshing = keepCredentialFresh(context.credential, context.initialToken, context.clock, (token) => {
+      signaling.send({ type: 'refreshToken', token: token.token });
+      signaling.tokenRefreshed(token.token);
+    });
     // A lost connection is re-established with a fresh token from the credential (docs/reliability.md).
     signaling.enableReconnect({ getToken: async () => (await tokenOf(context.credential)).token });
     signaling.on('incomingCall', (message) => this.#onIncomingCall(message));

@@ -51,7 +51,14 @@ export {
 } from './CommunicationTokenCredential.js';
 export { Features, type CallFeature, type CallFeatureFactory } from './Features.js';
 export { DataChannelCallFeature, type DataChannelCallFeatureEvents, type DataChannelReceiverCreatedEvent } from './dataChannel/DataChannelCallFeature.js';
-export { DataChannelSender, type DataChannelSenderEvents } from './dataChannel/DataChannelSender.js';
+export {
+  DataChannelSender,
+  type DataChannelDeliveredEvent,
+  type DataChannelDeliveryResult,
+  type DataChannelRecipientEndpoint,
+  type DataChannelSenderEvents,
+  type DataChannelSlowRecipientEvent,
+} from './dataChannel/DataChannelSender.js';
 export {
   DataChannelReceiver,
   type DataChannelReceiverCloseEvent,
@@ -78,7 +85,9 @@ export type {
   DataChannelMessage,
   DataChannelPriority,
   DataChannelReliability,
+  DataChannelRetain,
   DataChannelSenderOpenOptions,
+  DataChannelSlowRecipientReason,
 } from './dataChannel/types.js';
 export { BackchannelError, CallError, CallErrorCode, DataChannelError, DataChannelErrorCode, PeerCallEndCode } from './errors.js';
 export { TypedEmitter, type CollectionUpdatedEvent, type ListenerErrorReporter, type Listener, type PropertyChangedEvent } from './events.js';

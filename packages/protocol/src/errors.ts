@@ -36,6 +36,11 @@ export const DataChannelErrorCode = {
   MessageFailureForTrafficLimit: 'DataChannelMessageFailureForTrafficLimit',
   /** Backchannel addition: an argument was refused (bad channelId, too many recipients, data not bytes). */
   InvalidArgument: 'InvalidArgument',
+  /**
+   * Backchannel extension (channel permissions): the token of this identity does not let it send on the
+   * sender's channel (refused by the SDK first, and by the server: Notice `ChannelNotPermitted`).
+   */
+  ChannelNotPermitted: 'DataChannelChannelNotPermitted',
 } as const;
 export type DataChannelErrorCode = (typeof DataChannelErrorCode)[keyof typeof DataChannelErrorCode];
 
@@ -114,6 +119,8 @@ export const DropReason = {
    * reach it within the server's recipient backlog bound) was dropped; the other recipients got it.
    */
   RecipientSlow: 8,
+  /** The sender's token does not let it send on the frame's channel (channel permissions, an extension). */
+  ChannelNotPermitted: 9,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -137,6 +144,8 @@ export function errorCodeForDrop(reason: DropReason): DataChannelErrorCode {
       return DataChannelErrorCode.MessageFailureForTrafficLimit;
     case DropReason.StaleSession:
       return DataChannelErrorCode.SenderClosed;
+    case DropReason.ChannelNotPermitted:
+      return DataChannelErrorCode.ChannelNotPermitted;
   }
 }
 
@@ -159,6 +168,8 @@ export function dropReasonText(reason: DropReason): string {
       return 'more open senders than allowed';
     case DropReason.RecipientSlow:
       return 'a recipient is too far behind: its copy was dropped';
+    case DropReason.ChannelNotPermitted:
+      return "the sender's token does not permit sending on this channel";
   }
 }
 

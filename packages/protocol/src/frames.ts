@@ -63,6 +63,23 @@ export const FrameType = {
   ServerLinkResume: 0x87,
   /** server → client: several server frames in one SCTP message (batch.ts), only to a client of protocol 3 or later. */
   ServerBatch: 0x88,
+  /**
+   * server → client (an extension: slow-recipient feedback): one recipient of this endpoint's session is
+   * too slow: its copies are being dropped, held back, or kept while it is away. Rate-limited per
+   * (session, recipient); carries the copies dropped for it since the last report.
+   */
+  SlowRecipient: 0x89,
+  /**
+   * server → client (an extension: slow-recipient feedback): the server dropped this many copies of a
+   * remote session's messages for this endpoint, which was too far behind. Sent before the next copy of
+   * that session that does reach it (or its close).
+   */
+  CopiesDropped: 0x8a,
+  /**
+   * server → client (an extension: delivery receipts): a recipient endpoint's SDK has buffered this
+   * endpoint's session's messages up to this sequence number (from the recipient's cumulative LinkAcks).
+   */
+  Receipt: 0x8b,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -70,8 +87,18 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 export const FrameFlag = {
   Lossy: 0x01,
   HighPriority: 0x02,
+  /**
+   * Durable only (an extension, state for late joiners): the server keeps this message, the latest of its
+   * session, for endpoints that join or become recipients later. Copied to the Deliver frame.
+   */
+  Retain: 0x04,
+  /**
+   * Durable only (an extension, delivery receipts): the sender wants Receipt frames for this message.
+   * Copied to the Deliver frame.
+   */
+  Receipts: 0x08,
 } as const;
-const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority;
+const KNOWN_FLAGS = FrameFlag.Lossy | FrameFlag.HighPriority | FrameFlag.Retain | FrameFlag.Receipts;
 
 /** Size of the header shared by Send and Deliver frames. */
 export const DATA_HEADER_BYTES = 16;
@@ -80,6 +107,23 @@ const SESSION_CLOSED_BYTES = 12;
 const NOTICE_BYTES = 12;
 const ENDPOINT_LEFT_BYTES = 8;
 const BARRIER_BYTES = 8;
+const SLOW_RECIPIENT_BYTES = 16;
+const COPIES_DROPPED_BYTES = 16;
+const RECEIPT_BYTES = 16;
+/** Receipt's byte 1: the layout's version, so that a later layout can be told apart. */
+export const RECEIPT_VERSION = 1;
+
+/** Why a recipient is reported slow (SlowRecipient's byte 1). Wire values: append, never renumber. */
+export const SlowRecipientReason = {
+  /** Copies for it were dropped: it is further behind than the server's bounds allow. */
+  Dropping: 1,
+  /** Its copies are delivered, but late: what waits for it is past half the server's bound. */
+  Backlogged: 2,
+  /** Its connection is lost: its copies are kept for its resume, not delivered yet. */
+  Suspended: 3,
+} as const;
+export type SlowRecipientReason = (typeof SlowRecipientReason)[keyof typeof SlowRecipientReason];
+const SLOW_RECIPIENT_REASONS = new Set<number>(Object.values(SlowRecipientReason));
 const SET_RECIPIENTS_HEADER_BYTES = 12;
 /** Longest identity id a recipient list can carry, in UTF-8 bytes. */
 export const MAX_IDENTITY_BYTES = 255;
@@ -164,8 +208,47 @@ export interface EndpointLeftFrame {
   readonly endpointId: number;
 }
 
+export interface SlowRecipientFrame {
+  readonly type: typeof FrameType.SlowRecipient;
+  readonly reason: SlowRecipientReason;
+  /** The session of the receiving endpoint whose recipient this is. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly recipientEndpointId: number;
+  /** Copies dropped for it since the previous report (0 for Backlogged, Suspended). */
+  readonly droppedCount: number;
+}
+
+export interface CopiesDroppedFrame {
+  readonly type: typeof FrameType.CopiesDropped;
+  /** The remote session whose copies were dropped for the receiving endpoint. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly senderEndpointId: number;
+  readonly count: number;
+}
+
+export interface ReceiptFrame {
+  readonly type: typeof FrameType.Receipt;
+  /** The receiving endpoint's own session. */
+  readonly channelId: number;
+  readonly sessionId: number;
+  readonly recipientEndpointId: number;
+  /** The recipient has every message of the session up to this one that was addressed to it. */
+  readonly sequenceNumber: number;
+}
+
 export type ClientFrame = SendFrame | SessionCloseFrame | SetRecipientsFrame | BarrierFrame | LinkFrame;
-export type ServerFrame = DeliverFrame | SessionClosedFrame | NoticeFrame | EndpointLeftFrame | BarrierAckFrame | LinkFrame;
+export type ServerFrame =
+  | DeliverFrame
+  | SessionClosedFrame
+  | NoticeFrame
+  | EndpointLeftFrame
+  | BarrierAckFrame
+  | LinkFrame
+  | SlowRecipientFrame
+  | CopiesDroppedFrame
+  | ReceiptFrame;
 export type Frame = ClientFrame | ServerFrame;
 
 /** Why a frame was refused by a decoder. */
@@ -250,6 +333,41 @@ export function encodeNotice(reason: DropReason, channelId: number, sessionId: n
   writeU16(frame, 2, channelId);
   writeU32(frame, 4, sessionId);
   writeU32(frame, 8, sequenceNumber);
+  return frame;
+}
+
+/** SlowRecipient (an extension): `recipientEndpointId` of session (`channelId`, `sessionId`) is slow. */
+export function encodeSlowRecipient(reason: SlowRecipientReason, channelId: number, sessionId: number, recipientEndpointId: number, droppedCount: number): Uint8Array {
+  const frame = new Uint8Array(SLOW_RECIPIENT_BYTES);
+  frame[0] = FrameType.SlowRecipient;
+  frame[1] = reason;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, recipientEndpointId);
+  writeU32(frame, 12, droppedCount >>> 0);
+  return frame;
+}
+
+/** CopiesDropped (an extension): `count` copies of (`senderEndpointId`, `channelId`, `sessionId`) were dropped for the recipient. */
+export function encodeCopiesDropped(channelId: number, sessionId: number, senderEndpointId: number, count: number): Uint8Array {
+  const frame = new Uint8Array(COPIES_DROPPED_BYTES);
+  frame[0] = FrameType.CopiesDropped;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, senderEndpointId);
+  writeU32(frame, 12, count >>> 0);
+  return frame;
+}
+
+/** Receipt (an extension): `recipientEndpointId` has session (`channelId`, `sessionId`) up to `sequenceNumber`. */
+export function encodeReceipt(channelId: number, sessionId: number, recipientEndpointId: number, sequenceNumber: number): Uint8Array {
+  const frame = new Uint8Array(RECEIPT_BYTES);
+  frame[0] = FrameType.Receipt;
+  frame[1] = RECEIPT_VERSION;
+  writeU16(frame, 2, channelId);
+  writeU32(frame, 4, sessionId);
+  writeU32(frame, 8, recipientEndpointId);
+  writeU32(frame, 12, sequenceNumber);
   return frame;
 }
 
@@ -418,6 +536,39 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
       return { type: frame[0] as typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume, count: readU32(frame, 4) };
     case FrameType.ServerBatch:
       throw new FrameError('BadBatch', 'a ServerBatch is split (readBatch) before its frames are decoded');
+    case FrameType.SlowRecipient: {
+      expectLength(frame, SLOW_RECIPIENT_BYTES, 'SlowRecipient');
+      const reason = frame[1]!;
+      if (!SLOW_RECIPIENT_REASONS.has(reason)) throw new FrameError('BadFlags', `unknown slow-recipient reason ${reason}`);
+      return {
+        type: FrameType.SlowRecipient,
+        reason: reason as SlowRecipientReason,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        recipientEndpointId: readU32(frame, 8),
+        droppedCount: readU32(frame, 12),
+      };
+    }
+    case FrameType.CopiesDropped:
+      expectLength(frame, COPIES_DROPPED_BYTES, 'CopiesDropped');
+      if (frame[1] !== 0) throw new FrameError('BadFlags', `CopiesDropped byte 1 must be 0, got ${frame[1]}`);
+      return {
+        type: FrameType.CopiesDropped,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        senderEndpointId: readU32(frame, 8),
+        count: readU32(frame, 12),
+      };
+    case FrameType.Receipt:
+      expectLength(frame, RECEIPT_BYTES, 'Receipt');
+      if (frame[1] !== RECEIPT_VERSION) throw new FrameError('BadFlags', `Receipt version ${frame[1]} is not ${RECEIPT_VERSION}`);
+      return {
+        type: FrameType.Receipt,
+        channelId: readChannel(frame),
+        sessionId: readSession(frame),
+        recipientEndpointId: readU32(frame, 8),
+        sequenceNumber: readU32(frame, 12),
+      };
     default:
       throw new FrameError('UnknownType', `unknown server frame type 0x${frame[0]!.toString(16)}`);
   }

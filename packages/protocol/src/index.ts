@@ -7,6 +7,7 @@ export * from './clock.js';
 export * from './durableLink.js';
 export * from './drainRate.js';
 export * from './limits.js';
+export * from './permissions.js';
 export * from './errors.js';
 export * from './channels.js';
 export * from './frames.js';

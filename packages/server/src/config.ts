@@ -83,6 +83,11 @@ export interface ServerConfig {
    */
   recipientBacklogMs: number;
   /**
+   * Bytes one group call may keep of retained messages (state for late joiners, an extension: senders with
+   * `retain: 'last'`); past it a session's newest message is not kept, nor the one before it.
+   */
+  maxRetainedBytesPerCall: number;
+  /**
    * Demo mode: serve the demo page at `/` and hand out tokens to anyone at `POST /demo/token`. For trying
    * Backchannel locally only.
    */
@@ -154,6 +159,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   maxSendersPerEndpoint: 4096,
   receiverBufferBytes: { durable: 16 * 1024 * 1024, lossy: 1024 * 1024 },
   recipientBacklogMs: 5000,
+  maxRetainedBytesPerCall: 4 * 1024 * 1024,
   shutdownDrainMs: 5000,
   shutdownCloseMs: 3000,
   shutdownEndsCalls: false,
@@ -220,6 +226,7 @@ const configSchema = z
     maxSendersPerEndpoint: z.number().int().min(1).max(65535),
     receiverBufferBytes: z.object({ durable: positiveInt, lossy: positiveInt }).strict(),
     recipientBacklogMs: positiveInt,
+    maxRetainedBytesPerCall: z.number().int().min(0),
     shutdownDrainMs: z.number().int().min(0),
     shutdownCloseMs: z.number().int().min(0),
     shutdownEndsCalls: z.boolean(),

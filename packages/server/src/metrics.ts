@@ -47,6 +47,12 @@ export function createMetrics(stats: ServerStats, callManager: () => CallManager
   const allCalls = (): Iterable<GroupCall> => callManager().calls.values();
   collectDefaultMetrics({ register: registry, prefix: 'backchannel_process_' });
 
+  gaugeFrom(registry, 'backchannel_retained_bytes', "Bytes of retained messages (senders with retain: 'last'), all calls.", [], () => [
+    [{}, [...allCalls()].reduce((sum, call) => sum + call.retained.bytes, 0)],
+  ]);
+  gaugeFrom(registry, 'backchannel_retained_messages', "Retained messages (one per session with retain: 'last' at most), all calls.", [], () => [
+    [{}, [...allCalls()].reduce((sum, call) => sum + call.retained.messages, 0)],
+  ]);
   gaugeFrom(registry, 'backchannel_calls', 'Group calls with at least one endpoint.', [], () => [[{}, callManager().calls.size]]);
   gaugeFrom(registry, 'backchannel_endpoints', 'Call endpoints, by whether their data transport is up.', ['state'], () => {
     let admitted = 0;

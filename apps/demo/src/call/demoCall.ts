@@ -1,11 +1,13 @@
 /**
- * One joined call and everything the page does in it, without any DOM: the roster, chat, files and the
+ * One joined call and everything the page does in it, without any DOM: the roster, chat, files, the shared
+ * counter and the
  * receiver statistics, with every receiver the SDK announces handed to the reader of its channel.
  */
 import type { DataChannelReceiver } from '@backchannel/client';
 import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL } from '@backchannel/protocol';
 
 import { Chat } from '../chat/chat.js';
+import { COUNTER_CHANNEL, SharedCounter } from '../counter/sharedCounter.js';
 import { IncomingFiles } from '../files/incoming.js';
 import { OutgoingFiles } from '../files/outgoing.js';
 import { Listeners } from '../lib/listeners.js';
@@ -18,6 +20,8 @@ export class DemoCall {
   readonly roster: Roster;
   readonly stats = new ReceiverStats();
   readonly chat: Chat;
+  /** A counter the whole call shares; late pages show it at once (retain: 'last'). */
+  readonly counter: SharedCounter;
   readonly outgoing: OutgoingFiles;
   readonly incoming: IncomingFiles;
   /** The call's or the agent's connection state changed. */
@@ -31,6 +35,7 @@ export class DemoCall {
     const { call, dataChannel, me } = session;
     this.roster = new Roster(call, me.identity);
     this.chat = new Chat(dataChannel, me.identity, this.stats);
+    this.counter = new SharedCounter(dataChannel, me.identity);
     this.outgoing = new OutgoingFiles(dataChannel);
     this.incoming = new IncomingFiles(this.chat, this.stats);
     this.chat.control.add(({ from, message }) => this.outgoing.declined(from, message.transferId));
@@ -49,6 +54,7 @@ export class DemoCall {
     this.stats.track(receiver);
     if (receiver.channelId === APP_MESSAGE_CHANNEL) this.chat.read(receiver);
     else if (receiver.channelId === APP_FILE_CHANNEL) this.incoming.receive(receiver);
+    else if (receiver.channelId === COUNTER_CHANNEL) this.counter.read(receiver);
     else this.#count(receiver);
   }
 
@@ -70,6 +76,7 @@ export class DemoCall {
     this.outgoing.dispose();
     this.incoming.dispose();
     this.chat.dispose();
+    this.counter.dispose();
     this.roster.dispose();
     this.stats.dispose();
     void agent.dispose();

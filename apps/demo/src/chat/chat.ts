@@ -27,11 +27,18 @@ export interface ChatLine {
   readonly to: 'everyone' | string[];
   readonly outgoing: boolean;
   readonly at: Date;
+  /**
+   * An outgoing line's delivery (a Backchannel extension, delivery receipts): 'sent' once handed to the
+   * transport, 'delivered' once every recipient endpoint's SDK has it.
+   */
+  delivery?: 'sent' | 'delivered';
 }
 
 export class Chat {
   readonly lines: ChatLine[] = [];
   readonly added = new Listeners<ChatLine>();
+  /** An outgoing line's delivery changed. */
+  readonly delivered = new Listeners<ChatLine>();
   /**
    * A file-cancel request arrived, with the identity that sent it. The CLI's receipts (file-received,
    * file-failed) are not shown by the page: it reads them as it reads unknown messages, by skipping them.
@@ -43,7 +50,7 @@ export class Chat {
   #nextId = 1;
 
   constructor(dataChannel: DataChannelCallFeature, me: string, stats: ReceiverStats) {
-    this.#sender = dataChannel.createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL, reliability: 'Durable' });
+    this.#sender = dataChannel.createDataChannelSender({ channelId: APP_MESSAGE_CHANNEL, reliability: 'Durable', receipts: true });
     this.#me = me;
     this.#stats = stats;
   }
@@ -53,8 +60,16 @@ export class Chat {
     const line = text.trim().slice(0, MAX_CHAT_LENGTH);
     if (!line) return;
     if (to !== 'everyone' && to.length === 0) throw new Error('choose at least one participant, or send to everyone');
-    await this.#send({ type: 'chat', text: line, to }, to === 'everyone' ? [] : to);
-    this.#add({ from: this.#me, text: line, to, outgoing: true });
+    const sent = this.#send({ type: 'chat', text: line, to }, to === 'everyone' ? [] : to);
+    const sequenceNumber = this.#sender.sequenceNumber;
+    await sent;
+    const added = this.#add({ from: this.#me, text: line, to, outgoing: true, delivery: 'sent' });
+    // ✓✓ once every recipient in the call has it (receipts: cumulative acknowledgements, no round trip each).
+    void this.#sender.whenDelivered(sequenceNumber).then(({ reached, missed }) => {
+      if (reached.length === 0 || missed.length > 0) return;
+      added.delivery = 'delivered';
+      this.delivered.emit(added);
+    });
   }
 
   /** Sends a control message to one identity. */
@@ -81,6 +96,7 @@ export class Chat {
   dispose(): void {
     this.#sender.close();
     this.added.clear();
+    this.delivered.clear();
     this.control.clear();
   }
 
@@ -89,10 +105,11 @@ export class Chat {
     return this.#sender.sendMessage(encodeAppMessage(message));
   }
 
-  #add(line: Omit<ChatLine, 'id' | 'at'>): void {
+  #add(line: Omit<ChatLine, 'id' | 'at'>): ChatLine {
     const full = { ...line, id: this.#nextId++, at: new Date() };
     this.lines.push(full);
     this.added.emit(full);
+    return full;
   }
 }
 

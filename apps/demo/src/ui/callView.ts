@@ -2,6 +2,7 @@
 import type { DemoCall } from '../call/demoCall.js';
 import { h } from '../lib/dom.js';
 import { chatView } from './chatView.js';
+import { counterView } from './counterView.js';
 import type { ErrorsView } from './errorsView.js';
 import { filesView } from './filesView.js';
 import { participantsView } from './participantsView.js';
@@ -64,6 +65,7 @@ export function callView(demo: DemoCall, errors: ErrorsView): { bar: HTMLElement
     { class: 'call-grid' },
     participantsView(demo),
     chatView(demo, errors),
+    counterView(demo, errors),
     filesView(demo, errors),
     stats.connection,
     stats.receivers,

@@ -24,6 +24,14 @@ export function chatView(demo: DemoCall, errors: ErrorsView): HTMLElement {
     if (atBottom || line.outgoing) log.scrollTop = log.scrollHeight;
   };
   chat.added.add(add);
+  const receipts = new Map<number, HTMLElement>();
+  chat.delivered.add((line) => {
+    const mark = receipts.get(line.id);
+    if (!mark) return;
+    mark.textContent = '✓✓';
+    mark.title = 'delivered to everyone it was sent to';
+    mark.dataset.delivery = 'delivered';
+  });
 
   const form = h(
     'form',
@@ -58,6 +66,18 @@ export function chatView(demo: DemoCall, errors: ErrorsView): HTMLElement {
     form,
   );
 
+  /** ✓ sent, ✓✓ delivered (delivery receipts, a Backchannel extension). */
+  function receiptMark(line: ChatLine): HTMLElement {
+    const delivered = line.delivery === 'delivered';
+    const mark = h(
+      'span',
+      { class: 'receipt', data: { testid: 'receipt', delivery: line.delivery ?? 'sent' }, title: delivered ? 'delivered to everyone it was sent to' : 'sent' },
+      delivered ? '✓✓' : '✓',
+    );
+    receipts.set(line.id, mark);
+    return mark;
+  }
+
   function lineView(call: DemoCall, line: ChatLine): HTMLElement {
     const audience = line.to === 'everyone' ? 'everyone' : 'private';
     return h(
@@ -69,6 +89,7 @@ export function chatView(demo: DemoCall, errors: ErrorsView): HTMLElement {
         h('strong', {}, call.roster.nameOf(line.from)),
         h('span', { class: 'muted' }, ` to ${audienceText(call.roster, line.to)} · ${clockTime(line.at)}`),
         audience === 'private' ? h('span', { class: 'tag' }, 'private') : null,
+        line.outgoing ? receiptMark(line) : null,
       ),
       h('p', { class: 'text' }, line.text),
     );

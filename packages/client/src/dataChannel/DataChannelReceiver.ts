@@ -50,7 +50,11 @@ export class DataChannelReceiver extends TypedEmitter<DataChannelReceiverEvents>
     return this.#state.closed;
   }
 
-  /** Backchannel extension: messages dropped because the buffer was full (oldest first). */
+  /**
+   * Backchannel extension: messages dropped because the buffer was full (oldest first), and (slow-recipient
+   * feedback) those the server dropped for this endpoint because it was too far behind; the server's count
+   * arrives with the session's next message that reaches this endpoint, or its close.
+   */
   get droppedMessageCount(): number {
     return this.#state.droppedMessages;
   }

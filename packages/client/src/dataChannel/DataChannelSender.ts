@@ -3,8 +3,8 @@ import type { SenderState } from '../internal/dataChannel/SenderState.js';
 import { validateParticipants } from '../internal/dataChannel/validation.js';
 import { invalidArgument, type DataChannelError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
-import type { CommunicationIdentifier } from '../identifiers.js';
-import type { DataChannelPriority, DataChannelReliability } from './types.js';
+import { communicationUserKind, type CommunicationIdentifier, type CommunicationIdentifierKind } from '../identifiers.js';
+import type { DataChannelPriority, DataChannelReliability, DataChannelRetain, DataChannelSlowRecipientReason } from './types.js';
 
 export interface DataChannelSenderEvents {
   /**
@@ -12,6 +12,51 @@ export interface DataChannelSenderEvents {
    * (its sendMessage had resolved), for the reason `error.code` gives (e.g. a server-side limit).
    */
   messageDropped: [event: { sequenceNumber: number; error: DataChannelError }];
+  /**
+   * Backchannel extension (slow-recipient feedback): the server reports that one of this sender's
+   * recipient endpoints cannot keep up, at most once a second per recipient. `droppedMessages`: copies of
+   * this sender's messages dropped for it since the previous report (0 unless `reason` is `'Dropping'`).
+   */
+  recipientSlow: [event: DataChannelSlowRecipientEvent];
+  /**
+   * Backchannel extension (delivery receipts; senders made with `receipts: true`): a recipient endpoint's
+   * SDK has buffered every message of this sender addressed to it up to `sequenceNumber`. Cumulative and
+   * batched: one event covers many messages.
+   */
+  messagesDelivered: [event: DataChannelDeliveredEvent];
+}
+
+/** What `messagesDelivered` carries (an extension). */
+export interface DataChannelDeliveredEvent {
+  participant: CommunicationIdentifierKind;
+  /** The recipient endpoint (as `RemoteParticipant.endpointId`). */
+  endpointId: number;
+  /** Every message up to this one that was addressed to the endpoint has reached its SDK. */
+  sequenceNumber: number;
+}
+
+/** A recipient endpoint, in a {@link DataChannelDeliveryResult}. */
+export interface DataChannelRecipientEndpoint {
+  participant: CommunicationIdentifierKind;
+  endpointId: number;
+}
+
+/** What `whenDelivered` resolves with (an extension). */
+export interface DataChannelDeliveryResult {
+  /** Endpoints whose SDK has the message. */
+  reached: DataChannelRecipientEndpoint[];
+  /** Endpoints that left the call (or the sender closed) before it reached them. */
+  missed: DataChannelRecipientEndpoint[];
+}
+
+/** What `recipientSlow` carries (an extension). */
+export interface DataChannelSlowRecipientEvent {
+  /** The recipient's identity. */
+  participant: CommunicationIdentifierKind;
+  /** The recipient endpoint (as `RemoteParticipant.endpointId`): an identity may have several. */
+  endpointId: number;
+  reason: DataChannelSlowRecipientReason;
+  droppedMessages: number;
 }
 
 let wrap: (state: SenderState, link: DataLink) => DataChannelSender;
@@ -34,6 +79,12 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
     this.#state = state;
     this.#link = link;
     state.on('messageDropped', (sequenceNumber, error) => this.emit('messageDropped', { sequenceNumber, error }));
+    state.on('messagesDelivered', (endpointId, identity, sequenceNumber) =>
+      this.emit('messagesDelivered', { participant: communicationUserKind(identity), endpointId, sequenceNumber }),
+    );
+    state.on('recipientSlow', (endpointId, identity, reason, droppedMessages) =>
+      this.emit('recipientSlow', { participant: communicationUserKind(identity), endpointId, reason, droppedMessages }),
+    );
   }
 
   /** The channel this sender sends on, 1–65535. */
@@ -59,6 +110,42 @@ export class DataChannelSender extends TypedEmitter<DataChannelSenderEvents> {
   /** Backchannel extension. */
   get priority(): DataChannelPriority {
     return this.#state.priority;
+  }
+
+  /** Backchannel extension: the sequence number of the last message `sendMessage` took (0 before the first). */
+  get sequenceNumber(): number {
+    return this.#state.lastSequenceNumber;
+  }
+
+  /** Backchannel extension (delivery receipts): whether the sender was made with `receipts: true`. */
+  get receipts(): boolean {
+    return this.#state.receipts !== undefined;
+  }
+
+  /**
+   * Backchannel extension (delivery receipts): resolves once message `sequenceNumber` (default: the last
+   * one sent) has reached the SDK of each recipient endpoint in the call now (or of those of `participants`
+   * among them), with those that left the call before it reached them as `missed`. Throws `InvalidArgument`
+   * if the sender was made without `receipts: true`.
+   */
+  whenDelivered(sequenceNumber = this.#state.lastSequenceNumber, options?: { participants?: CommunicationIdentifier[] }): Promise<DataChannelDeliveryResult> {
+    const receipts = this.#state.receipts;
+    if (!receipts) throw invalidArgument('whenDelivered needs a sender made with receipts: true');
+    let endpoints = this.#state.currentRecipients();
+    if (options?.participants) {
+      const chosen = new Set(validateParticipants(options.participants, this.#link));
+      endpoints = endpoints.filter((endpoint) => chosen.has(endpoint.identity));
+    }
+    const named = (endpoint: { endpointId: number; identity: string }): DataChannelRecipientEndpoint => ({
+      participant: communicationUserKind(endpoint.identity),
+      endpointId: endpoint.endpointId,
+    });
+    return receipts.whenDelivered(sequenceNumber >>> 0, endpoints).then((outcome) => ({ reached: outcome.reached.map(named), missed: outcome.missed.map(named) }));
+  }
+
+  /** Backchannel extension (state for late joiners): whether the server keeps its latest message for later recipients. */
+  get retain(): DataChannelRetain {
+    return this.#state.retain;
   }
 
   /**

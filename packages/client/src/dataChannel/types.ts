@@ -17,7 +17,22 @@ export interface DataChannelSenderOpenOptions {
   priority?: DataChannelPriority;
   /** Default 'Durable'. */
   reliability?: DataChannelReliability;
+  /**
+   * Backchannel extension (state for late joiners), Durable senders only. `'last'`: the server keeps this
+   * sender's latest message and delivers it, with its sequence number, to every endpoint that joins or
+   * becomes a recipient later, before any newer message. Default `'none'` (as the reference).
+   */
+  retain?: DataChannelRetain;
+  /**
+   * Backchannel extension (delivery receipts), Durable senders only: the sender learns, per recipient
+   * endpoint, up to which sequence number its messages reached that endpoint's SDK (`messagesDelivered`,
+   * `whenDelivered`). Default false (as the reference).
+   */
+  receipts?: boolean;
 }
+
+/** Backchannel extension: what the server keeps of a sender's messages for later recipients. */
+export type DataChannelRetain = 'none' | 'last';
 
 /** One received message. */
 export interface DataChannelMessage {
@@ -25,3 +40,13 @@ export interface DataChannelMessage {
   sequenceNumber: number;
   data: Uint8Array;
 }
+
+/**
+ * Backchannel extension (slow-recipient feedback): why the server reports a recipient slow.
+ *
+ * - `'Dropping'`: copies of this sender's messages for it were dropped (it is further behind than the
+ *   server's bounds allow; for a Durable sender each such message was also reported on `messageDropped`);
+ * - `'Backlogged'`: its copies still go, but late: what waits for it is past half of the server's bound;
+ * - `'Suspended'`: its connection is lost; its copies are kept for its resume.
+ */
+export type DataChannelSlowRecipientReason = 'Dropping' | 'Backlogged' | 'Suspended';

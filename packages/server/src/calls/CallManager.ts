@@ -68,6 +68,7 @@ export class CallManager {
       clock,
       resumeWindowMs: config.resumeWindowMs,
       recipientBacklogMs: config.recipientBacklogMs,
+      maxRetainedBytesPerCall: config.maxRetainedBytesPerCall,
       logger,
       reportListenerError: (error: unknown, event: string) => logger.error({ err: error, event }, 'a call event listener threw'),
     });

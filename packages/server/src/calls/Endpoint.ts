@@ -16,6 +16,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import {
+  ALL_CHANNELS,
   CallErrorCode,
   FrameError,
   FrameType,
@@ -24,7 +25,10 @@ import {
   MIN_PROTOCOL_VERSION,
   RateMeter,
   TokenBucket,
+  encodeCopiesDropped,
+  permits,
   type ChannelKind,
+  type ChannelPermissions,
   type Clock,
   type DataChannelLimits,
   type SendFrame,
@@ -39,9 +43,13 @@ import { Emitter, type ListenerErrorReporter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { FrameCoalescer, type TurnFlusher } from '../rtc/Coalescer.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
+import { ReceiptTracker } from './DeliveryReceipts.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
+
+/** Remote sessions it keeps dropped-copy counts for; past it the oldest count is forgotten. */
+const MAX_DROPPED_COPY_SESSIONS = 256;
 
 /**
  * How long an endpoint whose peer connection went away waits for its agent's `leave` before it ends as
@@ -70,6 +78,8 @@ export interface SignalingSink {
   readonly displayName: string;
   /** The protocol version its `hello` said (default: the oldest spoken, which is sent no batches). */
   readonly protocolVersion?: number;
+  /** The channel permissions of its token (an extension); absent: unrestricted. */
+  readonly channels?: ChannelPermissions;
   send(message: ServerMessage): void;
 }
 
@@ -121,6 +131,8 @@ export interface EndpointSettings {
    * ServerConfig.recipientBacklogMs). Default: no bound by time.
    */
   readonly recipientBacklogMs?: number;
+  /** Bytes of retained messages one call may keep (state for late joiners). Default 4 MiB. */
+  readonly maxRetainedBytesPerCall?: number;
   /** Where suspensions and resumes are logged (default: nowhere). */
   readonly logger?: Logger;
   /**
@@ -147,6 +159,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly displayName: string;
   /** When it joined, on the settings' monotonic clock. */
   readonly joinedAt: number;
+  /**
+   * What its token let it send on and receive from when it joined (channel permissions, an extension).
+   * Fixed for the endpoint's life, so that routing can cache who receives a session.
+   */
+  readonly channels: ChannelPermissions;
   #signaling: SignalingSink;
   readonly #settings: EndpointSettings;
   /** 128 random bits: what takes the endpoint back after a loss (`resume`). */
@@ -180,6 +197,15 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly #broadcastPackets: TokenBucket;
   /** What the server delivers to this endpoint: SPEC §4 takes 80% of it off the endpoint's broadcast budget. */
   readonly #received = new RateMeter();
+  /**
+   * Its last Durable copy found it past half a bound (queued bytes, or the wait at its drain rate): it is
+   * late, and its senders are told (slow-recipient feedback, an extension).
+   */
+  #backlogged = false;
+  /** Copies dropped for it, per remote session, not yet told to it (CopiesDropped; an extension). */
+  readonly #droppedCopies = new Map<ServerSession, number>();
+  /** Receipts-flagged messages sent to it, by link number, until it acknowledges them (an extension). */
+  readonly #receipts = new ReceiptTracker();
 
   constructor(id: number, call: GroupCall, signaling: SignalingSink, settings: EndpointSettings) {
     super(settings.reportListenerError);
@@ -187,6 +213,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.call = call;
     this.identity = signaling.identity;
     this.displayName = signaling.displayName;
+    this.channels = signaling.channels ?? ALL_CHANNELS;
     this.#signaling = signaling;
     this.#settings = settings;
     const { clock, limits } = settings;
@@ -194,8 +221,10 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.joinedAt = clock.now();
     this.#broadcastPackets = new TokenBucket(limits.broadcastPacketsPerSecond / 1000, 2 * limits.broadcastPacketsPerSecond, clock.now());
     this.#sessionContext = {
+      retainedBudget: call.retained,
       endpoint: this,
       limits,
+      clock,
       heldBytes: new HeldBytesBudget(settings.maxHeldBytes),
       heldFrameDropped: (frame) => settings.frames.heldFrameDropped(this, frame),
     };
@@ -311,10 +340,14 @@ export class Endpoint extends Emitter<EndpointEvents> {
       // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
       // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
       if (this.#link.live && this.#peer) {
-        const queued = this.#peer.bufferedAmount('durable') + (this.#coalesced?.durable.pendingBytes ?? 0);
-        if (queued + frame.byteLength > this.#settings.peer.sendBufferBytes.durable) return 'slow';
+        // What waits for the end of the turn (the coalescer) counts as queued.
+        const queued = this.#peer.bufferedAmount('durable') + (this.#coalesced?.durable.pendingBytes ?? 0) + frame.byteLength;
+        const queueBound = this.#settings.peer.sendBufferBytes.durable;
+        if (queued > queueBound) return 'slow';
         const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
-        if (waitMs !== undefined && waitMs > (this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY)) return 'slow';
+        const waitBound = this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY;
+        if (waitMs !== undefined && waitMs > waitBound) return 'slow';
+        this.#backlogged = 2 * queued > queueBound || (waitMs !== undefined && 2 * waitMs > waitBound);
       }
       const linked = this.#link.deliver(frame);
       if (linked === 'overflow') {
@@ -325,6 +358,42 @@ export class Endpoint extends Emitter<EndpointEvents> {
     }
     if (result === 'sent') this.#received.add(frame.byteLength, now);
     return result;
+  }
+
+  /** Its last Durable copy was delivered late: past half of a bound (slow-recipient feedback). */
+  get backlogged(): boolean {
+    return this.#backlogged;
+  }
+
+  /**
+   * A copy of `session`'s message `sequenceNumber`, flagged for receipts, was just handed to its link (sent
+   * or kept): its sender gets a receipt when this endpoint acknowledges it.
+   */
+  expectReceipt(session: ServerSession, sequenceNumber: number): void {
+    this.#receipts.note(this.#link.sent, session, sequenceNumber);
+  }
+
+  /** Whether copies were dropped for it that it has not been told of. Read per copy: cheap. */
+  get hasDroppedCopies(): boolean {
+    return this.#droppedCopies.size > 0;
+  }
+
+  /** A copy of `session`'s message was dropped for it (it was too slow): told to it with the next that goes. */
+  countDroppedCopy(session: ServerSession): void {
+    const map = this.#droppedCopies;
+    if (!map.has(session) && map.size >= MAX_DROPPED_COPY_SESSIONS) map.delete(map.keys().next().value!); // oldest first
+    map.set(session, (map.get(session) ?? 0) + 1);
+  }
+
+  /**
+   * Tells it how many copies of `session` (sent by `senderId`) were dropped for it, before a copy of that
+   * session that is about to reach it, or its close. Kept if even that small frame does not fit yet.
+   */
+  tellDroppedCopies(session: ServerSession, senderId: number): void {
+    const count = this.#droppedCopies.get(session);
+    if (count === undefined) return;
+    const told = this.deliver('durable', encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
+    if (told !== 'slow') this.#droppedCopies.delete(session);
   }
 
   /**
@@ -407,9 +476,19 @@ export class Endpoint extends Emitter<EndpointEvents> {
       if (this.#openSessions.size >= this.#settings.maxSenders) return 'limit';
       this.#closedSessionIds.delete(channelId);
     }
-    const session = new ServerSession(sessionId, this.#sessionContext);
+    const session = new ServerSession(channelId, sessionId, this.#sessionContext);
     this.#openSessions.set(channelId, session);
     return session;
+  }
+
+  /** A new endpoint entered the call: it gets what this endpoint's sessions retain for it (late joiners). */
+  offerRetainedTo(newcomer: Endpoint): void {
+    for (const session of this.#openSessions.values()) session.offerRetainedTo(newcomer);
+  }
+
+  /** Its open session on `channelId`, if any. */
+  sessionOn(channelId: number): ServerSession | undefined {
+    return this.#openSessions.get(channelId);
   }
 
   /** Closes its open session `sessionId` on `channelId`; false if that is not its open session there. */
@@ -420,6 +499,16 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#closedSessionIds.set(channelId, sessionId);
     session.close();
     return true;
+  }
+
+  /** Whether its token lets it send on `channelId`. */
+  maySend(channelId: number): boolean {
+    return permits(this.channels, 'send', channelId);
+  }
+
+  /** Whether its token lets it receive what is sent on `channelId`. */
+  mayReceive(channelId: number): boolean {
+    return permits(this.channels, 'receive', channelId);
   }
 
   /** As it appears in rosters. */
@@ -445,6 +534,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#coalesced?.durable.endTurn();
     this.#coalesced?.lossy.endTurn();
     this.#dropCoalescers();
+    this.#receipts.clear();
     // The reason goes out before the transport closes, so the client reports it rather than a transport failure.
     if (reason && !reason.agentRejoins) this.signal({ type: 'callEnded', endpointId: this.id, code: reason.code, message: reason.message });
     this.#peer?.close();
@@ -543,6 +633,8 @@ export class Endpoint extends Emitter<EndpointEvents> {
       case 'frame':
         return frames.handleFrame(this, kind, frame);
       case 'ack':
+        // What it acknowledged: every link frame sent but those still kept.
+        this.#receipts.acknowledged((this.#link.sent - this.#link.keptFrames) >>> 0, this.id);
         if (this.#endWhenDelivered && this.#link.keptFrames === 0) this.close(this.#endWhenDelivered.reason);
         return;
       case 'resumed':

@@ -14,6 +14,10 @@ import type { Logger } from '../logging.js';
 import { CallSpan, type RemoteMember } from './CallSpan.js';
 import { Endpoint, type EndReason, type EndpointSettings, type SignalingSink } from './Endpoint.js';
 import { RosterAnnouncements } from './RosterAnnouncements.js';
+import { RetainedBudget } from './RetainedState.js';
+
+/** Default bound on a call's retained messages (EndpointSettings.maxRetainedBytesPerCall). */
+const DEFAULT_MAX_RETAINED_BYTES = 4 * 1024 * 1024;
 
 export type GroupCallEvents = {
   /** An endpoint left the call: on its own (`reason` undefined: a clean leave) or ended by the server. */
@@ -34,6 +38,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   readonly groupId: string;
   /** When it was created, on the settings' monotonic clock. */
   readonly createdAt: number;
+  /** What its senders' sessions retain for late joiners (an extension), against the per-call bound. */
+  readonly retained: RetainedBudget;
   readonly #settings: EndpointSettings;
   readonly #logger: Logger;
   readonly #endpoints = new Map<number, Endpoint>();
@@ -55,6 +61,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#logger = logger;
     this.createdAt = settings.clock.now();
     this.span = spans ? new CallSpan(this, spans) : undefined;
+    this.retained = new RetainedBudget(settings.maxRetainedBytesPerCall ?? DEFAULT_MAX_RETAINED_BYTES);
   }
 
   /** Every endpoint that joined and has not left, admitted or still connecting. */
@@ -113,6 +120,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     endpoint.signal({ type: 'connected', endpointId: endpoint.id, participants: this.participantsExcept(endpoint) });
     const participant = endpoint.toParticipant();
     for (const other of others) this.#announcements.joined(other, participant);
+    // State for late joiners: what the others' sessions retain goes first on its Durable link.
+    for (const other of others) other.offerRetainedTo(endpoint);
     this.span?.localEntered(endpoint);
   }
 

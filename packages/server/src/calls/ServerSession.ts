@@ -7,15 +7,20 @@
 import {
   DATA_HEADER_BYTES,
   TokenBucket,
+  encodeReceipt,
   kbpsToBytesPerMs,
   senderMaxKbps,
   type ChannelKind,
+  type Clock,
   type DataChannelLimits,
   type SendFrame,
+  type SlowRecipientReason,
 } from '@backchannel/protocol';
 
 import { NO_REMOTE_ROUTE, type RemoteRoute } from './CallSpan.js';
 import type { Endpoint } from './Endpoint.js';
+import { RetainedMessage, type RetainedBudget } from './RetainedState.js';
+import { SlowRecipientReports } from './SlowRecipientReports.js';
 
 /** A recipient list over the limit: every message under it is dropped. */
 export const TOO_MANY_RECIPIENTS = Symbol('too many recipients');
@@ -84,6 +89,10 @@ export interface SessionContext {
   /** The sender: the session's frames come from it and never go back to it. */
   readonly endpoint: Endpoint;
   readonly limits: DataChannelLimits;
+  /** The server's clock (slow-recipient reports are timed on it). */
+  readonly clock: Clock;
+  /** The call's budget for retained messages (state for late joiners). */
+  readonly retainedBudget: RetainedBudget;
   /** The endpoint's held-bytes budget, shared by its sessions. */
   readonly heldBytes: HeldBytesBudget;
   /** A held frame will never be routed (too many, too old, too far ahead, over budget, session closed). */
@@ -92,6 +101,8 @@ export interface SessionContext {
 
 /** One sender session of an endpoint on one channel id (see the module comment). */
 export class ServerSession {
+  /** The channel it sends on. */
+  readonly channelId: number;
   /** The sender's session id on its channel; a higher one replaces this session. */
   readonly sessionId: number;
   readonly #context: SessionContext;
@@ -107,8 +118,13 @@ export class ServerSession {
   #resolvedVersion = -1;
   #remoteRoute: RemoteRoute = NO_REMOTE_ROUTE;
   #remoteVersion = -1;
+  /** Its latest retained message (state for late joiners, an extension): made on the first one. */
+  #retained: RetainedMessage | undefined;
+  /** Slow-recipient reports to its sender (an extension): made on the first slow recipient. */
+  #slowReports: SlowRecipientReports | undefined;
 
-  constructor(sessionId: number, context: SessionContext) {
+  constructor(channelId: number, sessionId: number, context: SessionContext) {
+    this.channelId = channelId;
     this.sessionId = sessionId;
     this.#context = context;
   }
@@ -148,7 +164,9 @@ export class ServerSession {
   }
 
   /**
-   * Endpoints that messages of `generation` go to now: admitted, never the sender itself. The current
+   * Endpoints that messages of `generation` go to now: admitted, never the sender itself, and only those
+   * whose token lets them receive on the session's channel (channel permissions: the others are not
+   * recipients at all, not counted against the recipient limit). The current
    * generation's answer is cached per roster version; older ones (rare: reordered Lossy frames) are not.
    */
   resolve(generation: number): readonly Endpoint[] {
@@ -235,12 +253,48 @@ export class ServerSession {
   }
 
   /**
+   * A message flagged Retain was routed to `targets`, as the Deliver frame `frame`: it is kept for later
+   * recipients, in place of the previous one (state for late joiners).
+   */
+  retain(frame: Uint8Array, targets: readonly Endpoint[]): void {
+    if (this.#closed) return;
+    const context = this.#context;
+    (this.#retained ??= new RetainedMessage(context.heldBytes, context.retainedBudget)).replace(frame, targets);
+  }
+
+  /** After a new recipient list: recipients the retained message has not reached get it now. */
+  offerRetained(): void {
+    if (this.#retained?.frame) this.#retained.offer(this.resolve(this.#generation));
+  }
+
+  /** `newcomer` entered the call: it gets the retained message if it is a recipient of the current list. */
+  offerRetainedTo(newcomer: Endpoint): void {
+    if (!this.#retained?.frame || !this.resolve(this.#generation).includes(newcomer)) return;
+    this.#retained.offer([newcomer]);
+  }
+
+  /** Delivery receipts (an extension): `recipientId` has this session's messages up to `sequenceNumber`. */
+  sendReceipt(recipientId: number, sequenceNumber: number): void {
+    const sender = this.#context.endpoint;
+    if (this.#closed || sender.state === 'closed') return;
+    sender.deliver('durable', encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
+  }
+
+  /** `recipient` cannot keep up (slow-recipient feedback): its sender is told, at most once a second per recipient. */
+  noteSlowRecipient(recipient: Endpoint, reason: SlowRecipientReason, dropped: number, now: number): void {
+    const context = this.#context;
+    (this.#slowReports ??= new SlowRecipientReports(context.endpoint, this.channelId, this.sessionId, context.clock)).note(recipient, reason, dropped, now);
+  }
+
+  /**
    * Closed by its sender (a SessionClose frame) or replaced by a newer session: frames still waiting for a
    * list will never get one, and are reported dropped. Idempotent.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#slowReports?.close();
+    this.#retained?.clear();
     const held = this.#held;
     this.#held = [];
     for (const entry of held) this.#drop(entry);
@@ -249,6 +303,8 @@ export class ServerSession {
   /** The endpoint is gone: held frames are forgotten (there is no one left to tell). Idempotent. */
   abandon(): void {
     this.#closed = true;
+    this.#slowReports?.close();
+    this.#retained?.clear();
     for (const entry of this.#held) this.#context.heldBytes.release(entry.bytes.byteLength);
     this.#held = [];
   }
@@ -261,10 +317,11 @@ export class ServerSession {
   #resolveList(recipients: Recipients | undefined): readonly Endpoint[] {
     const sender = this.#context.endpoint;
     const call = sender.call;
-    if (recipients === 'broadcast') return call.roster.filter((e) => e !== sender);
+    const channelId = this.channelId;
+    if (recipients === 'broadcast') return call.roster.filter((e) => e !== sender && e.mayReceive(channelId));
     if (recipients === undefined || recipients === TOO_MANY_RECIPIENTS) return [];
     const resolved: Endpoint[] = [];
-    for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender) resolved.push(e);
+    for (const identity of recipients) for (const e of call.endpointsOf(identity)) if (e !== sender && e.mayReceive(channelId)) resolved.push(e);
     return resolved;
   }
 }

@@ -5,6 +5,8 @@
  *
  *   POST   /identities                       { createTokenWithScopes?: ["voip"] } → 201 { identity: { id }, accessToken? }
  *   POST   /identities/{id}/:issueAccessToken { scopes: ["voip"], expiresInMinutes? } → 200 { token, expiresOn }
+ *
+ * Scopes may add channel permissions (an extension): "channels.send:1-99", "channels.receive:1000-1999".
  *   POST   /identities/{id}/:revokeAccessTokens → 204   (every token issued so far is refused; live endpoints disconnected)
  *   DELETE /identities/{id}                   → 204   (tokens refused, live endpoints disconnected)
  *
@@ -14,7 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import { IdentityApiErrorCode, type Clock } from '@backchannel/protocol';
+import { IdentityApiErrorCode, channelPermissionsOfScopes, isChannelScope, type Clock } from '@backchannel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -24,10 +26,26 @@ import { VOIP_SCOPE, type TokenService } from '../identity/TokenService.js';
 import { rawBodyOf } from './bodies.js';
 import { HmacRefusal, isHmacAuthorization, verifyHmacRequest } from './hmacAuth.js';
 
-const scopes = z.array(z.enum([VOIP_SCOPE])).max(4);
+/**
+ * `voip`, and the channel-permission extension's `channels.send:<ranges>` / `channels.receive:<ranges>`
+ * (protocol/src/permissions.ts): each checked for its syntax, at most one of each side.
+ */
+const scope = z.union([z.literal(VOIP_SCOPE), z.string().max(512).refine(isChannelScope, { message: `a scope is '${VOIP_SCOPE}', 'channels.send:<ranges>' or 'channels.receive:<ranges>'` })]);
+const scopes = (min: number) =>
+  z
+    .array(scope)
+    .min(min)
+    .max(4)
+    .superRefine((list, context) => {
+      try {
+        channelPermissionsOfScopes(list);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    });
 const expiresInMinutes = z.number().positive().max(24 * 60);
-const createBody = z.object({ createTokenWithScopes: scopes.optional(), expiresInMinutes: expiresInMinutes.optional() }).strict();
-const issueBody = z.object({ scopes: scopes.min(1), expiresInMinutes: expiresInMinutes.optional() }).strict();
+const createBody = z.object({ createTokenWithScopes: scopes(0).optional(), expiresInMinutes: expiresInMinutes.optional() }).strict();
+const issueBody = z.object({ scopes: scopes(1), expiresInMinutes: expiresInMinutes.optional() }).strict();
 
 export interface IdentityRoutesOptions {
   accessKey: string;

@@ -1,10 +1,21 @@
 /**
- * Issues and verifies access tokens: HS256 JWTs with `sub` (identity), `scope`, `iss`, `aud`, `iat`, `exp`.
+ * Issues and verifies access tokens: HS256 JWTs with `sub` (identity), `scope`, `iss`, `aud`, `iat`, `exp`,
+ * and, for a token whose scopes restrict channels (the channel-permission extension,
+ * protocol/src/permissions.ts), the `channels` claim: signed like the rest, so it cannot be changed.
  * Verification is pinned to HS256 (no `alg: none`, no algorithm confusion) and allows a small clock skew.
  */
 import { randomBytes } from 'node:crypto';
 
-import { systemClock, type Clock } from '@backchannel/protocol';
+import {
+  CHANNELS_CLAIM,
+  channelPermissionsOfScopes,
+  channelsClaim,
+  isChannelScope,
+  permissionsOfClaim,
+  systemClock,
+  type ChannelPermissions,
+  type Clock,
+} from '@backchannel/protocol';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
 import { TokenError } from '../errors.js';
@@ -25,6 +36,8 @@ export interface VerifiedToken {
   scopes: string[];
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** The channels it may send on and receive from (unrestricted without the claim). */
+  channels: ChannelPermissions;
 }
 
 /** Issues and verifies the server's access tokens (see the module comment). */
@@ -50,11 +63,18 @@ export class TokenService {
     return this.#leewaySeconds * 1000;
   }
 
-  /** Issues a token for `identity`, valid `ttlMinutes` from now, under the identity's token `generation`. */
+  /**
+   * Issues a token for `identity`, valid `ttlMinutes` from now, under the identity's token `generation`.
+   * Channel scopes (`channels.send:…`, `channels.receive:…`) become the `channels` claim, the others the
+   * `scope` claim; a malformed channel scope throws a `RangeError` (the routes validate them first).
+   */
   async issue(identity: string, scopes: string[], ttlMinutes: number, generation: number): Promise<IssuedToken> {
     const now = Math.floor(this.#clock.wallNow() / 1000);
     const exp = now + Math.round(ttlMinutes * 60);
-    const token = await new SignJWT({ scope: scopes.join(' '), gen: generation })
+    const channels = channelsClaim(channelPermissionsOfScopes(scopes));
+    const claims: Record<string, unknown> = { scope: scopes.filter((s) => !isChannelScope(s)).join(' '), gen: generation };
+    if (channels) claims[CHANNELS_CLAIM] = channels;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(identity)
       .setIssuer(this.#issuer)
@@ -82,7 +102,9 @@ export class TokenService {
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
       if (!scopes.includes(VOIP_SCOPE)) throw new TokenError(`token lacks the '${VOIP_SCOPE}' scope`);
       const generation = typeof payload.gen === 'number' ? payload.gen : -1;
-      return { identity: payload.sub!, generation, scopes, expiresAt: payload.exp! * 1000 };
+      const channels = permissionsOfClaim(payload[CHANNELS_CLAIM]);
+      if (!channels) throw new TokenError(`token has a malformed '${CHANNELS_CLAIM}' claim`);
+      return { identity: payload.sub!, generation, scopes, expiresAt: payload.exp! * 1000, channels };
     } catch (error) {
       if (error instanceof TokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new TokenError('token expired', { cause: error });

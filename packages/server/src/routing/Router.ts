@@ -1,9 +1,11 @@
 /**
- * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: the
- * session is current, the size, the recipient list (held for a Lossy frame that outran it), the broadcast
- * rules (budget and packet rate), the sender's pace for its class, and the recipient count; then it
- * resolves the recipients, rewrites the frame into a Deliver frame in place and fans the same bytes out to
- * every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * Routes data frames inside group calls. For each Send frame from an endpoint it checks, in order: its
+ * token lets it send on the channel (channel permissions, an extension), the session is current, the size,
+ * the recipient list (held for a Lossy frame that outran it), the broadcast rules (budget and packet rate),
+ * the sender's pace for its class, and the recipient count; then it resolves the recipients (only those
+ * whose token lets them receive on the channel), rewrites the frame into a Deliver frame in place and fans
+ * the same bytes out to every recipient. Every drop is counted and reported to the sender in a Notice frame.
+ * The extensions ride along: slow-recipient reports and dropped-copy counts, receipts, retained state.
  *
  * The server enforces the limits whatever the SDK did; its buckets allow a second of slack over the SDK's
  * so that network jitter on well-behaved senders never trips them.
@@ -16,6 +18,7 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
+  SlowRecipientReason,
   broadcastBudgetKbps,
   broadcastPacketCount,
   decodeClientFrame,
@@ -35,7 +38,7 @@ import {
 
 import { NO_REMOTE_ROUTE, type RemoteRoute } from '../calls/CallSpan.js';
 import type { Endpoint, FrameHandler } from '../calls/Endpoint.js';
-import { TOO_MANY_RECIPIENTS, type SenderPace } from '../calls/ServerSession.js';
+import { TOO_MANY_RECIPIENTS, type SenderPace, type ServerSession } from '../calls/ServerSession.js';
 import { dropReasonName, type ServerStats } from '../stats.js';
 
 /**
@@ -113,6 +116,8 @@ export class Router implements FrameHandler {
   /** Check → resolve → fan out. */
   #routeSend(sender: Endpoint, kind: ChannelKind, frame: SendFrame, bytes: Uint8Array): void {
     const now = this.#clock.now(); // one clock reading per message, not per copy
+    // Channel permissions (an extension): before the session opens, so a forbidden channel holds nothing.
+    if (!sender.maySend(frame.channelId)) return this.#drop(sender, frame, DropReason.ChannelNotPermitted);
     const session = sender.openSession(frame.channelId, frame.sessionId);
     if (session === 'stale') return this.#drop(sender, frame, DropReason.StaleSession);
     if (session === 'limit') return this.#drop(sender, frame, DropReason.TooManySenders);
@@ -145,9 +150,12 @@ export class Router implements FrameHandler {
     this.#charge(sender, pace, broadcast, size, now);
     this.#countRouted(kind, highPriority, size);
     const deliver = rewriteSendAsDeliver(bytes, sender.id);
-    let slow = this.#fanOut(kind, deliver, targets, now);
+    const receipts = kind === 'durable' && (frame.flags & FrameFlag.Receipts) !== 0 ? frame.sequenceNumber : undefined;
+    let slow = this.#fanOut(sender, session, kind, deliver, targets, now, receipts);
     if (remote.nodes.length > 0) slow = this.#forward(sender, kind, deliver, remote) || slow;
     if (slow && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
+    // State for late joiners (an extension): the Deliver frame its recipients got.
+    if (kind === 'durable' && (frame.flags & FrameFlag.Retain) !== 0) session.retain(deliver, targets);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
@@ -188,15 +196,34 @@ export class Router implements FrameHandler {
    * if a copy was dropped for a slow recipient (the caller reports a Durable one to its sender: one Notice
    * RecipientSlow per message, however many copies; Durable data is delivered or someone is told).
    */
-  #fanOut(kind: ChannelKind, deliver: Uint8Array, targets: readonly Endpoint[], now: number): boolean {
+  #fanOut(
+    sender: Endpoint,
+    session: ServerSession,
+    kind: ChannelKind,
+    deliver: Uint8Array,
+    targets: readonly Endpoint[],
+    now: number,
+    receiptFor: number | undefined,
+  ): boolean {
     const stats = this.#stats;
     let slow = false;
     for (const target of targets) {
+      // Slow-recipient feedback (an extension): a recipient that was dropped for hears how many first.
+      if (target.hasDroppedCopies) target.tellDroppedCopies(session, sender.id);
       const result = target.deliver(kind, deliver, now);
-      if (result === 'sent' || result === 'kept') stats.deliveries++;
-      else if (result === 'slow') {
+      // Delivery receipts (an extension): a copy on the recipient's link is acknowledged with it.
+      if (receiptFor !== undefined && (result === 'sent' || result === 'kept')) target.expectReceipt(session, receiptFor);
+      if (result === 'sent') {
+        stats.deliveries++;
+        if (kind === 'durable' && target.backlogged) session.noteSlowRecipient(target, SlowRecipientReason.Backlogged, 0, now);
+      } else if (result === 'kept') {
+        stats.deliveries++;
+        session.noteSlowRecipient(target, SlowRecipientReason.Suspended, 0, now);
+      } else if (result === 'slow') {
         stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
         slow = true;
+        target.countDroppedCopy(session);
+        session.noteSlowRecipient(target, SlowRecipientReason.Dropping, 1, now);
       }
     }
     return slow;
@@ -223,19 +250,26 @@ export class Router implements FrameHandler {
   }
 
   #closeSession(sender: Endpoint, frame: SessionCloseFrame): void {
-    if (!sender.closeSession(frame.channelId, frame.sessionId)) return;
+    const session = sender.sessionOn(frame.channelId);
+    if (!session || !sender.closeSession(frame.channelId, frame.sessionId)) return;
     this.#stats.sessionsClosed++;
     // Everyone is told, not only the current recipients: earlier recipients may hold a receiver too.
     const closed = encodeSessionClosed(frame.channelId, frame.sessionId, sender.id);
-    for (const endpoint of sender.call.roster) if (endpoint !== sender) endpoint.deliver('durable', closed);
+    for (const endpoint of sender.call.roster) {
+      if (endpoint === sender || !endpoint.mayReceive(frame.channelId)) continue;
+      if (endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(session, sender.id);
+      endpoint.deliver('durable', closed);
+    }
     sender.call.span?.toEveryone(sender.id, closed);
   }
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {
+    if (!sender.maySend(frame.channelId)) return; // its messages are refused: no session for them
     const session = sender.openSession(frame.channelId, frame.sessionId);
     if (typeof session === 'string' || frame.generation <= session.generation) return;
     session.setRecipients(frame.generation, frame.recipients);
     this.#stats.recipientListsSet++;
+    session.offerRetained();
     if (session.heldCount === 0) return;
     for (const entry of session.releaseHeld(this.#clock.now())) this.#routeSend(sender, 'lossy', entry.frame, entry.bytes);
   }

@@ -18,6 +18,7 @@ import {
   encodeSignaling,
   formatCloseReason,
   parseClientMessage,
+  type ChannelPermissions,
   type ClientMessage,
   type Clock,
   type IceServerConfig,
@@ -122,6 +123,11 @@ export class AgentConnection implements SignalingSink {
   /** The token generation the connection was accepted (or last refreshed) under (identity/revalidate.ts). */
   get tokenGeneration(): number {
     return this.#token.generation;
+  }
+
+  /** The channel permissions of its newest token (an extension; unrestricted without the claim). */
+  get channels(): ChannelPermissions {
+    return this.#token.channels;
   }
 
   /** Sends a signaling message, unless the socket is gone; a client that does not read is cut off. */

@@ -3,7 +3,7 @@
  * identity still exists and the token was not revoked), the expiry timer, and refresh. A connection lives
  * as long as its newest token, plus the clock leeway; when that passes without a refresh, `onExpired` runs.
  */
-import type { Clock, TimerHandle } from '@backchannel/protocol';
+import { ALL_CHANNELS, type ChannelPermissions, type Clock, type TimerHandle } from '@backchannel/protocol';
 
 import { IdentityStoreUnavailableError, TokenError } from '../errors.js';
 import type { IdentityStore } from '../identity/IdentityStore.js';
@@ -26,6 +26,7 @@ export class ConnectionToken {
   /** The token generation of the accepted (or last refreshed) token; -1 before one was accepted. */
   #generation = -1;
   #expiresAt = 0;
+  #channels: ChannelPermissions = ALL_CHANNELS;
   /** Ends the connection when its token expires without a refresh. */
   #expiryTimer: TimerHandle | undefined;
   #stopped = false;
@@ -43,6 +44,11 @@ export class ConnectionToken {
   /** The token generation the connection was accepted (or last refreshed) under; -1 before. */
   get generation(): number {
     return this.#generation;
+  }
+
+  /** The channel permissions of the newest token (an endpoint takes those of the moment it joins). */
+  get channels(): ChannelPermissions {
+    return this.#channels;
   }
 
   /** When the connection's newest token expires, ms since the epoch (0 before one was accepted). */
@@ -84,6 +90,7 @@ export class ConnectionToken {
   accept(verified: VerifiedToken): void {
     this.#identity = verified.identity;
     this.#generation = verified.generation;
+    this.#channels = verified.channels;
     this.#setExpiry(verified.expiresAt);
   }
 
@@ -94,6 +101,7 @@ export class ConnectionToken {
   refresh(verified: VerifiedToken): void {
     if (verified.identity !== this.#identity) throw new TokenError('a refreshed token must be for the same identity');
     this.#generation = verified.generation;
+    this.#channels = verified.channels;
     this.#setExpiry(Math.max(this.#expiresAt, verified.expiresAt));
   }
 

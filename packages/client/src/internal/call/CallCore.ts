@@ -131,6 +131,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     const limits = (): DataChannelLimits => this.#limits;
     this.link = {
       clock: context.clock,
+      channels: context.signaling.channels,
       get limits() {
         return limits();
       },
@@ -147,6 +148,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
       durableFlow: this.#link,
       endpointCountOf: (identity) => this.roster.endpointCountOf(identity),
       identityOf: (endpointId) => this.roster.identityOf(endpointId),
+      remoteEndpoints: () => Array.from(this.roster.entries, (entry) => ({ endpointId: entry.endpointId, identity: entry.identity })),
     };
     this.engine = new DataChannelEngine(this.link, { receiverBufferSize: context.receiverBufferSize, reportListenerError: context.reportListenerError });
     this.#flow = setup.kind === 'group' ? new GroupJoin(this) : new PeerCallSetup(this, setup);

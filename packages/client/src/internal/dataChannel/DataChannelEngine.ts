@@ -10,12 +10,15 @@ import {
   MAX_CHANNEL_ID,
   MIN_CHANNEL_ID,
   RateMeter,
+  SlowRecipientReason,
   TokenBucket,
   decodeClientFrame,
   decodeServerFrame,
+  describePermissions,
   encodeBarrier,
   dropReasonText,
   errorCodeForDrop,
+  permits,
   type SendFrame,
   type TimerHandle,
 } from '@backchannel/protocol';
@@ -44,6 +47,11 @@ export interface DataChannelCounters {
   unknownSenderDropped: number;
   /** Server notices: messages of ours the server dropped. */
   serverDrops: number;
+  /**
+   * Messages on a channel this endpoint's token does not let it receive from (channel permissions): the
+   * server never sends them; in a 1:1 call the other party's SDK should not have.
+   */
+  notPermittedDropped: number;
 }
 
 export interface DataChannelEngineOptions {
@@ -58,7 +66,7 @@ export interface DataChannelEngineEvents {
 }
 
 export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
-  readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0 };
+  readonly counters: DataChannelCounters = { framesReceived: 0, malformedFrames: 0, unknownSenderDropped: 0, serverDrops: 0, notPermittedDropped: 0 };
   readonly #link: DataLink;
   readonly #scheduler: SendScheduler;
   readonly #receivers: ReceiverTable;
@@ -126,6 +134,12 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     }
     const recipients = validateParticipants(checked.participants, this.#link);
     const channelId = checked.channelId === 0 ? this.#freeChannelId() : checked.channelId;
+    if (!permits(this.#link.channels, 'send', channelId)) {
+      throw new DataChannelError(
+        DataChannelErrorCode.ChannelNotPermitted,
+        `this identity's token does not permit sending on channel ${channelId} (it permits ${describePermissions(this.#link.channels, 'send')})`,
+      );
+    }
     // SPEC §4: a new sender on a channel this endpoint has open closes the old one.
     this.#senders.get(channelId)?.close(`sender on channel ${channelId} was replaced by a newer sender`);
     const state = new SenderState(
@@ -134,6 +148,8 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
         sessionId: this.#nextSessionId++,
         reliability: checked.reliability,
         priority: checked.priority,
+        retain: checked.retain,
+        receipts: checked.receipts,
         requestedKbps: checked.bitrateInKbps,
       },
       this.#context,
@@ -166,6 +182,10 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
           this.counters.malformedFrames++; // no honest server (or peer) sends one
           return;
         }
+        if (!permits(this.#link.channels, 'receive', frame.channelId)) {
+          this.counters.notPermittedDropped++;
+          return;
+        }
         const identity = this.#link.identityOf(frame.senderEndpointId) ?? this.#departing.get(frame.senderEndpointId)?.identity;
         if (identity === undefined) {
           this.#hold(frame.senderEndpointId, bytes);
@@ -184,6 +204,24 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
       case FrameType.BarrierAck:
         this.#barriers.get(frame.token)?.();
         this.#barriers.delete(frame.token);
+        return;
+      case FrameType.SlowRecipient: {
+        const sender = this.#senders.get(frame.channelId);
+        if (sender?.sessionId !== frame.sessionId) return;
+        const identity = this.#link.identityOf(frame.recipientEndpointId) ?? this.#departing.get(frame.recipientEndpointId)?.identity;
+        if (identity === undefined) return; // left and forgotten: no participant to name
+        sender.reportSlowRecipient(frame.recipientEndpointId, identity, SLOW_REASON_NAMES[frame.reason], frame.droppedCount);
+        return;
+      }
+      case FrameType.Receipt: {
+        const sender = this.#senders.get(frame.channelId);
+        if (sender?.sessionId !== frame.sessionId) return;
+        const identity = this.#link.identityOf(frame.recipientEndpointId) ?? this.#departing.get(frame.recipientEndpointId)?.identity;
+        if (identity !== undefined) sender.reportReceipt(frame.recipientEndpointId, identity, frame.sequenceNumber);
+        return;
+      }
+      case FrameType.CopiesDropped:
+        this.#receivers.addServerDrops(frame.senderEndpointId, frame.channelId, frame.sessionId, frame.count);
         return;
       case FrameType.Notice: {
         // The message had already left (its sendMessage resolved on hand-off): the sender reports the drop
@@ -304,6 +342,8 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     this.#departing.delete(endpointId);
     this.#held.delete(endpointId);
     this.#receivers.closeEndpoint(endpointId);
+    // In band, after its last receipts: what it had not acknowledged, it never will.
+    for (const sender of this.#senders.values()) sender.receipts?.left(endpointId);
   }
 
   /**
@@ -323,18 +363,23 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     this.#receivers.closeAll();
   }
 
+  /**
+   * A free channel id, at random: among those the token lets it send on (channel permissions), so that a
+   * restricted token never makes a sender it may not use. RandomIdNotAvailable when none is free.
+   */
   #freeChannelId(): number {
-    const span = MAX_CHANNEL_ID - MIN_CHANNEL_ID + 1;
-    if (this.#senders.size >= span) {
-      throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
-    }
+    const ranges = this.#link.channels.send ?? [[MIN_CHANNEL_ID, MAX_CHANNEL_ID] as const];
+    const span = ranges.reduce((sum, [from, to]) => sum + (to - from + 1), 0);
+    const refused = (): DataChannelError =>
+      new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, `every channelId this endpoint may send on (${describePermissions(this.#link.channels, 'send')}) is in use by an open sender`);
+    if (span === 0 || this.#senders.size >= MAX_CHANNEL_ID - MIN_CHANNEL_ID + 1) throw refused();
     // Random start, then the next free id: uniform enough, and bounded even when nearly full.
     const start = Math.floor(Math.random() * span);
     for (let i = 0; i < span; i++) {
-      const id = MIN_CHANNEL_ID + ((start + i) % span);
+      const id = nthChannel(ranges, (start + i) % span);
       if (!this.#senders.has(id)) return id;
     }
-    throw new DataChannelError(DataChannelErrorCode.RandomIdNotAvailable, 'every channelId is in use by an open sender');
+    throw refused();
   }
 
   #hold(endpointId: number, frame: Uint8Array): void {
@@ -349,6 +394,21 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
     if (held.length >= MAX_HELD_FRAMES_PER_ENDPOINT) this.counters.unknownSenderDropped++;
     else held.push(frame);
   }
+}
+
+const SLOW_REASON_NAMES = {
+  [SlowRecipientReason.Dropping]: 'Dropping',
+  [SlowRecipientReason.Backlogged]: 'Backlogged',
+  [SlowRecipientReason.Suspended]: 'Suspended',
+} as const;
+
+/** The `n`-th channel id (from 0) of the ranges, taken in order. */
+function nthChannel(ranges: readonly (readonly [number, number])[], n: number): number {
+  for (const [from, to] of ranges) {
+    if (n <= to - from) return from + n;
+    n -= to - from + 1;
+  }
+  return MIN_CHANNEL_ID; // not reached: n is below the ranges' span
 }
 
 /** SPEC §4: broadcast packets per second per endpoint, with a one-second burst. */

@@ -2,7 +2,7 @@
  * What the data-channel feature needs from its call: the transport's two channels, the limits the server
  * advertised, and the roster. The call implements it; the feature never holds the call itself.
  */
-import type { DataChannelLimits } from '@backchannel/protocol';
+import type { ChannelPermissions, DataChannelLimits } from '@backchannel/protocol';
 
 import type { ChannelKind, Clock } from '@backchannel/protocol';
 
@@ -16,6 +16,11 @@ export interface DataLink {
   /** Limits advertised by the server at join (defaults until then). */
   readonly limits: DataChannelLimits;
   /**
+   * The channels this endpoint's token lets it send on and receive from (an extension), as the token
+   * claimed when the call was made; the server enforces the same.
+   */
+  readonly channels: ChannelPermissions;
+  /**
    * Whether messages can be sent: 'open' while the call is connected with a transport (or suspended,
    * resuming one); 'waiting' before the call is connected (Durable messages wait in their queues, Lossy
    * ones are dropped at the closed Lossy channel); 'closed' once it is ending or ended.
@@ -26,6 +31,8 @@ export interface DataLink {
   readonly durableFlow: DurableFlow;
   /** Remote endpoints of `identity` in the call, for the recipients-per-sender limit. */
   endpointCountOf(identity: string): number;
+  /** The remote endpoints in the roster now (delivery receipts wait for them). */
+  remoteEndpoints(): readonly { readonly endpointId: number; readonly identity: string }[];
   /** Identity of a remote endpoint, or undefined if the roster does not (yet) know it. */
   identityOf(endpointId: number): string | undefined;
 }

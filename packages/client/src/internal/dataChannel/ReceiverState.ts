@@ -31,9 +31,17 @@ export class ReceiverState extends TypedEmitter<ReceiverStateEvents> {
     this.#lastActivityAt = now;
   }
 
-  /** Messages dropped because the application did not read them before the buffer filled. */
+  /**
+   * Messages dropped because the application did not read them before the buffer filled, and those the
+   * server dropped for this endpoint because it was too far behind (an extension).
+   */
   get droppedMessages(): number {
     return this.#droppedMessages;
+  }
+
+  /** The server dropped `count` copies of this session's messages for this endpoint. */
+  addServerDrops(count: number): void {
+    this.#droppedMessages += count;
   }
 
   get lastActivityAt(): number {

@@ -28,9 +28,17 @@ function keyOf(endpointId: number, channelId: number): number {
   return endpointId * 0x10000 + channelId;
 }
 
+/** Server drop counts kept for sessions with no receiver yet (their first copies were all dropped). */
+const MAX_PENDING_DROPS = 256;
+
 export class ReceiverTable {
   readonly counters: ReceiverTableCounters = { staleDiscarded: 0 };
   readonly #channels = new Map<number, ChannelSessions>();
+  /**
+   * Copies the server dropped for this endpoint (slow-recipient feedback), for sessions it has no receiver
+   * of yet, by `${key}/${sessionId}`: added to the receiver when it is made. Rare, so a string key.
+   */
+  readonly #pendingDrops = new Map<string, number>();
   readonly #bufferCapacity: number;
   readonly #onCreated: (receiver: ReceiverState) => void;
   readonly #reportListenerError: ListenerErrorReporter;
@@ -62,9 +70,28 @@ export class ReceiverTable {
     if (!receiver) {
       receiver = new ReceiverState(channelId, sessionId, senderIdentity, this.#bufferCapacity, now, this.#reportListenerError);
       sessions.open.set(sessionId, receiver);
+      if (this.#pendingDrops.size > 0) {
+        const pendingKey = `${key}/${sessionId}`;
+        const pending = this.#pendingDrops.get(pendingKey);
+        this.#pendingDrops.delete(pendingKey);
+        if (pending !== undefined) receiver.addServerDrops(pending);
+      }
       this.#onCreated(receiver); // the application attaches its listeners here, before the first message
     }
     receiver.push(sequenceNumber, data, now);
+  }
+
+  /**
+   * The server dropped `count` copies of a remote session for this endpoint (it was too far behind): they
+   * count in that receiver's `droppedMessageCount`, now or once its receiver is made.
+   */
+  addServerDrops(senderEndpointId: number, channelId: number, sessionId: number, count: number): void {
+    const key = keyOf(senderEndpointId, channelId);
+    const receiver = this.#channels.get(key)?.open.get(sessionId);
+    if (receiver) return receiver.addServerDrops(count);
+    const pendingKey = `${key}/${sessionId}`;
+    if (!this.#pendingDrops.has(pendingKey) && this.#pendingDrops.size >= MAX_PENDING_DROPS) this.#pendingDrops.delete(this.#pendingDrops.keys().next().value!);
+    this.#pendingDrops.set(pendingKey, (this.#pendingDrops.get(pendingKey) ?? 0) + count);
   }
 
   /** The remote sender closed its session. */
@@ -97,6 +124,7 @@ export class ReceiverTable {
   }
 
   closeAll(): void {
+    this.#pendingDrops.clear();
     const channels = [...this.#channels.values()];
     this.#channels.clear();
     for (const sessions of channels) for (const receiver of sessions.open.values()) receiver.close();

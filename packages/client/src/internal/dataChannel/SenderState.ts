@@ -16,15 +16,21 @@ import {
   type Reliability,
 } from '@backchannel/protocol';
 
+import type { DataChannelSlowRecipientReason } from '../../dataChannel/types.js';
 import { DataChannelError } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { DataLink } from './DataLink.js';
+import { DeliveryReceipts, type ReceiptEndpoint } from './DeliveryReceipts.js';
 import { Queue } from './Queue.js';
 import { TokenBucket, kbpsToBytesPerMs } from '@backchannel/protocol';
 
 export interface SenderStateEvents {
   /** The server dropped a message already handed to the transport (its sendMessage had resolved). */
   messageDropped: [sequenceNumber: number, error: DataChannelError];
+  /** The server reports a recipient endpoint too slow (an extension; rate-limited by the server). */
+  recipientSlow: [endpointId: number, identity: string, reason: DataChannelSlowRecipientReason, droppedMessages: number];
+  /** A receipt (an extension): recipient `endpointId` has every message up to `sequenceNumber`. */
+  messagesDelivered: [endpointId: number, identity: string, sequenceNumber: number];
 }
 
 /** A frame waiting in a sender's queue: a data message (with its promise) or a recipient-list change. */
@@ -40,6 +46,10 @@ export interface SenderOptions {
   sessionId: number;
   reliability: Reliability;
   priority: Priority;
+  /** Backchannel extension: the server keeps the latest message for later recipients (Durable only). */
+  retain?: 'none' | 'last';
+  /** Backchannel extension: the server sends receipts for its messages (Durable only). */
+  receipts?: boolean;
   /** Bitrate the application asked for (undefined: its class's maximum), clamped to that maximum. */
   requestedKbps: number | undefined;
 }
@@ -65,10 +75,13 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   #sessionId: number;
   readonly reliability: Reliability;
   readonly priority: Priority;
+  readonly retain: 'none' | 'last';
+  /** Delivery receipts (an extension): made only for a sender that asked for them. */
+  readonly receipts: DeliveryReceipts | undefined;
   readonly queue = new Queue<QueuedItem>();
   readonly #context: SenderContext;
   readonly #bucket: TokenBucket;
-  readonly #flags: number;
+  #flags: number;
   /** Bytes (wire cost) of the data items in the queue. */
   #queuedBytes = 0;
   readonly #requestedKbps: number | undefined;
@@ -90,7 +103,11 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     this.#bitrateKbps = this.#clampedKbps();
     const rate = kbpsToBytesPerMs(this.#bitrateKbps);
     this.#bucket = new TokenBucket(rate, Math.max(rate * BURST_MS, DATA_HEADER_BYTES + 1), context.link.clock.now());
-    this.#flags = (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0);
+    this.#flags =
+      (options.reliability === 'Lossy' ? FrameFlag.Lossy : 0) | (options.priority === 'High' ? FrameFlag.HighPriority : 0) | (options.retain === 'last' ? FrameFlag.Retain : 0);
+    this.retain = options.retain ?? 'none';
+    this.receipts = options.receipts ? new DeliveryReceipts() : undefined;
+    if (options.receipts) this.#flags |= FrameFlag.Receipts;
   }
 
   /** The pace, kbit/s: what was asked for, at most the class's maximum under the server's limits. */
@@ -119,6 +136,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
    */
   restartSession(sessionId: number, error: DataChannelError): void {
     if (this.#closed) return;
+    this.receipts?.end(); // the new session is numbered from 1: what was awaited will never be acknowledged
     for (const item of this.queue.drain()) {
       if (item.kind !== 'data') continue;
       this.#queued(-item.cost);
@@ -253,6 +271,7 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   #close(error: DataChannelError): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.receipts?.end();
     for (const item of this.queue.drain()) {
       if (item.kind !== 'data') continue;
       this.#queued(-item.cost);
@@ -277,6 +296,11 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
     return item.cost;
   }
 
+  /** The server reports recipient `endpointId` (of `identity`) slow for this session. */
+  reportSlowRecipient(endpointId: number, identity: string, reason: DataChannelSlowRecipientReason, droppedMessages: number): void {
+    this.emit('recipientSlow', endpointId, identity, reason, droppedMessages);
+  }
+
   /** The server dropped message `sequenceNumber` of this session, for the reason `error` gives. */
   reportDropped(sequenceNumber: number, error: DataChannelError): void {
     this.emit('messageDropped', sequenceNumber, error);
@@ -297,6 +321,26 @@ export class SenderState extends TypedEmitter<SenderStateEvents> {
   #queued(delta: number): void {
     this.#queuedBytes += delta;
     if (this.reliability === 'Durable') this.#context.durableQueue.bytes += delta;
+  }
+
+  /** The sequence number of the last message `send` took (0 before the first). */
+  get lastSequenceNumber(): number {
+    return this.#sequenceNumber;
+  }
+
+  /** A receipt from the server: recipient `endpointId` (of `identity`) has the session up to `sequenceNumber`. */
+  reportReceipt(endpointId: number, identity: string, sequenceNumber: number): void {
+    if (!this.receipts) return;
+    this.receipts.received({ endpointId, identity }, sequenceNumber);
+    this.emit('messagesDelivered', endpointId, identity, sequenceNumber);
+  }
+
+  /** The endpoints the sender's messages go to now: its recipients (or everyone else) in the roster. */
+  currentRecipients(): ReceiptEndpoint[] {
+    const all = this.#context.link.remoteEndpoints();
+    if (this.#recipients.length === 0) return [...all];
+    const named = new Set(this.#recipients);
+    return all.filter((endpoint) => named.has(endpoint.identity));
   }
 
   #nextSequenceNumber(): number {

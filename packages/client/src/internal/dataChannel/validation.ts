@@ -44,11 +44,15 @@ export function validateSenderOptions(options: DataChannelSenderOpenOptions | un
   participants: unknown;
 } {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgument('options must be an object');
-  const { channelId, bitrateInKbps, participants = [], priority = 'Normal', reliability = 'Durable' } = options ?? {};
+  const { channelId, bitrateInKbps, participants = [], priority = 'Normal', reliability = 'Durable', retain = 'none', receipts = false } = options ?? {};
   if (priority !== 'High' && priority !== 'Normal') throw invalidArgument(`priority must be 'High' or 'Normal', got ${String(priority)}`);
   if (reliability !== 'Durable' && reliability !== 'Lossy') throw invalidArgument(`reliability must be 'Durable' or 'Lossy', got ${String(reliability)}`);
+  if (retain !== 'none' && retain !== 'last') throw invalidArgument(`retain must be 'none' or 'last', got ${String(retain)}`);
+  if (retain === 'last' && reliability !== 'Durable') throw invalidArgument("retain: 'last' needs a Durable sender: a Lossy message may never arrive, so it cannot be the state later recipients start from");
+  if (typeof receipts !== 'boolean') throw invalidArgument(`receipts must be true or false, got ${String(receipts)}`);
+  if (receipts && reliability !== 'Durable') throw invalidArgument('receipts need a Durable sender: only Durable messages are acknowledged');
   if (bitrateInKbps !== undefined && (typeof bitrateInKbps !== 'number' || !Number.isFinite(bitrateInKbps) || bitrateInKbps < 0)) {
     throw invalidArgument(`bitrateInKbps must be a non-negative number, got ${String(bitrateInKbps)}`);
   }
-  return { channelId: validateChannelId(channelId), bitrateInKbps: bitrateInKbps || undefined, participants, priority, reliability };
+  return { channelId: validateChannelId(channelId), bitrateInKbps: bitrateInKbps || undefined, participants, priority, reliability, retain, receipts };
 }

@@ -10,6 +10,8 @@ import {
   encodeSignaling,
   parseCloseReason,
   parseServerMessage,
+  readTokenPermissions,
+  type ChannelPermissions,
   type ClientMessage,
   type IceServerConfig,
   type ServerMessage,
@@ -100,6 +102,11 @@ export interface SignalingClientEvents {
 export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly identity: string;
   readonly iceServers: IceServerConfig[];
+  /**
+   * The channel permissions its token claims (an extension), read from the token it last authenticated
+   * with, so that the SDK refuses early what the server would; calls take them when they are made.
+   */
+  #channels: ChannelPermissions;
   #socket: SignalingSocket;
   readonly #platform: Platform;
   /** The server's URLs (several: nodes of one cluster); `#current` is the one connected to (or last). */
@@ -119,6 +126,16 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #serverRun: string | undefined;
   #protocolVersion: number;
 
+  /** The channel permissions of the token it last authenticated with, or refreshed to. */
+  get channels(): ChannelPermissions {
+    return this.#channels;
+  }
+
+  /** A refreshed token was sent: its permissions apply to the calls made from now on. */
+  tokenRefreshed(token: string): void {
+    this.#channels = readTokenPermissions(token);
+  }
+
   /** The run of the server this client is (or was last) connected to, from its `welcome`. */
   get serverRun(): string | undefined {
     return this.#serverRun;
@@ -133,10 +150,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   private constructor(
     socket: SignalingSocket,
     welcome: Extract<ServerMessage, { type: 'welcome' }>,
-    target: { platform: Platform; serverUrls: readonly string[]; current: number; displayName: string | undefined },
+    target: { platform: Platform; serverUrls: readonly string[]; current: number; displayName: string | undefined; token: string },
     reportListenerError: ListenerErrorReporter,
   ) {
     super(reportListenerError);
+    this.#channels = readTokenPermissions(target.token);
     this.#socket = socket;
     this.#platform = target.platform;
     this.#serverUrls = target.serverUrls;
@@ -181,7 +199,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     for (let current = 0; current < serverUrls.length; current++) {
       try {
         const { socket, welcome } = await authenticate(platform, serverUrls[current]!, token, displayName);
-        return new SignalingClient(socket, welcome, { platform, serverUrls, current, displayName }, reportListenerError);
+        return new SignalingClient(socket, welcome, { platform, serverUrls, current, displayName, token }, reportListenerError);
       } catch (error) {
         failure = error;
         if (!(error instanceof CallError) || isFinal(error)) throw error;
@@ -355,6 +373,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         return this.#end(new CallError(CallErrorCode.InvalidToken, 'the credential now names another identity'));
       }
       this.#adopt(socket);
+      this.#channels = readTokenPermissions(token);
       this.#serverRun = welcome.serverRun;
       this.#protocolVersion = welcome.protocolVersion;
       this.#reconnecting = false;
