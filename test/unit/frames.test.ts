@@ -382,7 +382,7 @@ describe('decoders refuse malformed frames', () => {
     const reserved = copies.slice();
     reserved[1] = 1;
     assertFrameError(() => decodeServerFrame(reserved), 'BadFlags', 'CopiesDropped byte 1 must be 0, got 1');
-    assertFrameError(() => decodeClientFrame(copies), 'UnknownType', 'unknown client frame type 0x89');
+    assertFrameError(() => decodeClientFrame(copies), 'UnknownType', 'unknown client frame type 0x8a');
   });
 
   it('refuses unknown frame types', () => {

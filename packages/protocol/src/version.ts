@@ -22,6 +22,14 @@ export function speaksParticipantsChanged(version: number): boolean {
   return version >= 3;
 }
 
+/**
+ * Whether a peer that said `version` reads the extensions' server frames (SlowRecipient, CopiesDropped,
+ * Receipt): a version-2 SDK would count them as malformed.
+ */
+export function speaksExtensionFrames(version: number): boolean {
+  return version >= 3;
+}
+
 /** Whether a peer that said `version` may be sent batch frames. */
 export function speaksBatches(version: number): boolean {
   return version >= BATCH_PROTOCOL_VERSION;

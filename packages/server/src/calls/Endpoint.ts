@@ -36,6 +36,7 @@ import {
   type TimerHandle,
   readBatch,
   speaksBatches,
+  speaksExtensionFrames,
 } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
@@ -392,6 +393,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
   tellDroppedCopies(session: ServerSession, senderId: number): void {
     const count = this.#droppedCopies.get(session);
     if (count === undefined) return;
+    if (!speaksExtensionFrames(this.protocolVersion)) return void this.#droppedCopies.delete(session); // a version-2 SDK cannot read it
     const told = this.deliver('durable', encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
     if (told !== 'slow') this.#droppedCopies.delete(session);
   }

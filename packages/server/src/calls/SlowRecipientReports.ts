@@ -8,7 +8,7 @@
  *
  * Made by its session on the first note: a session whose recipients keep up holds none of this.
  */
-import { SlowRecipientReason, encodeSlowRecipient, type Clock, type TimerHandle } from '@backchannel/protocol';
+import { SlowRecipientReason, encodeSlowRecipient, speaksExtensionFrames, type Clock, type TimerHandle } from '@backchannel/protocol';
 
 import type { Endpoint } from './Endpoint.js';
 
@@ -77,6 +77,7 @@ export class SlowRecipientReports {
 
   #send(recipient: Endpoint, entry: Entry, now: number): void {
     if (this.#closed || !entry.pending || this.sender.state === 'closed') return;
+    if (!speaksExtensionFrames(this.sender.protocolVersion)) return; // a version-2 SDK cannot read it
     this.sender.deliver('durable', encodeSlowRecipient(entry.reason, this.channelId, this.sessionId, recipient.id, entry.dropped));
     entry.lastSentAt = now;
     entry.dropped = 0;
