@@ -107,9 +107,11 @@ const SESSION_CLOSED_BYTES = 12;
 const NOTICE_BYTES = 12;
 const ENDPOINT_LEFT_BYTES = 8;
 const BARRIER_BYTES = 8;
-const SLOW_RECIPIENT_BYTES = 16;
-const COPIES_DROPPED_BYTES = 16;
-const RECEIPT_BYTES = 16;
+/** Every session report (encodeSessionReport) is this long. */
+const SESSION_REPORT_BYTES = 16;
+const SLOW_RECIPIENT_BYTES = SESSION_REPORT_BYTES;
+const COPIES_DROPPED_BYTES = SESSION_REPORT_BYTES;
+const RECEIPT_BYTES = SESSION_REPORT_BYTES;
 /** Receipt's byte 1: the layout's version, so that a later layout can be told apart. */
 export const RECEIPT_VERSION = 1;
 
@@ -336,39 +338,34 @@ export function encodeNotice(reason: DropReason, channelId: number, sessionId: n
   return frame;
 }
 
-/** SlowRecipient (an extension): `recipientEndpointId` of session (`channelId`, `sessionId`) is slow. */
-export function encodeSlowRecipient(reason: SlowRecipientReason, channelId: number, sessionId: number, recipientEndpointId: number, droppedCount: number): Uint8Array {
-  const frame = new Uint8Array(SLOW_RECIPIENT_BYTES);
-  frame[0] = FrameType.SlowRecipient;
-  frame[1] = reason;
+/**
+ * The extensions' 16-byte reports share one layout: type, one byte of its own, the session's channel (u16)
+ * and id (u32), the other endpoint's id (u32) and a count or sequence number (u32).
+ */
+function encodeSessionReport(type: number, byte1: number, channelId: number, sessionId: number, endpointId: number, value: number): Uint8Array {
+  const frame = new Uint8Array(SESSION_REPORT_BYTES);
+  frame[0] = type;
+  frame[1] = byte1;
   writeU16(frame, 2, channelId);
   writeU32(frame, 4, sessionId);
-  writeU32(frame, 8, recipientEndpointId);
-  writeU32(frame, 12, droppedCount >>> 0);
+  writeU32(frame, 8, endpointId);
+  writeU32(frame, 12, value >>> 0);
   return frame;
+}
+
+/** SlowRecipient (an extension): `recipientEndpointId` of session (`channelId`, `sessionId`) is slow. */
+export function encodeSlowRecipient(reason: SlowRecipientReason, channelId: number, sessionId: number, recipientEndpointId: number, droppedCount: number): Uint8Array {
+  return encodeSessionReport(FrameType.SlowRecipient, reason, channelId, sessionId, recipientEndpointId, droppedCount);
 }
 
 /** CopiesDropped (an extension): `count` copies of (`senderEndpointId`, `channelId`, `sessionId`) were dropped for the recipient. */
 export function encodeCopiesDropped(channelId: number, sessionId: number, senderEndpointId: number, count: number): Uint8Array {
-  const frame = new Uint8Array(COPIES_DROPPED_BYTES);
-  frame[0] = FrameType.CopiesDropped;
-  writeU16(frame, 2, channelId);
-  writeU32(frame, 4, sessionId);
-  writeU32(frame, 8, senderEndpointId);
-  writeU32(frame, 12, count >>> 0);
-  return frame;
+  return encodeSessionReport(FrameType.CopiesDropped, 0, channelId, sessionId, senderEndpointId, count);
 }
 
 /** Receipt (an extension): `recipientEndpointId` has session (`channelId`, `sessionId`) up to `sequenceNumber`. */
 export function encodeReceipt(channelId: number, sessionId: number, recipientEndpointId: number, sequenceNumber: number): Uint8Array {
-  const frame = new Uint8Array(RECEIPT_BYTES);
-  frame[0] = FrameType.Receipt;
-  frame[1] = RECEIPT_VERSION;
-  writeU16(frame, 2, channelId);
-  writeU32(frame, 4, sessionId);
-  writeU32(frame, 8, recipientEndpointId);
-  writeU32(frame, 12, sequenceNumber);
-  return frame;
+  return encodeSessionReport(FrameType.Receipt, RECEIPT_VERSION, channelId, sessionId, recipientEndpointId, sequenceNumber);
 }
 
 export function encodeBarrier(token: number): Uint8Array {

@@ -50,18 +50,24 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 return 0`;
 
 /**
- * KEYS: nodeCalls(lost), nodes, alive(lost) · ARGV: lost node, call key prefix. Removes every place of a
- * lost node, and the node from the registry. Idempotent: any node may run it.
+ * Lua shared by PURGE_SCRIPT and SYNC_SCRIPT (KEYS[1]: the node's set of calls; ARGV[1]: the node; ARGV[2]:
+ * the call key prefix): every place of the node, in each of its calls, is removed.
  */
-export const PURGE_SCRIPT = `
-for _, g in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+const DROP_NODE_PLACES = `for _, g in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local key = ARGV[2] .. g
   local flat = redis.call('HGETALL', key)
   for i = 1, #flat, 2 do
     if flat[i + 1] == ARGV[1] then redis.call('HDEL', key, flat[i]) end
   end
 end
-redis.call('DEL', KEYS[1], KEYS[3])
+`;
+
+/**
+ * KEYS: nodeCalls(lost), nodes, alive(lost) · ARGV: lost node, call key prefix. Removes every place of a
+ * lost node, and the node from the registry. Idempotent: any node may run it.
+ */
+export const PURGE_SCRIPT = `
+${DROP_NODE_PLACES}redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 0`;
 
@@ -71,14 +77,7 @@ return 0`;
  */
 export const SYNC_SCRIPT = `
 local held = cjson.decode(ARGV[3])
-for _, g in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = ARGV[2] .. g
-  local flat = redis.call('HGETALL', key)
-  for i = 1, #flat, 2 do
-    if flat[i + 1] == ARGV[1] then redis.call('HDEL', key, flat[i]) end
-  end
-end
-redis.call('DEL', KEYS[1])
+${DROP_NODE_PLACES}redis.call('DEL', KEYS[1])
 for g, ids in pairs(held) do
   for _, id in ipairs(ids) do redis.call('HSET', ARGV[2] .. g, id, ARGV[1]) end
   redis.call('SADD', KEYS[1], g)
