@@ -2,7 +2,6 @@
 import './styles.css';
 
 import { DemoCall } from './call/demoCall.js';
-import { joinDemoCall } from './call/session.js';
 import { h } from './lib/dom.js';
 import { callView } from './ui/callView.js';
 import { ErrorsView } from './ui/errorsView.js';
@@ -27,7 +26,7 @@ function showJoin(): void {
 
 async function join(request: JoinRequest): Promise<void> {
   try {
-    const demo = new DemoCall(await joinDemoCall(request.room, request.displayName, reportListenerError));
+    const demo = await DemoCall.join(request.room, request.displayName, reportListenerError);
     errors.clear();
     showCall(demo);
   } catch (error) {

@@ -1,9 +1,8 @@
 /**
  * One joined call and everything the page does in it, without any DOM: the roster, chat, files, the shared
- * counter and the
- * receiver statistics, with every receiver the SDK announces handed to the reader of its channel.
+ * counter and the receiver statistics, with every receiver the SDK announces handed to the reader of its channel.
  */
-import type { DataChannelReceiver } from '@backchannel/client';
+import type { DataChannelReceiver, ListenerErrorReporter } from '@backchannel/client';
 import { APP_FILE_CHANNEL, APP_MESSAGE_CHANNEL } from '@backchannel/protocol';
 
 import { Chat } from '../chat/chat.js';
@@ -13,7 +12,7 @@ import { OutgoingFiles } from '../files/outgoing.js';
 import { Listeners } from '../lib/listeners.js';
 import { ReceiverStats } from '../stats/receiverStats.js';
 import { Roster } from './roster.js';
-import type { DemoSession } from './session.js';
+import { connected, startDemoSession, type DemoSession } from './session.js';
 
 export class DemoCall {
   readonly session: DemoSession;
@@ -30,7 +29,17 @@ export class DemoCall {
   readonly ended = new Listeners<{ code: string; message: string }>();
   readonly #onState = (): void => this.#stateChanged();
 
-  constructor(session: DemoSession) {
+  /**
+   * Joins and resolves once Connected. The demo reads the call's receivers from the moment the call exists,
+   * so none is missed; if the call ends first, it rejects with the reason (and the demo has let go of it).
+   */
+  static async join(room: string, displayName: string, onListenerError: ListenerErrorReporter): Promise<DemoCall> {
+    const demo = new DemoCall(await startDemoSession(room, displayName, onListenerError));
+    await connected(demo.session.call);
+    return demo;
+  }
+
+  private constructor(session: DemoSession) {
     this.session = session;
     const { call, dataChannel, me } = session;
     this.roster = new Roster(call, me.identity);

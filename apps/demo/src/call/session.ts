@@ -1,4 +1,9 @@
-/** Joining: a demo token, a call agent with the display name, the group call, and waiting for Connected. */
+/**
+ * Joining: a demo token, a call agent with the display name and the group call (startDemoSession), then
+ * waiting for Connected (connected). The two are apart so the page can listen for receivers in between:
+ * data can arrive before the call reports Connected (state retained for late joiners does, at once), and a
+ * receiver announced before anyone listens is not announced again.
+ */
 import {
   CallClient,
   CallError,
@@ -22,16 +27,15 @@ export interface DemoSession {
 }
 
 /**
- * Resolves once the call is Connected; rejects with a CallError carrying `callEndReason` if it ends first.
- * Errors thrown by the page's SDK event listeners go to `onListenerError`.
+ * Joins the group call; resolves as soon as the call exists, before it is Connected. Errors thrown by the
+ * page's SDK event listeners go to `onListenerError`.
  */
-export async function joinDemoCall(room: string, displayName: string, onListenerError: ListenerErrorReporter): Promise<DemoSession> {
+export async function startDemoSession(room: string, displayName: string, onListenerError: ListenerErrorReporter): Promise<DemoSession> {
   const { identity, token } = await fetchDemoToken();
   // No serverUrl: in a page served by the Backchannel server the SDK uses the page's origin.
   const agent = await new CallClient({ onListenerError }).createCallAgent(new CommunicationTokenCredential(token), { displayName });
   try {
     const call = agent.join({ groupId: room });
-    await connected(call);
     return { room, me: { identity, displayName }, agent, call, dataChannel: call.feature(Features.DataChannel) };
   } catch (error) {
     await agent.dispose();
@@ -39,7 +43,8 @@ export async function joinDemoCall(room: string, displayName: string, onListener
   }
 }
 
-function connected(call: Call): Promise<void> {
+/** Resolves once the call is Connected; rejects with a CallError carrying `callEndReason` if it ends first. */
+export function connected(call: Call): Promise<void> {
   return new Promise((resolve, reject) => {
     const check = (): void => {
       if (call.state === 'Connected') {
