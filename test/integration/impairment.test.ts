@@ -76,6 +76,7 @@ class RetryingSender {
   #next = 0;
   #inFlight = 0;
   #pausedUntil = 0;
+  #wake: ReturnType<typeof setTimeout> | undefined;
   #failed: ((error: unknown) => void) | undefined;
   #stopped = false;
 
@@ -99,6 +100,7 @@ class RetryingSender {
 
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#wake);
   }
 
   #again(i: number): void {
@@ -107,7 +109,19 @@ class RetryingSender {
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#inFlight < RetryingSender.MAX_IN_FLIGHT && performance.now() >= this.#pausedUntil && (this.#retry.length > 0 || this.#next < this.#count)) {
+    if (this.#stopped || (this.#retry.length === 0 && this.#next >= this.#count)) return;
+    const pausedFor = this.#pausedUntil - performance.now();
+    if (pausedFor > 0) {
+      // A timer can fire up to a millisecond before performance.now() reaches its time (libuv counts whole
+      // ms from the loop's cached clock). Were the pump to return then with nothing in flight (every pending
+      // send refused at once), nothing would ever call it again: so it sets its own wake-up.
+      this.#wake ??= setTimeout(() => {
+        this.#wake = undefined;
+        this.#pump();
+      }, Math.ceil(pausedFor) + 1);
+      return;
+    }
+    while (!this.#stopped && this.#inFlight < RetryingSender.MAX_IN_FLIGHT && (this.#retry.length > 0 || this.#next < this.#count)) {
       const i = this.#retry.length > 0 ? this.#retry.shift()! : this.#next++;
       this.#inFlight++;
       this.#sender.sendMessage(stamped(i)).then(
@@ -122,7 +136,7 @@ class RetryingSender {
           this.refused++;
           this.#again(i);
           this.#pausedUntil = performance.now() + RetryingSender.RETRY_AFTER_MS;
-          setTimeout(() => this.#pump(), RetryingSender.RETRY_AFTER_MS);
+          this.#pump(); // sets the wake-up for the end of the pause
         },
       );
     }
