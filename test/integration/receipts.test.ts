@@ -1,14 +1,25 @@
 /**
- * Delivery receipts (issue #15, item 1; docs/api.md "Delivery receipts") in group calls, over real WebRTC
- * through the real server: cumulative receipts from the recipients' LinkAcks, under 10% packet loss, and a
- * recipient that leaves mid-stream.
+ * Delivery receipts (issue #15, item 1; docs/api.md "Delivery receipts") over real WebRTC: in group calls
+ * through the real server (cumulative receipts from the recipients' LinkAcks, under 10% packet loss, and a
+ * recipient that leaves mid-stream), and in 1:1 calls, where the peer's own LinkAcks are the receipts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { DataChannelError, DataChannelErrorCode, type DataChannelDeliveredEvent } from '@backchannel/client';
+import {
+  CallClient,
+  CommunicationTokenCredential,
+  DataChannelError,
+  DataChannelErrorCode,
+  Features,
+  type Call,
+  type CallAgent,
+  type DataChannelDeliveredEvent,
+  type DataChannelReceiver,
+} from '@backchannel/client';
 
-import { readMessages, receiversOf, rosterSettled, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
+import { connected, readMessages, receiversOf, rosterSettled, startHarness, userIdOf, utf8, type Harness } from '../helpers/backchannel.js';
+import { waitForEvent, within } from '../helpers/events.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
 
 describe('delivery receipts', () => {
@@ -111,5 +122,70 @@ describe('delivery receipts under 10% packet loss', () => {
       await net.close();
       await h.close();
     }
+  });
+});
+
+describe('delivery receipts in a 1:1 call', () => {
+  let h: Harness;
+  const agents: CallAgent[] = [];
+  before(async () => {
+    h = await startHarness({ limits: { durableMaxKbps: 10_000 } });
+  });
+  after(async () => {
+    await Promise.all(agents.map((agent) => agent.dispose()));
+    await h.close();
+  });
+
+  /** A 1:1 call from a new caller to a new callee, Connected on both sides. */
+  async function peerCall(): Promise<{ callerCall: Call; calleeCall: Call; callee: string }> {
+    const [caller, callee] = await Promise.all([h.createUser(), h.createUser()]);
+    const agentOf = (token: string): Promise<CallAgent> => new CallClient({ serverUrl: h.server.url }).createCallAgent(new CommunicationTokenCredential(token));
+    const [callerAgent, calleeAgent] = await Promise.all([agentOf(caller.token), agentOf(callee.token)]);
+    agents.push(callerAgent, calleeAgent);
+    const ringing = waitForEvent(calleeAgent, 'incomingCall');
+    const callerCall = callerAgent.startCall([{ communicationUserId: callee.identity }]);
+    const calleeCall = await (await ringing)[0].incomingCall.accept();
+    await Promise.all([connected(callerCall), connected(calleeCall)]);
+    return { callerCall, calleeCall, callee: callee.identity };
+  }
+
+  it("the peer's acknowledgements are the receipts: cumulative, batched, and whenDelivered resolves with the peer", async (t) => {
+    const { callerCall, calleeCall, callee } = await peerCall();
+    const sender = callerCall.feature(Features.DataChannel).createDataChannelSender({ channelId: 45, receipts: true });
+    const plain = callerCall.feature(Features.DataChannel).createDataChannelSender({ channelId: 46 });
+    let plainReceipts = 0;
+    plain.on('messagesDelivered', () => plainReceipts++);
+    const events: DataChannelDeliveredEvent[] = [];
+    sender.on('messagesDelivered', (event) => events.push(event));
+    const receivers: DataChannelReceiver[] = [];
+    calleeCall.feature(Features.DataChannel).on('dataChannelReceiverCreated', (receiver) => receivers.push(receiver));
+    await plain.sendMessage(utf8.encode('no receipt for me'));
+    for (let i = 1; i <= 50; i++) void sender.sendMessage(utf8.encode(`m${i}`));
+    // Without receipts from the peer this would wait for as long as the call lasts.
+    const result = await within(sender.whenDelivered(), 'the receipt for message 50');
+    assert.deepEqual(result.reached.map((r) => userIdOf(r.participant)), [callee]);
+    assert.deepEqual(result.missed, []);
+    const sequence = events.map((e) => e.sequenceNumber);
+    assert.deepEqual(sequence, [...sequence].sort((x, y) => x - y), 'receipts only grow');
+    assert.equal(sequence.at(-1), 50);
+    assert.ok(events.length < 50, `batched: ${events.length} receipts for 50 messages`);
+    assert.ok(events.every((e) => userIdOf(e.participant) === callee));
+    assert.equal(plainReceipts, 0, 'a sender without receipts hears of none');
+    // What the receipt promised is in the peer's buffers already: its receivers were made before it acknowledged.
+    assert.deepEqual(receivers.map((r) => r.channelId), [46, 45]);
+    assert.equal((await readMessages(receivers[1]!, 50)).length, 50);
+    t.diagnostic(`${events.length} receipt events for 50 messages, peer to peer`);
+  });
+
+  it('a peer that hangs up before a message reaches it is reported missed', async () => {
+    const { callerCall, calleeCall, callee } = await peerCall();
+    const sender = callerCall.feature(Features.DataChannel).createDataChannelSender({ channelId: 47, receipts: true });
+    for (let i = 1; i <= 10; i++) void sender.sendMessage(utf8.encode(`m${i}`));
+    assert.deepEqual((await within(sender.whenDelivered(10), 'the receipt for message 10')).reached.map((r) => userIdOf(r.participant)), [callee]);
+    const pending = sender.whenDelivered(11); // not sent yet: the peer leaves first
+    await calleeCall.hangUp();
+    const outcome = await pending;
+    assert.deepEqual(outcome.reached, []);
+    assert.deepEqual(outcome.missed.map((r) => userIdOf(r.participant)), [callee]);
   });
 });

@@ -1,8 +1,12 @@
-/** Delivery receipts (an extension): the sender's waiters and the server's link-number mapping. Pure. */
+/** Delivery receipts (an extension): the sender's waiters, the server's link-number mapping and a 1:1 call's mapping of the peer's acknowledgements. Pure. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { FrameFlag, encodeSend, encodeSessionClose } from '@backchannel/protocol';
+
 import { DeliveryReceipts } from '../../packages/client/src/internal/dataChannel/DeliveryReceipts.js';
+import { PeerReceipts } from '../../packages/client/src/internal/dataChannel/PeerReceipts.js';
+import type { SenderState } from '../../packages/client/src/internal/dataChannel/SenderState.js';
 import { ReceiptTracker } from '../../packages/server/src/calls/DeliveryReceipts.js';
 import type { ServerSession } from '../../packages/server/src/calls/ServerSession.js';
 
@@ -67,5 +71,37 @@ describe('ReceiptTracker (server)', () => {
     tracker.acknowledged(0xffffffff, 1);
     tracker.acknowledged(0, 1);
     assert.deepEqual(told, [1, 2]);
+  });
+});
+
+describe('PeerReceipts (SDK, 1:1 calls)', () => {
+  /** A sender on `channelId`, session `sessionId`, recording the receipts it is told of. */
+  const fakeSender = (sessionId: number): SenderState & { told: [number, string, number][] } => {
+    const told: [number, string, number][] = [];
+    return { sessionId, told, reportReceipt: (endpointId: number, identity: string, n: number) => void told.push([endpointId, identity, n]) } as never;
+  };
+  const send = (channelId: number, sessionId: number, sequenceNumber: number, flags: number = FrameFlag.Receipts): Uint8Array =>
+    encodeSend({ flags, channelId, sessionId, sequenceNumber }, 0, Uint8Array.of(1));
+
+  it('maps one acknowledgement to the highest sequence number per receipts sender it covers, told once', () => {
+    const receipts = fakeSender(7);
+    const plain = fakeSender(8);
+    const senders = new Map([[1, receipts], [2, plain]]);
+    const peer = new PeerReceipts({ senderOn: (id) => senders.get(id), peer: () => ({ endpointId: 1, identity: 'peer' }) });
+    for (const frame of [send(1, 7, 1), send(2, 8, 1, 0), send(1, 7, 2), encodeSessionClose(2, 8), send(1, 7, 3)]) peer.frame(frame);
+    peer.done();
+    assert.deepEqual(receipts.told, [[1, 'peer', 3]]);
+    assert.deepEqual(plain.told, [], 'a message without the flag brings no receipt');
+    peer.done();
+    assert.equal(receipts.told.length, 1, 'nothing new acknowledged: no receipt');
+  });
+
+  it('ignores messages of a session since replaced, and of a channel with no sender now', () => {
+    const current = fakeSender(9);
+    const peer = new PeerReceipts({ senderOn: (id) => (id === 1 ? current : undefined), peer: () => ({ endpointId: 1, identity: 'peer' }) });
+    peer.frame(send(1, 8, 40)); // the old session on channel 1
+    peer.frame(send(3, 1, 5)); // nobody sends on channel 3 now
+    peer.done();
+    assert.deepEqual(current.told, []);
   });
 });

@@ -84,6 +84,20 @@ describe('DurableLinkState', () => {
     assert.deepEqual(link.resumeFrom(6), []);
   });
 
+  it('shows each frame an acknowledgement or a resume releases, oldest first, and no other', () => {
+    const link = new DurableLinkState();
+    for (let n = 1; n <= 6; n++) link.recordSent(frame(n));
+    const released: number[] = [];
+    const show = (f: Uint8Array): void => void released.push(f[1]!);
+    link.acknowledge(2, show);
+    link.acknowledge(2, show);
+    assert.deepEqual(released, [1, 2]);
+    link.resumeFrom(4, show);
+    assert.deepEqual(released, [1, 2, 3, 4]);
+    assert.equal(link.acknowledge(9, show), false);
+    assert.deepEqual(released, [1, 2, 3, 4], 'a refused count shows nothing');
+  });
+
   it('counts what it receives, and what it has not acknowledged yet', () => {
     const link = new DurableLinkState();
     link.recordReceived();

@@ -78,14 +78,17 @@ export class DurableLinkState {
   }
 
   /**
-   * The other side has received `count` of this side's link frames: what it counted is forgotten. Returns
-   * false, changing nothing, for a count this side never sent (a broken or hostile peer).
+   * The other side has received `count` of this side's link frames: what it counted is forgotten, each
+   * frame shown to `released` first, oldest first (a 1:1 call's delivery receipts read them). Returns false,
+   * changing nothing, for a count this side never sent (a broken or hostile peer).
    */
-  acknowledge(count: number): boolean {
+  acknowledge(count: number, released?: (frame: Uint8Array) => void): boolean {
     const advance = (count - this.#acked) >>> 0;
     if (advance > this.keptFrames) return false;
     for (let i = 0; i < advance; i++) {
-      this.#keptBytes -= this.#kept[this.#keptHead]!.byteLength;
+      const frame = this.#kept[this.#keptHead]!;
+      released?.(frame);
+      this.#keptBytes -= frame.byteLength;
       this.#kept[this.#keptHead++] = undefined; // let the buffer go now
     }
     this.#acked = count >>> 0;
@@ -99,10 +102,11 @@ export class DurableLinkState {
 
   /**
    * The frames to resend after the other side's LinkResume(`count`), oldest first: everything it has not
-   * received. Undefined (and nothing changed) for a count this side never sent.
+   * received; what it has is forgotten as by {@link acknowledge} (shown to `released`). Undefined (and
+   * nothing changed) for a count this side never sent.
    */
-  resumeFrom(count: number): readonly Uint8Array[] | undefined {
-    if (!this.acknowledge(count)) return undefined;
+  resumeFrom(count: number, released?: (frame: Uint8Array) => void): readonly Uint8Array[] | undefined {
+    if (!this.acknowledge(count, released)) return undefined;
     const frames: Uint8Array[] = [];
     for (let i = this.#keptHead; i < this.#kept.length; i++) frames.push(this.#kept[i]!);
     return frames;

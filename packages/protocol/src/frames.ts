@@ -293,6 +293,32 @@ export function encodeSend(header: DataFrameHeader, recipientsGeneration: number
   return frame;
 }
 
+/**
+ * Whether `frame`, one this side encoded, is a Send frame whose sender asked for delivery receipts. In a 1:1
+ * call the peer's LinkAck that covers such a frame is its receipt (there is no server to send one).
+ */
+export function isReceiptedSend(frame: Uint8Array): boolean {
+  return frame[0] === FrameType.Send && (frame[1]! & FrameFlag.Receipts) !== 0;
+}
+
+/** Where a data frame belongs: its sender session and its number in it (see {@link readDataAddress}). */
+export interface DataAddress {
+  channelId: number;
+  sessionId: number;
+  sequenceNumber: number;
+}
+
+/**
+ * Reads a Send or Deliver frame's channel, session and sequence number into `into` (reused by the caller:
+ * nothing is allocated). For frames this side encoded or already decoded: no checks.
+ */
+export function readDataAddress(frame: Uint8Array, into: DataAddress): DataAddress {
+  into.channelId = readU16(frame, 2);
+  into.sessionId = readU32(frame, 4);
+  into.sequenceNumber = readU32(frame, 8);
+  return into;
+}
+
 /** Encodes a Deliver frame (used by tests and by servers that build frames rather than forward them). */
 export function encodeDeliver(header: DataFrameHeader, senderEndpointId: number, payload: Uint8Array): Uint8Array {
   const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);

@@ -26,7 +26,7 @@ import {
 import { CallError, DataChannelError } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import { DataChannelEngine } from '../dataChannel/DataChannelEngine.js';
-import { DurableLink } from '../dataChannel/DurableLink.js';
+import { DurableLink, type AcknowledgedFrames } from '../dataChannel/DurableLink.js';
 import { peerFrameAsDelivered } from '../p2p/peerFrames.js';
 import type { DataLink } from '../dataChannel/DataLink.js';
 import type { Platform } from '../platform/Platform.js';
@@ -122,6 +122,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
         setup.kind === 'group' && speaksBatches(this.signaling.protocolVersion)
           ? Math.min(MAX_BATCH_BYTES, this.#limits.maxMessageSizeBytes + SCTP_MESSAGE_SLACK_BYTES)
           : undefined,
+      // A 1:1 call has no server to send receipts: the peer's acknowledgements are mapped back to messages.
+      acknowledgedFrames: setup.kind === 'group' ? undefined : this.#peerReceipts(),
     });
     this.#link.on('resumed', () => this.#resumed());
     this.#link.on('violated', (what) => this.end({ code: CallErrorCode.TransportFailed, message: `the other side broke the Durable link: ${what}` }));
@@ -395,6 +397,11 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     clock.clearTimeout(this.#connectTimer);
     const ms = this.#context.connectTimeoutMs;
     this.#connectTimer = clock.setTimeout(() => this.end({ code: CallErrorCode.TransportFailed, message: `not connected within ${ms} ms` }), ms);
+  }
+
+  /** The link's view of acknowledged frames for a 1:1 call's receipts (the engine is made after the link). */
+  #peerReceipts(): AcknowledgedFrames {
+    return { frame: (frame) => this.engine.peerReceipts.frame(frame), done: () => this.engine.peerReceipts.done() };
   }
 
   #maybeConnected(): void {

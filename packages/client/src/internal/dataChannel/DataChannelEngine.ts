@@ -27,6 +27,7 @@ import type { DataChannelSenderOpenOptions } from '../../dataChannel/types.js';
 import { DataChannelError } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { DataLink } from './DataLink.js';
+import { PeerReceipts } from './PeerReceipts.js';
 import type { ReceiverState } from './ReceiverState.js';
 import { ReceiverTable } from './ReceiverTable.js';
 import { SendScheduler } from './SendScheduler.js';
@@ -71,6 +72,11 @@ export class DataChannelEngine extends TypedEmitter<DataChannelEngineEvents> {
   readonly #scheduler: SendScheduler;
   readonly #receivers: ReceiverTable;
   readonly #senders = new Map<number, SenderState>();
+  /** A 1:1 call's delivery receipts, from the peer's acknowledgements (group calls get Receipt frames). */
+  readonly peerReceipts = new PeerReceipts({
+    senderOn: (channelId) => this.#senders.get(channelId),
+    peer: () => this.#link.remoteEndpoints()[0],
+  });
   readonly #received = new RateMeter();
   readonly #held = new Map<number, Uint8Array[]>();
   /** Barriers sent and not yet acknowledged, by token. */

@@ -62,6 +62,17 @@ export interface DurableLinkOptions {
    * protocol 2, a 1:1 peer): read at each write while corked.
    */
   readonly maxBatchBytes: () => number | undefined;
+  /**
+   * Shown every frame the other side acknowledged (oldest first), then told the acknowledgement is over: a
+   * 1:1 call's delivery receipts (PeerReceipts). Without it, acknowledgements only free what was kept.
+   */
+  readonly acknowledgedFrames?: AcknowledgedFrames;
+}
+
+/** See {@link DurableLinkOptions.acknowledgedFrames}. */
+export interface AcknowledgedFrames {
+  frame(frame: Uint8Array): void;
+  done(): void;
 }
 
 export class DurableLink extends TypedEmitter<DurableLinkEvents> implements TransportChannel, DurableFlow {
@@ -70,6 +81,7 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   readonly #drain = new DrainRateMeter();
   readonly #clock: Clock;
   readonly #maxBatchBytes: () => number | undefined;
+  readonly #acknowledgedFrames: AcknowledgedFrames | undefined;
   /** cork() depth; while above 0, writes wait in #corked (see DurableFlow.cork). */
   #corks = 0;
   #corked: Uint8Array[] = [];
@@ -86,6 +98,7 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     super(options.reportListenerError);
     this.#clock = options.clock;
     this.#maxBatchBytes = options.maxBatchBytes;
+    this.#acknowledgedFrames = options.acknowledgedFrames;
   }
 
   /** Frames sent and not acknowledged by the server. */
@@ -242,10 +255,11 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     const { type, count } = decoded;
     if (type === FrameType.LinkAck || type === FrameType.ServerLinkAck) {
       const keptBefore = this.#state.keptBytes;
-      if (!this.#state.acknowledge(count)) {
+      if (!this.#state.acknowledge(count, this.#acknowledgedFrames?.frame)) {
         this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
         return true;
       }
+      this.#acknowledgedFrames?.done();
       const kept = this.#state.keptBytes;
       const measured = this.#drain.acknowledged(keptBefore - kept, kept, this.#clock.now());
       if (measured) this.emit('measured');
@@ -261,8 +275,9 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
 
   /** Resends what the other side lacks (it has `count`), then the link is live. */
   #resumeFrom(count: number): void {
-    const resend = this.#state.resumeFrom(count);
+    const resend = this.#state.resumeFrom(count, this.#acknowledgedFrames?.frame);
     if (resend === undefined) return void this.emit('violated', `a resume from ${count} frames, more than were sent`);
+    this.#acknowledgedFrames?.done();
     // Corked: what is resent leaves batched where the other side reads batches.
     this.cork();
     for (const kept of resend) this.#write(kept);
