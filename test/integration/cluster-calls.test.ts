@@ -15,9 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import { Features } from '@backchannel/client';
 import { CLUSTER_LINK_VERSION, CallErrorCode, encodeClusterControl } from '@backchannel/protocol';
 
-import { connected, readMessages, receiversOf, rosterSettled, utf8, type Participant } from '../helpers/backchannel.js';
+import { connected, readMessages, receiversOf, rosterSettled, userIdOf, utf8, type Participant } from '../helpers/backchannel.js';
 import { identityApi, identityPath, newUser } from '../helpers/cluster.js';
-import { until, waitForEvent } from '../helpers/events.js';
+import { until, waitForEvent, within } from '../helpers/events.js';
 import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
 import { RedisServer } from '../helpers/redis.js';
 import { SHARED } from '../helpers/cluster.js';
@@ -188,6 +188,27 @@ describe('one call across three nodes', () => {
     assert.equal(utf8.decode(message!.data), 'two');
     assert.equal(message!.sequenceNumber, 1, 'a new session numbers from 1');
     await Promise.all([s, r].map((p) => p.call.hangUp()));
+  });
+
+  it('tells a receipts sender when its messages reached recipients on the other nodes, and one here (delivery receipts)', async () => {
+    const users = await Promise.all([newUser(a), newUser(a), newUser(a), newUser(a)]);
+    const s = await cluster.join(a, users[0]!, 'receipts', 'sender');
+    const here = await cluster.join(a, users[1]!, 'receipts', 'here');
+    const onB = await cluster.join(b, users[2]!, 'receipts', 'on b');
+    const onC = await cluster.join(c, users[3]!, 'receipts', 'on c');
+    await rosterSettled([s, here, onB, onC]);
+    const sender = s.dataChannel.createDataChannelSender({ channelId: 24, receipts: true });
+    const highest = new Map<string, number>();
+    sender.on('messagesDelivered', (e) => highest.set(userIdOf(e.participant), Math.max(highest.get(userIdOf(e.participant)) ?? 0, e.sequenceNumber)));
+    for (let i = 1; i <= 40; i++) void sender.sendMessage(utf8.encode(`m${i}`));
+    const { reached, missed } = await within(sender.whenDelivered(40), 'receipts from every node');
+    const everyone = [here, onB, onC].map((p) => p.identity).sort();
+    assert.deepEqual(reached.map((r) => userIdOf(r.participant)).sort(), everyone);
+    assert.deepEqual(missed, []);
+    assert.deepEqual([...highest.keys()].sort(), everyone);
+    assert.ok([...highest.values()].every((n) => n === 40));
+    for (const p of [here, onB, onC]) assert.equal((await readMessages((await receiversOf(p, 1))[0]!, 40)).length, 40);
+    await Promise.all([s, here, onB, onC].map((p) => p.call.hangUp()));
   });
 
   it('keeps Durable order from each sender to each recipient with senders on every node, exact counts', async () => {

@@ -12,8 +12,9 @@
  * - a departure is remembered (endpoint ids are never reused in a cluster), so a late report of an endpoint
  *   that already left cannot bring it back.
  */
-import type { ChannelKind, ClusterControl, ClusterMember } from '@backchannel/protocol';
+import { FrameFlag, FrameType, readDataAddress, type ChannelKind, type ClusterControl, type ClusterMember, type DataAddress } from '@backchannel/protocol';
 
+import { RemoteSenderReceipts } from './DeliveryReceipts.js';
 import type { Endpoint } from './Endpoint.js';
 
 /** What became of a record handed to a node link. */
@@ -25,11 +26,15 @@ export interface PeerNode {
   control(record: ClusterControl): void;
   /** A data frame for `targets` of that node (or, `broadcast`, every endpoint it has in the sender's call). */
   data(kind: ChannelKind, broadcast: boolean, sender: number, targets: readonly number[], frame: Uint8Array): NodeSendResult;
+  /** A server frame for endpoint `endpointId` of that node (a drop notice, a delivery receipt). */
+  notice(endpointId: number, frame: Uint8Array): void;
 }
 
 /** An admitted endpoint of the call on another node. */
 export interface RemoteMember extends ClusterMember {
   readonly node: PeerNode;
+  /** Its receipts senders' current sessions, by channel (delivery receipts, an extension): made on first use. */
+  receipts?: Map<number, RemoteSenderReceipts>;
 }
 
 /** What a span tells its call (GroupCall). */
@@ -62,6 +67,7 @@ export class CallSpan {
   /** Nodes known to be in the call, by id, with their members. */
   readonly #nodes = new Map<string, { node: PeerNode; members: Map<number, RemoteMember> }>();
   readonly #members = new Map<number, RemoteMember>();
+  readonly #address: DataAddress = { channelId: 0, sessionId: 0, sequenceNumber: 0 };
   readonly #byIdentity = new Map<string, RemoteMember[]>();
   /** Remote endpoints that left: never added again. */
   readonly #departed = new Set<number>();
@@ -190,10 +196,26 @@ export class CallSpan {
    */
   deliverLocal(kind: ChannelKind, broadcast: boolean, sender: number, targets: readonly number[], frame: Uint8Array, now: number): { delivered: number; slow: number } {
     const counts = { delivered: 0, slow: 0 };
-    if (!this.#members.has(sender)) return counts;
-    if (broadcast) for (const endpoint of this.#owner.roster) handOver(endpoint, kind, frame, now, counts);
-    else for (const id of targets) handOver(this.#owner.endpoints.get(id), kind, frame, now, counts);
+    const member = this.#members.get(sender);
+    if (!member) return counts;
+    const receipts = kind === 'durable' ? this.#receiptsFor(member, frame) : undefined;
+    if (broadcast) for (const endpoint of this.#owner.roster) handOver(endpoint, kind, frame, now, counts, receipts);
+    else for (const id of targets) handOver(this.#owner.endpoints.get(id), kind, frame, now, counts, receipts);
     return counts;
+  }
+
+  /**
+   * Where the receipts for a Durable Deliver frame of `member` go, if its sender asked for them: back over
+   * the link to the sender's node (one sink per sender session, so that one acknowledgement of many of its
+   * messages makes one receipt).
+   */
+  #receiptsFor(member: RemoteMember, frame: Uint8Array): { sink: RemoteSenderReceipts; sequenceNumber: number } | undefined {
+    if (frame[0] !== FrameType.Deliver || (frame[1]! & FrameFlag.Receipts) === 0) return undefined;
+    const { channelId, sessionId, sequenceNumber } = readDataAddress(frame, this.#address);
+    const sinks = (member.receipts ??= new Map());
+    let sink = sinks.get(channelId);
+    if (sink?.sessionId !== sessionId) sinks.set(channelId, (sink = new RemoteSenderReceipts(member.node, member.endpointId, channelId, sessionId)));
+    return { sink, sequenceNumber };
   }
 
   /** The call is gone from this node: its remote members leave the index. */
@@ -216,11 +238,21 @@ export class CallSpan {
   }
 }
 
-function handOver(endpoint: Endpoint | undefined, kind: ChannelKind, frame: Uint8Array, now: number, counts: { delivered: number; slow: number }): void {
+function handOver(
+  endpoint: Endpoint | undefined,
+  kind: ChannelKind,
+  frame: Uint8Array,
+  now: number,
+  counts: { delivered: number; slow: number },
+  receipts: { sink: RemoteSenderReceipts; sequenceNumber: number } | undefined,
+): void {
   if (!endpoint || !endpoint.admitted) return;
   const result = endpoint.deliver(kind, frame, now);
-  if (result === 'sent' || result === 'kept') counts.delivered++;
-  else if (result === 'slow') counts.slow++;
+  if (result === 'sent' || result === 'kept') {
+    counts.delivered++;
+    // Right after the copy went on its link: the receipt waits for that link frame's acknowledgement.
+    if (receipts) endpoint.expectReceipt(receipts.sink, receipts.sequenceNumber);
+  } else if (result === 'slow') counts.slow++;
 }
 
 function toMember(endpoint: Endpoint): ClusterMember {

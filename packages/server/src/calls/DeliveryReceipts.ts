@@ -10,12 +10,45 @@
  * Entries are in link order, so they leave from the front; they are bounded by what the link keeps (each
  * entry is one frame the link still keeps, or just acknowledged).
  */
-import type { ServerSession } from './ServerSession.js';
+import { encodeReceipt } from '@backchannel/protocol';
+
+import type { PeerNode } from './CallSpan.js';
+
+/**
+ * Where one sender session's receipts go: the local session (ServerSession, which hands a Receipt frame to
+ * its sender) or, in a cluster, a sender on another node (RemoteSenderReceipts).
+ */
+export interface ReceiptSink {
+  sendReceipt(recipientId: number, sequenceNumber: number): void;
+}
+
+/**
+ * A session of a sender on another node, as a recipient here sees it: its receipts go back over the link to
+ * that node, as a Notice record, and that node hands the Receipt frame to its sender. One per remote sender
+ * and channel, replaced when the sender opens a new session (CallSpan keeps them with the remote member).
+ */
+export class RemoteSenderReceipts implements ReceiptSink {
+  readonly node: PeerNode;
+  readonly senderId: number;
+  readonly channelId: number;
+  readonly sessionId: number;
+
+  constructor(node: PeerNode, senderId: number, channelId: number, sessionId: number) {
+    this.node = node;
+    this.senderId = senderId;
+    this.channelId = channelId;
+    this.sessionId = sessionId;
+  }
+
+  sendReceipt(recipientId: number, sequenceNumber: number): void {
+    this.node.notice(this.senderId, encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
+  }
+}
 
 interface Pending {
   /** The frame's link number (mod 2^32). */
   readonly number: number;
-  readonly session: ServerSession;
+  readonly session: ReceiptSink;
   readonly sequenceNumber: number;
 }
 
@@ -29,7 +62,7 @@ export class ReceiptTracker {
   #head = 0;
 
   /** A receipts-flagged message of `session` went to the endpoint as link frame `number`. */
-  note(number: number, session: ServerSession, sequenceNumber: number): void {
+  note(number: number, session: ReceiptSink, sequenceNumber: number): void {
     this.#pending.push({ number, session, sequenceNumber });
   }
 
@@ -40,7 +73,7 @@ export class ReceiptTracker {
   acknowledged(count: number, recipientId: number): void {
     const pending = this.#pending;
     if (this.#head >= pending.length) return;
-    let highest: Map<ServerSession, number> | undefined;
+    let highest: Map<ReceiptSink, number> | undefined;
     while (this.#head < pending.length && atOrBefore(pending[this.#head]!.number, count)) {
       const entry = pending[this.#head++]!;
       (highest ??= new Map()).set(entry.session, entry.sequenceNumber);

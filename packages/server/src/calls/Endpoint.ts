@@ -44,7 +44,7 @@ import { Emitter, type ListenerErrorReporter } from '../events.js';
 import type { Logger } from '../logging.js';
 import { FrameCoalescer, type TurnFlusher } from '../rtc/Coalescer.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
-import { ReceiptTracker } from './DeliveryReceipts.js';
+import { ReceiptTracker, type ReceiptSink } from './DeliveryReceipts.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
@@ -368,9 +368,9 @@ export class Endpoint extends Emitter<EndpointEvents> {
 
   /**
    * A copy of `session`'s message `sequenceNumber`, flagged for receipts, was just handed to its link (sent
-   * or kept): its sender gets a receipt when this endpoint acknowledges it.
+   * or kept): its sender (here, or on another node) gets a receipt when this endpoint acknowledges it.
    */
-  expectReceipt(session: ServerSession, sequenceNumber: number): void {
+  expectReceipt(session: ReceiptSink, sequenceNumber: number): void {
     this.#receipts.note(this.#link.sent, session, sequenceNumber);
   }
 

@@ -74,7 +74,7 @@ export class NodeLink implements PeerNode {
     return 'sent';
   }
 
-  /** A Notice for endpoint `endpointId` of that node (a copy its sender sent through us was dropped). */
+  /** A server frame for endpoint `endpointId` of that node: a Notice (a copy it sent through us was dropped), or a Receipt. */
   notice(endpointId: number, frame: Uint8Array): void {
     this.#write(encodeClusterNoticeHead(endpointId, frame.byteLength));
     this.#write(frame);
