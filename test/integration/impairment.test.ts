@@ -103,6 +103,11 @@ class RetryingSender {
     clearTimeout(this.#wake);
   }
 
+  /** What it is doing, for a failure's diagnostics. */
+  state(): string {
+    return `${this.#inFlight} in flight, ${this.#retry.length} to send again, next new ${this.#next}, paused ${Math.max(0, Math.round(this.#pausedUntil - performance.now()))} ms`;
+  }
+
   #again(i: number): void {
     this.#retry.push(i);
     this.#retry.sort((x, y) => x - y);
@@ -290,7 +295,9 @@ describe('calls through an impaired network', () => {
     const arrivals: { index: number; sequenceNumber: number; latencyMs: number }[] = [];
     const seen = new Set<number>();
     let allArrived!: Promise<unknown>;
+    let durableReceiver: DataChannelReceiver | undefined;
     const created = waitForEvent(b.dataChannel, 'dataChannelReceiverCreated').then(([receiver]) => {
+      durableReceiver = receiver;
       // Registered as the receiver is created, before its first message: every arrival is stamped as it comes.
       receiver.on('messageReady', () => {
         const now = performance.now();
@@ -306,6 +313,13 @@ describe('calls through an impaired network', () => {
     const failed = sender.run();
     await Promise.race([created.then(() => allArrived), failed]).catch((error: unknown) => {
       t.diagnostic(`${seen.size} of ${count} arrived; ${sender.refused} refused, ${sender.dropped.length} reported dropped, ${sender.indexBySequence.length} taken`);
+      // Enough to tell where the missing ones are: never taken, taken and lost, or dropped where nobody says.
+      const dropped = new Set(sender.dropped);
+      const missing = range(0, count).filter((i) => !seen.has(i));
+      const sentAs = (i: number): string =>
+        sender.indexBySequence.flatMap((index, k) => (index === i ? [`${k + 1}${dropped.has(k + 1) ? ' (dropped)' : ''}`] : [])).join(', ') || 'never taken';
+      t.diagnostic(`missing ${missing.length}: ${missing.slice(0, 12).map((i) => `#${i} sent as ${sentAs(i)}`).join('; ')}`);
+      t.diagnostic(`last arrival: sequence number ${arrivals.at(-1)?.sequenceNumber}; receiver dropped ${durableReceiver?.droppedMessageCount}; sender: ${sender.state()}`);
       throw error;
     });
     sender.stop();
