@@ -211,6 +211,31 @@ describe('one call across three nodes', () => {
     await Promise.all([s, here, onB, onC].map((p) => p.call.hangUp()));
   });
 
+  it('gives a late joiner on another node, and a new recipient there, the retained state first (retain: \'last\')', async () => {
+    const users = await Promise.all([newUser(a), newUser(a), newUser(a)]);
+    const s = await cluster.join(a, users[0]!, 'retain', 'sender');
+    const early = await cluster.join(c, users[1]!, 'retain', 'early on c');
+    await rosterSettled([s, early]);
+    const board = s.dataChannel.createDataChannelSender({ channelId: 25, retain: 'last' });
+    for (const text of ['one', 'two', 'three']) await board.sendMessage(utf8.encode(text));
+    assert.equal((await readMessages((await receiversOf(early, 1))[0]!, 3)).length, 3);
+    // A late joiner on B gets the latest message at once, with its number, and newer ones after it.
+    const late = await cluster.join(b, users[2]!, 'retain', 'late on b');
+    const [first] = await readMessages((await receiversOf(late, 1))[0]!, 1);
+    assert.deepEqual([utf8.decode(first!.data), first!.sequenceNumber], ['three', 3]);
+    await board.sendMessage(utf8.encode('four'));
+    const [next] = await readMessages((await receiversOf(late, 1))[0]!, 1);
+    assert.deepEqual([utf8.decode(next!.data), next!.sequenceNumber], ['four', 4]);
+    // A sender to B only retains its latest; naming C's participant later hands it to C, once.
+    const named = s.dataChannel.createDataChannelSender({ channelId: 26, retain: 'last', participants: [{ communicationUserId: late.identity }] });
+    await named.sendMessage(utf8.encode('for b'));
+    named.setParticipants([{ communicationUserId: late.identity }, { communicationUserId: early.identity }]);
+    const onC = (await receiversOf(early, 2)).find((r) => r.channelId === 26)!;
+    const [handed] = await readMessages(onC, 1);
+    assert.deepEqual([utf8.decode(handed!.data), handed!.sequenceNumber], ['for b', 1]);
+    await Promise.all([s, early, late].map((p) => p.call.hangUp()));
+  });
+
   it('keeps Durable order from each sender to each recipient with senders on every node, exact counts', async () => {
     const users = await Promise.all([newUser(a), newUser(a), newUser(a)]);
     const nodes = [a, b, c];

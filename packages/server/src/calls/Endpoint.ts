@@ -488,6 +488,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
     for (const session of this.#openSessions.values()) session.offerRetainedTo(newcomer);
   }
 
+  /** An endpoint entered the call on another node: its sessions' retained messages go to it if it is a recipient. */
+  offerRetainedToRemote(): void {
+    for (const session of this.#openSessions.values()) session.offerRetainedToRemote();
+  }
+
   /** Its open session on `channelId`, if any. */
   sessionOn(channelId: number): ServerSession | undefined {
     return this.#openSessions.get(channelId);

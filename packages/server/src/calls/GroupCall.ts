@@ -130,6 +130,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#rosterVersion++;
     const participant = { endpointId: member.endpointId, identity: member.identity, displayName: member.displayName };
     for (const e of this.#roster) this.#announcements.joined(e, participant);
+    // State for late joiners, on any node: after the roster version moved, so the routes include it.
+    for (const e of this.#roster) e.offerRetainedToRemote();
   }
 
   /** An endpoint on another node left (CallSpan): in band, behind its last messages, then the roster (at the turn's end). */

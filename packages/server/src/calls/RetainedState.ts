@@ -11,6 +11,7 @@
  * the metrics. A message that does not fit is not kept, and the one before it is let go (later joiners must
  * never see a state older than the newest).
  */
+import type { PeerNode, RemoteMember, RemoteRoute } from './CallSpan.js';
 import type { Endpoint } from './Endpoint.js';
 import type { HeldBytesBudget } from './ServerSession.js';
 
@@ -49,6 +50,8 @@ export class RetainedMessage {
   #frame: Uint8Array | undefined;
   /** Endpoints the current retained message was routed or handed to (whatever became of the copy). */
   #reached = new Set<Endpoint>();
+  /** The same for endpoints on other nodes of a cluster, by id (ids are unique in a cluster). */
+  #reachedRemote = new Set<number>();
 
   constructor(
     private readonly held: HeldBytesBudget,
@@ -63,7 +66,7 @@ export class RetainedMessage {
    * A new message of the session was routed to `targets`: it replaces the retained one if both budgets
    * take it; otherwise nothing is retained any more (false).
    */
-  replace(frame: Uint8Array, targets: readonly Endpoint[]): boolean {
+  replace(frame: Uint8Array, targets: readonly Endpoint[], remoteTargets: Iterable<number> = []): boolean {
     this.clear();
     if (!this.held.tryReserve(frame.byteLength)) return false;
     if (!this.call.tryReserve(frame.byteLength)) {
@@ -72,7 +75,26 @@ export class RetainedMessage {
     }
     this.#frame = frame;
     this.#reached = new Set(targets);
+    this.#reachedRemote = new Set(remoteTargets);
     return true;
+  }
+
+  /**
+   * Hands the retained message, over the node links, to every endpoint on another node among `route`'s
+   * recipients (every remote member for a broadcast) that it has not reached yet. The link is ordered, so it
+   * precedes anything routed to them afterwards.
+   */
+  offerRemote(route: RemoteRoute, members: ReadonlyMap<number, RemoteMember>, senderId: number): void {
+    const frame = this.#frame;
+    if (!frame) return;
+    const targetsOf = (node: PeerNode, listed: readonly number[]): number[] =>
+      (route.broadcast ? [...members.values()].filter((m) => m.node === node).map((m) => m.endpointId) : listed).filter((id) => !this.#reachedRemote.has(id));
+    for (const { node, targets } of route.nodes) {
+      const fresh = targetsOf(node, targets);
+      if (fresh.length === 0) continue;
+      for (const id of fresh) this.#reachedRemote.add(id);
+      node.data('durable', false, senderId, fresh, frame);
+    }
   }
 
   /**
@@ -96,5 +118,6 @@ export class RetainedMessage {
     this.call.release(this.#frame.byteLength);
     this.#frame = undefined;
     this.#reached = new Set();
+    this.#reachedRemote = new Set();
   }
 }

@@ -256,15 +256,38 @@ export class ServerSession {
    * A message flagged Retain was routed to `targets`, as the Deliver frame `frame`: it is kept for later
    * recipients, in place of the previous one (state for late joiners).
    */
-  retain(frame: Uint8Array, targets: readonly Endpoint[]): void {
+  retain(frame: Uint8Array, targets: readonly Endpoint[], remote: RemoteRoute): void {
     if (this.#closed) return;
     const context = this.#context;
-    (this.#retained ??= new RetainedMessage(context.heldBytes, context.retainedBudget)).replace(frame, targets);
+    (this.#retained ??= new RetainedMessage(context.heldBytes, context.retainedBudget)).replace(frame, targets, this.#remoteIds(remote));
   }
 
-  /** After a new recipient list: recipients the retained message has not reached get it now. */
+  /** After a new recipient list: recipients the retained message has not reached get it now, on any node. */
   offerRetained(): void {
-    if (this.#retained?.frame) this.#retained.offer(this.resolve(this.#generation));
+    if (!this.#retained?.frame) return;
+    this.#retained.offer(this.resolve(this.#generation));
+    this.#offerRetainedRemote();
+  }
+
+  /**
+   * An endpoint entered the call on another node (in a cluster): it gets the retained message if it is a
+   * recipient of the current list, over the link to its node.
+   */
+  offerRetainedToRemote(): void {
+    if (this.#retained?.frame) this.#offerRetainedRemote();
+  }
+
+  #offerRetainedRemote(): void {
+    const span = this.#context.endpoint.call.span;
+    if (!span) return;
+    this.#retained!.offerRemote(this.remoteRoute(this.#generation), span.members, this.#context.endpoint.id);
+  }
+
+  /** The remote endpoints a route reached: every remote member for a broadcast. */
+  #remoteIds(route: RemoteRoute): Iterable<number> {
+    if (route.count === 0) return [];
+    if (route.broadcast) return this.#context.endpoint.call.span?.members.keys() ?? [];
+    return route.nodes.flatMap((n) => n.targets);
   }
 
   /** `newcomer` entered the call: it gets the retained message if it is a recipient of the current list. */

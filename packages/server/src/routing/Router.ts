@@ -155,7 +155,7 @@ export class Router implements FrameHandler {
     if (remote.nodes.length > 0) slow = this.#forward(sender, kind, deliver, remote) || slow;
     if (slow && kind === 'durable') this.#drop(sender, frame, DropReason.RecipientSlow);
     // State for late joiners (an extension): the Deliver frame its recipients got.
-    if (kind === 'durable' && (frame.flags & FrameFlag.Retain) !== 0) session.retain(deliver, targets);
+    if (kind === 'durable' && (frame.flags & FrameFlag.Retain) !== 0) session.retain(deliver, targets, remote);
     this.#observeRouting?.(this.#clock.now() - now);
   }
 
