@@ -2,13 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { FrameFlag, encodeSend, encodeSessionClose } from '@backchannel/protocol';
+import { FrameFlag, FrameType, SlowRecipientReason, decodeServerFrame, encodeSend, encodeSessionClose } from '@backchannel/protocol';
 
 import { DeliveryReceipts } from '../../packages/client/src/internal/dataChannel/DeliveryReceipts.js';
 import { PeerReceipts } from '../../packages/client/src/internal/dataChannel/PeerReceipts.js';
 import type { SenderState } from '../../packages/client/src/internal/dataChannel/SenderState.js';
 import { ReceiptTracker } from '../../packages/server/src/calls/DeliveryReceipts.js';
+import { RemoteSenderSession } from '../../packages/server/src/calls/RemoteSenderSession.js';
 import type { ServerSession } from '../../packages/server/src/calls/ServerSession.js';
+import { ManualClock } from '../helpers/clock.js';
 
 const b = { endpointId: 2, identity: 'b' };
 const c = { endpointId: 3, identity: 'c' };
@@ -103,5 +105,40 @@ describe('PeerReceipts (SDK, 1:1 calls)', () => {
     peer.frame(send(3, 1, 5)); // nobody sends on channel 3 now
     peer.done();
     assert.deepEqual(current.told, []);
+  });
+});
+
+describe('RemoteSenderSession (server, a sender on another cluster node)', () => {
+  /** A node link that records the Notice records it is handed: [endpoint id, decoded frame]. */
+  const fakeNode = () => {
+    const notices: [number, ReturnType<typeof decodeServerFrame>][] = [];
+    return { notices, node: { id: 'n2', control: () => undefined, data: () => 'sent' as const, notice: (endpointId: number, frame: Uint8Array) => void notices.push([endpointId, decodeServerFrame(frame)]) } };
+  };
+
+  it("sends its receipts back to the sender's node, addressed to the sender", () => {
+    const { node, notices } = fakeNode();
+    const session = new RemoteSenderSession(node, 7, 12, 3);
+    session.sendReceipt(9, 40);
+    assert.deepEqual(notices, [[7, { type: FrameType.Receipt, channelId: 12, sessionId: 3, recipientEndpointId: 9, sequenceNumber: 40 }]]);
+  });
+
+  it('reports a slow recipient at once, then at most once a second with what was dropped meanwhile; nothing after close', () => {
+    const { node, notices } = fakeNode();
+    const clock = new ManualClock();
+    const session = new RemoteSenderSession(node, 7, 12, 3);
+    const recipient = { id: 9 };
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    assert.equal(notices.length, 1);
+    clock.advance(1000);
+    assert.equal(notices.length, 2);
+    const [first, second] = notices.map(([to, frame]) => [to, frame.type, (frame as { droppedCount: number }).droppedCount]);
+    assert.deepEqual([first, second], [[7, FrameType.SlowRecipient, 1], [7, FrameType.SlowRecipient, 2]]);
+    session.close();
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    session.sendReceipt(9, 41);
+    clock.advance(5000);
+    assert.equal(notices.length, 2);
   });
 });

@@ -301,6 +301,15 @@ export function isReceiptedSend(frame: Uint8Array): boolean {
   return frame[0] === FrameType.Send && (frame[1]! & FrameFlag.Receipts) !== 0;
 }
 
+/**
+ * Whether `frame` is one of the extensions' server frames (SlowRecipient, CopiesDropped, Receipt), which a
+ * version-2 SDK cannot read (see speaksExtensionFrames).
+ */
+export function isExtensionFrame(frame: Uint8Array): boolean {
+  const type = frame[0];
+  return type === FrameType.SlowRecipient || type === FrameType.CopiesDropped || type === FrameType.Receipt;
+}
+
 /** Where a data frame belongs: its sender session and its number in it (see {@link readDataAddress}). */
 export interface DataAddress {
   channelId: number;

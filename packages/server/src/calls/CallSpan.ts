@@ -12,10 +12,20 @@
  * - a departure is remembered (endpoint ids are never reused in a cluster), so a late report of an endpoint
  *   that already left cannot bring it back.
  */
-import { FrameFlag, FrameType, readDataAddress, type ChannelKind, type ClusterControl, type ClusterMember, type DataAddress } from '@backchannel/protocol';
+import {
+  FrameFlag,
+  FrameType,
+  SlowRecipientReason,
+  readDataAddress,
+  type ChannelKind,
+  type Clock,
+  type ClusterControl,
+  type ClusterMember,
+  type DataAddress,
+} from '@backchannel/protocol';
 
-import { RemoteSenderReceipts } from './DeliveryReceipts.js';
 import type { Endpoint } from './Endpoint.js';
+import { RemoteSenderSession } from './RemoteSenderSession.js';
 
 /** What became of a record handed to a node link. */
 export type NodeSendResult = 'sent' | 'slow' | 'closed';
@@ -33,8 +43,8 @@ export interface PeerNode {
 /** An admitted endpoint of the call on another node. */
 export interface RemoteMember extends ClusterMember {
   readonly node: PeerNode;
-  /** Its receipts senders' current sessions, by channel (delivery receipts, an extension): made on first use. */
-  receipts?: Map<number, RemoteSenderReceipts>;
+  /** Its current sender sessions, by channel, as the extensions see them here: made on its first Durable copy. */
+  sessions?: Map<number, RemoteSenderSession>;
 }
 
 /** What a span tells its call (GroupCall). */
@@ -42,6 +52,8 @@ export interface SpanOwner {
   readonly groupId: string;
   /** The call's admitted endpoints on this node. */
   readonly roster: readonly Endpoint[];
+  /** The server's clock (slow-recipient reports are rate-limited on it). */
+  readonly clock: Clock;
   /** Its endpoints on this node, admitted or not, by id. */
   readonly endpoints: ReadonlyMap<number, Endpoint>;
   remoteJoined(member: RemoteMember): void;
@@ -198,24 +210,28 @@ export class CallSpan {
     const counts = { delivered: 0, slow: 0 };
     const member = this.#members.get(sender);
     if (!member) return counts;
-    const receipts = kind === 'durable' ? this.#receiptsFor(member, frame) : undefined;
-    if (broadcast) for (const endpoint of this.#owner.roster) handOver(endpoint, kind, frame, now, counts, receipts);
-    else for (const id of targets) handOver(this.#owner.endpoints.get(id), kind, frame, now, counts, receipts);
+    const copy = kind === 'durable' ? this.#durableCopy(member, frame) : undefined;
+    if (broadcast) for (const endpoint of this.#owner.roster) handOver(endpoint, kind, frame, now, counts, copy);
+    else for (const id of targets) handOver(this.#owner.endpoints.get(id), kind, frame, now, counts, copy);
     return counts;
   }
 
   /**
-   * Where the receipts for a Durable Deliver frame of `member` go, if its sender asked for them: back over
-   * the link to the sender's node (one sink per sender session, so that one acknowledgement of many of its
-   * messages makes one receipt).
+   * What the extensions need for a Durable Deliver frame of `member`: the sender session it belongs to (one
+   * per session, so that one acknowledgement of many of its messages makes one receipt, and its reports are
+   * rate-limited as one), and whether its sender asked for receipts.
    */
-  #receiptsFor(member: RemoteMember, frame: Uint8Array): { sink: RemoteSenderReceipts; sequenceNumber: number } | undefined {
-    if (frame[0] !== FrameType.Deliver || (frame[1]! & FrameFlag.Receipts) === 0) return undefined;
+  #durableCopy(member: RemoteMember, frame: Uint8Array): DurableCopy | undefined {
+    if (frame[0] !== FrameType.Deliver) return undefined;
     const { channelId, sessionId, sequenceNumber } = readDataAddress(frame, this.#address);
-    const sinks = (member.receipts ??= new Map());
-    let sink = sinks.get(channelId);
-    if (sink?.sessionId !== sessionId) sinks.set(channelId, (sink = new RemoteSenderReceipts(member.node, member.endpointId, channelId, sessionId)));
-    return { sink, sequenceNumber };
+    const sessions = (member.sessions ??= new Map());
+    let session = sessions.get(channelId);
+    if (session?.sessionId !== sessionId) {
+      session?.close();
+      sessions.set(channelId, (session = new RemoteSenderSession(member.node, member.endpointId, channelId, sessionId)));
+    }
+    const receipts = (frame[1]! & FrameFlag.Receipts) !== 0;
+    return { session, sequenceNumber, receipts, clock: this.#owner.clock };
   }
 
   /** The call is gone from this node: its remote members leave the index. */
@@ -224,6 +240,7 @@ export class CallSpan {
   }
 
   #remove(member: RemoteMember): void {
+    for (const session of member.sessions?.values() ?? []) session.close();
     this.#members.delete(member.endpointId);
     if (this.#index.get(member.endpointId) === this) this.#index.delete(member.endpointId);
     this.#nodes.get(member.node.id)?.members.delete(member.endpointId);
@@ -238,21 +255,43 @@ export class CallSpan {
   }
 }
 
+/** A Durable copy from a remote sender, as handOver treats it (see CallSpan.#durableCopy). */
+interface DurableCopy {
+  readonly session: RemoteSenderSession;
+  readonly sequenceNumber: number;
+  readonly receipts: boolean;
+  readonly clock: Clock;
+}
+
+/**
+ * Hands one copy to one endpoint, with the extensions a local sender's copy gets from the router: the
+ * recipient hears first of copies dropped for it; a receipt is awaited for a receipts copy; a recipient
+ * dropped for, held back or suspended is reported to the sender.
+ */
 function handOver(
   endpoint: Endpoint | undefined,
   kind: ChannelKind,
   frame: Uint8Array,
   now: number,
   counts: { delivered: number; slow: number },
-  receipts: { sink: RemoteSenderReceipts; sequenceNumber: number } | undefined,
+  copy: DurableCopy | undefined,
 ): void {
   if (!endpoint || !endpoint.admitted) return;
+  if (copy && endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(copy.session, copy.session.senderId);
   const result = endpoint.deliver(kind, frame, now);
   if (result === 'sent' || result === 'kept') {
     counts.delivered++;
+    if (!copy) return;
     // Right after the copy went on its link: the receipt waits for that link frame's acknowledgement.
-    if (receipts) endpoint.expectReceipt(receipts.sink, receipts.sequenceNumber);
-  } else if (result === 'slow') counts.slow++;
+    if (copy.receipts) endpoint.expectReceipt(copy.session, copy.sequenceNumber);
+    if (result === 'kept') copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Suspended, 0, now, copy.clock);
+    else if (endpoint.backlogged) copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Backlogged, 0, now, copy.clock);
+  } else if (result === 'slow') {
+    counts.slow++;
+    if (!copy) return;
+    endpoint.countDroppedCopy(copy.session);
+    copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Dropping, 1, now, copy.clock);
+  }
 }
 
 function toMember(endpoint: Endpoint): ClusterMember {

@@ -10,39 +10,12 @@
  * Entries are in link order, so they leave from the front; they are bounded by what the link keeps (each
  * entry is one frame the link still keeps, or just acknowledged).
  */
-import { encodeReceipt } from '@backchannel/protocol';
-
-import type { PeerNode } from './CallSpan.js';
-
 /**
  * Where one sender session's receipts go: the local session (ServerSession, which hands a Receipt frame to
- * its sender) or, in a cluster, a sender on another node (RemoteSenderReceipts).
+ * its sender) or, in a cluster, a sender on another node (RemoteSenderSession).
  */
 export interface ReceiptSink {
   sendReceipt(recipientId: number, sequenceNumber: number): void;
-}
-
-/**
- * A session of a sender on another node, as a recipient here sees it: its receipts go back over the link to
- * that node, as a Notice record, and that node hands the Receipt frame to its sender. One per remote sender
- * and channel, replaced when the sender opens a new session (CallSpan keeps them with the remote member).
- */
-export class RemoteSenderReceipts implements ReceiptSink {
-  readonly node: PeerNode;
-  readonly senderId: number;
-  readonly channelId: number;
-  readonly sessionId: number;
-
-  constructor(node: PeerNode, senderId: number, channelId: number, sessionId: number) {
-    this.node = node;
-    this.senderId = senderId;
-    this.channelId = channelId;
-    this.sessionId = sessionId;
-  }
-
-  sendReceipt(recipientId: number, sequenceNumber: number): void {
-    this.node.notice(this.senderId, encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
-  }
 }
 
 interface Pending {

@@ -45,6 +45,7 @@ import type { Logger } from '../logging.js';
 import { FrameCoalescer, type TurnFlusher } from '../rtc/Coalescer.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
 import { ReceiptTracker, type ReceiptSink } from './DeliveryReceipts.js';
+import type { SenderSessionKey } from './RemoteSenderSession.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
@@ -204,7 +205,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
    */
   #backlogged = false;
   /** Copies dropped for it, per remote session, not yet told to it (CopiesDropped; an extension). */
-  readonly #droppedCopies = new Map<ServerSession, number>();
+  readonly #droppedCopies = new Map<SenderSessionKey, number>();
   /** Receipts-flagged messages sent to it, by link number, until it acknowledges them (an extension). */
   readonly #receipts = new ReceiptTracker();
 
@@ -380,7 +381,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /** A copy of `session`'s message was dropped for it (it was too slow): told to it with the next that goes. */
-  countDroppedCopy(session: ServerSession): void {
+  countDroppedCopy(session: SenderSessionKey): void {
     const map = this.#droppedCopies;
     if (!map.has(session) && map.size >= MAX_DROPPED_COPY_SESSIONS) map.delete(map.keys().next().value!); // oldest first
     map.set(session, (map.get(session) ?? 0) + 1);
@@ -390,7 +391,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
    * Tells it how many copies of `session` (sent by `senderId`) were dropped for it, before a copy of that
    * session that is about to reach it, or its close. Kept if even that small frame does not fit yet.
    */
-  tellDroppedCopies(session: ServerSession, senderId: number): void {
+  tellDroppedCopies(session: SenderSessionKey, senderId: number): void {
     const count = this.#droppedCopies.get(session);
     if (count === undefined) return;
     if (!speaksExtensionFrames(this.protocolVersion)) return void this.#droppedCopies.delete(session); // a version-2 SDK cannot read it

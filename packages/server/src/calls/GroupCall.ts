@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft } from '@backchannel/protocol';
+import { CallErrorCode, PeerCallEndCode, encodeEndpointLeft, type Clock } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
 import { Emitter } from '../events.js';
@@ -36,6 +36,11 @@ const END_FOR_EVERYONE_DELIVERY_MS = 2000;
 export class GroupCall extends Emitter<GroupCallEvents> {
   readonly id = randomUUID();
   readonly groupId: string;
+  /** The server's clock (the span's slow-recipient reports run on it). */
+  get clock(): Clock {
+    return this.#settings.clock;
+  }
+
   /** When it was created, on the settings' monotonic clock. */
   readonly createdAt: number;
   /** What its senders' sessions retain for late joiners (an extension), against the per-call bound. */

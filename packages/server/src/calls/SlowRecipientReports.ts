@@ -10,7 +10,17 @@
  */
 import { SlowRecipientReason, encodeSlowRecipient, speaksExtensionFrames, type Clock, type TimerHandle } from '@backchannel/protocol';
 
-import type { Endpoint } from './Endpoint.js';
+/** Who hears the reports: the sending endpoint here, or (in a cluster) a stand-in for one on another node. */
+export interface ReportSender {
+  readonly state: string;
+  readonly protocolVersion: number;
+  deliver(kind: 'durable', frame: Uint8Array): unknown;
+}
+
+/** A recipient, as the reports name it. */
+interface Recipient {
+  readonly id: number;
+}
 
 /** At most one report per (session, recipient) per this long. */
 export const REPORT_INTERVAL_MS = 1000;
@@ -33,18 +43,18 @@ function severity(reason: SlowRecipientReason): number {
 }
 
 export class SlowRecipientReports {
-  readonly #entries = new Map<Endpoint, Entry>();
+  readonly #entries = new Map<Recipient, Entry>();
   #closed = false;
 
   constructor(
-    private readonly sender: Endpoint,
+    private readonly sender: ReportSender,
     private readonly channelId: number,
     private readonly sessionId: number,
     private readonly clock: Clock,
   ) {}
 
   /** `recipient` is slow for `reason` (with `dropped` copies dropped for it just now): reported, rate-limited. */
-  note(recipient: Endpoint, reason: SlowRecipientReason, dropped: number, now: number): void {
+  note(recipient: Recipient, reason: SlowRecipientReason, dropped: number, now: number): void {
     if (this.#closed) return;
     let entry = this.#entries.get(recipient);
     if (!entry) {
@@ -75,7 +85,7 @@ export class SlowRecipientReports {
     this.#entries.clear();
   }
 
-  #send(recipient: Endpoint, entry: Entry, now: number): void {
+  #send(recipient: Recipient, entry: Entry, now: number): void {
     if (this.#closed || !entry.pending || this.sender.state === 'closed') return;
     if (!speaksExtensionFrames(this.sender.protocolVersion)) return; // a version-2 SDK cannot read it
     this.sender.deliver('durable', encodeSlowRecipient(entry.reason, this.channelId, this.sessionId, recipient.id, entry.dropped));

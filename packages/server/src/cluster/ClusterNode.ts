@@ -25,6 +25,8 @@ import {
   decodeClusterRecord,
   decodeServerFrame,
   encodeNotice,
+  isExtensionFrame,
+  speaksExtensionFrames,
   type Clock,
   type ClusterControl,
   type ClusterRecord,
@@ -357,7 +359,10 @@ export class ClusterNode implements CallDirectory {
       case ClusterRecordType.Data:
         return this.#data(from, record);
       case ClusterRecordType.Notice: {
-        this.#calls?.endpoint(record.endpointId)?.deliver('durable', record.frame);
+        const endpoint = this.#calls?.endpoint(record.endpointId);
+        // Receipts and slow-recipient reports are extension frames: an SDK of protocol 2 cannot read them.
+        if (!endpoint || (isExtensionFrame(record.frame) && !speaksExtensionFrames(endpoint.protocolVersion))) return;
+        endpoint.deliver('durable', record.frame);
         return;
       }
       case ClusterRecordType.Control:
