@@ -7,20 +7,17 @@
  * the thawed receiver finds B's drops in its `droppedMessageCount`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import type { DataChannelSlowRecipientEvent } from '@backchannel/client';
 
 import { readMessages, receiversOf, userIdOf } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
-import { until, within } from '../helpers/events.js';
+import { until } from '../helpers/events.js';
+import { FrozenParticipant } from '../helpers/frozenParticipant.js';
 import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
 import { RedisServer } from '../helpers/redis.js';
 
@@ -60,30 +57,9 @@ describe('slow-recipient feedback across nodes', () => {
 
   it('reports a frozen recipient on another node to its sender, rate-limited, with every copy dropped for it; the thawed receiver counts them', async (t) => {
     const [senderUser, fastUser, slowUser] = await Promise.all([newUser(a), newUser(a), newUser(a)]);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/frozenParticipantProcess.ts', import.meta.url)), b.url, slowUser.token, 'feedback', String(COUNT * 10)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const lines = createInterface({ input: child.stdout! });
-    const nextLine = (predicate: (line: string) => boolean, what: string): Promise<string> =>
-      within(
-        new Promise<string>((resolve) => {
-          const listener = (line: string): void => {
-            if (!predicate(line)) return;
-            lines.off('line', listener);
-            resolve(line);
-          };
-          lines.on('line', listener);
-        }),
-        what,
-      );
-    const report = async (): Promise<{ received: number[]; dropped: number }> => {
-      const receivedLine = nextLine((line) => line.startsWith('received '), 'a report');
-      const droppedLine = nextLine((line) => line.startsWith('dropped '), 'a report');
-      child.stdin!.write('report\n');
-      return { received: JSON.parse((await receivedLine).slice('received '.length)) as number[], dropped: Number((await droppedLine).slice('dropped '.length)) };
-    };
+    const frozen = FrozenParticipant.start(b.url, slowUser.token, 'feedback', COUNT * 10);
     try {
-      await nextLine((line) => line === 'ready', 'the participant to join node B');
+      await frozen.line((line) => line === 'ready', 'the participant to join node B');
       const sender = await cluster.join(a, senderUser, 'feedback', 'sender');
       const fast = await cluster.join(a, fastUser, 'feedback', 'fast');
       for (const p of [sender, fast]) await until(p.call, 'remoteParticipantsUpdated', () => p.call.remoteParticipants.length === 2);
@@ -99,7 +75,7 @@ describe('slow-recipient feedback across nodes', () => {
       let messageDrops = 0;
       out.on('messageDropped', () => messageDrops++);
 
-      child.kill('SIGSTOP');
+      frozen.freeze();
       await Promise.all(Array.from({ length: COUNT }, (_, i) => out.sendMessage(indexed(i))));
       assert.equal((await readMessages((await receiversOf(fast, 1))[0]!, COUNT)).length, COUNT, 'the recipient that keeps up gets everything');
       // Node B dropped the copies; node A dropped none (its recipient keeps up).
@@ -121,26 +97,23 @@ describe('slow-recipient feedback across nodes', () => {
       await until(out, 'messageDropped', () => messageDrops === drops);
       t.diagnostic(`node B dropped ${drops} copies for the frozen recipient, told to the sender on A in ${events.length} reports: ${events.map((e) => `${e.reason} ${e.droppedMessages}`).join(', ')}`);
 
-      child.kill('SIGCONT');
+      frozen.thaw();
       for (;;) {
-        const { received } = await report();
+        const { received } = await frozen.report();
         if (received.length === COUNT - drops) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       await out.sendMessage(indexed(COUNT));
-      let last = await report();
+      let last = await frozen.report();
       while (!last.received.includes(COUNT)) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        last = await report();
+        last = await frozen.report();
       }
       assert.equal(last.dropped, drops, "the thawed receiver's droppedMessageCount holds node B's drops for it");
       assert.deepEqual(last.received, last.received.slice().sort((x, y) => x - y), 'what it did receive came in order');
       await Promise.all([sender, fast].map((p) => p.call.hangUp()));
     } finally {
-      child.kill('SIGCONT');
-      child.stdin!.write('quit\n');
-      await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await frozen.stop();
     }
   });
 });

@@ -4,11 +4,7 @@
  * longer than what SCTP survives on its own, and one longer than the resume window.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
   DiagnosticQuality,
@@ -21,7 +17,8 @@ import {
 } from '@backchannel/client';
 
 import { receiversOf, rosterSettled, startHarness, userIdOf, type Harness, type Participant } from '../helpers/backchannel.js';
-import { until, within } from '../helpers/events.js';
+import { until } from '../helpers/events.js';
+import { FrozenParticipant } from '../helpers/frozenParticipant.js';
 import { ImpairedNetwork, joinThrough } from '../helpers/impairment/ImpairedNetwork.js';
 import { indexed, indexOf, range, readIndexed } from '../helpers/indexedMessages.js';
 
@@ -170,36 +167,17 @@ describe('a frozen receiver', () => {
   it('frozen with SIGSTOP for 20 s, resumes when thawed and receives, once and in order, what it missed; the others are unaffected', async (t) => {
     const h = await startHarness({ limits: LIMITS });
     const frozenUser = await h.createUser();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/frozenParticipantProcess.ts', import.meta.url)), h.server.url, frozenUser.token, 'frozen', '300'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const lines = createInterface({ input: child.stdout! });
-    const seen: string[] = [];
-    const nextLine = (predicate: (line: string) => boolean, what: string): Promise<string> =>
-      within(
-        new Promise<string>((resolve) => {
-          const found = seen.find(predicate);
-          if (found) return resolve(found);
-          const listener = (line: string): void => {
-            if (!predicate(line)) return;
-            lines.off('line', listener);
-            resolve(line);
-          };
-          lines.on('line', listener);
-        }),
-        what,
-        RESUME_TIMEOUT_MS,
-      );
-    lines.on('line', (line) => seen.push(line));
+    const frozen = FrozenParticipant.start(h.server.url, frozenUser.token, 'frozen', 300, { timeoutMs: RESUME_TIMEOUT_MS });
+    const seen = frozen.lines;
     try {
-      await nextLine((line) => line === 'ready', 'the frozen participant to join');
+      await frozen.line((line) => line === 'ready', 'the frozen participant to join');
       const sender = await h.join('frozen');
       const other = await h.join('frozen');
       for (const p of [sender, other]) await until(p.call, 'remoteParticipantsUpdated', () => p.call.remoteParticipants.length === 2);
       // To both, by name (a broadcast would meet the broadcast packet rate).
       const out = sender.dataChannel.createDataChannelSender({ channelId: 7, participants: [{ communicationUserId: frozenUser.identity }, { communicationUserId: other.identity }] });
       assert.deepEqual(await sendAll(out, 0, 100), range(0, 100));
-      child.kill('SIGSTOP');
+      frozen.freeze();
       const frozenAt = performance.now();
       const sent = await sendAll(out, 100, 300);
       const [atOther] = await receiversOf(other, 1);
@@ -208,10 +186,10 @@ describe('a frozen receiver', () => {
       assert.deepEqual(sent, range(100, 300));
       // The freeze itself is the test's subject: 20 s, longer than SCTP survives on its own.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20_000 - (performance.now() - frozenAt))));
-      child.kill('SIGCONT');
-      await nextLine((line) => line === 'network Good', 'the thawed participant to resume');
+      frozen.thaw();
+      await frozen.line((line) => line === 'network Good', 'the thawed participant to resume');
       // What it lacked is resent once the server hears its LinkResume: it reports when it has all 300.
-      const report = await nextLine((line) => line.startsWith('received '), 'the thawed participant to receive all 300');
+      const report = await frozen.line((line) => line.startsWith('received '), 'the thawed participant to receive all 300');
       const indexes = JSON.parse(report.slice('received '.length)) as number[];
       assert.deepEqual(indexes, range(0, 300), 'the thawed receiver got each message once, in order');
       assert.ok(seen.includes('network Bad'));
@@ -219,10 +197,7 @@ describe('a frozen receiver', () => {
       assert.equal(other.call.remoteParticipants.length, 2, 'the others never saw it leave');
       t.diagnostic(`frozen participant's lines: ${JSON.stringify(seen.filter((l) => !l.startsWith('received')))}`);
     } finally {
-      child.kill('SIGCONT');
-      child.stdin!.write('quit\n');
-      await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await frozen.stop();
       await h.close();
     }
   });

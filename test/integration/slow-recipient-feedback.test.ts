@@ -5,16 +5,13 @@
  * server's drops in its receiver's `droppedMessageCount`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import type { DataChannelSlowRecipientEvent } from '@backchannel/client';
 
 import { readMessages, receiversOf, startHarness, userIdOf } from '../helpers/backchannel.js';
-import { until, within } from '../helpers/events.js';
+import { until } from '../helpers/events.js';
+import { FrozenParticipant } from '../helpers/frozenParticipant.js';
 
 /** As in slow-receiver.test.ts: the live receiver drains 1 MB/s with ease, the frozen one passes its bound at once. */
 const RATE_KBPS = 8000;
@@ -31,32 +28,9 @@ describe('slow-recipient feedback', () => {
   it('reports a frozen recipient to its sender, rate-limited, with every copy dropped for it; the thawed receiver counts them', async (t) => {
     const h = await startHarness({ limits: { durableMaxKbps: RATE_KBPS }, receiverBufferBytes: { durable: BOUND, lossy: BOUND / 4 } });
     const slowUser = await h.createUser();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/frozenParticipantProcess.ts', import.meta.url)), h.server.url, slowUser.token, 'feedback', String(COUNT * 10)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const lines = createInterface({ input: child.stdout! });
-    /** The next line (from now on) that `predicate` accepts. */
-    const nextLine = (predicate: (line: string) => boolean, what: string): Promise<string> =>
-      within(
-        new Promise<string>((resolve) => {
-          const listener = (line: string): void => {
-            if (!predicate(line)) return;
-            lines.off('line', listener);
-            resolve(line);
-          };
-          lines.on('line', listener);
-        }),
-        what,
-      );
-    /** Asks the participant for its counts: the indexes it read and its receivers' droppedMessageCount. */
-    const report = async (): Promise<{ received: number[]; dropped: number }> => {
-      const receivedLine = nextLine((line) => line.startsWith('received '), 'a report');
-      const droppedLine = nextLine((line) => line.startsWith('dropped '), 'a report');
-      child.stdin!.write('report\n');
-      return { received: JSON.parse((await receivedLine).slice('received '.length)) as number[], dropped: Number((await droppedLine).slice('dropped '.length)) };
-    };
+    const frozen = FrozenParticipant.start(h.server.url, slowUser.token, 'feedback', COUNT * 10);
     try {
-      await nextLine((line) => line === 'ready', 'the participant to join');
+      await frozen.line((line) => line === 'ready', 'the participant to join');
       const sender = await h.join('feedback');
       const fast = await h.join('feedback');
       for (const p of [sender, fast]) await until(p.call, 'remoteParticipantsUpdated', () => p.call.remoteParticipants.length === 2);
@@ -72,7 +46,7 @@ describe('slow-recipient feedback', () => {
       let messageDrops = 0;
       out.on('messageDropped', () => messageDrops++);
 
-      child.kill('SIGSTOP');
+      frozen.freeze();
       await Promise.all(Array.from({ length: COUNT }, (_, i) => out.sendMessage(indexed(i))));
       const atFast = await readMessages((await receiversOf(fast, 1))[0]!, COUNT);
       assert.equal(atFast.length, COUNT, 'the recipient that keeps up gets everything');
@@ -93,19 +67,19 @@ describe('slow-recipient feedback', () => {
       // A Durable sender also hears of each such message on messageDropped (RecipientSlow), as before.
       await until(out, 'messageDropped', () => messageDrops === drops);
 
-      child.kill('SIGCONT');
+      frozen.thaw();
       // Once it has read everything that was queued for it, one more message reaches it, and with it the
       // server's count of what it missed.
       for (;;) {
-        const { received } = await report();
+        const { received } = await frozen.report();
         if (received.length === COUNT - drops) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       await out.sendMessage(indexed(COUNT));
-      let last = await report();
+      let last = await frozen.report();
       while (!last.received.includes(COUNT)) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        last = await report();
+        last = await frozen.report();
       }
       assert.equal(last.dropped, drops, "the thawed receiver's droppedMessageCount holds the server's drops for it");
       assert.deepEqual(
@@ -114,10 +88,7 @@ describe('slow-recipient feedback', () => {
         'what it did receive came in order',
       );
     } finally {
-      child.kill('SIGCONT');
-      child.stdin!.write('quit\n');
-      await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await frozen.stop();
       await h.close();
     }
   });
