@@ -117,7 +117,7 @@ describe('RemoteSenderSession (server, a sender on another cluster node)', () =>
 
   it("sends its receipts back to the sender's node, addressed to the sender", () => {
     const { node, notices } = fakeNode();
-    const session = new RemoteSenderSession(node, 7, 12, 3);
+    const session = new RemoteSenderSession(node, 7, 12, 3, new ManualClock());
     session.sendReceipt(9, 40);
     assert.deepEqual(notices, [[7, { type: FrameType.Receipt, channelId: 12, sessionId: 3, recipientEndpointId: 9, sequenceNumber: 40 }]]);
   });
@@ -125,18 +125,18 @@ describe('RemoteSenderSession (server, a sender on another cluster node)', () =>
   it('reports a slow recipient at once, then at most once a second with what was dropped meanwhile; nothing after close', () => {
     const { node, notices } = fakeNode();
     const clock = new ManualClock();
-    const session = new RemoteSenderSession(node, 7, 12, 3);
+    const session = new RemoteSenderSession(node, 7, 12, 3, clock);
     const recipient = { id: 9 };
-    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
-    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
-    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now());
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now());
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now());
     assert.equal(notices.length, 1);
     clock.advance(1000);
     assert.equal(notices.length, 2);
     const [first, second] = notices.map(([to, frame]) => [to, frame.type, (frame as { droppedCount: number }).droppedCount]);
     assert.deepEqual([first, second], [[7, FrameType.SlowRecipient, 1], [7, FrameType.SlowRecipient, 2]]);
     session.close();
-    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now(), clock);
+    session.noteSlowRecipient(recipient, SlowRecipientReason.Dropping, 1, clock.now());
     session.sendReceipt(9, 41);
     clock.advance(5000);
     assert.equal(notices.length, 2);

@@ -15,7 +15,6 @@
 import {
   FrameFlag,
   FrameType,
-  SlowRecipientReason,
   readDataAddress,
   type ChannelKind,
   type Clock,
@@ -228,10 +227,10 @@ export class CallSpan {
     let session = sessions.get(channelId);
     if (session?.sessionId !== sessionId) {
       session?.close();
-      sessions.set(channelId, (session = new RemoteSenderSession(member.node, member.endpointId, channelId, sessionId)));
+      sessions.set(channelId, (session = new RemoteSenderSession(member.node, member.endpointId, channelId, sessionId, this.#owner.clock)));
     }
     const receipts = (frame[1]! & FrameFlag.Receipts) !== 0;
-    return { session, sequenceNumber, receipts, clock: this.#owner.clock };
+    return { session, sequenceNumber, receipts };
   }
 
   /** The call is gone from this node: its remote members leave the index. */
@@ -260,14 +259,9 @@ interface DurableCopy {
   readonly session: RemoteSenderSession;
   readonly sequenceNumber: number;
   readonly receipts: boolean;
-  readonly clock: Clock;
 }
 
-/**
- * Hands one copy to one endpoint, with the extensions a local sender's copy gets from the router: the
- * recipient hears first of copies dropped for it; a receipt is awaited for a receipts copy; a recipient
- * dropped for, held back or suspended is reported to the sender.
- */
+/** Hands one copy to one endpoint; a Durable one with the extensions' part, as the router does (Endpoint.takeCopy). */
 function handOver(
   endpoint: Endpoint | undefined,
   kind: ChannelKind,
@@ -277,21 +271,11 @@ function handOver(
   copy: DurableCopy | undefined,
 ): void {
   if (!endpoint || !endpoint.admitted) return;
-  if (copy && endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(copy.session, copy.session.senderId);
-  const result = endpoint.deliver(kind, frame, now);
-  if (result === 'sent' || result === 'kept') {
-    counts.delivered++;
-    if (!copy) return;
-    // Right after the copy went on its link: the receipt waits for that link frame's acknowledgement.
-    if (copy.receipts) endpoint.expectReceipt(copy.session, copy.sequenceNumber);
-    if (result === 'kept') copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Suspended, 0, now, copy.clock);
-    else if (endpoint.backlogged) copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Backlogged, 0, now, copy.clock);
-  } else if (result === 'slow') {
-    counts.slow++;
-    if (!copy) return;
-    endpoint.countDroppedCopy(copy.session);
-    copy.session.noteSlowRecipient(endpoint, SlowRecipientReason.Dropping, 1, now, copy.clock);
-  }
+  const result = copy
+    ? endpoint.takeCopy(kind, frame, now, copy.session, copy.session.senderId, copy.receipts ? copy.sequenceNumber : undefined)
+    : endpoint.deliver(kind, frame, now);
+  if (result === 'sent' || result === 'kept') counts.delivered++;
+  else if (result === 'slow') counts.slow++;
 }
 
 function toMember(endpoint: Endpoint): ClusterMember {

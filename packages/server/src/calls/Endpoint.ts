@@ -25,6 +25,7 @@ import {
   MIN_PROTOCOL_VERSION,
   RateMeter,
   TokenBucket,
+  SlowRecipientReason,
   encodeCopiesDropped,
   permits,
   type ChannelKind,
@@ -64,6 +65,14 @@ const LEAVE_GRACE_MS = 1000;
  * copy for a suspended (or resuming) endpoint, kept by its link and sent once it resumes.
  */
 export type DeliverResult = SendResult | 'kept';
+
+/**
+ * The sender session a routed copy belongs to, as the extensions see it: a local one (ServerSession) or, in a
+ * cluster, one of a sender on another node (RemoteSenderSession).
+ */
+export interface CopySource extends SenderSessionKey, ReceiptSink {
+  noteSlowRecipient(recipient: Endpoint, reason: SlowRecipientReason, dropped: number, now: number): void;
+}
 
 /**
  * What an endpoint's Durable link may keep (sent or waiting, not acknowledged): room for what its transport
@@ -359,6 +368,26 @@ export class Endpoint extends Emitter<EndpointEvents> {
       result = linked;
     }
     if (result === 'sent') this.#received.add(frame.byteLength, now);
+    return result;
+  }
+
+  /**
+   * Hands it a copy of a message of `session` (sent by `senderId`), with what the extensions add to a routed
+   * copy: first it hears of copies dropped for it; a receipts copy (`receiptFor`, its sequence number) is
+   * awaited on its link; its sender is told when it is dropped for, held back or suspended.
+   */
+  takeCopy(kind: ChannelKind, frame: Uint8Array, now: number, session: CopySource, senderId: number, receiptFor: number | undefined): DeliverResult {
+    if (this.hasDroppedCopies) this.tellDroppedCopies(session, senderId);
+    const result = this.deliver(kind, frame, now);
+    if (result === 'sent' || result === 'kept') {
+      // Right after the copy went on its link: the receipt waits for that link frame's acknowledgement.
+      if (receiptFor !== undefined) this.expectReceipt(session, receiptFor);
+      if (result === 'kept') session.noteSlowRecipient(this, SlowRecipientReason.Suspended, 0, now);
+      else if (kind === 'durable' && this.#backlogged) session.noteSlowRecipient(this, SlowRecipientReason.Backlogged, 0, now);
+    } else if (result === 'slow') {
+      this.countDroppedCopy(session);
+      session.noteSlowRecipient(this, SlowRecipientReason.Dropping, 1, now);
+    }
     return result;
   }
 

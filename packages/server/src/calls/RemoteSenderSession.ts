@@ -14,7 +14,7 @@
 import { PROTOCOL_VERSION, encodeReceipt, type Clock, type SlowRecipientReason } from '@backchannel/protocol';
 
 import type { PeerNode } from './CallSpan.js';
-import type { ReceiptSink } from './DeliveryReceipts.js';
+import type { CopySource } from './Endpoint.js';
 import { SlowRecipientReports, type ReportSender } from './SlowRecipientReports.js';
 
 /** A sender session, as the per-recipient counts of dropped copies name it. */
@@ -23,16 +23,18 @@ export interface SenderSessionKey {
   readonly sessionId: number;
 }
 
-export class RemoteSenderSession implements ReceiptSink, SenderSessionKey {
+export class RemoteSenderSession implements CopySource {
   readonly node: PeerNode;
   readonly senderId: number;
   readonly channelId: number;
   readonly sessionId: number;
+  readonly #clock: Clock;
   #slowReports: SlowRecipientReports | undefined;
   #closed = false;
 
-  constructor(node: PeerNode, senderId: number, channelId: number, sessionId: number) {
+  constructor(node: PeerNode, senderId: number, channelId: number, sessionId: number, clock: Clock) {
     this.node = node;
+    this.#clock = clock;
     this.senderId = senderId;
     this.channelId = channelId;
     this.sessionId = sessionId;
@@ -43,9 +45,9 @@ export class RemoteSenderSession implements ReceiptSink, SenderSessionKey {
   }
 
   /** `recipient` is slow for `reason`: its sender hears of it, at most once a second per recipient. */
-  noteSlowRecipient(recipient: { readonly id: number }, reason: SlowRecipientReason, dropped: number, now: number, clock: Clock): void {
+  noteSlowRecipient(recipient: { readonly id: number }, reason: SlowRecipientReason, dropped: number, now: number): void {
     if (this.#closed) return;
-    (this.#slowReports ??= new SlowRecipientReports(this.#asSender(), this.channelId, this.sessionId, clock)).note(recipient, reason, dropped, now);
+    (this.#slowReports ??= new SlowRecipientReports(this.#asSender(), this.channelId, this.sessionId, this.#clock)).note(recipient, reason, dropped, now);
   }
 
   /** Replaced by a newer session, or its sender left: nothing more goes back. Idempotent. */

@@ -18,7 +18,6 @@ import {
   FrameError,
   FrameFlag,
   FrameType,
-  SlowRecipientReason,
   broadcastBudgetKbps,
   broadcastPacketCount,
   decodeClientFrame,
@@ -208,22 +207,12 @@ export class Router implements FrameHandler {
     const stats = this.#stats;
     let slow = false;
     for (const target of targets) {
-      // Slow-recipient feedback (an extension): a recipient that was dropped for hears how many first.
-      if (target.hasDroppedCopies) target.tellDroppedCopies(session, sender.id);
-      const result = target.deliver(kind, deliver, now);
-      // Delivery receipts (an extension): a copy on the recipient's link is acknowledged with it.
-      if (receiptFor !== undefined && (result === 'sent' || result === 'kept')) target.expectReceipt(session, receiptFor);
-      if (result === 'sent') {
-        stats.deliveries++;
-        if (kind === 'durable' && target.backlogged) session.noteSlowRecipient(target, SlowRecipientReason.Backlogged, 0, now);
-      } else if (result === 'kept') {
-        stats.deliveries++;
-        session.noteSlowRecipient(target, SlowRecipientReason.Suspended, 0, now);
-      } else if (result === 'slow') {
+      // With the extensions' part (dropped-copy counts, receipts, slow-recipient reports): Endpoint.takeCopy.
+      const result = target.takeCopy(kind, deliver, now, session, sender.id, receiptFor);
+      if (result === 'sent' || result === 'kept') stats.deliveries++;
+      else if (result === 'slow') {
         stats.drops[kind === 'durable' ? 'SlowReceiverDurable' : 'SlowReceiverLossy']++;
         slow = true;
-        target.countDroppedCopy(session);
-        session.noteSlowRecipient(target, SlowRecipientReason.Dropping, 1, now);
       }
     }
     return slow;

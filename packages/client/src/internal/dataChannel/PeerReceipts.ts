@@ -42,7 +42,7 @@ export class PeerReceipts {
   readonly done = (): void => {
     if (this.#highest.size === 0) return;
     const peer = this.#context.peer();
-    for (const [sender, sequenceNumber] of this.#highest) if (peer) sender.reportReceipt(peer.endpointId, peer.identity, sequenceNumber);
+    if (peer) for (const [sender, sequenceNumber] of this.#highest) sender.reportReceipt(peer.endpointId, peer.identity, sequenceNumber);
     this.#highest.clear();
   };
 }
