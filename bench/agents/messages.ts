@@ -5,13 +5,14 @@
  */
 import type { HistogramData } from '../lib/stats.js';
 
-export type SystemName = 'backchannel' | 'raw' | 'socketio' | 'ws';
+export type SystemName = 'backchannel' | 'raw' | 'relay' | 'socketio' | 'ws';
 
 /** Where and how a worker reaches one system under test. */
 export type SystemEndpoint =
   | { system: 'backchannel'; url: string; accessKey: string }
   | { system: 'socketio'; url: string }
   | { system: 'ws'; url: string }
+  | { system: 'relay'; url: string }
   | { system: 'raw' };
 
 /** One open-loop sending stream: participant `key` sends to `to` (addresses), or to everyone else. */

@@ -11,6 +11,7 @@ import type { Participant, ParticipantHooks } from './participant.js';
 import { clockMs, encodeProbe } from './probe.js';
 import { RawParticipant } from './rawParticipant.js';
 import { WindowRecorder } from './recorder.js';
+import { joinRelay } from './relayParticipant.js';
 import { joinSocketIo } from './socketioParticipant.js';
 import { joinWs } from './wsParticipant.js';
 
@@ -72,6 +73,9 @@ async function join(command: Extract<WorkerCommand, { type: 'join' }>): Promise<
       break;
     case 'ws':
       joined = await joinWs(endpoint.url, room, key, hooks);
+      break;
+    case 'relay':
+      joined = await joinRelay(endpoint.url, room, key, hooks);
       break;
     case 'raw': {
       const peer = new RawParticipant(key, hooks, relaySignal);

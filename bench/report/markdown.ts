@@ -8,6 +8,7 @@ import { goalSection } from './goals.js';
 const PEER_NOTES = [
   'Backchannel: `packages/cli/bin/backchannel.js serve` in its own process, HTTPS/WSS signaling with the run\'s certificate, data over DTLS/SCTP; clients are the public SDK (`@backchannel/client`), Durable senders.',
   'raw node-datachannel (P2P): the floor. Peers connect straight to each other (one reliable ordered data channel per pair, default libdatachannel settings); no server on the data path. In fan-out the sender holds one connection per receiver and sends every copy itself, so its process stands in for the server; in the memory workload a relay process holding one connection per endpoint does.',
+  'node-datachannel relay (floor): the ws relay below with its data moved onto WebRTC (`bench/servers/relayServer.ts`): signaling over `ws` on HTTPS, one reliable ordered data channel per client, the same rooms, ids and framing, one DTLS certificate for every connection, everything else libdatachannel\'s default. It is the floor for a server-relayed design on this stack: what the transport costs without any of Backchannel\'s product.',
   'Socket.IO rooms (TLS): Socket.IO server over HTTPS in its own process, websocket transport only (no polling start), binary payloads, `socket.to(room).emit` / `io.to(ids).emit`, sender id stamped by the server.',
   'ws broadcast (TLS): a ~60-line relay on `ws` over HTTPS in its own process (rooms, numeric ids, sender id stamped by the server), perMessageDeflate off.',
 ];

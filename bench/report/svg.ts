@@ -7,6 +7,7 @@ import type { Spread } from '../lib/stats.js';
 export const SYSTEM_COLORS: Readonly<Record<string, string>> = {
   backchannel: '#1f6feb',
   raw: '#8b949e',
+  relay: '#8250df',
   socketio: '#d29922',
   ws: '#2da44e',
 };

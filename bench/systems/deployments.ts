@@ -1,7 +1,7 @@
 /**
  * The systems under test as a user would deploy them on this machine: each server in its own process on
  * loopback, over TLS with the run's certificate. Raw node-datachannel has no server: its participants
- * connect to each other.
+ * connect to each other; the node-datachannel relay is the ws relay with its data on WebRTC.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -17,11 +17,12 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BACKCHANNEL_BIN = fileURLToPath(import.meta.resolve('@backchannel/cli/bin/backchannel.js'));
 const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
 
-export const SYSTEMS: readonly SystemName[] = ['backchannel', 'raw', 'socketio', 'ws'];
+export const SYSTEMS: readonly SystemName[] = ['backchannel', 'raw', 'relay', 'socketio', 'ws'];
 
 export const SYSTEM_LABELS: Readonly<Record<SystemName, string>> = {
   backchannel: 'Backchannel',
   raw: 'raw node-datachannel (P2P)',
+  relay: 'node-datachannel relay (floor)',
   socketio: 'Socket.IO rooms (TLS)',
   ws: 'ws broadcast (TLS)',
 };
@@ -44,6 +45,9 @@ export const BACKCHANNEL_BENCH_CONFIG = {
   maxParticipantsPerCall: 1000,
   maxConnectionsPerIdentity: 32,
 } as const;
+
+/** The benchmark's own peer servers (bench/servers/), each run through tsx in its own process. */
+const SERVER_SCRIPTS = { relay: 'relayServer.ts', socketio: 'socketioServer.ts', ws: 'wsServer.ts' } as const;
 
 export interface Deployment {
   readonly system: SystemName;
@@ -79,9 +83,10 @@ export async function deploy(system: SystemName, context: DeploymentContext): Pr
       });
       return { system, endpoint: { system, url: server.url, accessKey }, server, close: () => server.stop() };
     }
+    case 'relay':
     case 'socketio':
     case 'ws': {
-      const script = join(SERVERS_DIR, system === 'ws' ? 'wsServer.ts' : 'socketioServer.ts');
+      const script = join(SERVERS_DIR, SERVER_SCRIPTS[system]);
       const server = await spawnServer({
         command: process.execPath,
         args: ['--import', import.meta.resolve('tsx'), ...profile, script, '--cert', context.certificate.cert, '--key', context.certificate.key],

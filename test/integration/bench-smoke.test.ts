@@ -15,7 +15,7 @@ import type { BenchResults } from '../../bench/workloads/results.js';
 import { within } from '../helpers/events.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
-const SYSTEMS = ['backchannel', 'raw', 'socketio', 'ws'];
+const SYSTEMS = ['backchannel', 'raw', 'relay', 'socketio', 'ws'];
 const RUN_TIMEOUT_MS = 240_000;
 
 const finite = (value: number | undefined): boolean => typeof value === 'number' && Number.isFinite(value);
@@ -105,6 +105,9 @@ describe('benchmark smoke run (backchannel bench, BACKCHANNEL_BENCH_SMOKE=1)', {
   it('writes a report with the machine and every workload, and one SVG chart per workload', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     for (const heading of ['## Machine', '## Routed latency', '## Fan-out throughput', '## Targeted load', '## Join', '## Memory']) assert.ok(report.includes(heading), heading);
+    // The goal table opens the report and sets every goal against the floor (the node-datachannel relay).
+    assert.ok(report.indexOf('## Goals (issue #13)') < report.indexOf('## Machine'), 'the goal table comes first');
+    assert.match(report, /\| measure \| Backchannel \| goal \| met \| floor \(node-datachannel relay\) \| floor meets it \|/);
     for (const chart of ['latency.svg', 'fanout.svg', 'targeted.svg', 'join.svg', 'memory.svg']) {
       assert.ok(existsSync(join(out, chart)), chart);
       assert.match(readFileSync(join(out, chart), 'utf8'), /^<svg /);
