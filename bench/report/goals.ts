@@ -2,8 +2,8 @@
  * The table at the top of every report: this run's figures against the goals of issue #13 ("faster than a
  * WebSocket relay"), as ratios of medians over the `ws` relay's (or, where the goal is an absolute figure,
  * the figure itself), for Backchannel and for the node-datachannel relay, the floor of a server-relayed
- * design on this stack. A goal the floor misses cannot be met by any product built on it; for those the
- * column that counts is Backchannel ÷ the floor. A goal the run has no numbers for shows '—'.
+ * design on this stack. Where the floor misses a goal, the transport is what stands in the way, and the
+ * column that counts is Backchannel against the floor. A goal the run has no numbers for shows '—'.
  */
 import type { SystemName } from '../agents/messages.js';
 import { ratio } from '../lib/stats.js';
@@ -75,7 +75,7 @@ export function goalSection(results: BenchResults): string[] {
     '',
     'Figures ÷ the `ws` relay over TLS, medians of this run (absolute figures where the goal is one).' +
       (hasFloor
-        ? ' The floor is the node-datachannel relay: the ws relay with its data on WebRTC and nothing else; a goal it misses is out of reach of any product on this stack, and the last column shows how close Backchannel comes to it.'
+        ? ' The floor is the node-datachannel relay: the ws relay with its data on WebRTC and nothing else, what the transport alone costs. Where the floor misses a goal, the transport is what stands in the way; the last column shows Backchannel against it.'
         : ''),
     '',
     table(header, rows),
