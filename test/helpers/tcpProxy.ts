@@ -5,6 +5,7 @@
  *   const proxy = await TcpProxy.start(redis.port);   // node B uses redis://127.0.0.1:<proxy.port>
  *   proxy.cut();       // every connection through it drops, and new ones are closed at once
  *   proxy.restore();   // new connections go through again
+ *   proxy.forwarded;   // every byte that went toward the target, in order (what a tap on the wire sees)
  *   await proxy.close();
  */
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  readonly #forwarded: Buffer[] = [];
   #cut = false;
 
   private constructor(targetPort: number) {
@@ -26,6 +28,7 @@ export class TcpProxy {
       }
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
+      client.on('data', (chunk: Buffer) => this.#forwarded.push(chunk));
       client.pipe(upstream);
       upstream.pipe(client);
     });
@@ -40,6 +43,11 @@ export class TcpProxy {
 
   get port(): number {
     return (this.#server.address() as { port: number }).port;
+  }
+
+  /** Every byte clients sent toward the target so far, over all connections, in order. */
+  get forwarded(): Buffer {
+    return Buffer.concat(this.#forwarded);
   }
 
   /** Drops every connection through it; new ones are closed as soon as they are accepted. */

@@ -73,7 +73,7 @@ const OPTIONS: { flags: string; key: string; parse: Parse; help: string; boolean
     help: 'keep identities, token generations and revocations in Redis (redis:// or rediss://), shared by every node started with it; needs --token-secret and --access-key, the same on every node (docs/cluster.md)',
   },
   { flags: '--cluster-host <address>', key: 'clusterHost', parse: text, help: 'with --redis: address the node-to-node listener binds to (default: --host)' },
-  { flags: '--cluster-port <port>', key: 'clusterPort', parse: number, help: 'with --redis: TCP port of the node-to-node listener (0: any free port)' },
+  { flags: '--cluster-port <port>', key: 'clusterPort', parse: number, help: 'with --redis: TCP port of the node-to-node listener, TLS (0: any free port)' },
   { flags: '--cluster-address <host:port>', key: 'clusterAddress', parse: text, help: 'with --redis: where the other nodes reach this node (default: --cluster-host and the bound port)' },
 ];
 

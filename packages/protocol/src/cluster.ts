@@ -1,5 +1,5 @@
 /**
- * The wire format between the nodes of one cluster (docs/cluster.md): length-prefixed records on one TCP
+ * The wire format between the nodes of one cluster (docs/cluster.md): length-prefixed records on one TLS
  * connection from each node to each other node. Data records carry the Deliver (or SessionClosed,
  * EndpointLeft) frame exactly as the endpoints get it, behind a small binary header, so the data path
  * crosses nodes without JSON; control records (roster, presence, relayed signaling) are JSON, as signaling
@@ -14,8 +14,11 @@ import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import type { ChannelKind } from './channels.js';
 import type { ServerMessage } from './signaling.js';
 
-/** Version of the node-to-node records; a node refuses a link hello of another. */
-export const CLUSTER_LINK_VERSION = 1;
+/**
+ * Version of the node-to-node records; a node refuses a link hello of another. 2: links are TLS, and the
+ * proofs of membership are bound to the session (`welcome` answers `hello`).
+ */
+export const CLUSTER_LINK_VERSION = 2;
 
 export const ClusterRecordType = {
   Control: 1,
@@ -56,8 +59,13 @@ export type ClusterPeerOp =
 
 /** Control records (JSON). */
 export type ClusterControl =
-  /** First record on a link: who is calling, proven with the deployment's token secret. */
+  /**
+   * First record on a link, from the node that opened it: who is calling, proven with the deployment's token
+   * secret over the TLS session (an HMAC of the node id and the session's exported keying material).
+   */
   | { readonly t: 'hello'; readonly version: number; readonly node: string; readonly proof: string }
+  /** The accepting node's answer to a valid hello, proven the same way; the caller sends nothing before it. */
+  | { readonly t: 'welcome'; readonly node: string; readonly proof: string }
   /** The sender is in call `groupId`, and these are (more of) its admitted endpoints there. */
   | { readonly t: 'members'; readonly groupId: string; readonly members: readonly ClusterMember[] }
   /** Endpoint `endpointId` of the sender left call `groupId`. */

@@ -120,6 +120,7 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
           redis: () => identities.redis,
           redisUp: () => identities.health.up,
           tokenSecret: config.tokenSecret!,
+          certificate: rtc.certificate,
           listenHost: config.clusterHost ?? config.host,
           listenPort: config.clusterPort,
           advertise: config.clusterAddress,

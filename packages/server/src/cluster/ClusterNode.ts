@@ -11,8 +11,9 @@
  * registry reads in a row: its endpoints leave every call here, its agents are gone, and its places in
  * Redis are freed. A node that only lost Redis, and still answers on its link, is not lost.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
 
 import {
   CLUSTER_LINK_VERSION,
@@ -24,6 +25,7 @@ import {
   FrameType,
   decodeClusterRecord,
   decodeServerFrame,
+  encodeClusterControl,
   encodeNotice,
   isExtensionFrame,
   speaksExtensionFrames,
@@ -49,6 +51,7 @@ import {
   SYNC_SCRIPT,
   clusterKeys,
 } from './clusterScripts.js';
+import { channelBinding, linkProof, proofMatches } from './linkProof.js';
 import { NodeLink } from './NodeLink.js';
 
 /** Registry reads in a row that must find a node not beating (and its link down) before it is lost. */
@@ -61,6 +64,8 @@ export interface ClusterNodeOptions {
   redis(): Redis;
   redisUp(): boolean;
   tokenSecret: string;
+  /** The certificate of this node's end of its TLS links (the server's DTLS one: not verified, see linkProof.ts). */
+  certificate: { readonly certPem: string; readonly keyPem: string };
   /** Where the node-to-node listener binds, and the address other nodes are told to reach it at. */
   listenHost: string;
   listenPort: number;
@@ -97,7 +102,7 @@ export class ClusterNode implements CallDirectory {
   readonly #options: ClusterNodeOptions;
   readonly #startedAt = Date.now();
   readonly #links = new Map<string, NodeLink>();
-  readonly #incoming = new Set<Socket>();
+  readonly #incoming = new Set<TLSSocket>();
   readonly #registry = new Map<string, NodeInfo>();
   /** Registry reads in a row that found a node not beating with its link down. */
   readonly #missing = new Map<string, number>();
@@ -146,7 +151,11 @@ export class ClusterNode implements CallDirectory {
   /** Listens for other nodes, registers in Redis, and starts beating. */
   async start(calls: CallManager): Promise<void> {
     this.#calls = calls;
-    const server = createServer((socket) => this.#accept(socket));
+    const { certPem, keyPem } = this.#options.certificate;
+    // A connection has HELLO_TIMEOUT_MS for its TLS handshake too (Node's default is 120 s).
+    const server = createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.3', handshakeTimeout: HELLO_TIMEOUT_MS }, (socket) => this.#accept(socket));
+    // A connection that fails its TLS handshake never reaches #accept: nothing to do but not crash.
+    server.on('tlsClientError', () => undefined);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -167,7 +176,8 @@ export class ClusterNode implements CallDirectory {
     let link = this.#links.get(nodeId);
     if (!link) {
       link = new NodeLink(nodeId, {
-        self: { id: this.id, proof: this.#proof(this.id) },
+        self: this.id,
+        prove: (role, nodeId, binding) => linkProof(this.#options.tokenSecret, role, nodeId, binding),
         resolve: () => this.#addressOf(nodeId),
         logger: this.#options.logger,
         // Each (re)connection is a new stream: the other node hears this node's agents again.
@@ -232,10 +242,6 @@ export class ClusterNode implements CallDirectory {
     this.#links.clear();
     for (const socket of this.#incoming) socket.destroy();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-  }
-
-  #proof(nodeId: string): string {
-    return createHmac('sha256', this.#options.tokenSecret).update(`backchannel-node-link:${nodeId}`).digest('base64url');
   }
 
   async #addressOf(nodeId: string): Promise<string | undefined> {
@@ -310,8 +316,11 @@ export class ClusterNode implements CallDirectory {
     }
   }
 
-  /** An incoming link: hello first (the node proves it knows the token secret), then its records. */
-  #accept(socket: Socket): void {
+  /**
+   * An incoming link: hello first (the node proves it knows the token secret, over this TLS session), this
+   * node's welcome back (its own proof), then the other node's records.
+   */
+  #accept(socket: TLSSocket): void {
     if (this.#closed) return void socket.destroy();
     this.#incoming.add(socket);
     socket.setNoDelay(true);
@@ -327,11 +336,13 @@ export class ClusterNode implements CallDirectory {
             this.#dispatch(from, record);
             continue;
           }
-          if (record.type !== ClusterRecordType.Control || record.control.t !== 'hello' || !this.#helloValid(record.control)) {
+          const binding = channelBinding(socket);
+          if (record.type !== ClusterRecordType.Control || record.control.t !== 'hello' || !this.#helloValid(record.control, binding)) {
             this.#options.logger.warn({ remote: socket.remoteAddress }, 'cluster link refused: no valid hello');
             return void socket.destroy();
           }
           clearTimeout(helloTimer);
+          socket.write(encodeClusterControl({ t: 'welcome', node: this.id, proof: linkProof(this.#options.tokenSecret, 'listener', this.id, binding) }));
           from = this.link(record.control.node);
         }
       } catch (error) {
@@ -347,11 +358,9 @@ export class ClusterNode implements CallDirectory {
     });
   }
 
-  #helloValid(hello: Extract<ClusterControl, { t: 'hello' }>): boolean {
-    if (hello.version !== CLUSTER_LINK_VERSION || typeof hello.node !== 'string' || typeof hello.proof !== 'string' || hello.node === this.id) return false;
-    const expected = Buffer.from(this.#proof(hello.node));
-    const given = Buffer.from(hello.proof);
-    return expected.byteLength === given.byteLength && timingSafeEqual(expected, given);
+  #helloValid(hello: Extract<ClusterControl, { t: 'hello' }>, binding: Uint8Array): boolean {
+    if (hello.version !== CLUSTER_LINK_VERSION || typeof hello.node !== 'string' || hello.node === this.id) return false;
+    return proofMatches(linkProof(this.#options.tokenSecret, 'caller', hello.node, binding), hello.proof);
   }
 
   #dispatch(from: NodeLink, record: ClusterRecord): void {
@@ -403,7 +412,8 @@ export class ClusterNode implements CallDirectory {
         return;
       }
       case 'hello':
-        return; // only the first record
+      case 'welcome':
+        return; // only the first record of a link (and a welcome never comes on an incoming one)
       default:
         this.#emit('peerRecord', from, control);
     }

@@ -1,17 +1,25 @@
 /**
- * This node's ordered link to one other node: one TCP connection it opens, on which it sends everything for
+ * This node's ordered link to one other node: one TLS connection it opens, on which it sends everything for
  * that node (roster records, data frames, relayed signaling) in the order it was produced. The other node
- * answers on its own link back. Records written before the connection is up wait in a bounded queue; past
- * the bound, data frames are refused as 'slow' (the caller reports Durable ones to their sender) rather than
+ * answers on its own link back. Records written before the link is up wait in a bounded queue; past the
+ * bound, data frames are refused as 'slow' (the caller reports Durable ones to their sender) rather than
  * buffered without limit.
+ *
+ * The link is up once both ends have proven, over this TLS session, that they know the deployment's token
+ * secret (linkProof.ts): this node sends its hello, and sends nothing more until the other node's welcome
+ * checks out. The certificates are not verified; the session-bound proofs stand in for them.
  *
  * Writes of one event-loop turn are corked together: a broadcast to many nodes, or many small messages,
  * costs one write to the socket per turn, not one per record.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
 
 import {
   CLUSTER_LINK_VERSION,
+  ClusterRecordError,
+  ClusterRecordReader,
+  ClusterRecordType,
+  decodeClusterRecord,
   encodeClusterControl,
   encodeClusterDataHead,
   encodeClusterNoticeHead,
@@ -21,6 +29,7 @@ import {
 
 import type { NodeSendResult, PeerNode } from '../calls/CallSpan.js';
 import type { Logger } from '../logging.js';
+import { channelBinding, proofMatches, type LinkRole } from './linkProof.js';
 
 /** Bytes a link may have waiting (queued before connect, or in the socket's buffer) before data is refused. */
 export const MAX_LINK_QUEUED_BYTES = 32 * 1024 * 1024;
@@ -28,10 +37,14 @@ export const MAX_LINK_QUEUED_BYTES = 32 * 1024 * 1024;
 const MAX_LINK_QUEUED_LOSSY_BYTES = 4 * 1024 * 1024;
 /** Wait before connecting again after the link broke. */
 const RECONNECT_MS = 250;
+/** Time the other node has to answer the hello with a valid welcome. */
+const WELCOME_TIMEOUT_MS = 5000;
 
 export interface NodeLinkOptions {
-  /** This node's id and its proof of membership (HMAC of the id with the deployment's token secret). */
-  self: { id: string; proof: string };
+  /** This node's id. */
+  self: string;
+  /** Node `nodeId`'s proof of membership as `role` on the TLS session with `binding` (linkProof.ts). */
+  prove(role: LinkRole, nodeId: string, binding: Uint8Array): string;
   /** Where the other node listens (host:port), looked up again before each reconnection. */
   resolve(): Promise<string | undefined>;
   logger: Logger;
@@ -42,7 +55,7 @@ export interface NodeLinkOptions {
 export class NodeLink implements PeerNode {
   readonly id: string;
   readonly #options: NodeLinkOptions;
-  #socket: Socket | undefined;
+  #socket: TLSSocket | undefined;
   #open = false;
   #closed = false;
   /** Records written while not connected, in order. */
@@ -127,29 +140,58 @@ export class NodeLink implements PeerNode {
     if (this.#closed) return;
     if (!address) return this.#later();
     const at = address.lastIndexOf(':');
-    const socket = connect({ host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)) });
+    // No certificate check: the other node proves itself with the token secret over this very session.
+    const socket = connect({ host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)), rejectUnauthorized: false, minVersion: 'TLSv1.3' });
     socket.setNoDelay(true);
     this.#socket = socket;
-    socket.on('connect', () => {
+    const welcomeTimer = setTimeout(() => socket.destroy(), WELCOME_TIMEOUT_MS);
+    welcomeTimer.unref();
+    let binding: Buffer | undefined;
+    socket.on('secureConnect', () => {
       if (this.#closed) return socket.destroy();
-      const { id, proof } = this.#options.self;
-      socket.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: id, proof }));
-      this.#open = true;
-      const queued = this.#queue;
-      this.#queue = [];
-      this.#queuedBytes = 0;
-      for (const chunk of queued) this.#write(chunk);
-      this.#options.onOpen(this);
+      binding = channelBinding(socket);
+      const proof = this.#options.prove('caller', this.#options.self, binding);
+      socket.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: this.#options.self, proof }));
     });
-    // What this node sends is one way; the other node answers on its own link.
-    socket.on('data', () => undefined);
+    // The welcome is the one record the other node sends on this link; it answers on its own link back.
+    const reader = new ClusterRecordReader();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#open || !binding) return;
+      try {
+        for (const body of reader.push(chunk)) {
+          const record = decodeClusterRecord(body);
+          const welcome = record.type === ClusterRecordType.Control && record.control.t === 'welcome' ? record.control : undefined;
+          if (!welcome || welcome.node !== this.id || !proofMatches(this.#options.prove('listener', this.id, binding), welcome.proof)) {
+            this.#options.logger.warn({ node: this.id, address }, 'cluster link refused: the other end did not prove it is that node');
+            return void socket.destroy();
+          }
+          clearTimeout(welcomeTimer);
+          this.#up();
+          return;
+        }
+      } catch (error) {
+        if (!(error instanceof ClusterRecordError)) throw error;
+        socket.destroy();
+      }
+    });
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
+      clearTimeout(welcomeTimer);
       if (this.#socket !== socket) return;
       this.#open = false;
       this.#socket = undefined;
       this.#later();
     });
+  }
+
+  /** Both ends proven: what waited goes first, in order. */
+  #up(): void {
+    this.#open = true;
+    const queued = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    for (const chunk of queued) this.#write(chunk);
+    this.#options.onOpen(this);
   }
 
   #later(): void {
