@@ -55,7 +55,12 @@ export type ClusterPeerOp =
   | { readonly op: 'reject' }
   | { readonly op: 'hangUp'; readonly lost?: { readonly message: string } }
   | { readonly op: 'relay'; readonly signal: unknown }
-  | { readonly op: 'resume'; readonly ref: number; readonly resumeToken: string };
+  /**
+   * Take a place back in a call (resumePeerCall). `probe`: the agent's node does not know which node holds
+   * the call (the agent came from another node), so it asks every node: the holder acts, the others answer
+   * `resumeMiss`.
+   */
+  | { readonly op: 'resume'; readonly ref: number; readonly resumeToken: string; readonly probe?: boolean };
 
 /** Control records (JSON). */
 export type ClusterControl =
@@ -81,7 +86,9 @@ export type ClusterControl =
   /** A signaling message for agent `conn` of the receiving node (1:1 calls held by the sender). */
   | { readonly t: 'toAgent'; readonly conn: number; readonly message: ServerMessage }
   /** Agent `conn` of the sender acts on 1:1 call `callId`, held by the receiving node. */
-  | ({ readonly t: 'peerOp'; readonly conn: number; readonly callId: string } & ClusterPeerOp);
+  | ({ readonly t: 'peerOp'; readonly conn: number; readonly callId: string } & ClusterPeerOp)
+  /** The sender does not hold the call a probing resume (request `ref` of agent `conn`) asked for. */
+  | { readonly t: 'resumeMiss'; readonly conn: number; readonly ref: number };
 
 /** A decoded record; `frame` and `targets` are views on the received bytes, not copies. */
 export type ClusterRecord =

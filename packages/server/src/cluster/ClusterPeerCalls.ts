@@ -6,7 +6,11 @@
  * - a remote agent is a {@link PeerParty} whose `send` relays the message over the link to its node, which
  *   hands it to the agent's connection;
  * - what such an agent does about the call (accept, reject, hang up, SDP/ICE, resume) goes back over the
- *   link to the node that holds the call, which acts on it as for a local agent.
+ *   link to the node that holds the call, which acts on it as for a local agent;
+ * - an agent that comes back through a node that has never seen its call (its own node was lost, or the
+ *   load balancer sent it elsewhere) asks to resume on every node: the holder acts, the others say so,
+ *   and if none holds it the agent is told NotFound, as on one node.
+
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
 import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
@@ -14,6 +18,20 @@ import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeer
 import type { PeerCallManager, PeerCalls, PeerParty } from '../calls/PeerCallManager.js';
 import type { ClusterNode } from './ClusterNode.js';
 import type { NodeLink } from './NodeLink.js';
+
+/** How long a resume asked of every node waits for the one holding the call before it is answered NotFound. */
+const RESUME_PROBE_MS = 3000;
+
+/** A resume asked of every node, waiting for their answers. */
+interface ResumeProbe {
+  readonly agent: PeerParty;
+  readonly ref: number;
+  readonly callId: string;
+  readonly resumeToken: string;
+  /** Nodes that have not answered yet. */
+  readonly waiting: Set<string>;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 /** An agent connected to another node, as this node's 1:1 calls see it. */
 class RemoteAgent implements PeerParty {
@@ -42,6 +60,8 @@ export class ClusterPeerCalls implements PeerCalls {
   readonly #remote = new Map<string, Map<number, RemoteAgent>>();
   /** 1:1 calls held by another node that local agents were rung for or are in: that node, and those agents. */
   readonly #heldElsewhere = new Map<string, { node: string; agents: Set<PeerParty> }>();
+  /** Resumes asked of every node, by `conn:ref` of the local agent. */
+  readonly #probes = new Map<string, ResumeProbe>();
 
   /** `localAgents`: this node's authenticated agent connections. */
   constructor(local: PeerCallManager, cluster: ClusterNode, localAgents: () => readonly PeerParty[]) {
@@ -94,11 +114,25 @@ export class ClusterPeerCalls implements PeerCalls {
   }
 
   resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
-    if (!this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) this.#local.resume(agent, ref, callId, resumeToken);
+    if (this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) return;
+    const conn = this.#conns.get(agent);
+    const links = [...this.#cluster.links.values()].filter((link) => link.open);
+    if (this.#local.holds(callId) || conn === undefined || links.length === 0) return this.#local.resume(agent, ref, callId, resumeToken);
+    // A call this node has never seen: the agent comes from another node. Every node is asked.
+    const key = `${conn}:${ref}`;
+    const timer = setTimeout(() => this.#probeAnswered(key, undefined), RESUME_PROBE_MS);
+    timer.unref();
+    this.#probes.set(key, { agent, ref, callId, resumeToken, waiting: new Set(links.map((link) => link.id)), timer });
+    for (const link of links) link.control({ t: 'peerOp', conn, callId, op: 'resume', ref, resumeToken, probe: true });
   }
 
   disconnected(agent: PeerParty, lost?: boolean): void {
     this.#local.disconnected(agent, lost);
+    for (const [key, probe] of [...this.#probes]) {
+      if (probe.agent !== agent) continue;
+      clearTimeout(probe.timer);
+      this.#probes.delete(key);
+    }
     const conn = this.#conns.get(agent);
     if (conn === undefined) return;
     // The nodes holding its calls treat it as they would a local agent gone (away, or ended).
@@ -108,6 +142,22 @@ export class ClusterPeerCalls implements PeerCalls {
     // Its calls held elsewhere stay known until they end: the agent may take its place back from a new
     // connection here (resumePeerCall), which must reach the node that holds the call.
     for (const held of this.#heldElsewhere.values()) held.agents.delete(agent);
+  }
+
+  /**
+   * Node `node` does not hold the call of probe `key` (undefined: the wait is over). Once no node is left to
+   * answer, the agent gets the answer of one node (NotFound, unless the call is here by now).
+   */
+  #probeAnswered(key: string, node: string | undefined): void {
+    const probe = this.#probes.get(key);
+    if (!probe) return;
+    if (node !== undefined) {
+      probe.waiting.delete(node);
+      if (probe.waiting.size > 0) return;
+    }
+    clearTimeout(probe.timer);
+    this.#probes.delete(key);
+    this.#local.resume(probe.agent, probe.ref, probe.callId, probe.resumeToken);
   }
 
   #describe(agent: PeerParty): ClusterAgent {
@@ -161,6 +211,15 @@ export class ClusterPeerCalls implements PeerCalls {
           if (held && (held.agents.size === 0 || !agent)) this.#heldElsewhere.delete(message.callId);
         }
         if (!agent) return;
+        // The holder answered a resume asked of every node (taken back, or refused): no need to wait for more.
+        if ((message.type === 'peerCallResumed' || message.type === 'error') && message.ref !== undefined) {
+          const key = `${record.conn}:${message.ref}`;
+          const probe = this.#probes.get(key);
+          if (probe) {
+            clearTimeout(probe.timer);
+            this.#probes.delete(key);
+          }
+        }
         if (message.type === 'incomingCall' || message.type === 'callAccepted' || message.type === 'peerCallResumed') {
           const held = this.#heldElsewhere.get(message.callId) ?? { node: from.id, agents: new Set<PeerParty>() };
           held.agents.add(agent);
@@ -182,10 +241,13 @@ export class ClusterPeerCalls implements PeerCalls {
           case 'relay':
             return this.#local.relay(agent, record.callId, record.signal as PeerSignal);
           case 'resume':
+            if (record.probe === true && !this.#local.holds(record.callId)) return from.control({ t: 'resumeMiss', conn: record.conn, ref: record.ref });
             return this.#local.resume(agent, record.ref, record.callId, record.resumeToken);
         }
         return;
       }
+      case 'resumeMiss':
+        return this.#probeAnswered(`${record.conn}:${record.ref}`, from.id);
       default:
         return;
     }
@@ -196,6 +258,7 @@ export class ClusterPeerCalls implements PeerCalls {
     const byConn = this.#remote.get(node);
     this.#remote.delete(node);
     for (const agent of byConn?.values() ?? []) this.#local.disconnected(agent, true);
+    for (const key of [...this.#probes.keys()]) this.#probeAnswered(key, node);
     for (const [callId, held] of [...this.#heldElsewhere]) {
       if (held.node !== node) continue;
       this.#heldElsewhere.delete(callId);
