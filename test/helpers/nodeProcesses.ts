@@ -22,6 +22,7 @@ import { rtcRuntimeReferences } from '@backchannel/node-rtc';
 import { connected, type Participant } from './backchannel.js';
 import { SHARED } from './cluster.js';
 import { within } from './events.js';
+import { RedisServer } from './redis.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
 
@@ -173,5 +174,29 @@ export class NodeProcesses {
 
   #running(): NodeProcess[] {
     return this.#nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+  }
+}
+
+/**
+ * The three-node deployment the cluster suites share: a redis-server and nodes A, B and C as processes,
+ * linked to each other. `start()` in a suite's `before`, `stop()` in its `after`.
+ */
+export class ThreeNodes {
+  redis!: RedisServer;
+  cluster!: NodeProcesses;
+  a!: NodeProcess;
+  b!: NodeProcess;
+  c!: NodeProcess;
+
+  async start(): Promise<void> {
+    this.redis = await RedisServer.start();
+    this.cluster = new NodeProcesses(this.redis.url);
+    [this.a, this.b, this.c] = await Promise.all([this.cluster.start(), this.cluster.start(), this.cluster.start()]);
+    await this.cluster.waitForMesh(3);
+  }
+
+  async stop(): Promise<void> {
+    await this.cluster.close();
+    await this.redis.stop();
   }
 }

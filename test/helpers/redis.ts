@@ -34,7 +34,7 @@ process.on('exit', () => {
 });
 
 /** A port free on 127.0.0.1 now (the OS's pick). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -16,8 +16,7 @@ import { CallErrorCode } from '@backchannel/protocol';
 import { connected, readMessages, receiversOf, rosterSettled, userIdOf, utf8, type Participant } from '../helpers/backchannel.js';
 import { identityApi, identityPath, newUser } from '../helpers/cluster.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
-import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
-import { RedisServer } from '../helpers/redis.js';
+import { ThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
 import { SHARED } from '../helpers/cluster.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', import.meta.url));
@@ -25,21 +24,16 @@ const CLI = fileURLToPath(new URL('../../packages/cli/bin/backchannel.js', impor
 type CrossNode = { messagesSent: number; bytesSent: number; messagesReceived: number; bytesReceived: number };
 
 describe('one call across three nodes', () => {
-  let redis: RedisServer;
   let cluster: NodeProcesses;
   let a: NodeProcess;
   let b: NodeProcess;
   let c: NodeProcess;
+  const deployment = new ThreeNodes();
   before(async () => {
-    redis = await RedisServer.start();
-    cluster = new NodeProcesses(redis.url);
-    [a, b, c] = await Promise.all([cluster.start(), cluster.start(), cluster.start()]);
-    await cluster.waitForMesh(3);
+    await deployment.start();
+    ({ cluster, a, b, c } = deployment);
   });
-  after(async () => {
-    await cluster.close();
-    await redis.stop();
-  });
+  after(() => deployment.stop());
 
   const crossNode = async (node: NodeProcess): Promise<CrossNode> => (await cluster.stats(node)).crossNode as CrossNode;
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
@@ -20,23 +20,13 @@ import type { RunningServer } from '@backchannel/server';
 import { readMessages, utf8 } from '../helpers/backchannel.js';
 import { Nodes, SHARED, newUser } from '../helpers/cluster.js';
 import { until, within } from '../helpers/events.js';
-import { RedisServer } from '../helpers/redis.js';
+import { RedisServer, freePort } from '../helpers/redis.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
 // The proof as docs/cluster.md states it, written here again rather than imported: the wire is the contract.
 const binding = (socket: TLSSocket): Buffer => socket.exportKeyingMaterial(32, 'EXPORTER-backchannel-node-link', Buffer.alloc(0));
 const proof = (secret: string, role: 'caller' | 'listener', node: string, session: Buffer): string =>
   createHmac('sha256', secret).update(`backchannel-node-link:${role}:${node}:`).update(session).digest('base64url');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function tls(port: number): Promise<TLSSocket> {
   const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });

@@ -13,8 +13,8 @@ import { Features, type DataChannelSender } from '@backchannel/client';
 import { readMessages, receiversOf, rosterSettled, utf8, type Participant } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
 import { until } from '../helpers/events.js';
-import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
-import { RedisServer } from '../helpers/redis.js';
+import { ThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
+import type { RedisServer } from '../helpers/redis.js';
 
 const COUNT = 300;
 
@@ -37,16 +37,12 @@ describe('a node lost', () => {
   let a: NodeProcess;
   let b: NodeProcess;
   let c: NodeProcess;
+  const deployment = new ThreeNodes();
   before(async () => {
-    redis = await RedisServer.start();
-    cluster = new NodeProcesses(redis.url);
-    [a, b, c] = await Promise.all([cluster.start(), cluster.start(), cluster.start()]);
-    await cluster.waitForMesh(3);
+    await deployment.start();
+    ({ redis, cluster, a, b, c } = deployment);
   });
-  after(async () => {
-    await cluster.close();
-    await redis.stop();
-  });
+  after(() => deployment.stop());
 
   it('SIGKILL of a node with traffic flowing: the survivors’ Durable streams complete in order, its endpoints leave, its agent goes on from another node', async () => {
     const [ua, ub, uc] = await Promise.all([newUser(a), newUser(a), newUser(a)]);

@@ -15,33 +15,20 @@ import { CallErrorCode, encodeSignaling } from '@backchannel/protocol';
 import { connected, readMessages, utf8 } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
 import { until, waitForEvent, within } from '../helpers/events.js';
-import { NodeProcesses, type NodeProcess } from '../helpers/nodeProcesses.js';
+import { ThreeNodes } from '../helpers/nodeProcesses.js';
 import { RawEndpoint } from '../helpers/rawClient.js';
-import { RedisServer } from '../helpers/redis.js';
 
 describe('a 1:1 party whose node is lost', () => {
-  let redis: RedisServer;
-  let cluster: NodeProcesses;
-  let a: NodeProcess;
-  let b: NodeProcess;
-  let c: NodeProcess;
-  before(async () => {
-    redis = await RedisServer.start();
-    cluster = new NodeProcesses(redis.url);
-    [a, b, c] = await Promise.all([cluster.start(), cluster.start(), cluster.start()]);
-    await cluster.waitForMesh(3);
-  });
-  after(async () => {
-    await cluster.close();
-    await redis.stop();
-  });
+  const nodes = new ThreeNodes();
+  before(() => nodes.start());
+  after(() => nodes.stop());
 
   it('takes its place back through a node that never saw the call, and the call goes on', async () => {
-    const [caller, callee] = await Promise.all([newUser(a), newUser(a)]);
-    const callerAgent = await cluster.agent(a, caller, 'Caller');
-    const known = await cluster.remoteAgents(a);
-    const calleeAgent = await cluster.agent(b, callee, 'Callee', { serverUrl: [b.url, c.url] });
-    await cluster.waitForAgents(a, known + 1);
+    const [caller, callee] = await Promise.all([newUser(nodes.a), newUser(nodes.a)]);
+    const callerAgent = await nodes.cluster.agent(nodes.a, caller, 'Caller');
+    const known = await nodes.cluster.remoteAgents(nodes.a);
+    const calleeAgent = await nodes.cluster.agent(nodes.b, callee, 'Callee', { serverUrl: [nodes.b.url, nodes.c.url] });
+    await nodes.cluster.waitForAgents(nodes.a, known + 1);
     const ringing = waitForEvent(calleeAgent, 'incomingCall').then(([e]) => e.incomingCall);
     const call = callerAgent.startCall([{ communicationUserId: callee.identity }]);
     const calleeCall: Call = await (await ringing).accept();
@@ -55,12 +42,12 @@ describe('a 1:1 party whose node is lost', () => {
 
     const states: string[] = [];
     calleeCall.on('stateChanged', () => states.push(calleeCall.state));
-    await cluster.kill(b);
+    await nodes.cluster.kill(nodes.b);
     // The callee's agent reconnects to C; C has never seen the call and asks every node: A, which holds it,
     // takes the callee back (and logs it).
     await within(
       (async () => {
-        while (!a.log.some((line) => line.includes('peer call party back') && line.includes(callee.identity))) await new Promise((resolve) => setTimeout(resolve, 50));
+        while (!nodes.a.log.some((line) => line.includes('peer call party back') && line.includes(callee.identity))) await new Promise((resolve) => setTimeout(resolve, 50));
       })(),
       'A to take the callee back through C',
       15_000,
@@ -77,8 +64,8 @@ describe('a 1:1 party whose node is lost', () => {
   });
 
   it('answers NotFound, as one node does, to a resume no node holds: every node asked says it does not have it', async () => {
-    const user = await newUser(a);
-    const client = await RawEndpoint.connect(c.url, user.token);
+    const user = await newUser(nodes.a);
+    const client = await RawEndpoint.connect(nodes.c.url, user.token);
     try {
       client.ws.send(encodeSignaling({ type: 'resumePeerCall', ref: 7, callId: randomUUID(), resumeToken: 'not-a-token' }));
       const answer = await client.next((m) => m.type === 'error' && m.ref === 7);
