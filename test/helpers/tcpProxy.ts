@@ -5,7 +5,7 @@
  *   const proxy = await TcpProxy.start(redis.port);   // node B uses redis://127.0.0.1:<proxy.port>
  *   proxy.cut();       // every connection through it drops, and new ones are closed at once
  *   proxy.restore();   // new connections go through again
- *   proxy.forwarded;   // every byte that went toward the target, in order (what a tap on the wire sees)
+ *   TcpProxy.start(port, { record: true }).forwarded   // every byte sent toward the target (a tap on the wire)
  *   await proxy.close();
  */
 import { once } from 'node:events';
@@ -15,9 +15,11 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #forwarded: Buffer[] = [];
+  readonly #record: boolean;
   #cut = false;
 
-  private constructor(targetPort: number) {
+  private constructor(targetPort: number, record: boolean) {
+    this.#record = record;
     this.#server = createServer((client) => {
       if (this.#cut) return void client.destroy();
       const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
@@ -28,14 +30,15 @@ export class TcpProxy {
       }
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
-      client.on('data', (chunk: Buffer) => this.#forwarded.push(chunk));
+      if (this.#record) client.on('data', (chunk: Buffer) => this.#forwarded.push(chunk));
       client.pipe(upstream);
       upstream.pipe(client);
     });
   }
 
-  static async start(targetPort: number): Promise<TcpProxy> {
-    const proxy = new TcpProxy(targetPort);
+  /** `record`: keep every byte clients send toward the target (see {@link forwarded}). */
+  static async start(targetPort: number, options: { record?: boolean } = {}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, options.record ?? false);
     proxy.#server.listen(0, '127.0.0.1');
     await once(proxy.#server, 'listening');
     return proxy;
@@ -45,7 +48,7 @@ export class TcpProxy {
     return (this.#server.address() as { port: number }).port;
   }
 
-  /** Every byte clients sent toward the target so far, over all connections, in order. */
+  /** Every byte clients sent toward the target so far, over all connections, in order (with `record`). */
   get forwarded(): Buffer {
     return Buffer.concat(this.#forwarded);
   }

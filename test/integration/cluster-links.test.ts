@@ -71,7 +71,7 @@ describe('links between cluster nodes', () => {
     redis = await RedisServer.start();
     nodes = new Nodes(redis.url);
     aPort = await freePort();
-    tap = await TcpProxy.start(aPort);
+    tap = await TcpProxy.start(aPort, { record: true });
     // The other nodes reach A through the tap.
     a = await nodes.start({ clusterPort: aPort, clusterAddress: `127.0.0.1:${tap.port}` });
     b = await nodes.start();
@@ -100,29 +100,59 @@ describe('links between cluster nodes', () => {
     await Promise.all([pa.call.hangUp(), pb.call.hangUp()]);
   });
 
+  it('loses and repeats nothing when the link between two nodes breaks: the stream goes on where the other node stands', async () => {
+    const [onA, onB] = [await newUser(a), await newUser(b)];
+    const pa = await nodes.join(await nodes.agent(a, onA, 'on a'), 'blip');
+    const pb = await nodes.join(await nodes.agent(b, onB, 'on b'), 'blip');
+    await until(pa.call, 'remoteParticipantsUpdated', () => pa.call.remoteParticipants.length === 1);
+    // Sent to A's participant (a broadcast would meet the default 80 packets/s).
+    const sender = pb.call.feature(Features.DataChannel).createDataChannelSender({ channelId: 9, participants: [{ communicationUserId: onA.identity }] });
+    const count = 400;
+    for (let n = 0; n < count; n++) {
+      await sender.sendMessage(utf8.encode(`m${n}`));
+      // Halfway, the network between the nodes fails for a moment: every connection through the tap drops
+      // with what was in flight, and the next attempts are refused until it is back.
+      if (n === count / 2) {
+        tap.cut();
+        setTimeout(() => tap.restore(), 300);
+      }
+    }
+    await until(pa.call.feature(Features.DataChannel), 'dataChannelReceiverCreated', () => pa.receivers.length === 1);
+    const received = (await readMessages(pa.receivers[0]!, count)).map((m) => utf8.decode(m.data));
+    assert.deepEqual(received, Array.from({ length: count }, (_, n) => `m${n}`), 'every message once, in order');
+    await Promise.all([pa.call.hangUp(), pb.call.hangUp()]);
+  });
+
+  it('closes a connection that never finishes its TLS handshake', async () => {
+    const idle = tcpConnect({ host: '127.0.0.1', port: aPort });
+    idle.on('error', () => undefined);
+    await once(idle, 'connect');
+    await within(once(idle, 'close'), 'the node to close an idle connection (its handshake timeout)', 15_000);
+  });
+
   it('refuses a plain TCP link, another deployment\'s proof and a proof replayed from another session; the node carries on', async () => {
     // Plain TCP with a well-formed first record: refused by TLS.
     const plain = tcpConnect({ host: '127.0.0.1', port: aPort });
     plain.on('error', () => undefined);
     await once(plain, 'connect');
-    plain.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: 'a proof' }));
+    plain.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: 'a proof', session: 'plain' }));
     await within(once(plain, 'close'), 'a plain TCP link to be closed', 10_000);
 
     // TLS, but the proof is made with another deployment's secret.
     const stranger = await tls(aPort);
-    stranger.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(`${SHARED.tokenSecret}-other`, 'caller', bId, binding(stranger)) }));
+    stranger.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(`${SHARED.tokenSecret}-other`, 'caller', bId, binding(stranger)), session: 'stranger' }));
     assert.equal(await firstRecord(stranger), undefined, 'closed, with nothing sent to it');
 
     // A valid proof, but of another session (captured, replayed): refused.
     const captured = await tls(aPort);
     const replayer = await tls(aPort);
-    replayer.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(SHARED.tokenSecret, 'caller', bId, binding(captured)) }));
+    replayer.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(SHARED.tokenSecret, 'caller', bId, binding(captured)), session: 'test-session' }));
     assert.equal(await firstRecord(replayer), undefined, 'a replayed proof is worthless');
 
     // The same proof on its own session: welcomed, with the listener's proof over this session.
     const welcomed = firstRecord(captured);
-    captured.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(SHARED.tokenSecret, 'caller', bId, binding(captured)) }));
-    assert.deepEqual(await welcomed, { t: 'welcome', node: aId, proof: proof(SHARED.tokenSecret, 'listener', aId, binding(captured)) });
+    captured.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: bId, proof: proof(SHARED.tokenSecret, 'caller', bId, binding(captured)), session: 'test-session' }));
+    assert.deepEqual(await welcomed, { t: 'welcome', node: aId, proof: proof(SHARED.tokenSecret, 'listener', aId, binding(captured)), received: 0 });
     captured.destroy();
 
     assert.equal((await fetch(`${a.url}/readyz`)).status, 200);

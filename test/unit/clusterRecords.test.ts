@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
+  CLUSTER_LINK_VERSION,
   ClusterRecordError,
   ClusterRecordReader,
   ClusterRecordType,
+  MAX_CLUSTER_HANDSHAKE_RECORD_BYTES,
   MAX_CLUSTER_RECORD_BYTES,
   decodeClusterRecord,
   encodeClusterControl,
@@ -68,5 +70,16 @@ describe('cluster records', () => {
     assert.throws(() => decodeClusterRecord(new Uint8Array([ClusterRecordType.Data, 0, 0])), ClusterRecordError);
     assert.throws(() => decodeClusterRecord(new Uint8Array([ClusterRecordType.Data, 0, 0, 0, 0, 0, 1, 0, 2, 0])), ClusterRecordError);
     assert.throws(() => decodeClusterRecord(new Uint8Array([99])), ClusterRecordError);
+  });
+
+  it('reads no more than a hello from a peer not proven yet, then records up to the full bound', () => {
+    const hello = encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: 'n', proof: 'p', session: 's' });
+    const reader = new ClusterRecordReader(MAX_CLUSTER_HANDSHAKE_RECORD_BYTES);
+    assert.equal(reader.push(hello).length, 1);
+    const big = concat(encodeClusterDataHead('durable', true, 3, [], MAX_CLUSTER_HANDSHAKE_RECORD_BYTES), new Uint8Array(MAX_CLUSTER_HANDSHAKE_RECORD_BYTES));
+    // Refused from its length alone, before the body arrives: nothing is buffered for it.
+    assert.throws(() => new ClusterRecordReader(MAX_CLUSTER_HANDSHAKE_RECORD_BYTES).push(big.subarray(0, 4)), ClusterRecordError);
+    reader.maxRecordBytes = MAX_CLUSTER_RECORD_BYTES;
+    assert.equal(reader.push(big).length, 1);
   });
 });

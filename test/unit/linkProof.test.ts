@@ -20,7 +20,7 @@ describe('cluster link proofs', () => {
   it('differ with the role, the node, the session and the secret', () => {
     const proof = linkProof(SECRET, 'caller', 'node-a', binding);
     assert.notEqual(linkProof(SECRET, 'listener', 'node-a', binding), proof, 'a caller proof is no listener proof');
-    assert.notEqual(linkProof(SECRET, 'caller', 'node-b', binding), proof, 'one node cannot pass for another');
+    assert.notEqual(linkProof(SECRET, 'caller', 'node-b', binding), proof, 'a proof names its node: it is no proof for another id');
     assert.notEqual(linkProof(SECRET, 'caller', 'node-a', Buffer.alloc(32, 8)), proof, 'a proof from another session is worthless');
     assert.notEqual(linkProof(`${SECRET}x`, 'caller', 'node-a', binding), proof, 'another deployment’s secret gives another proof');
   });

@@ -29,6 +29,8 @@ export type ClusterRecordType = (typeof ClusterRecordType)[keyof typeof ClusterR
 
 /** The largest record a node accepts: a data frame of the largest configurable message and its targets. */
 export const MAX_CLUSTER_RECORD_BYTES = 1024 * 1024;
+/** The largest hello or welcome: what a node reads from a peer that has not proven itself yet. */
+export const MAX_CLUSTER_HANDSHAKE_RECORD_BYTES = 4096;
 
 const DATA_HEAD_BYTES = 4 + 1 + 1 + 1 + 4 + 2;
 const NOTICE_HEAD_BYTES = 4 + 1 + 4;
@@ -68,9 +70,18 @@ export type ClusterControl =
    * First record on a link, from the node that opened it: who is calling, proven with the deployment's token
    * secret over the TLS session (an HMAC of the node id and the session's exported keying material).
    */
-  | { readonly t: 'hello'; readonly version: number; readonly node: string; readonly proof: string }
-  /** The accepting node's answer to a valid hello, proven the same way; the caller sends nothing before it. */
-  | { readonly t: 'welcome'; readonly node: string; readonly proof: string }
+  | { readonly t: 'hello'; readonly version: number; readonly node: string; readonly proof: string; readonly session: string }
+  /**
+   * The accepting node's answer to a valid hello, proven the same way; the caller sends nothing before it.
+   * `received`: how many records of the caller's link session (the hello's `session`) it already has; the
+   * caller sends the rest again.
+   */
+  | { readonly t: 'welcome'; readonly node: string; readonly proof: string; readonly received: number }
+  /**
+   * On the sender's own link back: how many records of the receiving node's current link session the sender
+   * has received (cumulative). Not part of the stream itself: not counted, never acknowledged.
+   */
+  | { readonly t: 'ack'; readonly count: number }
   /** The sender is in call `groupId`, and these are (more of) its admitted endpoints there. */
   | { readonly t: 'members'; readonly groupId: string; readonly members: readonly ClusterMember[] }
   /** Endpoint `endpointId` of the sender left call `groupId`. */
@@ -187,6 +198,12 @@ export function decodeClusterRecord(body: Uint8Array): ClusterRecord {
  */
 export class ClusterRecordReader {
   #pending: Uint8Array = new Uint8Array(0);
+  /** Records longer than this are refused (ClusterRecordError): set it higher once the peer has proven itself. */
+  maxRecordBytes: number;
+
+  constructor(maxRecordBytes = MAX_CLUSTER_RECORD_BYTES) {
+    this.maxRecordBytes = maxRecordBytes;
+  }
 
   /** The complete record bodies `chunk` finishes, in order (views on `chunk` when they fit in it). */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -200,7 +217,7 @@ export class ClusterRecordReader {
     let at = 0;
     while (data.byteLength - at >= 4) {
       const length = readU32(data, at);
-      if (length > MAX_CLUSTER_RECORD_BYTES) throw new ClusterRecordError(`record of ${length} bytes`);
+      if (length > this.maxRecordBytes) throw new ClusterRecordError(`record of ${length} bytes`);
       if (data.byteLength - at - 4 < length) break;
       bodies.push(data.subarray(at + 4, at + 4 + length));
       at += 4 + length;

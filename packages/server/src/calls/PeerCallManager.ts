@@ -168,17 +168,17 @@ export class PeerCallManager {
     to.party.send({ type: 'peerSignal', callId, signal });
   }
 
+  /** Whether this manager holds 1:1 call `callId` (ringing or accepted). */
+  holds(callId: string): boolean {
+    return this.#calls.has(callId);
+  }
+
   /**
    * `agent` takes back its place in an accepted call after a lost connection: the same identity with that
    * place's resume token (compared in constant time). Every refusal is the same NotFound, so a client learns
    * nothing of calls it may not resume: unknown or ended (the window is over), not accepted yet, no resume
    * window, another identity, the wrong token. The old connection, noticed dead or not yet, is replaced.
    */
-  /** Whether this manager holds 1:1 call `callId` (ringing or accepted). */
-  holds(callId: string): boolean {
-    return this.#calls.has(callId);
-  }
-
   resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
     const call = this.#calls.get(callId);
     const place = call?.callee && this.#resumeWindowMs > 0 ? [call.caller, call.callee].find((s) => s.party.identity === agent.identity && matches(s.resumeToken, resumeToken)) : undefined;

@@ -1,7 +1,8 @@
 /**
  * This server as one node of a cluster (docs/cluster.md): its place in the registry in Redis (a heartbeat
- * with a TTL), its links to the other nodes (one TCP connection out to each, found through the registry;
- * one in from each, authenticated with the deployment's token secret), and what arrives on them: roster
+ * with a TTL), its links to the other nodes (one TLS connection out to each, found through the registry;
+ * one in from each; both ends proven with the deployment's token secret, see linkProof.ts), and what
+ * arrives on them: roster
  * records for the calls' spans, data frames to fan out to this node's endpoints, Notices for its senders,
  * the presence of other nodes' agents and the 1:1 call signaling relayed for them (ClusterPeerCalls).
  *
@@ -12,12 +13,14 @@
  * Redis are freed. A node that only lost Redis, and still answers on its link, is not lost.
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 
 import {
   CLUSTER_LINK_VERSION,
   CallErrorCode,
+  MAX_CLUSTER_HANDSHAKE_RECORD_BYTES,
+  MAX_CLUSTER_RECORD_BYTES,
   ClusterRecordError,
   ClusterRecordReader,
   ClusterRecordType,
@@ -78,6 +81,15 @@ export interface ClusterNodeOptions {
   clock: Clock;
 }
 
+/** Another node's link session toward this one, as this node receives it (see #inbound). */
+interface InboundSession {
+  readonly session: string;
+  received: number;
+  socket: TLSSocket;
+  /** An acknowledgement is due at the end of this turn. */
+  ackDue: boolean;
+}
+
 /** A registered node as the last registry read saw it. */
 export interface NodeInfo {
   readonly id: string;
@@ -103,6 +115,13 @@ export class ClusterNode implements CallDirectory {
   readonly #startedAt = Date.now();
   readonly #links = new Map<string, NodeLink>();
   readonly #incoming = new Set<TLSSocket>();
+  /** The listener's TCP connections, handshaken or not (see start). */
+  readonly #connections = new Set<Socket>();
+  /**
+   * Per other node, its current link session toward this node (named in its hello): how many records of it
+   * arrived here, and the connection they arrive on now (an older one of the session is not read any more).
+   */
+  readonly #inbound = new Map<string, InboundSession>();
   readonly #registry = new Map<string, NodeInfo>();
   /** Registry reads in a row that found a node not beating with its link down. */
   readonly #missing = new Map<string, number>();
@@ -154,8 +173,13 @@ export class ClusterNode implements CallDirectory {
     const { certPem, keyPem } = this.#options.certificate;
     // A connection has HELLO_TIMEOUT_MS for its TLS handshake too (Node's default is 120 s).
     const server = createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.3', handshakeTimeout: HELLO_TIMEOUT_MS }, (socket) => this.#accept(socket));
-    // A connection that fails its TLS handshake never reaches #accept: nothing to do but not crash.
-    server.on('tlsClientError', () => undefined);
+    // A failed or timed-out handshake: Node reports it but leaves the connection open, so it is closed here.
+    server.on('tlsClientError', (_error, socket) => socket.destroy());
+    // Every connection, from its first byte: close() must not wait for one still in its handshake.
+    server.on('connection', (raw: Socket) => {
+      this.#connections.add(raw);
+      raw.once('close', () => this.#connections.delete(raw));
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -180,8 +204,13 @@ export class ClusterNode implements CallDirectory {
         prove: (role, nodeId, binding) => linkProof(this.#options.tokenSecret, role, nodeId, binding),
         resolve: () => this.#addressOf(nodeId),
         logger: this.#options.logger,
-        // Each (re)connection is a new stream: the other node hears this node's agents again.
-        onOpen: (opened) => this.#emit('linkUp', opened),
+        // Each (re)connection: the other node hears this node's agents again, and how much of its own link
+        // session arrived here (acknowledgements sent while this link was down were dropped).
+        onOpen: (opened) => {
+          const inbound = this.#inbound.get(nodeId);
+          if (inbound) opened.ack(inbound.received);
+          this.#emit('linkUp', opened);
+        },
       });
       this.#links.set(nodeId, link);
     }
@@ -241,6 +270,7 @@ export class ClusterNode implements CallDirectory {
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
     for (const socket of this.#incoming) socket.destroy();
+    for (const raw of this.#connections) raw.destroy();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 
@@ -304,6 +334,8 @@ export class ClusterNode implements CallDirectory {
     this.#missing.delete(nodeId);
     this.#links.get(nodeId)?.close();
     this.#links.delete(nodeId);
+    this.#inbound.get(nodeId)?.socket.destroy();
+    this.#inbound.delete(nodeId);
     this.nodesLost++;
     this.#options.logger.warn({ node: nodeId }, 'cluster node lost: its heartbeat lapsed and its link is down');
     for (const call of this.#calls?.calls.values() ?? []) call.span?.nodeGone(nodeId);
@@ -324,15 +356,25 @@ export class ClusterNode implements CallDirectory {
     if (this.#closed) return void socket.destroy();
     this.#incoming.add(socket);
     socket.setNoDelay(true);
-    const reader = new ClusterRecordReader();
+    // Until the hello has proven the peer, a record may be a hello and no more.
+    const reader = new ClusterRecordReader(MAX_CLUSTER_HANDSHAKE_RECORD_BYTES);
     let from: NodeLink | undefined;
+    let inbound: InboundSession | undefined;
     const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
     helloTimer.unref();
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const body of reader.push(chunk)) {
           const record = decodeClusterRecord(body);
-          if (from) {
+          if (from && inbound) {
+            if (inbound.socket !== socket) return; // a newer connection of the session took over
+            if (record.type === ClusterRecordType.Control && record.control.t === 'ack') {
+              // About this node's own link to it: not a record of the other node's stream.
+              if (typeof record.control.count === 'number') this.link(from.id).acknowledged(record.control.count);
+              continue;
+            }
+            inbound.received++;
+            this.#acknowledgeSoon(from, inbound);
             this.#dispatch(from, record);
             continue;
           }
@@ -342,8 +384,20 @@ export class ClusterNode implements CallDirectory {
             return void socket.destroy();
           }
           clearTimeout(helloTimer);
-          socket.write(encodeClusterControl({ t: 'welcome', node: this.id, proof: linkProof(this.#options.tokenSecret, 'listener', this.id, binding) }));
-          from = this.link(record.control.node);
+          const { node, session } = record.control;
+          inbound = this.#inbound.get(node);
+          if (inbound?.session === session) {
+            // The session goes on after its connection broke: the old connection is not read any more.
+            if (inbound.socket !== socket) inbound.socket.destroy();
+            inbound.socket = socket;
+          } else {
+            inbound?.socket.destroy();
+            inbound = { session, received: 0, socket, ackDue: false };
+            this.#inbound.set(node, inbound);
+          }
+          socket.write(encodeClusterControl({ t: 'welcome', node: this.id, proof: linkProof(this.#options.tokenSecret, 'listener', this.id, binding), received: inbound.received }));
+          reader.maxRecordBytes = MAX_CLUSTER_RECORD_BYTES;
+          from = this.link(node);
         }
       } catch (error) {
         if (!(error instanceof ClusterRecordError)) throw error;
@@ -358,8 +412,18 @@ export class ClusterNode implements CallDirectory {
     });
   }
 
+  /** One cumulative acknowledgement per turn in which records of `from`'s session arrived. */
+  #acknowledgeSoon(from: NodeLink, inbound: InboundSession): void {
+    if (inbound.ackDue) return;
+    inbound.ackDue = true;
+    setImmediate(() => {
+      inbound.ackDue = false;
+      if (this.#inbound.get(from.id) === inbound) this.link(from.id).ack(inbound.received);
+    });
+  }
+
   #helloValid(hello: Extract<ClusterControl, { t: 'hello' }>, binding: Uint8Array): boolean {
-    if (hello.version !== CLUSTER_LINK_VERSION || typeof hello.node !== 'string' || hello.node === this.id) return false;
+    if (hello.version !== CLUSTER_LINK_VERSION || typeof hello.node !== 'string' || typeof hello.session !== 'string' || hello.node === this.id) return false;
     return proofMatches(linkProof(this.#options.tokenSecret, 'caller', hello.node, binding), hello.proof);
   }
 
@@ -413,7 +477,8 @@ export class ClusterNode implements CallDirectory {
       }
       case 'hello':
       case 'welcome':
-        return; // only the first record of a link (and a welcome never comes on an incoming one)
+      case 'ack':
+        return; // only the first record of a link; a welcome never comes on an incoming one; acks are taken before
       default:
         this.#emit('peerRecord', from, control);
     }

@@ -10,7 +10,6 @@
  * - an agent that comes back through a node that has never seen its call (its own node was lost, or the
  *   load balancer sent it elsewhere) asks to resume on every node: the holder acts, the others say so,
  *   and if none holds it the agent is told NotFound, as on one node.
-
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
 import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
@@ -62,6 +61,8 @@ export class ClusterPeerCalls implements PeerCalls {
   readonly #heldElsewhere = new Map<string, { node: string; agents: Set<PeerParty> }>();
   /** Resumes asked of every node, by `conn:ref` of the local agent. */
   readonly #probes = new Map<string, ResumeProbe>();
+  /** Probes answered NotFound when their wait ran out, by key: a holder's late answer is undone, not passed on. */
+  readonly #expired = new Map<string, { callId: string; at: number }>();
 
   /** `localAgents`: this node's authenticated agent connections. */
   constructor(local: PeerCallManager, cluster: ClusterNode, localAgents: () => readonly PeerParty[]) {
@@ -116,10 +117,12 @@ export class ClusterPeerCalls implements PeerCalls {
   resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
     if (this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) return;
     const conn = this.#conns.get(agent);
-    const links = [...this.#cluster.links.values()].filter((link) => link.open);
+    // Every node this node has a link to, up or reconnecting (what is written to it waits for the link).
+    const links = [...this.#cluster.links.values()];
     if (this.#local.holds(callId) || conn === undefined || links.length === 0) return this.#local.resume(agent, ref, callId, resumeToken);
     // A call this node has never seen: the agent comes from another node. Every node is asked.
     const key = `${conn}:${ref}`;
+    clearTimeout(this.#probes.get(key)?.timer); // the same request number again: the newer one counts
     const timer = setTimeout(() => this.#probeAnswered(key, undefined), RESUME_PROBE_MS);
     timer.unref();
     this.#probes.set(key, { agent, ref, callId, resumeToken, waiting: new Set(links.map((link) => link.id)), timer });
@@ -157,7 +160,18 @@ export class ClusterPeerCalls implements PeerCalls {
     }
     clearTimeout(probe.timer);
     this.#probes.delete(key);
+    if (node === undefined) this.#rememberExpired(key, probe.callId);
     this.#local.resume(probe.agent, probe.ref, probe.callId, probe.resumeToken);
+  }
+
+  /** Keeps an expired probe's key for a while (RESUME_PROBE_MS × 10), dropping older ones. */
+  #rememberExpired(key: string, callId: string): void {
+    const now = Date.now();
+    for (const [old, { at }] of this.#expired) {
+      if (now - at < RESUME_PROBE_MS * 10) break; // in insertion order: the rest are newer
+      this.#expired.delete(old);
+    }
+    this.#expired.set(key, { callId, at: now });
   }
 
   #describe(agent: PeerParty): ClusterAgent {
@@ -218,6 +232,12 @@ export class ClusterPeerCalls implements PeerCalls {
           if (probe) {
             clearTimeout(probe.timer);
             this.#probes.delete(key);
+          } else if (this.#expired.has(key)) {
+            // Too late: the agent was told NotFound and has ended the call. The holder, which took it back,
+            // is told it is gone, so that the other party is not left in a call with no one.
+            this.#expired.delete(key);
+            if (message.type === 'peerCallResumed') from.control({ t: 'peerOp', conn: record.conn, callId: message.callId, op: 'hangUp', lost: { message: 'the party gave up resuming the call' } });
+            return;
           }
         }
         if (message.type === 'incomingCall' || message.type === 'callAccepted' || message.type === 'peerCallResumed') {
@@ -230,7 +250,11 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'peerOp': {
         const agent = this.#remote.get(from.id)?.get(record.conn);
-        if (!agent) return;
+        if (!agent) {
+          // An agent this node has not heard of yet: a probe is still answered, so that the asker need not wait.
+          if (record.op === 'resume' && record.probe === true) from.control({ t: 'resumeMiss', conn: record.conn, ref: record.ref });
+          return;
+        }
         switch (record.op) {
           case 'accept':
             return this.#local.accept(agent, record.callId);

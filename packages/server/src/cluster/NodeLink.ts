@@ -1,9 +1,14 @@
 /**
  * This node's ordered link to one other node: one TLS connection it opens, on which it sends everything for
  * that node (roster records, data frames, relayed signaling) in the order it was produced. The other node
- * answers on its own link back. Records written before the link is up wait in a bounded queue; past the
- * bound, data frames are refused as 'slow' (the caller reports Durable ones to their sender) rather than
- * buffered without limit.
+ * answers on its own link back.
+ *
+ * The stream outlives its connections. Records are numbered within this link's session (one per NodeLink,
+ * named in the hello) and kept until the other node acknowledges them (cumulative `ack` records on its link
+ * back, once per event-loop turn). When a connection breaks, the other node's welcome on the next one says
+ * how many of the session's records it has, and the rest is sent again: a link that blips loses and
+ * repeats nothing. Kept records are bounded: past the bound, data frames are refused as 'slow' (the caller
+ * reports Durable ones to their sender) rather than kept without limit.
  *
  * The link is up once both ends have proven, over this TLS session, that they know the deployment's token
  * secret (linkProof.ts): this node sends its hello, and sends nothing more until the other node's welcome
@@ -12,10 +17,12 @@
  * Writes of one event-loop turn are corked together: a broadcast to many nodes, or many small messages,
  * costs one write to the socket per turn, not one per record.
  */
+import { randomUUID } from 'node:crypto';
 import { connect, type TLSSocket } from 'node:tls';
 
 import {
   CLUSTER_LINK_VERSION,
+  MAX_CLUSTER_HANDSHAKE_RECORD_BYTES,
   ClusterRecordError,
   ClusterRecordReader,
   ClusterRecordType,
@@ -31,12 +38,14 @@ import type { NodeSendResult, PeerNode } from '../calls/CallSpan.js';
 import type { Logger } from '../logging.js';
 import { channelBinding, proofMatches, type LinkRole } from './linkProof.js';
 
-/** Bytes a link may have waiting (queued before connect, or in the socket's buffer) before data is refused. */
+/** Bytes a link may keep unacknowledged (not yet sent, or sent and not yet acknowledged) before data is refused. */
 export const MAX_LINK_QUEUED_BYTES = 32 * 1024 * 1024;
 /** Lossy frames are refused sooner: late Lossy data is worthless. */
 const MAX_LINK_QUEUED_LOSSY_BYTES = 4 * 1024 * 1024;
 /** Wait before connecting again after the link broke. */
 const RECONNECT_MS = 250;
+/** Longest wait between connections after repeated refusals. */
+const MAX_RECONNECT_MS = 10_000;
 /** Time the other node has to answer the hello with a valid welcome. */
 const WELCOME_TIMEOUT_MS = 5000;
 
@@ -52,17 +61,31 @@ export interface NodeLinkOptions {
   onOpen(link: NodeLink): void;
 }
 
+/** A record the other node has not acknowledged: its number in this link's session, and its bytes. */
+interface KeptRecord {
+  readonly seq: number;
+  readonly chunks: readonly Uint8Array[];
+  readonly bytes: number;
+}
+
 export class NodeLink implements PeerNode {
   readonly id: string;
   readonly #options: NodeLinkOptions;
   #socket: TLSSocket | undefined;
   #open = false;
   #closed = false;
-  /** Records written while not connected, in order. */
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
+  /** This link's session: the other node counts the records it received from it. */
+  readonly #session = randomUUID();
+  /** Records numbered so far in the session. */
+  #numbered = 0;
+  /** Records not acknowledged yet, oldest first, from #keptHead on. */
+  #kept: KeptRecord[] = [];
+  #keptHead = 0;
+  #keptBytes = 0;
   #corked = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Connections refused in a row (no valid welcome): each waits longer before the next, up to MAX_RECONNECT_MS. */
+  #refusals = 0;
 
   constructor(id: string, options: NodeLinkOptions) {
     this.id = id;
@@ -76,21 +99,49 @@ export class NodeLink implements PeerNode {
   }
 
   control(record: ClusterControl): void {
-    this.#write(encodeClusterControl(record));
+    this.#record([encodeClusterControl(record)]);
   }
 
   data(kind: ChannelKind, broadcast: boolean, sender: number, targets: readonly number[], frame: Uint8Array): NodeSendResult {
     if (this.#closed) return 'closed';
-    if (this.#pending() > (kind === 'durable' ? MAX_LINK_QUEUED_BYTES : MAX_LINK_QUEUED_LOSSY_BYTES)) return 'slow';
-    this.#write(encodeClusterDataHead(kind, broadcast, sender, targets, frame.byteLength));
-    this.#write(frame);
+    if (this.#keptBytes > (kind === 'durable' ? MAX_LINK_QUEUED_BYTES : MAX_LINK_QUEUED_LOSSY_BYTES)) return 'slow';
+    this.#record([encodeClusterDataHead(kind, broadcast, sender, targets, frame.byteLength), frame]);
     return 'sent';
   }
 
   /** A server frame for endpoint `endpointId` of that node: a Notice (a copy it sent through us was dropped), or a Receipt. */
   notice(endpointId: number, frame: Uint8Array): void {
-    this.#write(encodeClusterNoticeHead(endpointId, frame.byteLength));
-    this.#write(frame);
+    this.#record([encodeClusterNoticeHead(endpointId, frame.byteLength), frame]);
+  }
+
+  /**
+   * Tells the other node how many records of its current link session this node has received (`count`,
+   * cumulative). Not a record of this link's stream (not numbered, not kept): a lost one is made good by
+   * the next, or by this node's welcome on the other node's next connection.
+   */
+  ack(count: number): void {
+    if (this.#open && this.#socket) this.#send(encodeClusterControl({ t: 'ack', count }));
+  }
+
+  /** The other node has the session's first `count` records: they are not kept any more. */
+  acknowledged(count: number): void {
+    const kept = this.#kept;
+    while (this.#keptHead < kept.length && kept[this.#keptHead]!.seq <= count) {
+      this.#keptBytes -= kept[this.#keptHead]!.bytes;
+      this.#keptHead++;
+    }
+    if (this.#keptHead === kept.length) {
+      this.#kept = [];
+      this.#keptHead = 0;
+    } else if (this.#keptHead > 1024 && this.#keptHead * 2 > kept.length) {
+      this.#kept = kept.slice(this.#keptHead);
+      this.#keptHead = 0;
+    }
+  }
+
+  /** Records kept (not acknowledged yet) and their bytes. */
+  get kept(): { records: number; bytes: number } {
+    return { records: this.#kept.length - this.#keptHead, bytes: this.#keptBytes };
   }
 
   /** Closes the link for good. */
@@ -99,25 +150,27 @@ export class NodeLink implements PeerNode {
     this.#open = false;
     clearTimeout(this.#retry);
     this.#socket?.destroy();
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#kept = [];
+    this.#keptHead = 0;
+    this.#keptBytes = 0;
   }
 
-  #pending(): number {
-    return this.#open ? this.#socket!.writableLength : this.#queuedBytes;
-  }
-
-  #write(chunk: Uint8Array): void {
+  /** Numbers and keeps a record, and sends it if the link is up. */
+  #record(chunks: Uint8Array[]): void {
     if (this.#closed) return;
+    // A node that stays unreachable must not make this one keep records without bound: past twice the data
+    // bound, records are dropped, unnumbered (the node is lost soon: docs/cluster.md, "A node lost").
+    if (this.#keptBytes > 2 * MAX_LINK_QUEUED_BYTES) return;
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.byteLength;
+    this.#kept.push({ seq: ++this.#numbered, chunks, bytes });
+    this.#keptBytes += bytes;
+    if (this.#open) for (const chunk of chunks) this.#send(chunk);
+  }
+
+  #send(chunk: Uint8Array): void {
     const socket = this.#socket;
-    if (!this.#open || !socket) {
-      // A node that stays unreachable must not make this one buffer without bound: past twice the data
-      // bound, records are dropped (the node is lost soon: docs/cluster.md, "A node lost").
-      if (this.#queuedBytes > 2 * MAX_LINK_QUEUED_BYTES) return;
-      this.#queue.push(chunk);
-      this.#queuedBytes += chunk.byteLength;
-      return;
-    }
+    if (!socket) return;
     if (!this.#corked) {
       this.#corked = true;
       socket.cork();
@@ -144,17 +197,20 @@ export class NodeLink implements PeerNode {
     const socket = connect({ host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)), rejectUnauthorized: false, minVersion: 'TLSv1.3' });
     socket.setNoDelay(true);
     this.#socket = socket;
-    const welcomeTimer = setTimeout(() => socket.destroy(), WELCOME_TIMEOUT_MS);
+    const welcomeTimer = setTimeout(() => {
+      if (this.#refusals++ === 0) this.#options.logger.warn({ node: this.id, address }, 'cluster link refused: no welcome in time');
+      socket.destroy();
+    }, WELCOME_TIMEOUT_MS);
     welcomeTimer.unref();
     let binding: Buffer | undefined;
     socket.on('secureConnect', () => {
       if (this.#closed) return socket.destroy();
       binding = channelBinding(socket);
       const proof = this.#options.prove('caller', this.#options.self, binding);
-      socket.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: this.#options.self, proof }));
+      socket.write(encodeClusterControl({ t: 'hello', version: CLUSTER_LINK_VERSION, node: this.#options.self, proof, session: this.#session }));
     });
     // The welcome is the one record the other node sends on this link; it answers on its own link back.
-    const reader = new ClusterRecordReader();
+    const reader = new ClusterRecordReader(MAX_CLUSTER_HANDSHAKE_RECORD_BYTES);
     socket.on('data', (chunk: Buffer) => {
       if (this.#open || !binding) return;
       try {
@@ -162,11 +218,13 @@ export class NodeLink implements PeerNode {
           const record = decodeClusterRecord(body);
           const welcome = record.type === ClusterRecordType.Control && record.control.t === 'welcome' ? record.control : undefined;
           if (!welcome || welcome.node !== this.id || !proofMatches(this.#options.prove('listener', this.id, binding), welcome.proof)) {
-            this.#options.logger.warn({ node: this.id, address }, 'cluster link refused: the other end did not prove it is that node');
+            // Once per run of refusals: a stale registry address answers the same way every 250 ms or more.
+            if (this.#refusals++ === 0) this.#options.logger.warn({ node: this.id, address }, 'cluster link refused: the other end did not prove it is that node');
             return void socket.destroy();
           }
           clearTimeout(welcomeTimer);
-          this.#up();
+          this.#refusals = 0;
+          this.#up(typeof welcome.received === 'number' ? welcome.received : 0);
           return;
         }
       } catch (error) {
@@ -184,20 +242,22 @@ export class NodeLink implements PeerNode {
     });
   }
 
-  /** Both ends proven: what waited goes first, in order. */
-  #up(): void {
+  /**
+   * Both ends proven, and the other node has the session's first `received` records: the rest of what is
+   * kept goes first (sent again, or never sent), in order.
+   */
+  #up(received: number): void {
     this.#open = true;
-    const queued = this.#queue;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    for (const chunk of queued) this.#write(chunk);
+    this.acknowledged(received);
+    for (let i = this.#keptHead; i < this.#kept.length; i++) for (const chunk of this.#kept[i]!.chunks) this.#send(chunk);
     this.#options.onOpen(this);
   }
 
   #later(): void {
     if (this.#closed) return;
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => void this.#connect(), RECONNECT_MS);
+    const delay = Math.min(RECONNECT_MS * 2 ** Math.min(this.#refusals, 6), MAX_RECONNECT_MS);
+    this.#retry = setTimeout(() => void this.#connect(), delay);
     this.#retry.unref();
   }
 }
