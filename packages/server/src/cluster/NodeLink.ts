@@ -61,11 +61,14 @@ export interface NodeLinkOptions {
   onOpen(link: NodeLink): void;
 }
 
-/** A record the other node has not acknowledged: its number in this link's session, and its bytes. */
+/**
+ * A record the other node has not acknowledged: its number in this link's session, and its bytes (a head,
+ * and for data and notices the frame behind it, kept by reference as the recipients here get it).
+ */
 interface KeptRecord {
   readonly seq: number;
-  readonly chunks: readonly Uint8Array[];
-  readonly bytes: number;
+  readonly head: Uint8Array;
+  readonly frame: Uint8Array | undefined;
 }
 
 export class NodeLink implements PeerNode {
@@ -99,19 +102,19 @@ export class NodeLink implements PeerNode {
   }
 
   control(record: ClusterControl): void {
-    this.#record([encodeClusterControl(record)]);
+    this.#record(encodeClusterControl(record), undefined);
   }
 
   data(kind: ChannelKind, broadcast: boolean, sender: number, targets: readonly number[], frame: Uint8Array): NodeSendResult {
     if (this.#closed) return 'closed';
     if (this.#keptBytes > (kind === 'durable' ? MAX_LINK_QUEUED_BYTES : MAX_LINK_QUEUED_LOSSY_BYTES)) return 'slow';
-    this.#record([encodeClusterDataHead(kind, broadcast, sender, targets, frame.byteLength), frame]);
+    this.#record(encodeClusterDataHead(kind, broadcast, sender, targets, frame.byteLength), frame);
     return 'sent';
   }
 
   /** A server frame for endpoint `endpointId` of that node: a Notice (a copy it sent through us was dropped), or a Receipt. */
   notice(endpointId: number, frame: Uint8Array): void {
-    this.#record([encodeClusterNoticeHead(endpointId, frame.byteLength), frame]);
+    this.#record(encodeClusterNoticeHead(endpointId, frame.byteLength), frame);
   }
 
   /**
@@ -127,7 +130,7 @@ export class NodeLink implements PeerNode {
   acknowledged(count: number): void {
     const kept = this.#kept;
     while (this.#keptHead < kept.length && kept[this.#keptHead]!.seq <= count) {
-      this.#keptBytes -= kept[this.#keptHead]!.bytes;
+      this.#keptBytes -= recordBytes(kept[this.#keptHead]!);
       this.#keptHead++;
     }
     if (this.#keptHead === kept.length) {
@@ -155,17 +158,21 @@ export class NodeLink implements PeerNode {
     this.#keptBytes = 0;
   }
 
-  /** Numbers and keeps a record, and sends it if the link is up. */
-  #record(chunks: Uint8Array[]): void {
+  /** Numbers and keeps a record (its head, and the frame behind it if any), and sends it if the link is up. */
+  #record(head: Uint8Array, frame: Uint8Array | undefined): void {
     if (this.#closed) return;
     // A node that stays unreachable must not make this one keep records without bound: past twice the data
     // bound, records are dropped, unnumbered (the node is lost soon: docs/cluster.md, "A node lost").
     if (this.#keptBytes > 2 * MAX_LINK_QUEUED_BYTES) return;
-    let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.byteLength;
-    this.#kept.push({ seq: ++this.#numbered, chunks, bytes });
-    this.#keptBytes += bytes;
-    if (this.#open) for (const chunk of chunks) this.#send(chunk);
+    const record: KeptRecord = { seq: ++this.#numbered, head, frame };
+    this.#kept.push(record);
+    this.#keptBytes += recordBytes(record);
+    if (this.#open) this.#sendRecord(record);
+  }
+
+  #sendRecord(record: KeptRecord): void {
+    this.#send(record.head);
+    if (record.frame) this.#send(record.frame);
   }
 
   #send(chunk: Uint8Array): void {
@@ -249,7 +256,7 @@ export class NodeLink implements PeerNode {
   #up(received: number): void {
     this.#open = true;
     this.acknowledged(received);
-    for (let i = this.#keptHead; i < this.#kept.length; i++) for (const chunk of this.#kept[i]!.chunks) this.#send(chunk);
+    for (let i = this.#keptHead; i < this.#kept.length; i++) this.#sendRecord(this.#kept[i]!);
     this.#options.onOpen(this);
   }
 
@@ -260,4 +267,8 @@ export class NodeLink implements PeerNode {
     this.#retry = setTimeout(() => void this.#connect(), delay);
     this.#retry.unref();
   }
+}
+
+function recordBytes(record: KeptRecord): number {
+  return record.head.byteLength + (record.frame?.byteLength ?? 0);
 }
