@@ -98,16 +98,6 @@ export type ClusterControl =
   | { readonly t: 'toAgent'; readonly conn: number; readonly message: ServerMessage }
   /** Agent `conn` of the sender acts on 1:1 call `callId`, held by the receiving node. */
   | ({ readonly t: 'peerOp'; readonly conn: number; readonly callId: string } & ClusterPeerOp)
-  /**
-   * The sender holds 1:1 call `callId`, just accepted by an agent of the receiving node: what the receiving
-   * node needs to take the call over if the sender is lost (both seats' identities and resume tokens).
-   */
-  | {
-      readonly t: 'peerReplica';
-      readonly callId: string;
-      readonly caller: { readonly identity: string; readonly displayName: string; readonly resumeToken: string };
-      readonly callee: { readonly identity: string; readonly displayName: string; readonly resumeToken: string };
-    }
   /** The sender does not hold the call a probing resume (request `ref` of agent `conn`) asked for. */
   | { readonly t: 'resumeMiss'; readonly conn: number; readonly ref: number };
 

@@ -55,16 +55,6 @@ interface PeerCall {
   readonly startedAt: number;
 }
 
-/**
- * What another node keeps of an accepted call to take it over if the node holding it is lost
- * (ClusterPeerCalls): both seats' identities and resume tokens.
- */
-export interface PeerCallReplica {
-  readonly callId: string;
-  readonly caller: { readonly identity: string; readonly displayName: string; readonly resumeToken: string };
-  readonly callee: { readonly identity: string; readonly displayName: string; readonly resumeToken: string };
-}
-
 export interface PeerCallManagerOptions {
   limits: DataChannelLimits;
   ringTimeoutMs: number;
@@ -84,7 +74,6 @@ export type PeerCalls = Pick<PeerCallManager, 'start' | 'accept' | 'reject' | 'h
 export class PeerCallManager {
   readonly #options: PeerCallManagerOptions;
   readonly #calls = new Map<string, PeerCall>();
-  readonly #acceptedListeners: ((replica: PeerCallReplica, callee: PeerParty) => void)[] = [];
   readonly #clock: Clock;
   readonly #resumeWindowMs: number;
 
@@ -145,13 +134,6 @@ export class PeerCallManager {
     call.caller.party.send({ type: 'callAccepted', callId, callee, resumeToken: call.caller.resumeToken, resumeWindowMs });
     agent.send({ type: 'callAccepted', callId, callee, resumeToken: call.callee.resumeToken, resumeWindowMs });
     this.#options.logger.info({ callId, msToAnswer: this.#clock.now() - call.startedAt }, 'peer call accepted');
-    const caller = call.caller.party;
-    const replica: PeerCallReplica = {
-      callId,
-      caller: { identity: caller.identity, displayName: caller.displayName, resumeToken: call.caller.resumeToken },
-      callee: { identity: agent.identity, displayName: agent.displayName, resumeToken: call.callee.resumeToken },
-    };
-    for (const listener of this.#acceptedListeners) listener(replica, agent);
   }
 
   /** `agent`, one of those ringing, declines: the call ends with Rejected. */
@@ -184,36 +166,6 @@ export class PeerCallManager {
     if (!call || !to) return this.#notFound(agent, callId);
     if (to.awayTimer !== undefined) return;
     to.party.send({ type: 'peerSignal', callId, signal });
-  }
-
-  /** `listener` hears of every call accepted here, with its replica and the accepting agent. */
-  watchAccepted(listener: (replica: PeerCallReplica, callee: PeerParty) => void): void {
-    this.#acceptedListeners.push(listener);
-  }
-
-  /**
-   * Takes over an accepted call that another node held and can no longer be reached: `callee`, its agent
-   * here, keeps its seat; the caller is away for the resume window, and takes its place back with its
-   * resume token (resume) or the call ends for the callee as after any lost party. False if there is no
-   * resume window, or the call is here already.
-   */
-  adopt(replica: PeerCallReplica, callee: PeerParty): boolean {
-    if (this.#resumeWindowMs <= 0 || this.#calls.has(replica.callId)) return false;
-    // The caller's old connection was on the lost node: nothing can be sent to it.
-    const absent: PeerParty = { identity: replica.caller.identity, displayName: replica.caller.displayName, send: () => undefined };
-    const call: PeerCall = {
-      id: replica.callId,
-      caller: { party: absent, resumeToken: replica.caller.resumeToken, awayTimer: undefined, awaySince: 0 },
-      calleeIdentity: replica.callee.identity,
-      ringing: new Set(),
-      callee: { party: callee, resumeToken: replica.callee.resumeToken, awayTimer: undefined, awaySince: 0 },
-      ringTimer: undefined,
-      startedAt: this.#clock.now(),
-    };
-    this.#calls.set(call.id, call);
-    this.#away(call, call.caller);
-    this.#options.logger.info({ callId: call.id, caller: replica.caller.identity, callee: callee.identity }, 'peer call taken over from a lost node');
-    return true;
   }
 
   /** Whether this manager holds 1:1 call `callId` (ringing or accepted). */

@@ -9,14 +9,12 @@
  *   link to the node that holds the call, which acts on it as for a local agent;
  * - an agent that comes back through a node that has never seen its call (its own node was lost, or the
  *   load balancer sent it elsewhere) asks to resume on every node: the holder acts, the others say so,
- *   and if none holds it the agent is told NotFound, as on one node;
- * - a call accepted by an agent on another node is replicated there (both seats' resume tokens): if the
- *   holder is lost, that node takes the call over, and the caller, back through any node, resumes it.
+ *   and if none holds it the agent is told NotFound, as on one node.
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
 import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
 
-import type { PeerCallManager, PeerCallReplica, PeerCalls, PeerParty } from '../calls/PeerCallManager.js';
+import type { PeerCallManager, PeerCalls, PeerParty } from '../calls/PeerCallManager.js';
 import type { ClusterNode } from './ClusterNode.js';
 import type { NodeLink } from './NodeLink.js';
 
@@ -63,8 +61,6 @@ export class ClusterPeerCalls implements PeerCalls {
   readonly #heldElsewhere = new Map<string, { node: string; agents: Set<PeerParty> }>();
   /** Resumes asked of every node, by `conn:ref` of the local agent. */
   readonly #probes = new Map<string, ResumeProbe>();
-  /** Replicas of calls other nodes hold that an agent here accepted, by call id: to take them over (see #adopt). */
-  readonly #replicas = new Map<string, { holder: string; replica: PeerCallReplica }>();
   /** Probes answered NotFound when their wait ran out, by key: a holder's late answer is undone, not passed on. */
   readonly #expired = new Map<string, { callId: string; at: number }>();
 
@@ -76,10 +72,6 @@ export class ClusterPeerCalls implements PeerCalls {
     cluster.on('linkUp', (link) => link.control({ t: 'agents', reset: true, agents: this.#localAgents().map((a) => this.#describe(a)) }));
     cluster.on('peerRecord', (from, record) => this.#record(from, record));
     cluster.on('nodeLost', (node) => this.#nodeLost(node));
-    // A callee on another node: that node keeps what it needs to take the call over.
-    local.watchAccepted((replica, callee) => {
-      if (callee instanceof RemoteAgent) this.#cluster.link(callee.node).control({ t: 'peerReplica', ...replica });
-    });
   }
 
   /** Agents of `identity` on other nodes (the caller's node rings them too). */
@@ -123,7 +115,6 @@ export class ClusterPeerCalls implements PeerCalls {
   }
 
   resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
-    this.#adoptIfHolderUnreachable(callId);
     if (this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) return;
     const conn = this.#conns.get(agent);
     // Every node this node has a link to, up or reconnecting (what is written to it waits for the link).
@@ -171,27 +162,6 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#probes.delete(key);
     if (node === undefined) this.#rememberExpired(key, probe.callId);
     this.#local.resume(probe.agent, probe.ref, probe.callId, probe.resumeToken);
-  }
-
-  /**
-   * A party wants back into a call whose holder this node cannot reach (its link is down: lost, or about to
-   * be declared so) and which this node has a replica of: this node takes the call over now rather than
-   * after the holder is declared lost, so that the party's resume finds it.
-   */
-  #adoptIfHolderUnreachable(callId: string): void {
-    const kept = this.#replicas.get(callId);
-    if (kept && this.#cluster.links.get(kept.holder)?.open !== true) this.#adopt(callId);
-  }
-
-  /** Takes over call `callId` from its replica, with its callee (an agent here); false if it cannot. */
-  #adopt(callId: string): boolean {
-    const kept = this.#replicas.get(callId);
-    const held = this.#heldElsewhere.get(callId);
-    this.#replicas.delete(callId);
-    const callee = held ? [...held.agents].find((agent) => agent.identity === kept?.replica.callee.identity) : undefined;
-    if (!kept || !callee || !this.#local.adopt(kept.replica, callee)) return false;
-    this.#heldElsewhere.delete(callId);
-    return true;
   }
 
   /** Keeps an expired probe's key for a while (RESUME_PROBE_MS × 10), dropping older ones. */
@@ -253,7 +223,6 @@ export class ClusterPeerCalls implements PeerCalls {
           const held = this.#heldElsewhere.get(message.callId);
           if (agent) held?.agents.delete(agent);
           if (held && (held.agents.size === 0 || !agent)) this.#heldElsewhere.delete(message.callId);
-          if (agent?.identity === this.#replicas.get(message.callId)?.replica.callee.identity) this.#replicas.delete(message.callId);
         }
         if (!agent) return;
         // The holder answered a resume asked of every node (taken back, or refused): no need to wait for more.
@@ -296,7 +265,6 @@ export class ClusterPeerCalls implements PeerCalls {
           case 'relay':
             return this.#local.relay(agent, record.callId, record.signal as PeerSignal);
           case 'resume':
-            if (record.probe === true) this.#adoptIfHolderUnreachable(record.callId);
             if (record.probe === true && !this.#local.holds(record.callId)) return from.control({ t: 'resumeMiss', conn: record.conn, ref: record.ref });
             return this.#local.resume(agent, record.ref, record.callId, record.resumeToken);
         }
@@ -304,11 +272,6 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'resumeMiss':
         return this.#probeAnswered(`${record.conn}:${record.ref}`, from.id);
-      case 'peerReplica': {
-        const { callId, caller, callee } = record;
-        if (this.#heldElsewhere.has(callId)) this.#replicas.set(callId, { holder: from.id, replica: { callId, caller, callee } });
-        return;
-      }
       default:
         return;
     }
@@ -322,8 +285,6 @@ export class ClusterPeerCalls implements PeerCalls {
     for (const key of [...this.#probes.keys()]) this.#probeAnswered(key, node);
     for (const [callId, held] of [...this.#heldElsewhere]) {
       if (held.node !== node) continue;
-      // An accepted call with its callee here: taken over, and the caller may resume it through any node.
-      if (this.#replicas.get(callId)?.holder === node && this.#adopt(callId)) continue;
       this.#heldElsewhere.delete(callId);
       const message: ServerMessage = { type: 'peerCallEnded', callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
       for (const agent of held.agents) agent.send(message);
