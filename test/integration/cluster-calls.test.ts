@@ -313,9 +313,14 @@ describe('one call across three nodes', () => {
     await sender.sendMessage(utf8.encode('hello across nodes'));
     const [receiver] = (await created) as [Parameters<typeof readMessages>[0]];
     assert.equal(utf8.decode((await readMessages(receiver, 1))[0]!.data), 'hello across nodes');
+    const heldElsewhere = async (node: NodeProcess): Promise<number> => ((await cluster.stats(node)).cluster as unknown as { peerCallsHeldElsewhere: number }).peerCallsHeldElsewhere;
+    assert.equal(await heldElsewhere(c), 1, 'C knows the call A holds');
     await calleeCall.hangUp();
     await until(call, 'stateChanged', () => call.state === 'Disconnected');
     assert.equal(call.callEndReason?.name, 'HungUp');
+    // The node of the agent that hung up forgets the call (A tells everyone else, not the one who ended it).
+    assert.equal(await heldElsewhere(c), 0);
+    assert.equal(await heldElsewhere(b), 0);
   });
 
   it('ends a revoked identity on every node, whichever node revoked it', async () => {

@@ -264,6 +264,8 @@ export interface ClusterSnapshot {
   nodes: { id: string; url: string; address: string; alive: boolean; startedAt: string; linked: boolean }[];
   remoteEndpoints: number;
   remoteAgents: number;
+  /** 1:1 calls held by other nodes that agents here are rung for or in. */
+  peerCallsHeldElsewhere: number;
   nodesLost: number;
 }
 
@@ -274,6 +276,7 @@ function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): Cluster
     nodes: cluster.nodes.map((n) => ({ id: n.id, url: n.url, address: n.address, alive: n.alive, startedAt: new Date(n.startedAt).toISOString(), linked: n.id === cluster.id || (cluster.links.get(n.id)?.open ?? false) })),
     remoteEndpoints: cluster.spans.size,
     remoteAgents: peers.remoteAgentCount,
+    peerCallsHeldElsewhere: peers.callsHeldElsewhere,
     nodesLost: cluster.nodesLost,
   };
 }

@@ -98,16 +98,34 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#local.start(caller, ref, calleeIdentity);
   }
 
+  /** 1:1 calls held by other nodes that agents here are rung for or in. */
+  get callsHeldElsewhere(): number {
+    return this.#heldElsewhere.size;
+  }
+
   accept(agent: PeerParty, callId: string): void {
     if (!this.#forward(agent, callId, { op: 'accept' })) this.#local.accept(agent, callId);
   }
 
   reject(agent: PeerParty, callId: string): void {
-    if (!this.#forward(agent, callId, { op: 'reject' })) this.#local.reject(agent, callId);
+    if (this.#forward(agent, callId, { op: 'reject' })) this.#leftElsewhere(agent, callId);
+    else this.#local.reject(agent, callId);
   }
 
   hangUp(agent: PeerParty, callId: string, lost?: { message: string }): void {
-    if (!this.#forward(agent, callId, lost ? { op: 'hangUp', lost } : { op: 'hangUp' })) this.#local.hangUp(agent, callId, lost);
+    if (this.#forward(agent, callId, lost ? { op: 'hangUp', lost } : { op: 'hangUp' })) this.#leftElsewhere(agent, callId);
+    else this.#local.hangUp(agent, callId, lost);
+  }
+
+  /**
+   * `agent` ended (or declined) a call another node holds. That node tells everyone but the one who ended
+   * it, so this node forgets the agent's part here.
+   */
+  #leftElsewhere(agent: PeerParty, callId: string): void {
+    const held = this.#heldElsewhere.get(callId);
+    if (!held) return;
+    held.agents.delete(agent);
+    if (held.agents.size === 0) this.#heldElsewhere.delete(callId);
   }
 
   relay(agent: PeerParty, callId: string, signal: PeerSignal): void {
