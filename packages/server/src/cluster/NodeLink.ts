@@ -142,11 +142,6 @@ export class NodeLink implements PeerNode {
     }
   }
 
-  /** Records kept (not acknowledged yet) and their bytes. */
-  get kept(): { records: number; bytes: number } {
-    return { records: this.#kept.length - this.#keptHead, bytes: this.#keptBytes };
-  }
-
   /** Closes the link for good. */
   close(): void {
     this.#closed = true;
