@@ -119,8 +119,9 @@ describe('batch frames', () => {
   });
 
   it('are spoken from protocol 3 on', () => {
-    assert.equal(PROTOCOL_VERSION, 3);
+    assert.equal(PROTOCOL_VERSION, 4);
     assert.equal(speaksBatches(2), false);
     assert.equal(speaksBatches(3), true);
+    assert.equal(speaksBatches(4), true);
   });
 });

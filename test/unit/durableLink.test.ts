@@ -10,6 +10,7 @@ import {
   decodeServerFrame,
   encodeBarrier,
   encodeLinkAck,
+  encodeLinkCommit,
   encodeLinkResume,
   isLinkFrame,
 } from '@backchannel/protocol';
@@ -22,6 +23,7 @@ describe('LinkAck and LinkResume frames', () => {
     assert.deepEqual([...encodeLinkResume(7, 'client')], [0x06, 0, 0, 0, 0, 0, 0, 7]);
     assert.deepEqual([...encodeLinkAck(7, 'server')], [0x86, 0, 0, 0, 0, 0, 0, 7]);
     assert.deepEqual([...encodeLinkResume(2 ** 32 - 1, 'server')], [0x87, 0, 0, 0, 255, 255, 255, 255]);
+    assert.deepEqual([...encodeLinkCommit(9)], [0x8c, 0, 0, 0, 0, 0, 0, 9]);
   });
 
   it('decode on the side they are meant for, with their count', () => {
@@ -29,6 +31,8 @@ describe('LinkAck and LinkResume frames', () => {
     assert.deepEqual(decodeClientFrame(encodeLinkResume(43, 'client')), { type: FrameType.LinkResume, count: 43 });
     assert.deepEqual(decodeServerFrame(encodeLinkAck(44, 'server')), { type: FrameType.ServerLinkAck, count: 44 });
     assert.deepEqual(decodeServerFrame(encodeLinkResume(45, 'server')), { type: FrameType.ServerLinkResume, count: 45 });
+    assert.deepEqual(decodeServerFrame(encodeLinkCommit(46)), { type: FrameType.ServerLinkCommit, count: 46 });
+    assert.throws(() => decodeClientFrame(encodeLinkCommit(1)), { name: 'FrameError', code: 'UnknownType' }, 'a LinkCommit is the server’s only');
   });
 
   it('are refused at any other length, with a FrameError Truncated', () => {
@@ -42,11 +46,13 @@ describe('LinkAck and LinkResume frames', () => {
     assert.deepEqual(decodeLinkFrame(encodeLinkResume(3, 'client')), { type: FrameType.LinkResume, count: 3 });
     assert.deepEqual(decodeLinkFrame(encodeLinkResume(4, 'server')), { type: FrameType.ServerLinkResume, count: 4 });
     assert.throws(() => decodeLinkFrame(encodeBarrier(1)), { name: 'FrameError', code: 'UnknownType', message: 'not a link frame: type 0x4' });
+    assert.deepEqual(decodeLinkFrame(encodeLinkCommit(5)), { type: FrameType.ServerLinkCommit, count: 5 });
     assert.throws(() => decodeLinkFrame(Uint8Array.of(0x86, 0, 0)), { name: 'FrameError', code: 'Truncated', message: 'LinkAck frame must be 8 bytes, got 3' });
+    assert.throws(() => decodeLinkFrame(Uint8Array.of(0x8c, 0, 0)), { name: 'FrameError', code: 'Truncated', message: 'LinkCommit frame must be 8 bytes, got 3' });
   });
 
   it('are the only frames on the Durable channel that are not link frames', () => {
-    for (const type of [0x05, 0x06, 0x86, 0x87]) assert.equal(isLinkFrame(Uint8Array.of(type)), false, `0x${type.toString(16)}`);
+    for (const type of [0x05, 0x06, 0x86, 0x87, 0x8c]) assert.equal(isLinkFrame(Uint8Array.of(type)), false, `0x${type.toString(16)}`);
     for (const type of [0x01, 0x02, 0x03, 0x04, 0x81, 0x82, 0x83, 0x84, 0x85]) assert.equal(isLinkFrame(Uint8Array.of(type)), true, `0x${type.toString(16)}`);
     assert.equal(isLinkFrame(encodeBarrier(1)), true);
   });

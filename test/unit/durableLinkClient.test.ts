@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { FrameType, MAX_BATCH_FRAMES, batchBytes, encodeLinkAck, encodeLinkResume, readBatch } from '@backchannel/protocol';
+import { FrameType, MAX_BATCH_FRAMES, batchBytes, encodeLinkAck, encodeLinkCommit, encodeLinkResume, readBatch } from '@backchannel/protocol';
 
 import { DurableLink } from '../../packages/client/src/internal/dataChannel/DurableLink.js';
 import type { TransportChannel } from '../../packages/client/src/internal/transport/PeerTransport.js';
@@ -33,9 +33,9 @@ const failOnError = (error: unknown): never => {
   throw error;
 };
 
-function newLink(maxBatchBytes?: number): { link: DurableLink; clock: ManualClock; channel: FakeChannel } {
+function newLink(maxBatchBytes?: number, commits = false): { link: DurableLink; clock: ManualClock; channel: FakeChannel } {
   const clock = new ManualClock();
-  const link = new DurableLink({ clock, reportListenerError: failOnError, maxBatchBytes: () => maxBatchBytes });
+  const link = new DurableLink({ clock, reportListenerError: failOnError, maxBatchBytes: () => maxBatchBytes, keepsUntilCommitted: () => commits });
   const channel = new FakeChannel();
   link.start(channel);
   return { link, clock, channel };
@@ -124,6 +124,77 @@ describe('DurableLink (SDK side)', () => {
     link.receive(encodeLinkAck(1, 'server'));
     assert.deepEqual(link.abandon().map((f) => f[1]), [2]);
     assert.equal(link.unacknowledgedFrames, 0);
+  });
+
+  describe('with a server that commits (a cluster node: LinkCommit)', () => {
+    const violationsOf = (link: DurableLink): string[] => {
+      const violations: string[] = [];
+      link.on('violated', (what) => violations.push(what));
+      return violations;
+    };
+
+    it('keeps what was acknowledged until it is committed, and gives it up with the rest, oldest first', () => {
+      const { link } = newLink(undefined, true);
+      for (let n = 1; n <= 4; n++) link.send(data(n));
+      link.receive(encodeLinkAck(3, 'server'));
+      assert.equal(link.unacknowledgedFrames, 1);
+      assert.equal(link.uncommittedFrames, 3, 'acknowledged, not committed');
+      link.receive(encodeLinkCommit(1));
+      assert.equal(link.uncommittedFrames, 2);
+      assert.deepEqual(link.restart().map((f) => f[1]), [2, 3, 4], 'the uncommitted, then the unacknowledged');
+      assert.equal(link.uncommittedFrames, 0);
+      assert.equal(link.unacknowledgedFrames, 0);
+    });
+
+    it('takes a LinkCommit ahead of every acknowledgement as one too', () => {
+      const { link } = newLink(undefined, true);
+      const violations = violationsOf(link);
+      for (let n = 1; n <= 3; n++) link.send(data(n));
+      let acknowledged = 0;
+      link.on('acknowledged', () => acknowledged++);
+      link.receive(encodeLinkCommit(2));
+      assert.equal(acknowledged, 1, 'its room grew');
+      assert.equal(link.unacknowledgedFrames, 1);
+      assert.equal(link.uncommittedFrames, 0);
+      link.receive(encodeLinkCommit(2));
+      assert.deepEqual(violations, [], 'the same commit again changes nothing');
+      assert.deepEqual(link.abandon().map((f) => f[1]), [3]);
+    });
+
+    it('refuses a commit of frames never sent, or behind an earlier one, and changes nothing', () => {
+      const { link } = newLink(undefined, true);
+      const violations = violationsOf(link);
+      link.send(data(1));
+      link.send(data(2));
+      link.receive(encodeLinkAck(2, 'server'));
+      link.receive(encodeLinkCommit(1));
+      link.receive(encodeLinkCommit(5));
+      link.receive(encodeLinkCommit(0));
+      assert.deepEqual(violations, ['a commit of 5 frames: never sent, or behind an earlier commit', 'a commit of 0 frames: never sent, or behind an earlier commit']);
+      assert.equal(link.uncommittedFrames, 1);
+      assert.equal(link.unacknowledgedFrames, 0);
+    });
+
+    it('keeps nothing past the acknowledgement where the server does not commit (one node)', () => {
+      const { link } = newLink();
+      link.send(data(1));
+      link.receive(encodeLinkAck(1, 'server'));
+      assert.equal(link.uncommittedFrames, 0);
+      assert.deepEqual(link.restart(), []);
+    });
+
+    it('keeps what a resume acknowledges until it is committed', () => {
+      const { link, channel } = newLink(undefined, true);
+      link.send(data(1));
+      link.send(data(2));
+      link.down();
+      link.resumeOn(channel);
+      link.receive(encodeLinkResume(2, 'server'));
+      assert.equal(link.unacknowledgedFrames, 0);
+      assert.equal(link.uncommittedFrames, 2);
+      link.receive(encodeLinkCommit(2));
+      assert.equal(link.uncommittedFrames, 0);
+    });
   });
 
   describe('corked (the scheduler corks around each pump)', () => {

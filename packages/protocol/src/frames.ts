@@ -80,6 +80,14 @@ export const FrameType = {
    * endpoint's session's messages up to this sequence number (from the recipient's cumulative LinkAcks).
    */
   Receipt: 0x8b,
+  /**
+   * server → client (protocol 4, a cluster node only): LinkCommit, "I have this many of your Durable link
+   * frames, and every one of them is safe from my loss": each has reached every other node it was for, or
+   * its sender was told it was not delivered. It acknowledges them too (as a ServerLinkAck would). An SDK
+   * whose welcome said `linkCommits` keeps what was acknowledged but not committed, and reports it
+   * undelivered if the endpoint is lost with its node (docs/cluster.md, "A node lost").
+   */
+  ServerLinkCommit: 0x8c,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -196,12 +204,17 @@ export interface BarrierAckFrame {
 }
 
 /**
- * LinkAck and LinkResume, in either direction: `count` is how many Durable link frames the sender of this
- * frame has received from the other side (mod 2^32). Link frames are every frame on the Durable channel but
- * these two kinds (docs/reliability.md).
+ * LinkAck and LinkResume, in either direction, and the server's LinkCommit: `count` is how many Durable link
+ * frames the sender of this frame has received from the other side (mod 2^32; for LinkCommit, also
+ * committed). Link frames are every frame on the Durable channel but these (docs/reliability.md).
  */
 export interface LinkFrame {
-  readonly type: typeof FrameType.LinkAck | typeof FrameType.LinkResume | typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume;
+  readonly type:
+    | typeof FrameType.LinkAck
+    | typeof FrameType.LinkResume
+    | typeof FrameType.ServerLinkAck
+    | typeof FrameType.ServerLinkResume
+    | typeof FrameType.ServerLinkCommit;
   readonly count: number;
 }
 
@@ -416,33 +429,44 @@ export function encodeLinkAck(count: number, from: 'client' | 'server'): Uint8Ar
   return encodeTypeAndU32(from === 'client' ? FrameType.LinkAck : FrameType.ServerLinkAck, count >>> 0);
 }
 
+/** A LinkCommit (server → client, 0x8c): the first `count` of the client's link frames are committed (and acknowledged). */
+export function encodeLinkCommit(count: number): Uint8Array {
+  return encodeTypeAndU32(FrameType.ServerLinkCommit, count >>> 0);
+}
+
 /** A LinkResume (`from` the client or peer: 0x06; from the server: 0x87) with the count of frames received. */
 export function encodeLinkResume(count: number, from: 'client' | 'server'): Uint8Array {
   return encodeTypeAndU32(from === 'client' ? FrameType.LinkResume : FrameType.ServerLinkResume, count >>> 0);
 }
 
 /**
- * A LinkAck or LinkResume of either direction (an SDK reads the server's, and in a 1:1 call its peer's,
- * which are the client types). Throws {@link FrameError} for any other frame or a wrong length.
+ * A LinkAck or LinkResume of either direction, or a server's LinkCommit (an SDK reads the server's, and in a
+ * 1:1 call its peer's, which are the client types). Throws {@link FrameError} for any other frame or a wrong length.
  */
 export function decodeLinkFrame(frame: Uint8Array): LinkFrame {
   const type = frame[0];
-  const name = type === FrameType.LinkAck || type === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume';
-  if (type !== FrameType.LinkAck && type !== FrameType.LinkResume && type !== FrameType.ServerLinkAck && type !== FrameType.ServerLinkResume) {
+  if (isLinkFrame(frame)) {
     throw new FrameError('UnknownType', `not a link frame: type 0x${(type ?? 0).toString(16)}`);
   }
+  const name = type === FrameType.LinkAck || type === FrameType.ServerLinkAck ? 'LinkAck' : type === FrameType.ServerLinkCommit ? 'LinkCommit' : 'LinkResume';
   expectLength(frame, BARRIER_BYTES, name);
-  return { type, count: readU32(frame, 4) };
+  return { type: type as LinkFrame['type'], count: readU32(frame, 4) };
 }
 
 /**
  * Whether a frame on the Durable channel counts as a link frame (numbered and kept for a resume): every
- * frame but LinkAck and LinkResume, in either direction. Reads byte 0 only. A batch is not a frame of the
+ * frame but LinkAck and LinkResume, in either direction, and the server's LinkCommit. Reads byte 0 only. A batch is not a frame of the
  * link: it is split first, and each of its frames is asked about (batch.ts).
  */
 export function isLinkFrame(frame: Uint8Array): boolean {
   const type = frame[0];
-  return type !== FrameType.LinkAck && type !== FrameType.LinkResume && type !== FrameType.ServerLinkAck && type !== FrameType.ServerLinkResume;
+  return (
+    type !== FrameType.LinkAck &&
+    type !== FrameType.LinkResume &&
+    type !== FrameType.ServerLinkAck &&
+    type !== FrameType.ServerLinkResume &&
+    type !== FrameType.ServerLinkCommit
+  );
 }
 
 /** The 8-byte frames: type, three reserved bytes, one uint32. */
@@ -564,8 +588,8 @@ export function decodeServerFrame(frame: Uint8Array): ServerFrame {
       return { type: FrameType.BarrierAck, token: readU32(frame, 4) };
     case FrameType.ServerLinkAck:
     case FrameType.ServerLinkResume:
-      expectLength(frame, BARRIER_BYTES, frame[0] === FrameType.ServerLinkAck ? 'LinkAck' : 'LinkResume');
-      return { type: frame[0] as typeof FrameType.ServerLinkAck | typeof FrameType.ServerLinkResume, count: readU32(frame, 4) };
+    case FrameType.ServerLinkCommit:
+      return decodeLinkFrame(frame);
     case FrameType.ServerBatch:
       throw new FrameError('BadBatch', 'a ServerBatch is split (readBatch) before its frames are decoded');
     case FrameType.SlowRecipient: {

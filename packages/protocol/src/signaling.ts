@@ -192,6 +192,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
      * Otherwise the endpoint ended on purpose (its reason is on its way) and is not brought back.
      */
     serverRun: z.optional(text(1, 64)),
+    /**
+     * This server is a cluster node and sends LinkCommit frames (protocol 4 and later, docs/cluster.md): the
+     * SDK keeps its Durable link frames until they are committed, not only acknowledged, and reports those
+     * still uncommitted undelivered if it has to join its call again (the node was lost).
+     */
+    linkCommits: z.optional(z.literal(true)),
   }),
   /** The join was accepted: the endpoint exists, its peer connection may now be offered. */
   z.object({

@@ -8,8 +8,11 @@
  *
  * 3: batch frames (Batch 0x07, ServerBatch 0x88) and the roster as `participantsChanged`. A version-2 client
  * is still served: never sent a batch, and told of the roster with `participantJoined`/`participantLeft`.
+ *
+ * 4: LinkCommit (ServerLinkCommit 0x8c) from a cluster node, announced by `linkCommits` in the welcome. A
+ * version-3 client is still served: never sent one, and its Durable messages are promised as before.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The oldest version a server still speaks. */
 export const MIN_PROTOCOL_VERSION = 2;
@@ -28,6 +31,14 @@ export function speaksParticipantsChanged(version: number): boolean {
  */
 export function speaksExtensionFrames(version: number): boolean {
   return version >= 3;
+}
+
+/** The first version whose SDKs read LinkCommit (ServerLinkCommit 0x8c). */
+export const LINK_COMMIT_PROTOCOL_VERSION = 4;
+
+/** Whether a peer that said `version` may be sent LinkCommit frames (a cluster node's, docs/cluster.md). */
+export function speaksLinkCommits(version: number): boolean {
+  return version >= LINK_COMMIT_PROTOCOL_VERSION;
 }
 
 /** Whether a peer that said `version` may be sent batch frames. */

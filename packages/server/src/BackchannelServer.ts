@@ -162,6 +162,7 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
     clock,
     iceServers: config.iceServers,
     serverRun: randomUUID(),
+    linkCommits: cluster !== undefined,
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
     maxConnectionsPerIdentity: config.maxConnectionsPerIdentity,

@@ -29,9 +29,23 @@ import { RemoteSenderSession } from './RemoteSenderSession.js';
 /** What became of a record handed to a node link. */
 export type NodeSendResult = 'sent' | 'slow' | 'closed';
 
+/** Told when a node link's acknowledgements advance (see {@link PeerNode.watch}). */
+export interface AckWaiter {
+  settle(): void;
+}
+
 /** The ordered link to one other node (cluster/NodeLink.ts), as calls/ sees it. */
 export interface PeerNode {
   readonly id: string;
+  /** Records numbered on the link so far: the number of the last one handed to it. */
+  readonly numbered: number;
+  /** Records the other node has acknowledged: the first this many reached it. */
+  readonly acknowledgedCount: number;
+  /** Closed for good (the node was lost, or this one stops): what it keeps will never reach that node. */
+  readonly closed: boolean;
+  /** `waiter.settle()` runs after each acknowledgement from that node, and when the link closes, until unwatched. */
+  watch(waiter: AckWaiter): void;
+  unwatch(waiter: AckWaiter): void;
   control(record: ClusterControl): void;
   /** A data frame for `targets` of that node (or, `broadcast`, every endpoint it has in the sender's call). */
   data(kind: ChannelKind, broadcast: boolean, sender: number, targets: readonly number[], frame: Uint8Array): NodeSendResult;
@@ -196,9 +210,11 @@ export class CallSpan {
     return { broadcast: false, nodes: [...byNode].map(([node, targets]) => ({ node, targets })), count };
   }
 
-  /** A frame every member on every other node gets (SessionClosed). */
-  toEveryone(sender: number, frame: Uint8Array): void {
-    for (const { node } of this.broadcastRoute().nodes) node.data('durable', true, sender, [], frame);
+  /** A frame of local `sender` that every member on every other node gets (SessionClosed). */
+  toEveryone(sender: Endpoint, frame: Uint8Array): void {
+    for (const { node } of this.broadcastRoute().nodes) {
+      if (node.data('durable', true, sender.id, [], frame) === 'sent') sender.forwardedTo(node);
+    }
   }
 
   /**

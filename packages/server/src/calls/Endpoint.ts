@@ -38,6 +38,7 @@ import {
   readBatch,
   speaksBatches,
   speaksExtensionFrames,
+  speaksLinkCommits,
 } from '@backchannel/protocol';
 
 import { JoinError } from '../errors.js';
@@ -47,7 +48,9 @@ import { FrameCoalescer, type TurnFlusher } from '../rtc/Coalescer.js';
 import { ServerPeer, type SendResult, type ServerPeerOptions } from '../rtc/ServerPeer.js';
 import { ReceiptTracker, type ReceiptSink } from './DeliveryReceipts.js';
 import type { SenderSessionKey } from './RemoteSenderSession.js';
+import type { PeerNode } from './CallSpan.js';
 import { EndpointLink, type LinkChannel } from './EndpointLink.js';
+import { LinkCommits } from './LinkCommits.js';
 import type { GroupCall } from './GroupCall.js';
 import { HeldBytesBudget, ServerSession, type SessionContext } from './ServerSession.js';
 
@@ -181,6 +184,11 @@ export class Endpoint extends Emitter<EndpointEvents> {
   readonly #resumeToken = randomBytes(16).toString('base64url');
   /** Its Durable link: every Durable frame toward it, kept until acknowledged (see EndpointLink). */
   readonly #link: EndpointLink;
+  /**
+   * What of its frames is safe from this node's loss, on a cluster node for an SDK that reads LinkCommit
+   * (protocol 4): see LinkCommits. Undefined otherwise (its acknowledgements say it all).
+   */
+  readonly #commits: LinkCommits | undefined;
   /** Set while suspended: ends the endpoint when its resume window is over. */
   #resumeTimer: TimerHandle | undefined;
   #suspendedAt = 0;
@@ -228,7 +236,13 @@ export class Endpoint extends Emitter<EndpointEvents> {
     this.#signaling = signaling;
     this.#settings = settings;
     const { clock, limits } = settings;
-    this.#link = new EndpointLink({ maxKeptBytes: keptBytesBound(settings.peer.sendBufferBytes.durable), clock });
+    const commits = call.span && speaksLinkCommits(this.protocolVersion) ? new LinkCommits(() => this.#link.received, (n) => this.#link.commit(n)) : undefined;
+    this.#commits = commits;
+    this.#link = new EndpointLink({
+      maxKeptBytes: keptBytesBound(settings.peer.sendBufferBytes.durable),
+      clock,
+      committed: commits ? () => commits.committed : undefined,
+    });
     this.joinedAt = clock.now();
     this.#broadcastPackets = new TokenBucket(limits.broadcastPacketsPerSecond / 1000, 2 * limits.broadcastPacketsPerSecond, clock.now());
     this.#sessionContext = {
@@ -277,6 +291,16 @@ export class Endpoint extends Emitter<EndpointEvents> {
   /** Suspended: its transport or signaling was lost and it has not resumed yet (its resume window runs). */
   get suspended(): boolean {
     return this.#resumeTimer !== undefined;
+  }
+
+  /** The frame of it being routed (its link's latest) went to `node` as that link's latest record. */
+  forwardedTo(node: PeerNode): void {
+    this.#commits?.forwarded(node);
+  }
+
+  /** Its frames committed (see LinkCommits), or undefined where nothing is committed apart from acknowledged. */
+  get committedFrames(): number | undefined {
+    return this.#commits?.committed;
   }
 
   /** Its Durable link (what is kept for it, its counts). */
@@ -567,6 +591,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
     if (this.#resumeTimer !== undefined) this.#settings.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
     this.#link.close();
+    this.#commits?.dispose();
     // What waits for the end of the turn goes now, as it would have gone unbatched, before the peer closes.
     this.#coalesced?.durable.endTurn();
     this.#coalesced?.lossy.endTurn();

@@ -19,6 +19,7 @@ import {
   FrameType,
   decodeClientFrame,
   encodeLinkAck,
+  encodeLinkCommit,
   encodeLinkResume,
   isLinkFrame,
   type Clock,
@@ -54,6 +55,12 @@ export interface EndpointLinkOptions {
   /** Bytes kept (sent or not, unacknowledged) past which a frame is refused: `receiverBufferBytes.durable`. */
   readonly maxKeptBytes: number;
   readonly clock: Clock;
+  /**
+   * How many of the client's frames are committed (LinkCommits), for an endpoint whose SDK reads LinkCommit
+   * on a cluster node. With it, an acknowledgement that finds every received frame committed goes as a
+   * LinkCommit (which acknowledges too), and {@link EndpointLink.commit} sends the later ones.
+   */
+  readonly committed?: () => number;
 }
 
 /** One endpoint's Durable link, server side (see the module comment). */
@@ -67,10 +74,14 @@ export class EndpointLink {
   #channel: LinkChannel | undefined;
   #ackTimer: TimerHandle | undefined;
   #lastResent = 0;
+  readonly #committed: (() => number) | undefined;
+  /** The count of the last LinkCommit sent (or to send once live again). */
+  #commitSent = 0;
 
   constructor(options: EndpointLinkOptions) {
     this.#maxKeptBytes = options.maxKeptBytes;
     this.#clock = options.clock;
+    this.#committed = options.committed;
   }
 
   get state(): EndpointLinkState {
@@ -179,7 +190,24 @@ export class EndpointLink {
     this.#linkState = 'live';
     this.#lastResent = resend.length;
     for (const kept of resend) this.#channel!.send(kept);
+    // Commits made while the link was down were not sent: the client hears the current one now.
+    if (this.#committed) this.commit(this.#committed());
     return 'resumed';
+  }
+
+  /**
+   * The client's first `count` frames are committed (LinkCommits): a LinkCommit tells it, now if the link is
+   * live, else after the resume. Only with {@link EndpointLinkOptions.committed}.
+   */
+  commit(count: number): void {
+    if (!this.#committed || count === this.#commitSent || this.#linkState !== 'live' || !this.#channel) return;
+    if (count === this.#state.received) {
+      // It acknowledges everything received too: no LinkAck is due any more.
+      this.#state.acknowledging();
+      this.#stopAckTimer();
+    }
+    this.#commitSent = count;
+    this.#channel.send(encodeLinkCommit(count));
   }
 
   /** Frames resent by the last resume. */
@@ -208,7 +236,11 @@ export class EndpointLink {
   #acknowledge(): void {
     this.#stopAckTimer();
     if (!this.#channel || this.#state.unacknowledged === 0) return;
-    this.#channel.send(encodeLinkAck(this.#state.acknowledging(), 'server'));
+    const received = this.#state.acknowledging();
+    if (this.#committed?.() === received) {
+      this.#commitSent = received;
+      this.#channel.send(encodeLinkCommit(received));
+    } else this.#channel.send(encodeLinkAck(received, 'server'));
   }
 
   #stopAckTimer(): void {

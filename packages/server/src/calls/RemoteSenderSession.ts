@@ -24,7 +24,8 @@ export interface SenderSessionKey {
 }
 
 export class RemoteSenderSession implements CopySource {
-  readonly node: PeerNode;
+  /** The sender's node: only its Notice records are used here. */
+  readonly node: Pick<PeerNode, 'id' | 'notice'>;
   readonly senderId: number;
   readonly channelId: number;
   readonly sessionId: number;
@@ -32,7 +33,7 @@ export class RemoteSenderSession implements CopySource {
   #slowReports: SlowRecipientReports | undefined;
   #closed = false;
 
-  constructor(node: PeerNode, senderId: number, channelId: number, sessionId: number, clock: Clock) {
+  constructor(node: Pick<PeerNode, 'id' | 'notice'>, senderId: number, channelId: number, sessionId: number, clock: Clock) {
     this.node = node;
     this.#clock = clock;
     this.senderId = senderId;

@@ -34,7 +34,7 @@ import {
   type ClusterControl,
 } from '@backchannel/protocol';
 
-import type { NodeSendResult, PeerNode } from '../calls/CallSpan.js';
+import type { AckWaiter, NodeSendResult, PeerNode } from '../calls/CallSpan.js';
 import type { Logger } from '../logging.js';
 import { channelBinding, proofMatches, type LinkRole } from './linkProof.js';
 
@@ -85,6 +85,10 @@ export class NodeLink implements PeerNode {
   #kept: KeptRecord[] = [];
   #keptHead = 0;
   #keptBytes = 0;
+  /** Records the other node has acknowledged (cumulative). */
+  #acknowledged = 0;
+  /** Told of every acknowledgement, and of the close (LinkCommits: commits to senders wait on them). */
+  readonly #waiters = new Set<AckWaiter>();
   #corked = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Connections refused in a row (no valid welcome): each waits longer before the next, up to MAX_RECONNECT_MS. */
@@ -99,6 +103,26 @@ export class NodeLink implements PeerNode {
   /** The connection is up (records go to the socket, not the queue). */
   get open(): boolean {
     return this.#open;
+  }
+
+  get numbered(): number {
+    return this.#numbered;
+  }
+
+  get acknowledgedCount(): number {
+    return this.#acknowledged;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  watch(waiter: AckWaiter): void {
+    this.#waiters.add(waiter);
+  }
+
+  unwatch(waiter: AckWaiter): void {
+    this.#waiters.delete(waiter);
   }
 
   control(record: ClusterControl): void {
@@ -128,6 +152,14 @@ export class NodeLink implements PeerNode {
 
   /** The other node has the session's first `count` records: they are not kept any more. */
   acknowledged(count: number): void {
+    if (count > this.#acknowledged) {
+      this.#acknowledged = count;
+      this.#releaseKept(count);
+      this.#settleWaiters();
+    }
+  }
+
+  #releaseKept(count: number): void {
     const kept = this.#kept;
     while (this.#keptHead < kept.length && kept[this.#keptHead]!.seq <= count) {
       this.#keptBytes -= recordBytes(kept[this.#keptHead]!);
@@ -151,6 +183,13 @@ export class NodeLink implements PeerNode {
     this.#kept = [];
     this.#keptHead = 0;
     this.#keptBytes = 0;
+    this.#settleWaiters();
+    this.#waiters.clear();
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.size === 0) return;
+    for (const waiter of [...this.#waiters]) waiter.settle();
   }
 
   /** Numbers and keeps a record (its head, and the frame behind it if any), and sends it if the link is up. */

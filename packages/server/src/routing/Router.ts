@@ -228,6 +228,7 @@ export class Router implements FrameHandler {
     for (const { node, targets } of remote.nodes) {
       const result = node.data(kind, remote.broadcast, sender.id, targets, deliver);
       if (result === 'sent') {
+        if (kind === 'durable') sender.forwardedTo(node);
         cross.messagesSent++;
         cross.bytesSent += deliver.byteLength;
       } else if (result === 'slow') {
@@ -249,7 +250,7 @@ export class Router implements FrameHandler {
       if (endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(session, sender.id);
       endpoint.deliver('durable', closed);
     }
-    sender.call.span?.toEveryone(sender.id, closed);
+    sender.call.span?.toEveryone(sender, closed);
   }
 
   #setRecipients(sender: Endpoint, frame: SetRecipientsFrame): void {

@@ -18,6 +18,7 @@ import {
   encodeSignaling,
   formatCloseReason,
   parseClientMessage,
+  speaksLinkCommits,
   type ChannelPermissions,
   type ClientMessage,
   type Clock,
@@ -53,6 +54,8 @@ export interface AgentConnectionDeps {
   iceServers: IceServerConfig[];
   /** This run of the server, told in `welcome` (see the protocol's `serverRun`). */
   serverRun: string;
+  /** This server is a cluster node: its group calls' endpoints get LinkCommit frames (protocol 4 and later). */
+  linkCommits?: boolean;
   helloTimeoutMs: number;
   signalingMessagesPerSecond: number;
   maxConnectionsPerIdentity: number;
@@ -239,7 +242,8 @@ export class AgentConnection implements SignalingSink {
     this.#token.accept(verified);
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     // The connection speaks the client's version: the welcome says so (a newer client then knows what it may send).
-    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun });
+    const linkCommits = this.#deps.linkCommits === true && speaksLinkCommits(version) ? { linkCommits: true as const } : {};
+    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun, ...linkCommits });
     this.#deps.onAuthenticated?.(this);
   }
 

@@ -124,6 +124,8 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
           : undefined,
       // A 1:1 call has no server to send receipts: the peer's acknowledgements are mapped back to messages.
       acknowledgedFrames: setup.kind === 'group' ? undefined : this.#peerReceipts(),
+      // A cluster node commits what reached the other nodes: until then its loss could lose it (cluster.md).
+      keepsUntilCommitted: () => setup.kind === 'group' && this.signaling.linkCommits,
     });
     this.#link.on('resumed', () => this.#resumed());
     this.#link.on('violated', (what) => this.end({ code: CallErrorCode.TransportFailed, message: `the other side broke the Durable link: ${what}` }));
@@ -272,7 +274,7 @@ export class CallCore extends TypedEmitter<CallCoreEvents> implements CallContro
     this.#id = details.callId;
     this.#resumeWindowMs = details.resumeWindowMs;
     this.#limits = Object.freeze({ ...details.limits });
-    const why = 'the server no longer had this endpoint (it restarted); the call was joined again';
+    const why = 'the server no longer had this endpoint (it restarted, or its cluster node was lost); the call was joined again';
     // Reported against the old sessions first, then the senders move to new ones.
     this.engine.reportUndelivered(
       this.#link.restart(),

@@ -40,6 +40,12 @@ const INITIAL_LINK_ALLOWANCE = 16 * 1024;
 const MIN_LINK_ALLOWANCE = 4 * 1024;
 /** The most: beyond it only memory grows. */
 const MAX_LINK_ALLOWANCE = 8 * 1024 * 1024;
+/**
+ * Bytes acknowledged and not yet committed the link keeps before they count against its room (a cluster
+ * node whose commits lag, say while a link to another node is down, slows its senders past this, rather
+ * than let what the SDK keeps grow without bound).
+ */
+const MAX_UNCOMMITTED_BYTES = 8 * 1024 * 1024;
 
 export interface DurableLinkEvents {
   /** The link carries frames again after a LinkResume exchange: what the other side lacked was resent. */
@@ -67,6 +73,12 @@ export interface DurableLinkOptions {
    * 1:1 call's delivery receipts (PeerReceipts). Without it, acknowledgements only free what was kept.
    */
   readonly acknowledgedFrames?: AcknowledgedFrames;
+  /**
+   * Whether the server commits (a cluster node, its welcome's `linkCommits`): then what it acknowledged is
+   * kept until a LinkCommit covers it, and given up with the rest by {@link DurableLink.restart} (the
+   * endpoint was lost with its node: see docs/cluster.md). Read at each acknowledgement. Default: never.
+   */
+  readonly keepsUntilCommitted?: () => boolean;
 }
 
 /** See {@link DurableLinkOptions.acknowledgedFrames}. */
@@ -82,6 +94,13 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
   readonly #clock: Clock;
   readonly #maxBatchBytes: () => number | undefined;
   readonly #acknowledgedFrames: AcknowledgedFrames | undefined;
+  readonly #keepsUntilCommitted: () => boolean;
+  /** Frames the server acknowledged and has not committed yet, oldest first, from #uncommittedHead on. */
+  #uncommitted: Uint8Array[] = [];
+  #uncommittedHead = 0;
+  #uncommittedBytes = 0;
+  /** What an acknowledgement releases goes to the 1:1 receipts (if any) and, where the server commits, to #uncommitted. */
+  readonly #releasedUncommitted: (frame: Uint8Array) => void;
   /** cork() depth; while above 0, writes wait in #corked (see DurableFlow.cork). */
   #corks = 0;
   #corked: Uint8Array[] = [];
@@ -99,6 +118,13 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     this.#clock = options.clock;
     this.#maxBatchBytes = options.maxBatchBytes;
     this.#acknowledgedFrames = options.acknowledgedFrames;
+    this.#keepsUntilCommitted = options.keepsUntilCommitted ?? ((): boolean => false);
+    const receipts = this.#acknowledgedFrames;
+    this.#releasedUncommitted = (frame) => {
+      receipts?.frame(frame);
+      this.#uncommitted.push(frame);
+      this.#uncommittedBytes += frame.byteLength;
+    };
   }
 
   /** Frames sent and not acknowledged by the server. */
@@ -111,11 +137,16 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     return this.#state.keptBytes;
   }
 
+  /** Frames the server acknowledged and has not committed (only where it commits). */
+  get uncommittedFrames(): number {
+    return this.#uncommitted.length - this.#uncommittedHead;
+  }
+
   room(): number {
     const rate = this.#drain.bytesPerMs;
     const allowance =
       rate === undefined ? INITIAL_LINK_ALLOWANCE : Math.min(MAX_LINK_ALLOWANCE, Math.max(MIN_LINK_ALLOWANCE, rate * LINK_HOLD_MS));
-    return allowance - this.#state.keptBytes;
+    return allowance - this.#state.keptBytes - Math.max(0, this.#uncommittedBytes - MAX_UNCOMMITTED_BYTES);
   }
 
   drainMs(bytes: number): number | undefined {
@@ -170,10 +201,16 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     return abandoned;
   }
 
-  /** Everything kept, given up (the endpoint is gone for good). */
+  /** Everything kept (uncommitted, then unacknowledged: oldest first), given up (the endpoint is gone for good). */
   abandon(): readonly Uint8Array[] {
     this.down();
-    return this.#state.abandon();
+    const unacknowledged = this.#state.abandon();
+    if (this.uncommittedFrames === 0) return unacknowledged;
+    const abandoned = [...this.#uncommitted.slice(this.#uncommittedHead), ...unacknowledged];
+    this.#uncommitted = [];
+    this.#uncommittedHead = 0;
+    this.#uncommittedBytes = 0;
+    return abandoned;
   }
 
   isOpen(): boolean {
@@ -254,16 +291,12 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     }
     const { type, count } = decoded;
     if (type === FrameType.LinkAck || type === FrameType.ServerLinkAck) {
-      const keptBefore = this.#state.keptBytes;
-      if (!this.#state.acknowledge(count, this.#acknowledgedFrames?.frame)) {
-        this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
-        return true;
-      }
-      this.#acknowledgedFrames?.done();
-      const kept = this.#state.keptBytes;
-      const measured = this.#drain.acknowledged(keptBefore - kept, kept, this.#clock.now());
-      if (measured) this.emit('measured');
-      this.emit('acknowledged');
+      if (!this.#acknowledge(count)) this.emit('violated', `an acknowledgement of ${count} frames, more than were sent`);
+      return true;
+    }
+    if (type === FrameType.ServerLinkCommit) {
+      const problem = this.#commit(count);
+      if (problem) this.emit('violated', problem);
       return true;
     }
     // LinkResume: the other side has `count` of ours. It can come before this side has seen both channels
@@ -273,9 +306,53 @@ export class DurableLink extends TypedEmitter<DurableLinkEvents> implements Tran
     return true;
   }
 
+  /** The other side has the first `count` frames: they are released (false, nothing changed, if never sent). */
+  #acknowledge(count: number): boolean {
+    const keptBefore = this.#state.keptBytes;
+    if (!this.#state.acknowledge(count, this.#released())) return false;
+    this.#acknowledgedFrames?.done();
+    const kept = this.#state.keptBytes;
+    const measured = this.#drain.acknowledged(keptBefore - kept, kept, this.#clock.now());
+    if (measured) this.emit('measured');
+    this.emit('acknowledged');
+    return true;
+  }
+
+  /**
+   * The server's LinkCommit(`count`): the first `count` frames are acknowledged (if they were not yet) and
+   * committed, so no longer kept. Returns what is wrong with it, if anything (a count never sent, or one
+   * behind an earlier commit), having changed nothing.
+   */
+  #commit(count: number): string | undefined {
+    const kept = this.#state.keptFrames;
+    const acknowledged = (this.#state.sent - kept) >>> 0;
+    const ahead = (count - acknowledged) >>> 0;
+    if (ahead !== 0 && ahead <= kept) this.#acknowledge(count);
+    else if (ahead !== 0 && ((acknowledged - count) >>> 0) > this.uncommittedFrames) return `a commit of ${count} frames: never sent, or behind an earlier commit`;
+    const committed = (((this.#state.sent - this.#state.keptFrames) >>> 0) - this.uncommittedFrames) >>> 0;
+    const advance = (count - committed) >>> 0;
+    for (let i = 0; i < advance; i++) {
+      this.#uncommittedBytes -= this.#uncommitted[this.#uncommittedHead]!.byteLength;
+      this.#uncommittedHead++;
+    }
+    if (this.#uncommittedHead === this.#uncommitted.length) {
+      this.#uncommitted = [];
+      this.#uncommittedHead = 0;
+    } else if (this.#uncommittedHead > 1024 && this.#uncommittedHead * 2 > this.#uncommitted.length) {
+      this.#uncommitted = this.#uncommitted.slice(this.#uncommittedHead);
+      this.#uncommittedHead = 0;
+    }
+    return undefined;
+  }
+
+  /** What the link's state shows the frames an acknowledgement releases to (see #releasedUncommitted). */
+  #released(): ((frame: Uint8Array) => void) | undefined {
+    return this.#keepsUntilCommitted() ? this.#releasedUncommitted : this.#acknowledgedFrames?.frame;
+  }
+
   /** Resends what the other side lacks (it has `count`), then the link is live. */
   #resumeFrom(count: number): void {
-    const resend = this.#state.resumeFrom(count, this.#acknowledgedFrames?.frame);
+    const resend = this.#state.resumeFrom(count, this.#released());
     if (resend === undefined) return void this.emit('violated', `a resume from ${count} frames, more than were sent`);
     this.#acknowledgedFrames?.done();
     // Corked: what is resent leaves batched where the other side reads batches.

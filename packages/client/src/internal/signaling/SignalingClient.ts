@@ -125,6 +125,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #nextRef = 1;
   #serverRun: string | undefined;
   #protocolVersion: number;
+  #linkCommits: boolean;
 
   /** The channel permissions of the token it last authenticated with, or refreshed to. */
   get channels(): ChannelPermissions {
@@ -145,6 +146,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   get protocolVersion(): number {
     return this.#protocolVersion;
   }
+
+  /** The server is a cluster node that commits Durable link frames (LinkCommit, protocol 4), from its `welcome`. */
+  get linkCommits(): boolean {
+    return this.#linkCommits;
+  }
   #closed = false;
 
   private constructor(
@@ -164,6 +170,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.iceServers = welcome.iceServers;
     this.#serverRun = welcome.serverRun;
     this.#protocolVersion = welcome.protocolVersion;
+    this.#linkCommits = welcome.linkCommits === true;
     this.#adopt(socket);
   }
 
@@ -376,6 +383,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       this.#channels = readTokenPermissions(token);
       this.#serverRun = welcome.serverRun;
       this.#protocolVersion = welcome.protocolVersion;
+      this.#linkCommits = welcome.linkCommits === true;
       this.#reconnecting = false;
       for (const handler of [...this.#endpoints.values()]) handler.onReconnected();
       for (const handler of [...this.#peerCalls.values()]) handler.onReconnected?.();
