@@ -16,9 +16,11 @@ import type { ServerMessage } from './signaling.js';
 
 /**
  * Version of the node-to-node records; a node refuses a link hello of another. 2: links are TLS, and the
- * proofs of membership are bound to the session (`welcome` answers `hello`).
+ * proofs of membership are bound to the session (`welcome` answers `hello`). 3: every node acknowledges
+ * on each open link at least once a second (a keepalive: a link silent for longer is taken down), and an
+ * acknowledgement names the link session it counts.
  */
-export const CLUSTER_LINK_VERSION = 2;
+export const CLUSTER_LINK_VERSION = 3;
 
 export const ClusterRecordType = {
   Control: 1,
@@ -78,10 +80,12 @@ export type ClusterControl =
    */
   | { readonly t: 'welcome'; readonly node: string; readonly proof: string; readonly received: number }
   /**
-   * On the sender's own link back: how many records of the receiving node's current link session the sender
-   * has received (cumulative). Not part of the stream itself: not counted, never acknowledged.
+   * On the sender's own link back: how many records of the receiving node's link session `session` the
+   * sender has received (cumulative). Not part of the stream itself: not counted, never acknowledged. Sent
+   * at least once a second on an open link, so it is also the link's keepalive; `session` is empty when no
+   * session of the receiving node has reached the sender yet.
    */
-  | { readonly t: 'ack'; readonly count: number }
+  | { readonly t: 'ack'; readonly count: number; readonly session: string }
   /** The sender is in call `groupId`, and these are (more of) its admitted endpoints there. */
   | { readonly t: 'members'; readonly groupId: string; readonly members: readonly ClusterMember[] }
   /** Endpoint `endpointId` of the sender left call `groupId`. */

@@ -142,6 +142,7 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   const clusterPeers: ClusterPeerCalls | undefined = cluster ? new ClusterPeerCalls(peerCalls, cluster, (): PeerParty[] => signaling.authenticated()) : undefined;
   let url = '';
   const tls = await readTls(config);
+  let serverRun = randomUUID();
 
   const app = (tls ? Fastify({ logger: false, bodyLimit: 64 * 1024, https: tls }) : Fastify({ logger: false, bodyLimit: 64 * 1024 })) as FastifyInstance;
   registerBodyParsers(app);
@@ -161,7 +162,7 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
     logger,
     clock,
     iceServers: config.iceServers,
-    serverRun: randomUUID(),
+    serverRun: () => serverRun,
     linkCommits: cluster !== undefined,
     helloTimeoutMs: config.helloTimeoutMs,
     signalingMessagesPerSecond: config.signalingMessagesPerSecond,
@@ -178,6 +179,15 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
   identities.on('up', () => {
     revalidate(signaling.authenticated(), identities, logger).catch((error: unknown) => logger.error({ err: error }, 'revalidation of live connections failed'));
     cluster?.resync().catch((error: unknown) => logger.warn({ err: error }, 'could not resynchronise this node’s calls with Redis'));
+  });
+  // Declared lost by the other nodes (it froze, or was cut off) and back: its group call endpoints end
+  // quietly, its agents are cut off and reconnect, find their endpoints gone in a new run of the server,
+  // and join their calls again (docs/cluster.md, "A node lost"). 1:1 calls between its own agents resume.
+  // One turn: no agent can ask for its endpoint between its end and the new run.
+  cluster?.on('declaredLost', () => {
+    serverRun = randomUUID();
+    calls.endAll({ code: CallErrorCode.ConnectionLost, message: 'this server node was declared lost by its cluster', agentRejoins: true });
+    signaling.dropAll();
   });
   if (identities instanceof RedisIdentityStore) registerRedisMetrics(metrics.registry, identities);
   if (cluster && clusterPeers) registerClusterMetrics(metrics.registry, cluster, clusterPeers, stats);
@@ -268,6 +278,10 @@ export interface ClusterSnapshot {
   /** 1:1 calls held by other nodes that agents here are rung for or in. */
   peerCallsHeldElsewhere: number;
   nodesLost: number;
+  /** Times this node was declared lost by the others (it froze, or was cut off) and rejoined under a new id. */
+  rejoins: number;
+  /** Links this node took down because the other node went silent (frozen, or gone without a reset). */
+  silentLinks: number;
 }
 
 function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): ClusterSnapshot {
@@ -279,6 +293,8 @@ function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): Cluster
     remoteAgents: peers.remoteAgentCount,
     peerCallsHeldElsewhere: peers.callsHeldElsewhere,
     nodesLost: cluster.nodesLost,
+    rejoins: cluster.rejoins,
+    silentLinks: cluster.silentLinks,
   };
 }
 

@@ -10,7 +10,14 @@
  *
  * A node is *lost* when its heartbeat has lapsed in Redis and this node's link to it is down, on two
  * registry reads in a row: its endpoints leave every call here, its agents are gone, and its places in
- * Redis are freed. A node that only lost Redis, and still answers on its link, is not lost.
+ * Redis are freed. A node that only lost Redis, and still answers on its link, is not lost. A frozen node
+ * keeps its TCP connections open, so the links carry a keepalive (NodeLink): one silent for four seconds
+ * is down.
+ *
+ * A node declared lost that comes back (it was frozen, or cut off from everything) finds the mark the
+ * others left in Redis at its next heartbeat. What they held of it is gone, so it must not carry on as if
+ * nothing happened: it ends its endpoints quietly (their agents join again, as after a restart), forgets
+ * the other nodes, and joins the cluster again under a new node id (#rejoinCluster).
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -45,9 +52,11 @@ import { JoinError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { ServerStats } from '../stats.js';
 import {
+  BEAT_SCRIPT,
   HEARTBEAT_MS,
   HEARTBEAT_TTL_MS,
   JOIN_SCRIPT,
+  LOST_MARK_TTL_MS,
   PURGE_SCRIPT,
   REGISTRY_SCRIPT,
   RELEASE_SCRIPT,
@@ -56,6 +65,9 @@ import {
 } from './clusterScripts.js';
 import { channelBinding, linkProof, proofMatches } from './linkProof.js';
 import { NodeLink } from './NodeLink.js';
+
+/** How often each open link is acknowledged again, as its keepalive (NodeLink.keepalive). */
+const KEEPALIVE_MS = 1000;
 
 /** Registry reads in a row that must find a node not beating (and its link down) before it is lost. */
 const LOST_AFTER_READS = 2;
@@ -106,10 +118,16 @@ export type ClusterEvents = {
   linkUp: [node: NodeLink];
   /** `nodeId` is lost (see the module comment). */
   nodeLost: [nodeId: string];
+  /**
+   * The other nodes declared this node lost (see the module comment), and it has taken a new id: every
+   * group call endpoint here must end now, quietly, and its agent find it gone in a new run of the server
+   * (so that it joins again). Then the other nodes are forgotten (`nodeLost` for each).
+   */
+  declaredLost: [];
 };
 
 export class ClusterNode implements CallDirectory {
-  readonly id = randomUUID();
+  #id = randomUUID();
   readonly spans = new Map<number, CallSpan>();
   readonly #options: ClusterNodeOptions;
   readonly #startedAt = Date.now();
@@ -125,17 +143,35 @@ export class ClusterNode implements CallDirectory {
   readonly #registry = new Map<string, NodeInfo>();
   /** Registry reads in a row that found a node not beating with its link down. */
   readonly #missing = new Map<string, number>();
-  readonly #listeners: { [K in keyof ClusterEvents]: ((...args: ClusterEvents[K]) => void)[] } = { peerRecord: [], linkUp: [], nodeLost: [] };
+  /**
+   * Nodes this node declared lost, and when (performance.now()). Their hellos are refused: a lost node that
+   * comes back may connect under its old id before its heartbeat finds the mark, and what it would send
+   * (the roster of its calls, records kept for the link) would bring back what was dropped, for good.
+   */
+  readonly #lostIds = new Map<string, number>();
+  readonly #listeners: { [K in keyof ClusterEvents]: ((...args: ClusterEvents[K]) => void)[] } = { peerRecord: [], linkUp: [], nodeLost: [], declaredLost: [] };
   #server: Server | undefined;
   #address = '';
   #calls: CallManager | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Rejoining the cluster under a new id (#rejoinCluster): nothing else is done meanwhile. */
+  #rejoining: Promise<void> | undefined;
   /** Lost nodes seen by this node since start. */
   nodesLost = 0;
+  /** Times this node was declared lost by the others and rejoined the cluster as a new node. */
+  rejoins = 0;
+  /** Links taken down for silence (a frozen or vanished node, or a link back that stopped). */
+  silentLinks = 0;
 
   constructor(options: ClusterNodeOptions) {
     this.#options = options;
+  }
+
+  /** This node's id in the cluster: random per start, and new after it was declared lost and rejoined. */
+  get id(): string {
+    return this.#id;
   }
 
   /** host:port other nodes reach this one at. */
@@ -192,6 +228,9 @@ export class ClusterNode implements CallDirectory {
     await this.#readRegistry();
     this.#timer = setInterval(() => void this.#tick(), HEARTBEAT_MS);
     this.#timer.unref();
+    // Not tied to Redis: the links must stay judged while Redis is away.
+    this.#keepalive = setInterval(() => this.#keepLinksAlive(), KEEPALIVE_MS);
+    this.#keepalive.unref();
     this.#options.logger.info({ node: this.id, address: this.#address }, 'cluster node registered');
   }
 
@@ -208,7 +247,7 @@ export class ClusterNode implements CallDirectory {
         // session arrived here (acknowledgements sent while this link was down were dropped).
         onOpen: (opened) => {
           const inbound = this.#inbound.get(nodeId);
-          if (inbound) opened.ack(inbound.received);
+          if (inbound) opened.ack(inbound.received, inbound.session);
           this.#emit('linkUp', opened);
         },
       });
@@ -245,9 +284,10 @@ export class ClusterNode implements CallDirectory {
    * meanwhile are freed), and it is registered again (Redis may have come back empty).
    */
   async resync(): Promise<void> {
+    // The beat first: if this node was declared lost meanwhile, it rejoins, and holds nothing.
+    await this.#beat();
     const held: Record<string, number[]> = {};
     for (const [groupId, call] of this.#calls?.calls ?? []) held[groupId] = [...call.endpoints.keys()];
-    await this.#beat();
     await this.#options
       .redis()
       .eval(SYNC_SCRIPT, 1, clusterKeys.nodeCalls(this.id), this.id, clusterKeys.callPrefix, JSON.stringify(held).replace(/^\{\}$/, '{"":[]}'));
@@ -258,9 +298,10 @@ export class ClusterNode implements CallDirectory {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#keepalive);
     if (this.#options.redisUp()) {
       try {
-        await this.#options.redis().eval(PURGE_SCRIPT, 3, clusterKeys.nodeCalls(this.id), clusterKeys.nodes, clusterKeys.alive(this.id), this.id, clusterKeys.callPrefix);
+        await this.#purge(this.id, 0);
       } catch {
         // Others purge it once its heartbeat lapses.
       }
@@ -283,7 +324,7 @@ export class ClusterNode implements CallDirectory {
   }
 
   async #tick(): Promise<void> {
-    if (this.#closed || !this.#options.redisUp()) return;
+    if (this.#closed || this.#rejoining || !this.#options.redisUp()) return;
     try {
       await this.#beat();
       await this.#readRegistry();
@@ -292,14 +333,52 @@ export class ClusterNode implements CallDirectory {
     }
   }
 
+  /** The heartbeat; if the other nodes declared this node lost, it rejoins the cluster first. */
   async #beat(): Promise<void> {
+    if (this.#rejoining) return this.#rejoining;
     const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
-    await this.#options
-      .redis()
-      .multi()
-      .set(clusterKeys.alive(this.id), '1', 'PX', HEARTBEAT_TTL_MS)
-      .hset(clusterKeys.nodes, this.id, record)
-      .exec();
+    const beaten = await this.#options.redis().eval(BEAT_SCRIPT, 3, clusterKeys.alive(this.id), clusterKeys.nodes, clusterKeys.lostMark(this.id), this.id, record, HEARTBEAT_TTL_MS);
+    if (Number(beaten) === 1 || this.#closed) return;
+    this.#rejoining ??= this.#rejoinCluster().finally(() => (this.#rejoining = undefined));
+    return this.#rejoining;
+  }
+
+  /**
+   * The other nodes declared this node lost while it could not answer them (it was frozen, or cut off from
+   * them and from Redis), and have since dropped its endpoints from their calls, freed its places, and
+   * forgotten its agents. Carrying on would leave two views of each call, so it starts over in the cluster
+   * under a new id, so that no node mistakes it for what it was: its group call endpoints end now, quietly
+   * (`declaredLost`: their agents find them gone and join again, as after a restart); the other nodes are
+   * forgotten here as they forgot this one; what the old id may still hold in Redis (a join taken between
+   * the purge and now) is purged; and it registers. Its listener and the 1:1 calls between its own agents
+   * stay.
+   */
+  async #rejoinCluster(): Promise<void> {
+    const lost = this.#id;
+    this.#options.logger.error({ node: lost }, 'this node was declared lost by the other cluster nodes (it was frozen or cut off): ending its call endpoints and rejoining the cluster as a new node');
+    // The new id first: a join made from here on takes its place under it.
+    this.#id = randomUUID();
+    this.rejoins++;
+    this.#emit('declaredLost');
+    for (const nodeId of [...this.#links.keys()]) this.#forget(nodeId);
+    for (const inbound of this.#inbound.values()) inbound.socket.destroy();
+    this.#inbound.clear();
+    this.#missing.clear();
+    this.#registry.clear();
+    await this.#purge(lost, LOST_MARK_TTL_MS);
+    const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
+    await this.#options.redis().eval(BEAT_SCRIPT, 3, clusterKeys.alive(this.id), clusterKeys.nodes, clusterKeys.lostMark(this.id), this.id, record, HEARTBEAT_TTL_MS);
+    this.#options.logger.warn({ node: this.id, was: lost }, 'cluster node registered again under a new id');
+    await this.#readRegistry();
+  }
+
+  /** Every open link sends its keepalive; one whose node has gone silent is taken down. */
+  #keepLinksAlive(): void {
+    if (this.#closed) return;
+    for (const [nodeId, link] of this.#links) {
+      const inbound = this.#inbound.get(nodeId);
+      if (link.keepalive(inbound?.received ?? 0, inbound?.session ?? '')) this.silentLinks++;
+    }
   }
 
   async #readRegistry(): Promise<void> {
@@ -331,21 +410,34 @@ export class ClusterNode implements CallDirectory {
   }
 
   #lose(nodeId: string, registered: boolean): void {
+    this.nodesLost++;
+    const now = performance.now();
+    for (const [id, at] of this.#lostIds) if (now - at > LOST_MARK_TTL_MS) this.#lostIds.delete(id);
+    this.#lostIds.set(nodeId, now);
+    this.#options.logger.warn({ node: nodeId }, 'cluster node lost: its heartbeat lapsed and its link is down');
+    this.#forget(nodeId);
+    if (registered) {
+      // Marked lost too: should it come back, it rejoins as a new node (#rejoinCluster).
+      this.#purge(nodeId, LOST_MARK_TTL_MS).catch((error: unknown) => this.#options.logger.warn({ err: error, node: nodeId }, 'could not free a lost node’s places in Redis'));
+    }
+  }
+
+  /** What this node holds of `nodeId` goes: its link both ways, its endpoints in every call, its agents. */
+  #forget(nodeId: string): void {
     this.#missing.delete(nodeId);
     this.#links.get(nodeId)?.close();
     this.#links.delete(nodeId);
     this.#inbound.get(nodeId)?.socket.destroy();
     this.#inbound.delete(nodeId);
-    this.nodesLost++;
-    this.#options.logger.warn({ node: nodeId }, 'cluster node lost: its heartbeat lapsed and its link is down');
     for (const call of this.#calls?.calls.values() ?? []) call.span?.nodeGone(nodeId);
     this.#emit('nodeLost', nodeId);
-    if (registered) {
-      this.#options
-        .redis()
-        .eval(PURGE_SCRIPT, 3, clusterKeys.nodeCalls(nodeId), clusterKeys.nodes, clusterKeys.alive(nodeId), nodeId, clusterKeys.callPrefix)
-        .catch((error: unknown) => this.#options.logger.warn({ err: error, node: nodeId }, 'could not free a lost node’s places in Redis'));
-    }
+  }
+
+  /** Removes `nodeId` from the registry and frees its places; `markMs` > 0 marks it lost for that long. */
+  async #purge(nodeId: string, markMs: number): Promise<void> {
+    await this.#options
+      .redis()
+      .eval(PURGE_SCRIPT, 4, clusterKeys.nodeCalls(nodeId), clusterKeys.nodes, clusterKeys.alive(nodeId), clusterKeys.lostMark(nodeId), nodeId, clusterKeys.callPrefix, markMs);
   }
 
   /**
@@ -367,10 +459,14 @@ export class ClusterNode implements CallDirectory {
         for (const body of reader.push(chunk)) {
           const record = decodeClusterRecord(body);
           if (from && inbound) {
-            if (inbound.socket !== socket) return; // a newer connection of the session took over
+            if (inbound.socket !== socket || this.#inbound.get(from.id) !== inbound) return; // a newer connection of the session took over, or the node was forgotten
+            const link = this.link(from.id);
+            link.heard();
             if (record.type === ClusterRecordType.Control && record.control.t === 'ack') {
-              // About this node's own link to it: not a record of the other node's stream.
-              if (typeof record.control.count === 'number') this.link(from.id).acknowledged(record.control.count);
+              // About this node's own link to it: not a record of the other node's stream. An ack of an
+              // earlier session of that link (before it was closed and opened anew) counts nothing now.
+              const { count, session } = record.control;
+              if (typeof count === 'number' && session === link.session) link.acknowledged(count);
               continue;
             }
             inbound.received++;
@@ -385,6 +481,10 @@ export class ClusterNode implements CallDirectory {
           }
           clearTimeout(helloTimer);
           const { node, session } = record.control;
+          if (this.#lostIds.has(node)) {
+            this.#options.logger.info({ node }, 'cluster link refused: that node was declared lost (it comes back under a new id)');
+            return void socket.destroy();
+          }
           inbound = this.#inbound.get(node);
           if (inbound?.session === session) {
             // The session goes on after its connection broke: the old connection is not read any more.
@@ -418,7 +518,7 @@ export class ClusterNode implements CallDirectory {
     inbound.ackDue = true;
     setImmediate(() => {
       inbound.ackDue = false;
-      if (this.#inbound.get(from.id) === inbound) this.link(from.id).ack(inbound.received);
+      if (this.#inbound.get(from.id) === inbound) this.link(from.id).ack(inbound.received, inbound.session);
     });
   }
 

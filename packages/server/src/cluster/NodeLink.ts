@@ -14,6 +14,12 @@
  * secret (linkProof.ts): this node sends its hello, and sends nothing more until the other node's welcome
  * checks out. The certificates are not verified; the session-bound proofs stand in for them.
  *
+ * A frozen node (stopped, or a machine gone without resetting its connections) keeps its TCP connections
+ * open, so the link cannot learn of it from the socket. Every node acknowledges on each open link at least
+ * once a second (ClusterNode's keepalive), and a link that hears nothing from its node for
+ * LINK_SILENCE_MS is taken down and connects again: it is down from then on, which is what the loss of a
+ * node is judged by (with its heartbeat in Redis).
+ *
  * Writes of one event-loop turn are corked together: a broadcast to many nodes, or many small messages,
  * costs one write to the socket per turn, not one per record.
  */
@@ -48,6 +54,11 @@ const RECONNECT_MS = 250;
 const MAX_RECONNECT_MS = 10_000;
 /** Time the other node has to answer the hello with a valid welcome. */
 const WELCOME_TIMEOUT_MS = 5000;
+/**
+ * An open link that hears nothing from its node for this long is taken down (four keepalives missed).
+ * Real time, not the server's clock: it is about the network and the other process.
+ */
+export const LINK_SILENCE_MS = 4000;
 
 export interface NodeLinkOptions {
   /** This node's id. */
@@ -93,6 +104,8 @@ export class NodeLink implements PeerNode {
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Connections refused in a row (no valid welcome): each waits longer before the next, up to MAX_RECONNECT_MS. */
   #refusals = 0;
+  /** When the other node was last heard from (performance.now()): its welcome, or anything on its link back. */
+  #lastHeard = 0;
 
   constructor(id: string, options: NodeLinkOptions) {
     this.id = id;
@@ -115,6 +128,16 @@ export class NodeLink implements PeerNode {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** This link's session, as its hello names it (acknowledgements name the session they count). */
+  get session(): string {
+    return this.#session;
+  }
+
+  /** Something arrived from the other node on its link back: it is alive. */
+  heard(): void {
+    this.#lastHeard = performance.now();
   }
 
   watch(waiter: AckWaiter): void {
@@ -142,12 +165,28 @@ export class NodeLink implements PeerNode {
   }
 
   /**
-   * Tells the other node how many records of its current link session this node has received (`count`,
+   * Tells the other node how many records of its link session `session` this node has received (`count`,
    * cumulative). Not a record of this link's stream (not numbered, not kept): a lost one is made good by
    * the next, or by this node's welcome on the other node's next connection.
    */
-  ack(count: number): void {
-    if (this.#open && this.#socket) this.#send(encodeClusterControl({ t: 'ack', count }));
+  ack(count: number, session: string): void {
+    if (this.#open && this.#socket) this.#send(encodeClusterControl({ t: 'ack', count, session }));
+  }
+
+  /**
+   * Once a second (ClusterNode): an open link sends the acknowledgement again, as its keepalive, unless the
+   * other node has been silent for LINK_SILENCE_MS; then the connection is taken down, and the link
+   * connects again (a frozen node does not answer the next hello). Returns whether it was taken down.
+   */
+  keepalive(count: number, session: string): boolean {
+    if (!this.#open || !this.#socket) return false;
+    if (performance.now() - this.#lastHeard > LINK_SILENCE_MS) {
+      this.#options.logger.warn({ node: this.id, silentMs: Math.round(performance.now() - this.#lastHeard) }, 'cluster link silent: taking it down');
+      this.#socket.destroy();
+      return true;
+    }
+    this.ack(count, session);
+    return false;
   }
 
   /** The other node has the session's first `count` records: they are not kept any more. */
@@ -289,6 +328,7 @@ export class NodeLink implements PeerNode {
    */
   #up(received: number): void {
     this.#open = true;
+    this.heard();
     this.acknowledged(received);
     for (let i = this.#keptHead; i < this.#kept.length; i++) this.#sendRecord(this.#kept[i]!);
     this.#options.onOpen(this);

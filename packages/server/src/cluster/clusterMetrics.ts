@@ -58,6 +58,24 @@ export function registerClusterMetrics(registry: Registry, cluster: ClusterNode,
     },
   });
   new Counter({
+    name: 'backchannel_cluster_rejoins_total',
+    help: 'Times this process found itself declared lost by the other nodes (it was frozen or cut off) and rejoined under a new node id.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cluster.rejoins);
+    },
+  });
+  new Counter({
+    name: 'backchannel_cluster_links_silent_total',
+    help: 'Links this node took down because the other node sent nothing, not even a keepalive, for the silence limit.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cluster.silentLinks);
+    },
+  });
+  new Counter({
     name: 'backchannel_cross_node_messages_total',
     help: 'Data frames sent to other nodes (once per node with recipients) and received from them.',
     labelNames: ['direction'],

@@ -8,6 +8,8 @@
  *   still connecting; its length is what the participant limit applies to.
  * - `node:<id>:calls` (set of group ids): where a lost node's places are, for whoever removes them.
  * - `endpointIds` (counter): endpoint ids, unique in the cluster (never reused while Redis keeps it).
+ * - `node:<id>:lost` (a string with a TTL): the other nodes declared that node lost and purged it; should
+ *   it come back (it was frozen, or cut off), its next heartbeat finds this and it rejoins as a new node.
  */
 import { KEY_PREFIX } from '../identity/redisKeys.js';
 
@@ -17,6 +19,8 @@ export const clusterKeys = {
   /** What `alive` puts before the node id (for REGISTRY_SCRIPT). */
   nodePrefix: `${KEY_PREFIX}node:`,
   nodeCalls: (node: string): string => `${KEY_PREFIX}node:${node}:calls`,
+  /** Set when the other nodes declared a node lost (purged it); read by its heartbeat (BEAT_SCRIPT). */
+  lostMark: (node: string): string => `${KEY_PREFIX}node:${node}:lost`,
   call: (groupId: string): string => `${KEY_PREFIX}call:${groupId}`,
   callPrefix: `${KEY_PREFIX}call:`,
   endpointIds: `${KEY_PREFIX}endpointIds`,
@@ -25,6 +29,19 @@ export const clusterKeys = {
 /** How often a node beats, and how long its beat lasts in Redis. */
 export const HEARTBEAT_MS = 1000;
 export const HEARTBEAT_TTL_MS = 3000;
+/** How long the mark of a lost node lasts: a node frozen for longer than this comes back unaware. */
+export const LOST_MARK_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * KEYS: alive, nodes, lostMark · ARGV: node, its registry JSON, heartbeat TTL (ms). The heartbeat, unless
+ * the other nodes declared this node lost: then it returns 0 and writes nothing (the node must rejoin as a
+ * new one: ClusterNode), else 1.
+ */
+export const BEAT_SCRIPT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
 
 /**
  * KEYS: call, endpointIds, nodeCalls · ARGV: maxParticipants, node, groupId.
@@ -63,12 +80,14 @@ end
 `;
 
 /**
- * KEYS: nodeCalls(lost), nodes, alive(lost) · ARGV: lost node, call key prefix. Removes every place of a
- * lost node, and the node from the registry. Idempotent: any node may run it.
+ * KEYS: nodeCalls(lost), nodes, alive(lost), lostMark(lost) · ARGV: lost node, call key prefix, mark TTL
+ * (ms; 0 for a node leaving on its own). Removes every place of a lost node, and the node from the
+ * registry; marks it lost. Idempotent: any node may run it.
  */
 export const PURGE_SCRIPT = `
 ${DROP_NODE_PLACES}redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('HDEL', KEYS[2], ARGV[1])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[3]) end
 return 0`;
 
 /**

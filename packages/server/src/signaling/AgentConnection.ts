@@ -52,8 +52,11 @@ export interface AgentConnectionDeps {
   identities: IdentityStore;
   stats: ServerStats;
   iceServers: IceServerConfig[];
-  /** This run of the server, told in `welcome` (see the protocol's `serverRun`). */
-  serverRun: string;
+  /**
+   * This run of the server, told in `welcome` (see the protocol's `serverRun`). A cluster node declared lost
+   * starts a new run when it rejoins (its endpoints are gone, as after a restart).
+   */
+  serverRun(): string;
   /** This server is a cluster node: its group calls' endpoints get LinkCommit frames (protocol 4 and later). */
   linkCommits?: boolean;
   helloTimeoutMs: number;
@@ -243,7 +246,7 @@ export class AgentConnection implements SignalingSink {
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     // The connection speaks the client's version: the welcome says so (a newer client then knows what it may send).
     const linkCommits = this.#deps.linkCommits === true && speaksLinkCommits(version) ? { linkCommits: true as const } : {};
-    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun, ...linkCommits });
+    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun(), ...linkCommits });
     this.#deps.onAuthenticated?.(this);
   }
 

@@ -80,6 +80,14 @@ export class SignalingServer {
     for (const connection of [...this.#connections]) if (connection.identity === identity) connection.revoke();
   }
 
+  /**
+   * Cuts every connection as a network loss would (no close frame): their agents reconnect by themselves
+   * and resume what this server still holds. Used by a cluster node that rejoined its cluster.
+   */
+  dropAll(): void {
+    for (const connection of [...this.#connections]) connection.terminate();
+  }
+
   /** Refuses new connections from now on (shutdown). */
   stopAccepting(): void {
     this.#accepting = false;
