@@ -18,6 +18,7 @@ import {
   type DataChannelCallFeature,
   type DataChannelMessage,
   type DataChannelReceiver,
+  type DataChannelSender,
 } from '@backchannel/client';
 import { rtcRuntimeReferences } from '@backchannel/node-rtc';
 import { startServer, type RunningServer, type StartOptions } from '@backchannel/server';
@@ -134,3 +135,19 @@ export const utf8 = {
   encode: (text: string): Uint8Array => new TextEncoder().encode(text),
   decode: (bytes: Uint8Array): string => new TextDecoder().decode(bytes),
 };
+
+/**
+ * Sends `count` messages `<tag>:<n>`, one at a time (each awaited); `halfway` resolves once half have been
+ * handed over, `done` once every one has. `expected` is what a recipient must read, in order.
+ */
+export function numberedStream(sender: DataChannelSender, tag: string, count: number): { done: Promise<void>; halfway: Promise<void>; expected: string[] } {
+  let reached!: () => void;
+  const halfway = new Promise<void>((resolve) => (reached = resolve));
+  const done = (async () => {
+    for (let n = 0; n < count; n++) {
+      await sender.sendMessage(utf8.encode(`${tag}:${n}`));
+      if (n === Math.floor(count / 2)) reached();
+    }
+  })();
+  return { done, halfway, expected: Array.from({ length: count }, (_, n) => `${tag}:${n}`) };
+}

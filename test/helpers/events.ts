@@ -1,5 +1,6 @@
 /**
- * Waiting on events with a timeout: the only way tests wait. No sleeps, no polling.
+ * Waiting on events with a timeout: the only way tests wait. No sleeps, and polling (`eventually`) only for
+ * state outside this process that has no events to wait on: what Redis holds, a node's HTTP answers.
  *
  * Typed the way the SDK's emitters are: on an SDK object the event name must be one of its events and the
  * predicate gets that event's arguments, so a misspelt name fails to compile here as in application code
@@ -61,4 +62,13 @@ export function within<T>(promise: Promise<T>, what: string, timeoutMs = DEFAULT
       timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
     }),
   ]);
+}
+
+/** Polls `condition` every 100 ms until it holds (at most `timeoutMs`); see the module comment for when. */
+export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

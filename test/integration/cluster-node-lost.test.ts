@@ -8,28 +8,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Features, type DataChannelSender } from '@backchannel/client';
+import { Features } from '@backchannel/client';
 
-import { readMessages, receiversOf, rosterSettled, utf8, type Participant } from '../helpers/backchannel.js';
+import { numberedStream, readMessages, receiversOf, rosterSettled, utf8, type Participant } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
-import { until } from '../helpers/events.js';
+import { eventually, until } from '../helpers/events.js';
 import { ThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
 import type { RedisServer } from '../helpers/redis.js';
 
 const COUNT = 300;
-
-/** Sends COUNT numbered messages, one at a time; `halfway` resolves once COUNT/2 have been handed over. */
-function stream(sender: DataChannelSender, tag: string): { done: Promise<void>; halfway: Promise<void> } {
-  let reached!: () => void;
-  const halfway = new Promise<void>((resolve) => (reached = resolve));
-  const done = (async () => {
-    for (let n = 0; n < COUNT; n++) {
-      await sender.sendMessage(utf8.encode(`${tag}:${n}`));
-      if (n === COUNT / 2) reached();
-    }
-  })();
-  return { done, halfway };
-}
 
 describe('a node lost', () => {
   let redis: RedisServer;
@@ -59,8 +46,8 @@ describe('a node lost', () => {
 
     // A and B each stream to the other and to C.
     const toOthers = (me: Participant): { communicationUserId: string }[] => [pa, pb, pc].filter((p) => p !== me).map((p) => ({ communicationUserId: p.identity }));
-    const fromA = stream(pa.dataChannel.createDataChannelSender({ channelId: 1, participants: toOthers(pa) }), 'a');
-    const fromB = stream(pb.dataChannel.createDataChannelSender({ channelId: 2, participants: toOthers(pb) }), 'b');
+    const fromA = numberedStream(pa.dataChannel.createDataChannelSender({ channelId: 1, participants: toOthers(pa) }), 'a', COUNT);
+    const fromB = numberedStream(pb.dataChannel.createDataChannelSender({ channelId: 2, participants: toOthers(pb) }), 'b', COUNT);
     const states: string[] = [];
     callC.on('stateChanged', () => states.push(callC.state));
 
@@ -71,9 +58,8 @@ describe('a node lost', () => {
     // Every message between the survivors arrived, once, in order.
     const [onBfromA] = await receiversOf(pb, 1);
     const [onAfromB] = await receiversOf(pa, 1);
-    const expect = (tag: string): string[] => Array.from({ length: COUNT }, (_, n) => `${tag}:${n}`);
-    assert.deepEqual((await readMessages(onBfromA!, COUNT)).map((m) => utf8.decode(m.data)), expect('a'));
-    assert.deepEqual((await readMessages(onAfromB!, COUNT)).map((m) => utf8.decode(m.data)), expect('b'));
+    assert.deepEqual((await readMessages(onBfromA!, COUNT)).map((m) => utf8.decode(m.data)), fromA.expected);
+    assert.deepEqual((await readMessages(onAfromB!, COUNT)).map((m) => utf8.decode(m.data)), fromB.expected);
     assert.equal(onBfromA!.readMessage(), undefined, 'nothing twice');
 
     // C's old endpoint leaves the call on A and B; its agent is back in the call from another node, as a
@@ -118,7 +104,7 @@ describe('a node lost', () => {
     await rosterSettled([pa, pb, pd]);
     await redis.save(); // Redis comes back with its data (persistence), as docs/cluster.md asks
     await redis.kill();
-    for (const node of [a, b]) await eventually(async () => (await fetch(`${node.url}/readyz`)).status === 503);
+    for (const node of [a, b]) await eventually(async () => (await fetch(`${node.url}/readyz`)).status === 503, 'not ready');
 
     // Data crosses between the nodes on their own links, without Redis.
     const sender = pa.dataChannel.createDataChannelSender({ channelId: 9, participants: [{ communicationUserId: ub.identity }] });
@@ -134,22 +120,13 @@ describe('a node lost', () => {
     assert.equal(refused.callEndReason?.name, 'IdentityStoreUnavailable');
 
     await redis.restart();
-    for (const node of [a, b]) await eventually(async () => (await fetch(`${node.url}/readyz`)).status === 200);
+    for (const node of [a, b]) await eventually(async () => (await fetch(`${node.url}/readyz`)).status === 200, 'ready');
     const pc = await cluster.join(b, uc, 'redis-restart');
     await rosterSettled([pa, pb, pc]);
     await sender.sendMessage(utf8.encode('after'));
     assert.equal(utf8.decode((await readMessages(onB!, 1))[0]!.data), 'after');
     // pd's place went when A resynchronised: the call's places are exactly pa, pb and pc.
-    await eventually(async () => Number(await redis.command('HLEN', 'backchannel:v1:call:redis-restart')) === 3);
+    await eventually(async () => Number(await redis.command('HLEN', 'backchannel:v1:call:redis-restart')) === 3, 'three places');
     await Promise.all([pa, pb, pc].map((p) => p.call.hangUp()));
   });
 });
-
-/** Polls `condition` every 100 ms until it holds (at most 20 s). */
-async function eventually(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
