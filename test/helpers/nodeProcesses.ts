@@ -138,9 +138,12 @@ export class NodeProcesses {
     return agent;
   }
 
-  /** `user` (a new agent on `node`) joined to `groupId` and Connected, with every receiver it is given recorded. */
-  async join(node: { url: string }, user: { identity: string; token: string }, groupId: string, displayName = ''): Promise<Participant> {
-    const agent = await this.agent(node, user, displayName);
+  /**
+   * `user` (a new agent on `node`) joined to `groupId` and Connected, with every receiver it is given
+   * recorded; `options` as for {@link agent} (a list of node URLs, say).
+   */
+  async join(node: { url: string }, user: { identity: string; token: string }, groupId: string, displayName = '', options: Partial<CallClientOptions> = {}): Promise<Participant> {
+    const agent = await this.agent(node, user, displayName, options);
     const call = agent.join({ groupId });
     const dataChannel = call.feature(Features.DataChannel);
     const receivers: DataChannelReceiver[] = [];

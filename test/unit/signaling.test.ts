@@ -51,6 +51,7 @@ const validClientMessages: [string, ClientMessage][] = [
   ['peerSignal: reconnect after generation 0 failed', { type: 'peerSignal', callId: 'c-1', signal: { kind: 'reconnect', generation: 0 } }],
   ['resumePeerCall', { type: 'resumePeerCall', ref: 4, callId: 'c-1', resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA' }],
   ['leave for everyone', { type: 'leave', endpointId: 3, forEveryone: true }],
+  ['ping (liveness)', { type: 'ping' }],
 ];
 
 const participant = { endpointId: 2, identity: 'user-b', displayName: 'Bob' };
@@ -70,6 +71,11 @@ const validServerMessages: [string, ServerMessage][] = [
       iceServers: [{ urls: ['turn:t.example:3478'], username: 'u', credential: 'c' }],
     },
   ],
+  [
+    'welcome asking for liveness pings',
+    { type: 'welcome', protocolVersion: PROTOCOL_VERSION, identity: 'user-a', iceServers: [], serverRun: 'run-1', pingIntervalMs: 5000, pingTimeoutMs: 10000 },
+  ],
+  ['pong', { type: 'pong' }],
   ['joined with the default limits', { type: 'joined', ref: 7, callId: 'call-1', endpointId: 1, limits: { ...DEFAULT_LIMITS }, resumeToken: 'AAAAAAAAAAAAAAAAAAAAAA', resumeWindowMs: 30000 }],
   ['answer', { type: 'answer', endpointId: 1, sdp: 'v=0\r\n' }],
   ['candidate with an empty candidate (end of candidates)', { type: 'candidate', endpointId: 1, candidate: '', mid: '0' }],

@@ -175,6 +175,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    * `error` with code NotFound.
    */
   z.object({ type: z.literal('resumePeerCall'), ref: uint, callId, resumeToken: text(1, 128) }),
+  /**
+   * Liveness, sent only to a server whose `welcome` gave `pingIntervalMs`: answered by `pong`. A server that
+   * answers nothing (it froze, or its machine vanished without resetting the connection) is found out by the
+   * client, which a WebSocket cannot do by itself in a browser.
+   */
+  z.object({ type: z.literal('ping') }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -198,7 +204,16 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
      * still uncommitted undelivered if it has to join its call again (the node was lost).
      */
     linkCommits: z.optional(z.literal(true)),
+    /**
+     * The client pings (`ping`) every this many ms, and takes the connection for dead (closes it and
+     * reconnects) when nothing has come from the server within `pingTimeoutMs` of a ping. A server that
+     * sends neither is not pinged.
+     */
+    pingIntervalMs: z.optional(z.int().check(z.minimum(100))),
+    pingTimeoutMs: z.optional(z.int().check(z.minimum(100))),
   }),
+  /** The answer to `ping`. Any message proves the server alive; this one carries nothing else. */
+  z.object({ type: z.literal('pong') }),
   /** The join was accepted: the endpoint exists, its peer connection may now be offered. */
   z.object({
     type: z.literal('joined'),

@@ -42,6 +42,13 @@ import { ConnectionToken } from './ConnectionToken.js';
 const MAX_ENDPOINTS_PER_CONNECTION = 16;
 /** Signaling bytes waiting for a client that does not read before the server gives up on it. */
 const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
+/**
+ * What the welcome asks of the client's liveness check (protocol `ping`): a ping every 5 s, and a server
+ * silent for 10 s after one is taken for dead. A frozen node's agents so reconnect (to another node, given
+ * a list) 10 to 15 s after it froze, well within the 30 s resume window their calls keep.
+ */
+const CLIENT_PING_INTERVAL_MS = 5000;
+const CLIENT_PING_TIMEOUT_MS = 10_000;
 
 export interface AgentConnectionDeps {
   calls: CallManager;
@@ -225,6 +232,8 @@ export class AgentConnection implements SignalingSink {
         return this.#deps.peerCalls.relay(this, message.callId, message.signal);
       case 'resumePeerCall':
         return this.#deps.peerCalls.resume(this, message.ref, message.callId, message.resumeToken);
+      case 'ping':
+        return this.send({ type: 'pong' });
     }
   }
 
@@ -246,7 +255,7 @@ export class AgentConnection implements SignalingSink {
     this.#deps.logger.info({ identity: this.identity }, 'agent connected');
     // The connection speaks the client's version: the welcome says so (a newer client then knows what it may send).
     const linkCommits = this.#deps.linkCommits === true && speaksLinkCommits(version) ? { linkCommits: true as const } : {};
-    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun(), ...linkCommits });
+    this.send({ type: 'welcome', protocolVersion: version, identity: this.identity, iceServers: this.#deps.iceServers, serverRun: this.#deps.serverRun(), pingIntervalMs: CLIENT_PING_INTERVAL_MS, pingTimeoutMs: CLIENT_PING_TIMEOUT_MS, ...linkCommits });
     this.#deps.onAuthenticated?.(this);
   }
 

@@ -20,9 +20,11 @@ import {
 import { CallError, callErrorFromWire } from '../../errors.js';
 import { TypedEmitter, type ListenerErrorReporter } from '../../events.js';
 import type { Platform } from '../platform/Platform.js';
+import { LivenessCheck } from './LivenessCheck.js';
 import { SOCKET_OPEN, type SignalingSocket } from './SignalingSocket.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
+type WelcomeMessage = Extract<ServerMessage, { type: 'welcome' }>;
 export type ResumedMessage = Extract<ServerMessage, { type: 'resumed' }>;
 export type RingingMessage = Extract<ServerMessage, { type: 'ringing' }>;
 export type PeerCallResumedMessage = Extract<ServerMessage, { type: 'peerCallResumed' }>;
@@ -87,6 +89,12 @@ function isFinal(error: CallError): boolean {
 
 /** How long the server has to answer `hello` or `join`. */
 const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * How long a reconnection attempt waits for its `welcome` before it gives way to the next (the next URL of
+ * the list, if there are several). Shorter than a first connection's: the calls' resume windows are running,
+ * and a frozen node accepts TCP connections (its kernel does) without ever answering.
+ */
+const RECONNECT_ATTEMPT_TIMEOUT_MS = 5000;
 
 export interface SignalingClientEvents {
   /** A 1:1 call rings this agent. */
@@ -126,6 +134,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #serverRun: string | undefined;
   #protocolVersion: number;
   #linkCommits: boolean;
+  /** Pings the server when its welcome asked for it (LivenessCheck); one per connection. */
+  #liveness: LivenessCheck | undefined;
 
   /** The channel permissions of the token it last authenticated with, or refreshed to. */
   get channels(): ChannelPermissions {
@@ -155,7 +165,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   private constructor(
     socket: SignalingSocket,
-    welcome: Extract<ServerMessage, { type: 'welcome' }>,
+    welcome: WelcomeMessage,
     target: { platform: Platform; serverUrls: readonly string[]; current: number; displayName: string | undefined; token: string },
     reportListenerError: ListenerErrorReporter,
   ) {
@@ -171,7 +181,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.#serverRun = welcome.serverRun;
     this.#protocolVersion = welcome.protocolVersion;
     this.#linkCommits = welcome.linkCommits === true;
-    this.#adopt(socket);
+    this.#adopt(socket, welcome);
   }
 
   /** From now on a lost connection is re-established with `options`; without it a loss ends everything. */
@@ -179,15 +189,37 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.#reconnect = options;
   }
 
-  #adopt(socket: SignalingSocket): void {
+  #adopt(socket: SignalingSocket, welcome: WelcomeMessage): void {
     this.#socket = socket;
-    socket.onmessage = (event) => this.#onMessage(event.data);
+    socket.onmessage = (event) => {
+      this.#liveness?.heard();
+      this.#onMessage(event.data);
+    };
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#onSocketClose(closeError(event.code, event.reason));
     };
     socket.onerror = () => {
       // 'close' follows and reports.
     };
+    this.#liveness?.stop();
+    const { pingIntervalMs, pingTimeoutMs } = welcome;
+    this.#liveness =
+      pingIntervalMs !== undefined && pingTimeoutMs !== undefined
+        ? new LivenessCheck({ intervalMs: pingIntervalMs, timeoutMs: pingTimeoutMs, ping: () => this.send({ type: 'ping' }), dead: (silentMs) => this.#silent(socket, silentMs) })
+        : undefined;
+  }
+
+  /**
+   * The server answered nothing for `silentMs` after a ping: the connection is as good as lost, although
+   * the socket is still open. It is dropped without waiting for a close handshake the server would not
+   * answer either, and lost as if it had closed (a reconnection, or the end).
+   */
+  #silent(socket: SignalingSocket, silentMs: number): void {
+    if (this.#socket !== socket || this.#closed) return;
+    socket.onmessage = socket.onclose = null;
+    socket.onerror = () => undefined; // whatever the close brings (see authenticate)
+    socket.close(1000, 'the server stopped answering');
+    this.#onSocketClose(new CallError(CallErrorCode.ConnectionLost, `the server stopped answering (nothing for ${silentMs} ms after a ping)`));
   }
 
   /**
@@ -342,6 +374,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
    */
   #onSocketClose(error: CallError): void {
     if (this.#closed) return;
+    this.#liveness?.stop();
     if (!this.#reconnect || isFinal(error)) return this.#end(error);
     const wasReconnecting = this.#reconnecting;
     this.#reconnecting = true;
@@ -372,14 +405,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       // The node it was on first (a blip: its endpoints can be resumed there), then the others in turn (a
       // node lost: its calls are joined again on another, as after a restart).
       const index = (this.#current + this.#attempt++) % this.#serverUrls.length;
-      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrls[index]!, token, this.#displayName);
+      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrls[index]!, token, this.#displayName, RECONNECT_ATTEMPT_TIMEOUT_MS);
       this.#current = index;
       if (this.#closed) return socket.close(1000, 'agent disposed');
       if (welcome.identity !== this.identity) {
         socket.close(1000, 'another identity');
         return this.#end(new CallError(CallErrorCode.InvalidToken, 'the credential now names another identity'));
       }
-      this.#adopt(socket);
+      this.#adopt(socket, welcome);
       this.#channels = readTokenPermissions(token);
       this.#serverRun = welcome.serverRun;
       this.#protocolVersion = welcome.protocolVersion;
@@ -410,6 +443,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     this.#closedWhileConnected = !this.#reconnecting;
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
+    this.#liveness?.stop();
     this.#rejectPending(error);
     for (const handler of [...this.#peerCalls.values()]) handler.onConnectionLost(error);
     this.#peerCalls.clear();
@@ -425,7 +459,8 @@ function authenticate(
   serverUrl: string,
   token: string,
   displayName: string | undefined,
-): Promise<{ socket: SignalingSocket; welcome: Extract<ServerMessage, { type: 'welcome' }> }> {
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<{ socket: SignalingSocket; welcome: WelcomeMessage }> {
   let socket: SignalingSocket;
     try {
       socket = platform.openSignalingSocket(signalingUrl(serverUrl));
@@ -435,13 +470,16 @@ function authenticate(
     return new Promise((resolve, reject) => {
       const fail = (error: CallError): void => {
         clearTimeout(timer);
-        socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+        socket.onopen = socket.onmessage = socket.onclose = null;
+        // Closing a socket still connecting (no answer in time) reports an error: `ws` would throw it in
+        // Node without a listener, ending the application's process.
+        socket.onerror = () => undefined;
         socket.close();
         reject(error);
       };
       const timer = setTimeout(
-        () => fail(new CallError(CallErrorCode.ConnectionLost, `no answer from ${serverUrl} within ${REQUEST_TIMEOUT_MS} ms`)),
-        REQUEST_TIMEOUT_MS,
+        () => fail(new CallError(CallErrorCode.ConnectionLost, `no answer from ${serverUrl} within ${timeoutMs} ms`)),
+        timeoutMs,
       );
       socket.onopen = () => {
         const hello: ClientMessage = { type: 'hello', protocolVersion: PROTOCOL_VERSION, token };
