@@ -76,9 +76,11 @@ describe('1:1 calls that survive the network', () => {
   /**
    * 400 Durable messages each way across `disturb`, half of them sent while it lasts: every message arrives
    * once and in order with its sequence number, the call stays Connected on both sides, and the server kept
-   * it. `signalingCut`: both parties were away on the server and came back.
+   * it. `signaling`: `cut`, both parties were away on the server and came back; `held`, a party may or may
+   * not have been away, as its SDK found the held connection silent before the disturbance ended or not
+   * (LivenessCheck: 10 to 15 s after its next ping), and when the server noticed is up to the network.
    */
-  async function acrossDisturbance(t: TestContext, disturb: (net: ImpairedNetwork) => Promise<void>, signalingCut: boolean) {
+  async function acrossDisturbance(t: TestContext, disturb: (net: ImpairedNetwork) => Promise<void>, signaling: 'cut' | 'held') {
     const net = await ImpairedNetwork.start(h.server.url, { delayMs: 5 });
     t.after(() => net.close());
     const { caller, callee, out, back } = await twoWays(h, net);
@@ -95,7 +97,7 @@ describe('1:1 calls that survive the network', () => {
     const during = [sendAll(out, 200, 400), sendAll(back, 200, 400)];
     await disturbed;
     const upAt = performance.now();
-    const back2 = signalingCut ? await log.logged('peer call party back', 2, { callId }, RESUME_TIMEOUT_MS) : [];
+    const back2 = signaling === 'cut' ? await log.logged('peer call party back', 2, { callId }, RESUME_TIMEOUT_MS) : [];
     const resolvedByCaller = [...(await before[0]!), ...(await during[0]!)];
     const resolvedByCallee = [...(await before[1]!), ...(await during[1]!)];
     await readMessages(atCallee!, resolvedByCaller.length, fromCaller);
@@ -112,7 +114,7 @@ describe('1:1 calls that survive the network', () => {
     assert.deepEqual([caller.call.state, callee.call.state], ['Connected', 'Connected']);
     assert.deepEqual(caller.call.remoteParticipants.map((p) => userIdOf(p.identifier)), [callee.identity]);
     assert.equal(log.matching('peer call ended', { callId }).length, 0, 'the server ended the call');
-    assert.equal(log.matching('peer call party away', { callId }).length, signalingCut ? 2 : 0);
+    if (signaling === 'cut') assert.equal(log.matching('peer call party away', { callId }).length, 2);
     const times = (seen: Observed): string =>
       JSON.stringify(seen.reconnects.map(({ value, at }) => [value === DiagnosticQuality.Good ? 'Good' : 'Bad', Math.round(at - startedAt)]));
     t.diagnostic(
@@ -142,7 +144,7 @@ describe('1:1 calls that survive the network', () => {
   });
 
   it('a 3 s outage that also cuts both signaling connections: SCTP rides it out, both agents reconnect and are taken back, and Durable both ways arrives once and in order', async (t) => {
-    const { byCaller, byCallee, net } = await acrossDisturbance(t, (net) => net.outage(3000, { cutSignaling: true }), true);
+    const { byCaller, byCallee, net } = await acrossDisturbance(t, (net) => net.outage(3000, { cutSignaling: true }), 'cut');
     for (const seen of [byCaller, byCallee]) {
       assert.deepEqual(seen.states, ['Disconnected', 'Connected']);
       assert.deepEqual(seen.reconnects, [], 'the transport never failed: there was nothing to resume');
@@ -150,14 +152,16 @@ describe('1:1 calls that survive the network', () => {
     assert.deepEqual(net.relays, { count: 2, flows: 2 }, 'the first transport carried it all');
   });
 
-  it('a 20 s outage, longer than SCTP survives (both transports fail at about 13 s): one new transport is set up, networkReconnect goes Bad then Good on both sides, and nothing is lost', async (t) => {
-    const { byCaller, byCallee, net } = await acrossDisturbance(t, (net) => net.outage(20_000), false);
+  it('a 20 s outage, longer than SCTP survives (both transports fail at about 13 s) and than the SDK waits on a silent signaling connection (10 s after a ping): one new transport is set up, networkReconnect goes Bad then Good on both sides, and nothing is lost', async (t) => {
+    // The signaling connections are held, not cut; each SDK finds its own silent 10 to 15 s after its next
+    // ping, so (timers permitting) before the outage ends, and reconnects: away on the server, then back.
+    const { byCaller, byCallee, net } = await acrossDisturbance(t, (net) => net.outage(20_000), 'held');
     for (const seen of [byCaller, byCallee]) assert.deepEqual(seen.reconnects.map((r) => r.value), BAD_THEN_GOOD);
     assert.deepEqual(net.relays, { count: 4, flows: 4 }, 'one transport of generation 1, whichever side asked first');
   });
 
   it('a 20 s outage that also cuts both signaling connections: both parties are away and suspended, come back, get a new transport, and nothing is lost', async (t) => {
-    const { byCaller, byCallee } = await acrossDisturbance(t, (net) => net.outage(20_000, { cutSignaling: true }), true);
+    const { byCaller, byCallee } = await acrossDisturbance(t, (net) => net.outage(20_000, { cutSignaling: true }), 'cut');
     for (const seen of [byCaller, byCallee]) {
       assert.deepEqual(seen.reconnects.map((r) => r.value), BAD_THEN_GOOD);
       assert.deepEqual(seen.states, ['Disconnected', 'Connected']);
@@ -165,7 +169,7 @@ describe('1:1 calls that survive the network', () => {
   });
 
   it('cutting only the signaling connections: both agents reconnect and are taken back, the call stays Connected and data flows throughout', async (t) => {
-    const { byCaller, byCallee } = await acrossDisturbance(t, async (net) => net.cutSignaling(), true);
+    const { byCaller, byCallee } = await acrossDisturbance(t, async (net) => net.cutSignaling(), 'cut');
     for (const seen of [byCaller, byCallee]) {
       assert.deepEqual(seen.states, ['Disconnected', 'Connected']);
       assert.deepEqual(seen.reconnects, [], 'the transport never failed');
