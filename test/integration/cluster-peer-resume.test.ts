@@ -1,9 +1,13 @@
 /**
- * A 1:1 call across nodes outlives the callee's node (docs/cluster.md, "A node lost"): three nodes as
- * separate processes on one redis-server. The caller is on A, which holds the call; the callee is on B and
- * knows C too. B is killed with SIGKILL: the callee's agent comes back through C, a node that has never seen
- * the call, and takes its place back there (C asks every node; A holds it). The call stays Connected, its
- * data (peer to peer) keeps flowing, and what the callee does next reaches A through C.
+ * A 1:1 call across nodes outlives the loss of either party's node (docs/cluster.md, "A node lost"): three
+ * nodes as separate processes on one redis-server, real SDK agents.
+ * - The callee's node (SIGKILL): the callee's agent comes back through a node that has never seen the call,
+ *   which asks every node; the holder (the caller's node) takes it back.
+ * - The holder, the caller's node (SIGKILL, or frozen with SIGSTOP): the callee's node has a replica of the
+ *   call and takes it over once the holder is declared lost; the caller comes back through another node and
+ *   takes its seat back there. A frozen holder that comes back forsakes the call: one holder, never two.
+ * Either way the call stays Connected, its data (peer to peer) keeps flowing, and a hang-up reaches the
+ * other party.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -14,8 +18,8 @@ import { CallErrorCode, encodeSignaling } from '@backchannel/protocol';
 
 import { connected, readMessages, utf8 } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
-import { until, waitForEvent, within } from '../helpers/events.js';
-import { ThreeNodes } from '../helpers/nodeProcesses.js';
+import { eventually, until, waitForEvent, within } from '../helpers/events.js';
+import { ThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
 import { RawEndpoint } from '../helpers/rawClient.js';
 
 describe('a 1:1 party whose node is lost', () => {
@@ -72,6 +76,127 @@ describe('a 1:1 party whose node is lost', () => {
       assert.equal(answer.type === 'error' && answer.code, CallErrorCode.NotFound);
     } finally {
       client.ws.close();
+    }
+  });
+});
+
+type Agent = Awaited<ReturnType<NodeProcesses['agent']>>;
+type Receiver = Parameters<typeof readMessages>[0];
+
+/** A 1:1 call from `callerAgent` to `callee`, answered by `calleeAgent`, both Connected. */
+async function connectedCall(callerAgent: Agent, calleeAgent: Agent, callee: { identity: string }): Promise<{ call: Call; calleeCall: Call }> {
+  const ringing = waitForEvent(calleeAgent, 'incomingCall').then(([e]) => e.incomingCall);
+  const call = callerAgent.startCall([{ communicationUserId: callee.identity }]);
+  const calleeCall: Call = await (await ringing).accept();
+  await Promise.all([connected(call), connected(calleeCall)]);
+  return { call, calleeCall };
+}
+
+/** A Durable path from `from` to `to` (identity `toIdentity`) on `channelId`, checked with a first message; `send` returns what `to` read. */
+async function dataPath(from: Call, to: Call, toIdentity: string, channelId: number): Promise<{ send(text: string): Promise<string> }> {
+  const created = waitForEvent(to.feature(Features.DataChannel), 'dataChannelReceiverCreated', (r) => r.channelId === channelId);
+  const sender = from.feature(Features.DataChannel).createDataChannelSender({ channelId, participants: [{ communicationUserId: toIdentity }] });
+  await sender.sendMessage(utf8.encode('before'));
+  const [receiver] = (await created) as [Receiver];
+  assert.equal(utf8.decode((await readMessages(receiver, 1))[0]!.data), 'before');
+  return {
+    async send(text) {
+      await sender.sendMessage(utf8.encode(text));
+      return utf8.decode((await readMessages(receiver, 1))[0]!.data);
+    },
+  };
+}
+
+/** Until `node` has logged `event` about `identity` (the server's own account of the call). */
+function logged(node: NodeProcess, event: string, identity: string, what: string): Promise<void> {
+  return eventually(async () => node.log.some((line) => line.includes(event) && line.includes(identity)), what, 60_000);
+}
+
+async function peerReplicas(cluster: NodeProcesses, node: NodeProcess): Promise<number> {
+  return ((await cluster.stats(node)).cluster as unknown as { peerReplicas: number }).peerReplicas;
+}
+
+describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
+  /** The caller on A (the holder) knowing B too, the callee on C: a call, data both ways, and what each saw. */
+  async function callHeldByA(nodes: ThreeNodes) {
+    const [caller, callee] = await Promise.all([newUser(nodes.a), newUser(nodes.a)]);
+    const known = await nodes.cluster.remoteAgents(nodes.a);
+    const calleeAgent = await nodes.cluster.agent(nodes.c, callee, 'Callee');
+    await nodes.cluster.waitForAgents(nodes.a, known + 1);
+    const callerAgent = await nodes.cluster.agent(nodes.a, caller, 'Caller', { serverUrl: [nodes.a.url, nodes.b.url] });
+    const { call, calleeCall } = await connectedCall(callerAgent, calleeAgent, callee);
+    const toCallee = await dataPath(call, calleeCall, callee.identity, 5);
+    const toCaller = await dataPath(calleeCall, call, caller.identity, 6);
+    // C, the callee's node, keeps a replica of the call A holds.
+    await eventually(async () => (await peerReplicas(nodes.cluster, nodes.c)) === 1, 'C to have a replica');
+    const states: string[] = [];
+    call.on('stateChanged', () => states.push(`caller ${call.state}`));
+    calleeCall.on('stateChanged', () => states.push(`callee ${calleeCall.state}`));
+    return { caller, callee, call, calleeCall, toCallee, toCaller, states };
+  }
+
+  /** After the takeover: data both ways, both Connected throughout, and the caller's hang-up (through B) reaching the callee. */
+  async function goesOn({ call, calleeCall, toCallee, toCaller, states }: Awaited<ReturnType<typeof callHeldByA>>): Promise<void> {
+    assert.equal(await toCallee.send('after'), 'after', 'the data still flows to the callee');
+    assert.equal(await toCaller.send('after'), 'after', 'and to the caller');
+    assert.deepEqual([call.state, calleeCall.state], ['Connected', 'Connected']);
+    assert.deepEqual(states, [], 'neither party left the call');
+    await call.hangUp();
+    await until(calleeCall, 'stateChanged', () => calleeCall.state === 'Disconnected');
+    assert.equal(calleeCall.callEndReason?.name, 'HungUp', 'ended by the caller, not lost');
+  }
+
+  it('SIGKILL: the callee’s node takes the call over, the caller takes its seat back through B', async () => {
+    const nodes = new ThreeNodes();
+    await nodes.start();
+    try {
+      const held = await callHeldByA(nodes);
+      await nodes.cluster.kill(nodes.a);
+      await logged(nodes.c, 'peer call taken over from a lost node', held.caller.identity, 'C to take the call over');
+      await logged(nodes.c, 'peer call party back', held.caller.identity, 'C to take the caller back through B');
+      await goesOn(held);
+      assert.equal(await peerReplicas(nodes.cluster, nodes.c), 0, 'the replica became the call, and nothing is left of it');
+    } finally {
+      await nodes.stop();
+    }
+  });
+
+  it('SIGSTOP: the callee’s node takes the call over once A is declared lost; A, continued, forsakes it', async () => {
+    const nodes = new ThreeNodes();
+    await nodes.start();
+    try {
+      const held = await callHeldByA(nodes);
+      nodes.a.child.kill('SIGSTOP');
+      try {
+        await logged(nodes.c, 'peer call taken over from a lost node', held.caller.identity, 'C to take the call over');
+      } finally {
+        // At once: the caller's SDK has likely not given up on A yet (it waits 10 s after a ping), so A
+        // comes back with the caller still on it, finds itself declared lost, and drops its connections; the
+        // caller reconnects to A first. A must not take it back into its own, stale copy of the call.
+        nodes.a.child.kill('SIGCONT');
+      }
+      await logged(nodes.a, 'peer call forsaken', '', 'A, declared lost, to forsake the call');
+      await logged(nodes.c, 'peer call party back', held.caller.identity, 'C to take the caller back');
+      await goesOn(held);
+    } finally {
+      await nodes.stop();
+    }
+  });
+
+  it('keeps no replica of a call that ended, whoever ended it', async () => {
+    const nodes = new ThreeNodes();
+    await nodes.start();
+    try {
+      const first = await callHeldByA(nodes);
+      await first.calleeCall.hangUp(); // through C, the replica's node
+      await until(first.call, 'stateChanged', () => first.call.state === 'Disconnected');
+      await eventually(async () => (await peerReplicas(nodes.cluster, nodes.c)) === 0, 'the replica to go with the call (ended by the callee)');
+      const second = await callHeldByA(nodes);
+      await second.call.hangUp(); // through A, the holder
+      await until(second.calleeCall, 'stateChanged', () => second.calleeCall.state === 'Disconnected');
+      await eventually(async () => (await peerReplicas(nodes.cluster, nodes.c)) === 0, 'the replica to go with the call (ended by the caller)');
+    } finally {
+      await nodes.stop();
     }
   });
 });

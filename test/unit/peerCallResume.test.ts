@@ -183,3 +183,82 @@ describe('1:1 calls across a lost connection (PeerCallManager)', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 });
+
+describe('1:1 calls taken over from a lost node (PeerCallManager.adopt, forsake, watch)', () => {
+  /** A manager on the node that takes the call over, with bob (the callee) connected to it. */
+  function adopter(resumeWindowMs = WINDOW_MS) {
+    const clock = new ManualClock();
+    const calls = new PeerCallManager({ limits: DEFAULT_LIMITS, ringTimeoutMs: 30_000, resumeWindowMs, agentsOf: () => [], logger: silentLogger(), clock });
+    const bob = new Party('bob');
+    const seats = { caller: { identity: 'alice', displayName: 'Alice', resumeToken: 'alice-token' }, callee: { identity: 'bob', displayName: 'Bob', resumeToken: 'bob-token', party: bob } };
+    return { clock, calls, bob, seats };
+  }
+
+  it('keeps the seat of the party that is here; the other is away for the window and takes it back with its token', () => {
+    const { calls, bob, seats, clock } = adopter();
+    calls.adopt('call-1', seats.caller, seats.callee);
+    assert.ok(calls.holds('call-1'));
+    assert.deepEqual(bob.take(), [], 'the party here is told nothing: the call goes on');
+    const alice = new Party('alice');
+    calls.resume(alice, 3, 'call-1', 'not-the-token');
+    assert.deepEqual(alice.take(), [{ type: 'error', ref: 3, code: 'NotFound', message: 'no call to resume' }]);
+    clock.advance(WINDOW_MS - 1);
+    calls.resume(alice, 4, 'call-1', 'alice-token');
+    assert.deepEqual(alice.take(), [{ type: 'peerCallResumed', ref: 4, callId: 'call-1' }]);
+    calls.relay(bob, 'call-1', offer);
+    assert.deepEqual(alice.take(), [{ type: 'peerSignal', callId: 'call-1', signal: offer }], 'signals flow between the two again');
+    calls.hangUp(alice, 'call-1');
+    assert.deepEqual(bob.take(), [{ type: 'peerCallEnded', callId: 'call-1', code: 'HungUp', message: 'the other party hung up' }]);
+  });
+
+  it('ends the call for the party here if the other does not come back within the window', () => {
+    const { calls, bob, seats, clock } = adopter();
+    calls.adopt('call-1', seats.caller, seats.callee);
+    clock.advance(WINDOW_MS);
+    assert.equal(calls.size, 0);
+    assert.deepEqual(bob.take(), [{ type: 'peerCallEnded', callId: 'call-1', code: 'ConnectionLost', message: `the other party did not come back within ${WINDOW_MS} ms` }]);
+  });
+
+  it('adopts nothing without a resume window, nor a call it already holds', () => {
+    const none = adopter(0);
+    none.calls.adopt('call-1', none.seats.caller, none.seats.callee);
+    assert.equal(none.calls.size, 0);
+    const { calls, seats } = adopter();
+    calls.adopt('call-1', seats.caller, seats.callee);
+    calls.adopt('call-1', { ...seats.caller, resumeToken: 'other' }, seats.callee);
+    const alice = new Party('alice');
+    calls.resume(alice, 1, 'call-1', 'alice-token');
+    assert.equal(alice.take()[0]?.type, 'peerCallResumed', 'the first adoption stands');
+  });
+
+  it('forsakes the calls it is told to, without a word to anyone', () => {
+    const { calls, alice, bob, callId } = connectedCall();
+    calls.forsake((parties) => parties.includes(bob));
+    assert.equal(calls.size, 0);
+    assert.deepEqual([alice.take(), bob.take()], [[], []]);
+    calls.resume(bob, 1, callId, 'any');
+    assert.equal(bob.take()[0]?.type, 'error', 'gone: NotFound');
+  });
+
+  it('tells its watcher of each seating (accept, resume) and of the end', () => {
+    const clock = new ManualClock();
+    const alice = new Party('alice');
+    const bob = new Party('bob');
+    const calls = new PeerCallManager({ limits: DEFAULT_LIMITS, ringTimeoutMs: 30_000, resumeWindowMs: WINDOW_MS, agentsOf: (id) => (id === 'bob' ? [bob] : []), logger: silentLogger(), clock });
+    const heard: string[] = [];
+    calls.watch({
+      seated: (callId, caller, callee) => heard.push(`seated ${caller.party.identity}:${caller.resumeToken.length} ${callee.party.identity}:${callee.resumeToken.length}`),
+      ended: (callId) => heard.push(`ended ${callId === callIdOf() ? 'it' : callId}`),
+    });
+    calls.start(alice, 1, 'bob');
+    const callIdOf = (): string => (bob.sent[0] as Extract<ServerMessage, { type: 'incomingCall' }>).callId;
+    const callId = callIdOf();
+    calls.accept(bob, callId);
+    const token = (bob.sent[1] as Accepted).resumeToken;
+    calls.disconnected(bob, true);
+    const bobAgain = new Party('bob');
+    calls.resume(bobAgain, 2, callId, token);
+    calls.hangUp(alice, callId);
+    assert.deepEqual(heard, ['seated alice:22 bob:22', 'seated alice:22 bob:22', 'ended it']);
+  });
+});

@@ -17,8 +17,9 @@ import type { ServerMessage } from './signaling.js';
 /**
  * Version of the node-to-node records; a node refuses a link hello of another. 2: links are TLS, and the
  * proofs of membership are bound to the session (`welcome` answers `hello`). 3: every node acknowledges
- * on each open link at least once a second (a keepalive: a link silent for longer is taken down), and an
- * acknowledgement names the link session it counts.
+ * on each open link at least once a second (a keepalive: a link silent for longer is taken down), an
+ * acknowledgement names the link session it counts, and 1:1 calls are replicated to a party's node
+ * (`peerReplica`, `peerReplicaDrop`, `resumeWait`).
  */
 export const CLUSTER_LINK_VERSION = 3;
 
@@ -66,6 +67,16 @@ export type ClusterPeerOp =
    */
   | { readonly op: 'resume'; readonly ref: number; readonly resumeToken: string; readonly probe?: boolean };
 
+/** A seat of a 1:1 call, as a replica of the call carries it (`peerReplica`). */
+export interface ClusterPeerSeat {
+  readonly identity: string;
+  readonly displayName: string;
+  /** The secret that takes this seat back (`resumePeerCall`). */
+  readonly resumeToken: string;
+  /** The agent of the receiving node in this seat, if one is. */
+  readonly conn?: number;
+}
+
 /** Control records (JSON). */
 export type ClusterControl =
   /**
@@ -103,7 +114,21 @@ export type ClusterControl =
   /** Agent `conn` of the sender acts on 1:1 call `callId`, held by the receiving node. */
   | ({ readonly t: 'peerOp'; readonly conn: number; readonly callId: string } & ClusterPeerOp)
   /** The sender does not hold the call a probing resume (request `ref` of agent `conn`) asked for. */
-  | { readonly t: 'resumeMiss'; readonly conn: number; readonly ref: number };
+  | { readonly t: 'resumeMiss'; readonly conn: number; readonly ref: number }
+  /**
+   * The sender holds accepted 1:1 call `callId`, and a party of it is an agent of the receiving node: both
+   * seats, so that the receiver can take the call over should the sender be declared lost (the call's data
+   * is peer to peer and needs no node). Sent again when a seat moves, to the node it moved to.
+   */
+  | { readonly t: 'peerReplica'; readonly callId: string; readonly caller: ClusterPeerSeat; readonly callee: ClusterPeerSeat }
+  /** The replica of 1:1 call `callId` is not wanted on the receiving node any more: the call ended, or its party moved. */
+  | { readonly t: 'peerReplicaDrop'; readonly callId: string }
+  /**
+   * The sender has a replica of the call a probing resume (request `ref` of agent `conn`) asked for: the
+   * asker waits for its answer, which comes once the holder has answered the agent, or has been declared
+   * lost and the sender took the call over (then it is the sender's `toAgent` answer, else `resumeMiss`).
+   */
+  | { readonly t: 'resumeWait'; readonly conn: number; readonly ref: number };
 
 /** A decoded record; `frame` and `targets` are views on the received bytes, not copies. */
 export type ClusterRecord =

@@ -277,6 +277,8 @@ export interface ClusterSnapshot {
   remoteAgents: number;
   /** 1:1 calls held by other nodes that agents here are rung for or in. */
   peerCallsHeldElsewhere: number;
+  /** Replicas kept here of 1:1 calls other nodes hold, taken over should their holder be lost. */
+  peerReplicas: number;
   nodesLost: number;
   /** Times this node was declared lost by the others (it froze, or was cut off) and rejoined under a new id. */
   rejoins: number;
@@ -292,6 +294,7 @@ function clusterSnapshot(cluster: ClusterNode, peers: ClusterPeerCalls): Cluster
     remoteEndpoints: cluster.spans.size,
     remoteAgents: peers.remoteAgentCount,
     peerCallsHeldElsewhere: peers.callsHeldElsewhere,
+    peerReplicas: peers.replicas,
     nodesLost: cluster.nodesLost,
     rejoins: cluster.rejoins,
     silentLinks: cluster.silentLinks,

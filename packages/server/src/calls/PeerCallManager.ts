@@ -7,6 +7,9 @@
  * resume window, signals for it are dropped (their sender will offer again), and a `resumePeerCall` of the
  * same identity with that party's resume token puts it back on the connection that sent it. Past the window
  * the call ends for the other party.
+ *
+ * On a cluster node, a watcher (ClusterPeerCalls) hears of every accepted call's seats and of its end, to
+ * keep a replica on a party's node; that node adopts the call (`adopt`) should this one be lost.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
@@ -67,6 +70,28 @@ export interface PeerCallManagerOptions {
   clock?: Clock;
 }
 
+/** A seat of an accepted call, as a watcher sees it. */
+export interface PeerSeatView {
+  readonly party: PeerParty;
+  readonly resumeToken: string;
+}
+
+/** Told of accepted calls (ClusterPeerCalls: replicas on another node). */
+export interface PeerCallWatcher {
+  /** `callId` was accepted, or a party took its seat back on another connection. */
+  seated(callId: string, caller: PeerSeatView, callee: PeerSeatView): void;
+  /** `callId` is over (whatever the reason, and whether it was accepted or not). */
+  ended(callId: string): void;
+}
+
+/** A seat of a call taken over from another node (`adopt`): `party` if its agent is here and connected. */
+export interface AdoptedSeat {
+  readonly identity: string;
+  readonly displayName: string;
+  readonly resumeToken: string;
+  readonly party?: PeerParty;
+}
+
 /** What an agent connection asks of 1:1 calls (PeerCallManager; on a cluster node, ClusterPeerCalls in front of it). */
 export type PeerCalls = Pick<PeerCallManager, 'start' | 'accept' | 'reject' | 'hangUp' | 'relay' | 'resume' | 'disconnected'>;
 
@@ -76,11 +101,44 @@ export class PeerCallManager {
   readonly #calls = new Map<string, PeerCall>();
   readonly #clock: Clock;
   readonly #resumeWindowMs: number;
+  #watcher: PeerCallWatcher | undefined;
 
   constructor(options: PeerCallManagerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#resumeWindowMs = options.resumeWindowMs ?? 0;
+  }
+
+  /** `watcher` hears of every accepted call from now on (one watcher). */
+  watch(watcher: PeerCallWatcher): void {
+    this.#watcher = watcher;
+  }
+
+  /**
+   * Takes over accepted call `callId` from a node that was declared lost, from its replica. A seat whose
+   * agent is here and connected keeps it; the other is away for the resume window, as if its connection had
+   * just been lost (its agent takes it back with `resume`, through any node). Nobody is told: for both
+   * parties the call goes on as it was.
+   */
+  adopt(callId: string, caller: AdoptedSeat, callee: AdoptedSeat): void {
+    if (this.#calls.has(callId) || this.#resumeWindowMs <= 0) return;
+    const adopted = (s: AdoptedSeat): Seat => ({ party: s.party ?? vacant(s), resumeToken: s.resumeToken, awayTimer: undefined, awaySince: 0 });
+    const call: PeerCall = { id: callId, caller: adopted(caller), calleeIdentity: callee.identity, ringing: new Set(), callee: adopted(callee), ringTimer: undefined, startedAt: this.#clock.now() };
+    this.#calls.set(callId, call);
+    this.#options.logger.warn({ callId, caller: caller.identity, callee: callee.identity }, 'peer call taken over from a lost node');
+    for (const [place, given] of [[call.caller, caller], [call.callee!, callee]] as const) if (!given.party) this.#away(call, place);
+    this.#seated(call);
+  }
+
+  /** Forgets, without a word to anyone, every call `test` picks (this node's view of them is void). */
+  forsake(test: (parties: readonly PeerParty[]) => boolean): void {
+    for (const call of [...this.#calls.values()]) {
+      if (!test([call.caller.party, ...(call.callee ? [call.callee.party] : []), ...call.ringing])) continue;
+      this.#calls.delete(call.id);
+      this.#clock.clearTimeout(call.ringTimer);
+      for (const place of [call.caller, call.callee]) this.#clock.clearTimeout(place?.awayTimer);
+      this.#options.logger.info({ callId: call.id }, 'peer call forsaken: this node was declared lost, and another holds it now');
+    }
   }
 
   /** Calls not ended (ringing, connected, or waiting for a party to come back). */
@@ -134,6 +192,7 @@ export class PeerCallManager {
     call.caller.party.send({ type: 'callAccepted', callId, callee, resumeToken: call.caller.resumeToken, resumeWindowMs });
     agent.send({ type: 'callAccepted', callId, callee, resumeToken: call.callee.resumeToken, resumeWindowMs });
     this.#options.logger.info({ callId, msToAnswer: this.#clock.now() - call.startedAt }, 'peer call accepted');
+    this.#seated(call);
   }
 
   /** `agent`, one of those ringing, declines: the call ends with Rejected. */
@@ -193,6 +252,7 @@ export class PeerCallManager {
     place.party = agent;
     agent.send({ type: 'peerCallResumed', ref, callId });
     this.#options.logger.info({ callId, identity: agent.identity, msAway: wasAway ? this.#clock.now() - place.awaySince : 0 }, 'peer call party back');
+    this.#seated(call);
   }
 
   /**
@@ -236,6 +296,11 @@ export class PeerCallManager {
     const parties = [call.caller.party, call.callee?.party, ...call.ringing];
     for (const party of parties) if (party && party !== initiator) this.#tell(party, call, code, message);
     this.#options.logger.info({ callId: call.id, code, durationMs: this.#clock.now() - call.startedAt }, 'peer call ended');
+    this.#watcher?.ended(call.id);
+  }
+
+  #seated(call: PeerCall): void {
+    if (call.callee) this.#watcher?.seated(call.id, call.caller, call.callee);
   }
 
   #tell(agent: PeerParty, call: PeerCall, code: string, message: string): void {
@@ -245,6 +310,11 @@ export class PeerCallManager {
   #notFound(agent: PeerParty, callId: string): void {
     agent.send({ type: 'peerCallEnded', callId, code: CallErrorCode.NotFound, message: `no call ${callId} for this agent` });
   }
+}
+
+/** The party of an adopted seat whose agent is not here: away until it takes the seat back. */
+function vacant(seat: AdoptedSeat): PeerParty {
+  return { identity: seat.identity, displayName: seat.displayName, send: () => undefined };
 }
 
 function seat(party: PeerParty): Seat {

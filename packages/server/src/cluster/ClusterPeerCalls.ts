@@ -9,17 +9,30 @@
  *   link to the node that holds the call, which acts on it as for a local agent;
  * - an agent that comes back through a node that has never seen its call (its own node was lost, or the
  *   load balancer sent it elsewhere) asks to resume on every node: the holder acts, the others say so,
- *   and if none holds it the agent is told NotFound, as on one node.
+ *   and if none holds it the agent is told NotFound, as on one node;
+ * - replicas: the holder keeps a replica of each accepted call on the node of a party that is elsewhere (the
+ *   callee's, else the caller's), moved when that party moves and dropped when the call ends. Should the
+ *   holder be declared lost, that node takes the call over (adopts it): its party keeps its seat, the other
+ *   takes its own back through any node. Only a node *declared lost* is taken over from, never one whose link
+ *   is merely down (which a holder that is alive would contradict), and resumes that arrive meanwhile at the
+ *   replica's node wait there (`resumeWait`) for the holder's answer or its loss. A holder declared lost that
+ *   comes back forsakes the calls it shared with other nodes' agents, which are held elsewhere now.
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
-import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type ClusterPeerSeat, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
 
-import type { PeerCallManager, PeerCalls, PeerParty } from '../calls/PeerCallManager.js';
+import type { PeerCallManager, PeerCalls, PeerParty, PeerSeatView } from '../calls/PeerCallManager.js';
 import type { ClusterNode } from './ClusterNode.js';
 import type { NodeLink } from './NodeLink.js';
 
 /** How long a resume asked of every node waits for the one holding the call before it is answered NotFound. */
 const RESUME_PROBE_MS = 3000;
+
+/**
+ * How long a resume waits on a node with a replica of the call for the holder to answer it or be declared
+ * lost (a crashed node is declared lost within 5 s, a frozen one within 7 s).
+ */
+const PARK_MS = 15_000;
 
 /** A resume asked of every node, waiting for their answers. */
 interface ResumeProbe {
@@ -29,6 +42,26 @@ interface ResumeProbe {
   readonly resumeToken: string;
   /** Nodes that have not answered yet. */
   readonly waiting: Set<string>;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** A replica of a 1:1 call another node holds, kept here for a party of it that is (or was) an agent here. */
+interface Replica {
+  readonly holder: string;
+  readonly caller: ClusterPeerSeat;
+  readonly callee: ClusterPeerSeat;
+}
+
+/**
+ * A resume of a call this node has a replica of, waiting for the holder's answer or its loss: from an agent
+ * here (also sent to the holder), or asked by node `asker.node` for its agent `asker.conn`.
+ */
+interface ParkedResume {
+  readonly agent?: PeerParty;
+  readonly asker?: { readonly node: string; readonly conn: number };
+  readonly ref: number;
+  readonly callId: string;
+  readonly resumeToken: string;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
@@ -63,6 +96,12 @@ export class ClusterPeerCalls implements PeerCalls {
   readonly #probes = new Map<string, ResumeProbe>();
   /** Probes answered NotFound when their wait ran out, by key: a holder's late answer is undone, not passed on. */
   readonly #expired = new Map<string, { callId: string; at: number }>();
+  /** Replicas of calls other nodes hold, by call id. */
+  readonly #replicas = new Map<string, Replica>();
+  /** Calls held here whose replica is on another node: that node, by call id. */
+  readonly #replicaAt = new Map<string, string>();
+  /** Resumes waiting on a replica here: by `conn:ref` for an agent here, `node:conn:ref` for another node's. */
+  readonly #parked = new Map<string, ParkedResume>();
 
   /** `localAgents`: this node's authenticated agent connections. */
   constructor(local: PeerCallManager, cluster: ClusterNode, localAgents: () => readonly PeerParty[]) {
@@ -72,6 +111,8 @@ export class ClusterPeerCalls implements PeerCalls {
     cluster.on('linkUp', (link) => link.control({ t: 'agents', reset: true, agents: this.#localAgents().map((a) => this.#describe(a)) }));
     cluster.on('peerRecord', (from, record) => this.#record(from, record));
     cluster.on('nodeLost', (node) => this.#nodeLost(node));
+    cluster.on('declaredLost', () => this.#declaredLost());
+    local.watch({ seated: (callId, caller, callee) => this.#replicate(callId, caller, callee), ended: (callId) => this.#unreplicate(callId) });
   }
 
   /** Agents of `identity` on other nodes (the caller's node rings them too). */
@@ -101,6 +142,11 @@ export class ClusterPeerCalls implements PeerCalls {
   /** 1:1 calls held by other nodes that agents here are rung for or in. */
   get callsHeldElsewhere(): number {
     return this.#heldElsewhere.size;
+  }
+
+  /** Replicas kept here of 1:1 calls other nodes hold (for a party here, should the holder be lost). */
+  get replicas(): number {
+    return this.#replicas.size;
   }
 
   accept(agent: PeerParty, callId: string): void {
@@ -133,8 +179,15 @@ export class ClusterPeerCalls implements PeerCalls {
   }
 
   resume(agent: PeerParty, ref: number, callId: string, resumeToken: string): void {
-    if (this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) return;
     const conn = this.#conns.get(agent);
+    const replica = this.#replicas.get(callId);
+    if (replica && conn !== undefined && !this.#local.holds(callId)) {
+      // The holder may be gone: asked all the same, and the resume waits here for its answer or its loss.
+      this.#park(`${conn}:${ref}`, { agent, ref, callId, resumeToken });
+      this.#cluster.links.get(replica.holder)?.control({ t: 'peerOp', conn, callId, op: 'resume', ref, resumeToken });
+      return;
+    }
+    if (this.#forward(agent, callId, { op: 'resume', ref, resumeToken })) return;
     // Every node this node has a link to, up or reconnecting (what is written to it waits for the link).
     const links = [...this.#cluster.links.values()];
     if (this.#local.holds(callId) || conn === undefined || links.length === 0) return this.#local.resume(agent, ref, callId, resumeToken);
@@ -247,7 +300,11 @@ export class ClusterPeerCalls implements PeerCalls {
         if ((message.type === 'peerCallResumed' || message.type === 'error') && message.ref !== undefined) {
           const key = `${record.conn}:${message.ref}`;
           const probe = this.#probes.get(key);
-          if (probe) {
+          const parked = this.#parked.get(key);
+          if (parked) {
+            clearTimeout(parked.timer);
+            this.#parked.delete(key);
+          } else if (probe) {
             clearTimeout(probe.timer);
             this.#probes.delete(key);
           } else if (this.#expired.has(key)) {
@@ -268,6 +325,11 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'peerOp': {
         const agent = this.#remote.get(from.id)?.get(record.conn);
+        if (record.op === 'resume' && record.probe === true && !this.#local.holds(record.callId) && this.#replicas.has(record.callId)) {
+          // A replica here: the holder may be lost, and then this node takes the call over and answers.
+          this.#park(`${from.id}:${record.conn}:${record.ref}`, { asker: { node: from.id, conn: record.conn }, ref: record.ref, callId: record.callId, resumeToken: record.resumeToken });
+          return from.control({ t: 'resumeWait', conn: record.conn, ref: record.ref });
+        }
         if (!agent) {
           // An agent this node has not heard of yet: a probe is still answered, so that the asker need not wait.
           if (record.op === 'resume' && record.probe === true) from.control({ t: 'resumeMiss', conn: record.conn, ref: record.ref });
@@ -290,13 +352,120 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'resumeMiss':
         return this.#probeAnswered(`${record.conn}:${record.ref}`, from.id);
+      case 'resumeWait': {
+        // That node may take the call over: its answer is worth waiting for, longer than the usual probe.
+        const key = `${record.conn}:${record.ref}`;
+        const probe = this.#probes.get(key);
+        if (!probe) return;
+        clearTimeout(probe.timer);
+        probe.timer = setTimeout(() => this.#probeAnswered(key, undefined), PARK_MS + RESUME_PROBE_MS);
+        probe.timer.unref();
+        return;
+      }
+      case 'peerReplica':
+        this.#replicas.set(record.callId, { holder: from.id, caller: record.caller, callee: record.callee });
+        return;
+      case 'peerReplicaDrop':
+        this.#replicas.delete(record.callId);
+        for (const [key, parked] of [...this.#parked]) if (parked.callId === record.callId) this.#unpark(key, false);
+        return;
       default:
         return;
     }
   }
 
-  /** A node is lost: its agents are gone (lost), and the calls it held end for the agents here. */
+  /** The holder side: the replica of `callId` goes to the node of a party that is elsewhere (the callee's first). */
+  #replicate(callId: string, caller: PeerSeatView, callee: PeerSeatView): void {
+    const nodeOf = (seat: PeerSeatView): string | undefined => (seat.party instanceof RemoteAgent ? seat.party.node : undefined);
+    const target = nodeOf(callee) ?? nodeOf(caller);
+    const previous = this.#replicaAt.get(callId);
+    if (previous !== undefined && previous !== target) this.#cluster.links.get(previous)?.control({ t: 'peerReplicaDrop', callId });
+    if (target === undefined) {
+      this.#replicaAt.delete(callId);
+      return;
+    }
+    this.#replicaAt.set(callId, target);
+    const described = (seat: PeerSeatView): ClusterPeerSeat => ({
+      identity: seat.party.identity,
+      displayName: seat.party.displayName,
+      resumeToken: seat.resumeToken,
+      ...(seat.party instanceof RemoteAgent && seat.party.node === target ? { conn: seat.party.conn } : {}),
+    });
+    this.#cluster.links.get(target)?.control({ t: 'peerReplica', callId, caller: described(caller), callee: described(callee) });
+  }
+
+  #unreplicate(callId: string): void {
+    const at = this.#replicaAt.get(callId);
+    if (at === undefined) return;
+    this.#replicaAt.delete(callId);
+    this.#cluster.links.get(at)?.control({ t: 'peerReplicaDrop', callId });
+  }
+
+  #park(key: string, resume: Omit<ParkedResume, 'timer'>): void {
+    clearTimeout(this.#parked.get(key)?.timer); // the same request again: the newer one counts
+    const timer = setTimeout(() => this.#unpark(key, false), PARK_MS);
+    timer.unref();
+    this.#parked.set(key, { ...resume, timer });
+  }
+
+  /**
+   * A parked resume is settled: `here`, this node now holds the call and answers it; otherwise the holder
+   * answers (or did): another node's agent is told by this node that it holds nothing (resumeMiss), and one
+   * of this node's agents, if its wait ran out, gets NotFound here (a late answer of the holder is undone).
+   */
+  #unpark(key: string, here: boolean): void {
+    const parked = this.#parked.get(key);
+    if (!parked) return;
+    clearTimeout(parked.timer);
+    this.#parked.delete(key);
+    const agent = parked.agent ?? (parked.asker && this.#remote.get(parked.asker.node)?.get(parked.asker.conn));
+    if (here && agent) return this.#local.resume(agent, parked.ref, parked.callId, parked.resumeToken);
+    if (parked.asker) return this.#cluster.links.get(parked.asker.node)?.control({ t: 'resumeMiss', conn: parked.asker.conn, ref: parked.ref });
+    if (parked.agent && !this.#local.holds(parked.callId) && this.#replicas.has(parked.callId)) {
+      this.#rememberExpired(key, parked.callId);
+      this.#local.resume(parked.agent, parked.ref, parked.callId, parked.resumeToken);
+    }
+  }
+
+  /** The holder of the calls replicated here was declared lost: this node takes them over. */
+  #adoptFrom(holder: string): void {
+    for (const [callId, replica] of [...this.#replicas]) {
+      if (replica.holder !== holder) continue;
+      this.#replicas.delete(callId);
+      this.#heldElsewhere.delete(callId);
+      const seat = (s: ClusterPeerSeat) => {
+        const party = s.conn === undefined ? undefined : this.#byConn.get(s.conn);
+        return { identity: s.identity, displayName: s.displayName, resumeToken: s.resumeToken, ...(party ? { party } : {}) };
+      };
+      this.#local.adopt(callId, seat(replica.caller), seat(replica.callee));
+      for (const [key, parked] of [...this.#parked]) if (parked.callId === callId) this.#unpark(key, true);
+    }
+  }
+
+  /**
+   * This node was declared lost by the others and rejoins under a new id: they have dropped what it held of
+   * theirs, and taken over the 1:1 calls it shared with their agents. Those are forsaken here (two holders
+   * would each think the call theirs); calls between its own agents go on.
+   */
+  #declaredLost(): void {
+    this.#local.forsake((parties) => parties.some((party) => party instanceof RemoteAgent));
+    for (const parked of this.#parked.values()) clearTimeout(parked.timer);
+    this.#parked.clear();
+    for (const probe of this.#probes.values()) clearTimeout(probe.timer);
+    this.#probes.clear();
+    this.#replicas.clear();
+    this.#replicaAt.clear();
+    this.#heldElsewhere.clear();
+  }
+
+  /**
+   * A node is lost: its agents are gone (lost); the calls it held that have a replica here are taken over,
+   * and the others end for the agents here.
+   */
   #nodeLost(node: string): void {
+    for (const [callId, at] of [...this.#replicaAt]) if (at === node) this.#replicaAt.delete(callId);
+    for (const [key, parked] of [...this.#parked]) if (parked.asker?.node === node) this.#unpark(key, false);
+    this.#adoptFrom(node);
     const byConn = this.#remote.get(node);
     this.#remote.delete(node);
     for (const agent of byConn?.values() ?? []) this.#local.disconnected(agent, true);
