@@ -139,7 +139,7 @@ async function listen(config: ServerConfig, rtc: SharedRtc, identities: Identity
     logger,
     clock,
   });
-  const clusterPeers: ClusterPeerCalls | undefined = cluster ? new ClusterPeerCalls(peerCalls, cluster, (): PeerParty[] => signaling.authenticated()) : undefined;
+  const clusterPeers: ClusterPeerCalls | undefined = cluster ? new ClusterPeerCalls(peerCalls, cluster, (): PeerParty[] => signaling.authenticated(), clock) : undefined;
   let url = '';
   const tls = await readTls(config);
   let serverRun = randomUUID();

@@ -19,7 +19,7 @@
  *   comes back forsakes the calls it shared with other nodes' agents, which are held elsewhere now.
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
-import { CallErrorCode, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type ClusterPeerSeat, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
+import { CallErrorCode, systemClock, type Clock, type TimerHandle, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type ClusterPeerSeat, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
 
 import type { PeerCallManager, PeerCalls, PeerParty, PeerSeatView } from '../calls/PeerCallManager.js';
 import type { ClusterNode } from './ClusterNode.js';
@@ -42,7 +42,7 @@ interface ResumeProbe {
   readonly resumeToken: string;
   /** Nodes that have not answered yet. */
   readonly waiting: Set<string>;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /** A replica of a 1:1 call another node holds, kept here for a party of it that is (or was) an agent here. */
@@ -62,7 +62,7 @@ interface ParkedResume {
   readonly ref: number;
   readonly callId: string;
   readonly resumeToken: string;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timer: TimerHandle;
 }
 
 /** An agent connected to another node, as this node's 1:1 calls see it. */
@@ -82,6 +82,7 @@ class RemoteAgent implements PeerParty {
 
 export class ClusterPeerCalls implements PeerCalls {
   readonly #local: PeerCallManager;
+  readonly #clock: Clock;
   readonly #cluster: ClusterNode;
   readonly #localAgents: () => readonly PeerParty[];
   /** This node's agents by the number other nodes know them by, and back. */
@@ -103,8 +104,9 @@ export class ClusterPeerCalls implements PeerCalls {
   /** Resumes waiting on a replica here: by `conn:ref` for an agent here, `node:conn:ref` for another node's. */
   readonly #parked = new Map<string, ParkedResume>();
 
-  /** `localAgents`: this node's authenticated agent connections. */
-  constructor(local: PeerCallManager, cluster: ClusterNode, localAgents: () => readonly PeerParty[]) {
+  /** `localAgents`: this node's authenticated agent connections; `clock`: the server's (its timers and time). */
+  constructor(local: PeerCallManager, cluster: ClusterNode, localAgents: () => readonly PeerParty[], clock: Clock = systemClock) {
+    this.#clock = clock;
     this.#local = local;
     this.#cluster = cluster;
     this.#localAgents = localAgents;
@@ -193,9 +195,8 @@ export class ClusterPeerCalls implements PeerCalls {
     if (this.#local.holds(callId) || conn === undefined || links.length === 0) return this.#local.resume(agent, ref, callId, resumeToken);
     // A call this node has never seen: the agent comes from another node. Every node is asked.
     const key = `${conn}:${ref}`;
-    clearTimeout(this.#probes.get(key)?.timer); // the same request number again: the newer one counts
-    const timer = setTimeout(() => this.#probeAnswered(key, undefined), RESUME_PROBE_MS);
-    timer.unref();
+    this.#clock.clearTimeout(this.#probes.get(key)?.timer); // the same request number again: the newer one counts
+    const timer = this.#clock.setTimeout(() => this.#probeAnswered(key, undefined), RESUME_PROBE_MS, { unref: true });
     this.#probes.set(key, { agent, ref, callId, resumeToken, waiting: new Set(links.map((link) => link.id)), timer });
     for (const link of links) link.control({ t: 'peerOp', conn, callId, op: 'resume', ref, resumeToken, probe: true });
   }
@@ -204,7 +205,7 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#local.disconnected(agent, lost);
     for (const [key, probe] of [...this.#probes]) {
       if (probe.agent !== agent) continue;
-      clearTimeout(probe.timer);
+      this.#clock.clearTimeout(probe.timer);
       this.#probes.delete(key);
     }
     const conn = this.#conns.get(agent);
@@ -229,7 +230,7 @@ export class ClusterPeerCalls implements PeerCalls {
       probe.waiting.delete(node);
       if (probe.waiting.size > 0) return;
     }
-    clearTimeout(probe.timer);
+    this.#clock.clearTimeout(probe.timer);
     this.#probes.delete(key);
     if (node === undefined) this.#rememberExpired(key, probe.callId);
     this.#local.resume(probe.agent, probe.ref, probe.callId, probe.resumeToken);
@@ -237,7 +238,7 @@ export class ClusterPeerCalls implements PeerCalls {
 
   /** Keeps an expired probe's key for a while (RESUME_PROBE_MS × 10), dropping older ones. */
   #rememberExpired(key: string, callId: string): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [old, { at }] of this.#expired) {
       if (now - at < RESUME_PROBE_MS * 10) break; // in insertion order: the rest are newer
       this.#expired.delete(old);
@@ -302,10 +303,10 @@ export class ClusterPeerCalls implements PeerCalls {
           const probe = this.#probes.get(key);
           const parked = this.#parked.get(key);
           if (parked) {
-            clearTimeout(parked.timer);
+            this.#clock.clearTimeout(parked.timer);
             this.#parked.delete(key);
           } else if (probe) {
-            clearTimeout(probe.timer);
+            this.#clock.clearTimeout(probe.timer);
             this.#probes.delete(key);
           } else if (this.#expired.has(key)) {
             // Too late: the agent was told NotFound and has ended the call. The holder, which took it back,
@@ -357,9 +358,8 @@ export class ClusterPeerCalls implements PeerCalls {
         const key = `${record.conn}:${record.ref}`;
         const probe = this.#probes.get(key);
         if (!probe) return;
-        clearTimeout(probe.timer);
-        probe.timer = setTimeout(() => this.#probeAnswered(key, undefined), PARK_MS + RESUME_PROBE_MS);
-        probe.timer.unref();
+        this.#clock.clearTimeout(probe.timer);
+        probe.timer = this.#clock.setTimeout(() => this.#probeAnswered(key, undefined), PARK_MS + RESUME_PROBE_MS, { unref: true });
         return;
       }
       case 'peerReplica':
@@ -402,9 +402,8 @@ export class ClusterPeerCalls implements PeerCalls {
   }
 
   #park(key: string, resume: Omit<ParkedResume, 'timer'>): void {
-    clearTimeout(this.#parked.get(key)?.timer); // the same request again: the newer one counts
-    const timer = setTimeout(() => this.#unpark(key, false), PARK_MS);
-    timer.unref();
+    this.#clock.clearTimeout(this.#parked.get(key)?.timer); // the same request again: the newer one counts
+    const timer = this.#clock.setTimeout(() => this.#unpark(key, false), PARK_MS, { unref: true });
     this.#parked.set(key, { ...resume, timer });
   }
 
@@ -416,7 +415,7 @@ export class ClusterPeerCalls implements PeerCalls {
   #unpark(key: string, here: boolean): void {
     const parked = this.#parked.get(key);
     if (!parked) return;
-    clearTimeout(parked.timer);
+    this.#clock.clearTimeout(parked.timer);
     this.#parked.delete(key);
     const agent = parked.agent ?? (parked.asker && this.#remote.get(parked.asker.node)?.get(parked.asker.conn));
     if (here && agent) return this.#local.resume(agent, parked.ref, parked.callId, parked.resumeToken);
@@ -449,9 +448,9 @@ export class ClusterPeerCalls implements PeerCalls {
    */
   #declaredLost(): void {
     this.#local.forsake((parties) => parties.some((party) => party instanceof RemoteAgent));
-    for (const parked of this.#parked.values()) clearTimeout(parked.timer);
+    for (const parked of this.#parked.values()) this.#clock.clearTimeout(parked.timer);
     this.#parked.clear();
-    for (const probe of this.#probes.values()) clearTimeout(probe.timer);
+    for (const probe of this.#probes.values()) this.#clock.clearTimeout(probe.timer);
     this.#probes.clear();
     this.#replicas.clear();
     this.#replicaAt.clear();
