@@ -117,18 +117,22 @@ async function peerReplicas(cluster: NodeProcesses, node: NodeProcess): Promise<
 }
 
 describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
-  /** The caller on A (the holder) knowing B too, the callee on C: a call, data both ways, and what each saw. */
-  async function callHeldByA(nodes: ThreeNodes) {
+  /**
+   * The caller on A (the holder) knowing B too, the callee on C (or, `bothOnA`, on A knowing C too): a
+   * call, data both ways, and what each saw.
+   */
+  async function callHeldByA(nodes: ThreeNodes, bothOnA = false) {
     const [caller, callee] = await Promise.all([newUser(nodes.a), newUser(nodes.a)]);
     const known = await nodes.cluster.remoteAgents(nodes.a);
-    const calleeAgent = await nodes.cluster.agent(nodes.c, callee, 'Callee');
-    await nodes.cluster.waitForAgents(nodes.a, known + 1);
+    const calleeAgent = bothOnA ? await nodes.cluster.agent(nodes.a, callee, 'Callee', { serverUrl: [nodes.a.url, nodes.c.url] }) : await nodes.cluster.agent(nodes.c, callee, 'Callee');
+    if (!bothOnA) await nodes.cluster.waitForAgents(nodes.a, known + 1);
     const callerAgent = await nodes.cluster.agent(nodes.a, caller, 'Caller', { serverUrl: [nodes.a.url, nodes.b.url] });
     const { call, calleeCall } = await connectedCall(callerAgent, calleeAgent, callee);
     const toCallee = await dataPath(call, calleeCall, callee.identity, 5);
     const toCaller = await dataPath(calleeCall, call, caller.identity, 6);
-    // C, the callee's node, keeps a replica of the call A holds.
-    await eventually(async () => (await peerReplicas(nodes.cluster, nodes.c)) === 1, 'C to have a replica');
+    // The callee's node keeps a replica of the call A holds; with both parties on A, B or C does.
+    const replicas = async (): Promise<number> => (bothOnA ? (await peerReplicas(nodes.cluster, nodes.b)) + (await peerReplicas(nodes.cluster, nodes.c)) : peerReplicas(nodes.cluster, nodes.c));
+    await eventually(async () => (await replicas()) === 1, 'a replica on another node');
     const states: string[] = [];
     call.on('stateChanged', () => states.push(`caller ${call.state}`));
     calleeCall.on('stateChanged', () => states.push(`callee ${calleeCall.state}`));
@@ -177,6 +181,23 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
       }
       await logged(nodes.a, 'peer call forsaken', '', 'A, declared lost, to forsake the call');
       await logged(nodes.c, 'peer call party back', held.caller.identity, 'C to take the caller back');
+      await goesOn(held);
+    } finally {
+      await nodes.stop();
+    }
+  });
+
+  it('SIGKILL with both parties on it: the node keeping the replica takes the call over, and each party takes its seat back through another node', async () => {
+    const nodes = new ThreeNodes();
+    await nodes.start();
+    try {
+      const held = await callHeldByA(nodes, true);
+      await nodes.cluster.kill(nodes.a);
+      const tookOver = (node: NodeProcess): boolean => node.log.some((line) => line.includes('peer call taken over from a lost node') && line.includes(held.caller.identity));
+      await eventually(async () => tookOver(nodes.b) || tookOver(nodes.c), 'B or C to take the call over', 60_000);
+      const adopter = tookOver(nodes.b) ? nodes.b : nodes.c;
+      await logged(adopter, 'peer call party back', held.caller.identity, 'the caller back (through B)');
+      await logged(adopter, 'peer call party back', held.callee.identity, 'the callee back (through C)');
       await goesOn(held);
     } finally {
       await nodes.stop();

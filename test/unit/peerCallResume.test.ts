@@ -233,7 +233,7 @@ describe('1:1 calls taken over from a lost node (PeerCallManager.adopt, forsake,
 
   it('forsakes the calls it is told to, without a word to anyone', () => {
     const { calls, alice, bob, callId } = connectedCall();
-    calls.forsake((parties) => parties.includes(bob));
+    calls.forsake((id, parties) => id === callId && parties.includes(bob));
     assert.equal(calls.size, 0);
     assert.deepEqual([alice.take(), bob.take()], [[], []]);
     calls.resume(bob, 1, callId, 'any');

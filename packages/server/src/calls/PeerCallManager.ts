@@ -131,9 +131,9 @@ export class PeerCallManager {
   }
 
   /** Forgets, without a word to anyone, every call `test` picks (this node's view of them is void). */
-  forsake(test: (parties: readonly PeerParty[]) => boolean): void {
+  forsake(test: (callId: string, parties: readonly PeerParty[]) => boolean): void {
     for (const call of [...this.#calls.values()]) {
-      if (!test([call.caller.party, ...(call.callee ? [call.callee.party] : []), ...call.ringing])) continue;
+      if (!test(call.id, [call.caller.party, ...(call.callee ? [call.callee.party] : []), ...call.ringing])) continue;
       this.#calls.delete(call.id);
       this.#clock.clearTimeout(call.ringTimer);
       for (const place of [call.caller, call.callee]) this.#clock.clearTimeout(place?.awayTimer);

@@ -10,13 +10,14 @@
  * - an agent that comes back through a node that has never seen its call (its own node was lost, or the
  *   load balancer sent it elsewhere) asks to resume on every node: the holder acts, the others say so,
  *   and if none holds it the agent is told NotFound, as on one node;
- * - replicas: the holder keeps a replica of each accepted call on the node of a party that is elsewhere (the
- *   callee's, else the caller's), moved when that party moves and dropped when the call ends. Should the
- *   holder be declared lost, that node takes the call over (adopts it): its party keeps its seat, the other
- *   takes its own back through any node. Only a node *declared lost* is taken over from, never one whose link
- *   is merely down (which a holder that is alive would contradict), and resumes that arrive meanwhile at the
- *   replica's node wait there (`resumeWait`) for the holder's answer or its loss. A holder declared lost that
- *   comes back forsakes the calls it shared with other nodes' agents, which are held elsewhere now.
+ * - replicas: the holder keeps a replica of each accepted call on another node: a party's, if one is
+ *   elsewhere (the callee's first), else any node it is linked to; moved when that party moves or that node
+ *   is lost, and dropped when the call ends. Should the holder be declared lost, that node takes the call
+ *   over (adopts it): a party on it keeps its seat, the others take theirs back through any node. Only a
+ *   node *declared lost* is taken over from, never one whose link is merely down (which a holder that is
+ *   alive would contradict), and resumes that arrive meanwhile at the replica's node wait there
+ *   (`resumeWait`) for the holder's answer or its loss. A holder declared lost that comes back forsakes every
+ *   call it had replicated or shared with other nodes' agents: they are held elsewhere now.
  * Data never passes through here: a 1:1 call's data flows on the parties' own peer connection.
  */
 import { CallErrorCode, systemClock, type Clock, type TimerHandle, type ClusterAgent, type ClusterControl, type ClusterPeerOp, type ClusterPeerSeat, type PeerSignal, type ServerMessage } from '@backchannel/protocol';
@@ -101,6 +102,8 @@ export class ClusterPeerCalls implements PeerCalls {
   readonly #replicas = new Map<string, Replica>();
   /** Calls held here whose replica is on another node: that node, by call id. */
   readonly #replicaAt = new Map<string, string>();
+  /** The seats of the accepted calls held here (live: a seat's party changes as it moves), by call id. */
+  readonly #seats = new Map<string, { readonly caller: PeerSeatView; readonly callee: PeerSeatView }>();
   /** Resumes waiting on a replica here: by `conn:ref` for an agent here, `node:conn:ref` for another node's. */
   readonly #parked = new Map<string, ParkedResume>();
 
@@ -110,11 +113,24 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#local = local;
     this.#cluster = cluster;
     this.#localAgents = localAgents;
-    cluster.on('linkUp', (link) => link.control({ t: 'agents', reset: true, agents: this.#localAgents().map((a) => this.#describe(a)) }));
+    cluster.on('linkUp', (link) => {
+      link.control({ t: 'agents', reset: true, agents: this.#localAgents().map((a) => this.#describe(a)) });
+      // A call that had no other node to keep its replica on has one now.
+      for (const callId of this.#seats.keys()) if (!this.#replicaAt.has(callId)) this.#replicate(callId);
+    });
     cluster.on('peerRecord', (from, record) => this.#record(from, record));
     cluster.on('nodeLost', (node) => this.#nodeLost(node));
     cluster.on('declaredLost', () => this.#declaredLost());
-    local.watch({ seated: (callId, caller, callee) => this.#replicate(callId, caller, callee), ended: (callId) => this.#unreplicate(callId) });
+    local.watch({
+      seated: (callId, caller, callee) => {
+        this.#seats.set(callId, { caller, callee });
+        this.#replicate(callId);
+      },
+      ended: (callId) => {
+        this.#seats.delete(callId);
+        this.#unreplicate(callId);
+      },
+    });
   }
 
   /** Agents of `identity` on other nodes (the caller's node rings them too). */
@@ -374,10 +390,19 @@ export class ClusterPeerCalls implements PeerCalls {
     }
   }
 
-  /** The holder side: the replica of `callId` goes to the node of a party that is elsewhere (the callee's first). */
-  #replicate(callId: string, caller: PeerSeatView, callee: PeerSeatView): void {
-    const nodeOf = (seat: PeerSeatView): string | undefined => (seat.party instanceof RemoteAgent ? seat.party.node : undefined);
-    const target = nodeOf(callee) ?? nodeOf(caller);
+  /**
+   * The holder side: the replica of `callId` goes to the node of a party that is elsewhere (the callee's
+   * first), else to the first node this one is linked to (so that parties that were both here can take the
+   * call back through any node should this one be lost).
+   */
+  #replicate(callId: string): void {
+    const seats = this.#seats.get(callId);
+    if (!seats) return;
+    const { caller, callee } = seats;
+    // A party on a node that is gone (lost, or forgotten) has no node to keep the replica for it.
+    const nodeOf = (seat: PeerSeatView): string | undefined => (seat.party instanceof RemoteAgent && this.#cluster.links.has(seat.party.node) ? seat.party.node : undefined);
+    const linked = [...this.#cluster.links.values()].filter((link) => link.open).map((link) => link.id).sort();
+    const target = nodeOf(callee) ?? nodeOf(caller) ?? linked[0];
     const previous = this.#replicaAt.get(callId);
     if (previous !== undefined && previous !== target) this.#cluster.links.get(previous)?.control({ t: 'peerReplicaDrop', callId });
     if (target === undefined) {
@@ -443,11 +468,13 @@ export class ClusterPeerCalls implements PeerCalls {
 
   /**
    * This node was declared lost by the others and rejoins under a new id: they have dropped what it held of
-   * theirs, and taken over the 1:1 calls it shared with their agents. Those are forsaken here (two holders
-   * would each think the call theirs); calls between its own agents go on.
+   * theirs, and taken over the 1:1 calls it had replicated to them or shared with their agents. Those are
+   * forsaken here (two holders would each think the call theirs); calls between its own agents that had no
+   * replica (no other node was linked) go on.
    */
   #declaredLost(): void {
-    this.#local.forsake((parties) => parties.some((party) => party instanceof RemoteAgent));
+    this.#local.forsake((callId, parties) => this.#replicaAt.has(callId) || parties.some((party) => party instanceof RemoteAgent));
+    this.#seats.clear();
     for (const parked of this.#parked.values()) this.#clock.clearTimeout(parked.timer);
     this.#parked.clear();
     for (const probe of this.#probes.values()) this.#clock.clearTimeout(probe.timer);
@@ -462,7 +489,12 @@ export class ClusterPeerCalls implements PeerCalls {
    * and the others end for the agents here.
    */
   #nodeLost(node: string): void {
-    for (const [callId, at] of [...this.#replicaAt]) if (at === node) this.#replicaAt.delete(callId);
+    // Replicas it kept of calls held here go elsewhere (its link is gone by now).
+    for (const [callId, at] of [...this.#replicaAt]) {
+      if (at !== node) continue;
+      this.#replicaAt.delete(callId);
+      this.#replicate(callId);
+    }
     for (const [key, parked] of [...this.#parked]) if (parked.asker?.node === node) this.#unpark(key, false);
     this.#adoptFrom(node);
     const byConn = this.#remote.get(node);
