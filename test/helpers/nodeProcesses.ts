@@ -203,3 +203,14 @@ export class ThreeNodes {
     await this.redis.stop();
   }
 }
+
+/** Runs `body` against a three-node deployment of its own, stopped afterwards whatever happens. */
+export async function withThreeNodes<T>(body: (nodes: ThreeNodes) => Promise<T>): Promise<T> {
+  const nodes = new ThreeNodes();
+  await nodes.start();
+  try {
+    return await body(nodes);
+  } finally {
+    await nodes.stop();
+  }
+}

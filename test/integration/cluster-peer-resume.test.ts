@@ -19,7 +19,7 @@ import { CallErrorCode, encodeSignaling } from '@backchannel/protocol';
 import { connected, readMessages, utf8 } from '../helpers/backchannel.js';
 import { newUser } from '../helpers/cluster.js';
 import { eventually, until, waitForEvent, within } from '../helpers/events.js';
-import { ThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
+import { ThreeNodes, withThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
 import { RawEndpoint } from '../helpers/rawClient.js';
 
 describe('a 1:1 party whose node is lost', () => {
@@ -150,25 +150,18 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
     assert.equal(calleeCall.callEndReason?.name, 'HungUp', 'ended by the caller, not lost');
   }
 
-  it('SIGKILL: the callee’s node takes the call over, the caller takes its seat back through B', async () => {
-    const nodes = new ThreeNodes();
-    await nodes.start();
-    try {
+  it('SIGKILL: the callee’s node takes the call over, the caller takes its seat back through B', () =>
+    withThreeNodes(async (nodes) => {
       const held = await callHeldByA(nodes);
       await nodes.cluster.kill(nodes.a);
       await logged(nodes.c, 'peer call taken over from a lost node', held.caller.identity, 'C to take the call over');
       await logged(nodes.c, 'peer call party back', held.caller.identity, 'C to take the caller back through B');
       await goesOn(held);
       assert.equal(await peerReplicas(nodes.cluster, nodes.c), 0, 'the replica became the call, and nothing is left of it');
-    } finally {
-      await nodes.stop();
-    }
-  });
+    }));
 
-  it('SIGSTOP: the callee’s node takes the call over once A is declared lost; A, continued, forsakes it', async () => {
-    const nodes = new ThreeNodes();
-    await nodes.start();
-    try {
+  it('SIGSTOP: the callee’s node takes the call over once A is declared lost; A, continued, forsakes it', () =>
+    withThreeNodes(async (nodes) => {
       const held = await callHeldByA(nodes);
       nodes.a.child.kill('SIGSTOP');
       try {
@@ -182,15 +175,10 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
       await logged(nodes.a, 'peer call forsaken', '', 'A, declared lost, to forsake the call');
       await logged(nodes.c, 'peer call party back', held.caller.identity, 'C to take the caller back');
       await goesOn(held);
-    } finally {
-      await nodes.stop();
-    }
-  });
+    }));
 
-  it('SIGKILL with both parties on it: the node keeping the replica takes the call over, and each party takes its seat back through another node', async () => {
-    const nodes = new ThreeNodes();
-    await nodes.start();
-    try {
+  it('SIGKILL with both parties on it: the node keeping the replica takes the call over, and each party takes its seat back through another node', () =>
+    withThreeNodes(async (nodes) => {
       const held = await callHeldByA(nodes, true);
       await nodes.cluster.kill(nodes.a);
       const tookOver = (node: NodeProcess): boolean => node.log.some((line) => line.includes('peer call taken over from a lost node') && line.includes(held.caller.identity));
@@ -199,15 +187,10 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
       await logged(adopter, 'peer call party back', held.caller.identity, 'the caller back (through B)');
       await logged(adopter, 'peer call party back', held.callee.identity, 'the callee back (through C)');
       await goesOn(held);
-    } finally {
-      await nodes.stop();
-    }
-  });
+    }));
 
-  it('keeps no replica of a call that ended, whoever ended it', async () => {
-    const nodes = new ThreeNodes();
-    await nodes.start();
-    try {
+  it('keeps no replica of a call that ended, whoever ended it', () =>
+    withThreeNodes(async (nodes) => {
       const first = await callHeldByA(nodes);
       await first.calleeCall.hangUp(); // through C, the replica's node
       await until(first.call, 'stateChanged', () => first.call.state === 'Disconnected');
@@ -216,8 +199,5 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
       await second.call.hangUp(); // through A, the holder
       await until(second.calleeCall, 'stateChanged', () => second.calleeCall.state === 'Disconnected');
       await eventually(async () => (await peerReplicas(nodes.cluster, nodes.c)) === 0, 'the replica to go with the call (ended by the caller)');
-    } finally {
-      await nodes.stop();
-    }
-  });
+    }));
 });
