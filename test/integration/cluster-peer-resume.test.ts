@@ -21,6 +21,7 @@ import { newUser } from '../helpers/cluster.js';
 import { eventually, until, waitForEvent, within } from '../helpers/events.js';
 import { ThreeNodes, withThreeNodes, type NodeProcess, type NodeProcesses } from '../helpers/nodeProcesses.js';
 import { RawEndpoint } from '../helpers/rawClient.js';
+import { TcpProxy } from '../helpers/tcpProxy.js';
 
 describe('a 1:1 party whose node is lost', () => {
   const nodes = new ThreeNodes();
@@ -118,15 +119,15 @@ async function peerReplicas(cluster: NodeProcesses, node: NodeProcess): Promise<
 
 describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
   /**
-   * The caller on A (the holder) knowing B too, the callee on C (or, `bothOnA`, on A knowing C too): a
-   * call, data both ways, and what each saw.
+   * The caller on A (the holder) knowing B too (`callerUrls`: through these instead), the callee on C (or,
+   * `bothOnA`, on A knowing C too): a call, data both ways, and what each saw.
    */
-  async function callHeldByA(nodes: ThreeNodes, bothOnA = false) {
+  async function callHeldByA(nodes: ThreeNodes, { bothOnA = false, callerUrls = [nodes.a.url, nodes.b.url] }: { bothOnA?: boolean; callerUrls?: string[] } = {}) {
     const [caller, callee] = await Promise.all([newUser(nodes.a), newUser(nodes.a)]);
     const known = await nodes.cluster.remoteAgents(nodes.a);
     const calleeAgent = bothOnA ? await nodes.cluster.agent(nodes.a, callee, 'Callee', { serverUrl: [nodes.a.url, nodes.c.url] }) : await nodes.cluster.agent(nodes.c, callee, 'Callee');
     if (!bothOnA) await nodes.cluster.waitForAgents(nodes.a, known + 1);
-    const callerAgent = await nodes.cluster.agent(nodes.a, caller, 'Caller', { serverUrl: [nodes.a.url, nodes.b.url] });
+    const callerAgent = await nodes.cluster.agent(nodes.a, caller, 'Caller', { serverUrl: callerUrls });
     const { call, calleeCall } = await connectedCall(callerAgent, calleeAgent, callee);
     const toCallee = await dataPath(call, calleeCall, callee.identity, 5);
     const toCaller = await dataPath(calleeCall, call, caller.identity, 6);
@@ -179,7 +180,7 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
 
   it('SIGKILL with both parties on it: the node keeping the replica takes the call over, and each party takes its seat back through another node', () =>
     withThreeNodes(async (nodes) => {
-      const held = await callHeldByA(nodes, true);
+      const held = await callHeldByA(nodes, { bothOnA: true });
       await nodes.cluster.kill(nodes.a);
       const tookOver = (node: NodeProcess): boolean => node.log.some((line) => line.includes('peer call taken over from a lost node') && line.includes(held.caller.identity));
       await eventually(async () => tookOver(nodes.b) || tookOver(nodes.c), 'B or C to take the call over', 60_000);
@@ -187,6 +188,23 @@ describe('a 1:1 call whose holder (the caller’s node) is lost', () => {
       await logged(adopter, 'peer call party back', held.caller.identity, 'the caller back (through B)');
       await logged(adopter, 'peer call party back', held.callee.identity, 'the callee back (through C)');
       await goesOn(held);
+    }));
+
+  it('SIGKILL with the caller moved to a third node first: the callee’s node takes the call over with the caller in its seat there', () =>
+    withThreeNodes(async (nodes) => {
+      // The caller reaches A through a proxy the test cuts: it moves to B while A still holds the call.
+      const proxy = await TcpProxy.start(Number(new URL(nodes.a.url).port));
+      try {
+        const held = await callHeldByA(nodes, { callerUrls: [`http://127.0.0.1:${proxy.port}`, nodes.b.url] });
+        proxy.cut();
+        await logged(nodes.a, 'peer call party back', held.caller.identity, 'A to take the caller back through B');
+        await nodes.cluster.kill(nodes.a);
+        await logged(nodes.c, 'peer call taken over from a lost node', held.caller.identity, 'C to take the call over');
+        // B does not end the call for the caller: C took it over, with the caller seated on B.
+        await goesOn(held);
+      } finally {
+        await proxy.close();
+      }
     }));
 
   it('keeps no replica of a call that ended, whoever ended it', () =>

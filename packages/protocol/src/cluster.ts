@@ -19,7 +19,7 @@ import type { ServerMessage } from './signaling.js';
  * proofs of membership are bound to the session (`welcome` answers `hello`). 3: every node acknowledges
  * on each open link at least once a second (a keepalive: a link silent for longer is taken down), an
  * acknowledgement names the link session it counts, and 1:1 calls are replicated to a party's node
- * (`peerReplica`, `peerReplicaDrop`, `resumeWait`).
+ * (`peerReplica`, `peerReplicaDrop`, `resumeWait`, `peerAdopted`).
  */
 export const CLUSTER_LINK_VERSION = 3;
 
@@ -73,7 +73,8 @@ export interface ClusterPeerSeat {
   readonly displayName: string;
   /** The secret that takes this seat back (`resumePeerCall`). */
   readonly resumeToken: string;
-  /** The agent of the receiving node in this seat, if one is. */
+  /** Where the seat's agent is, if not on the holder itself: its node, and its number there. */
+  readonly node?: string;
   readonly conn?: number;
 }
 
@@ -128,7 +129,12 @@ export type ClusterControl =
    * asker waits for its answer, which comes once the holder has answered the agent, or has been declared
    * lost and the sender took the call over (then it is the sender's `toAgent` answer, else `resumeMiss`).
    */
-  | { readonly t: 'resumeWait'; readonly conn: number; readonly ref: number };
+  | { readonly t: 'resumeWait'; readonly conn: number; readonly ref: number }
+  /**
+   * The sender took over 1:1 call `callId` from its lost holder, with the receiving node's agent in a seat:
+   * that agent's requests about the call go to the sender from now on.
+   */
+  | { readonly t: 'peerAdopted'; readonly callId: string };
 
 /** A decoded record; `frame` and `targets` are views on the received bytes, not copies. */
 export type ClusterRecord =

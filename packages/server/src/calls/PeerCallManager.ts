@@ -118,16 +118,17 @@ export class PeerCallManager {
    * Takes over accepted call `callId` from a node that was declared lost, from its replica. A seat whose
    * agent is here and connected keeps it; the other is away for the resume window, as if its connection had
    * just been lost (its agent takes it back with `resume`, through any node). Nobody is told: for both
-   * parties the call goes on as it was.
+   * parties the call goes on as it was. Returns whether it was adopted (not without a resume window).
    */
-  adopt(callId: string, caller: AdoptedSeat, callee: AdoptedSeat): void {
-    if (this.#calls.has(callId) || this.#resumeWindowMs <= 0) return;
+  adopt(callId: string, caller: AdoptedSeat, callee: AdoptedSeat): boolean {
+    if (this.#calls.has(callId) || this.#resumeWindowMs <= 0) return false;
     const adopted = (s: AdoptedSeat): Seat => ({ party: s.party ?? vacant(s), resumeToken: s.resumeToken, awayTimer: undefined, awaySince: 0 });
     const call: PeerCall = { id: callId, caller: adopted(caller), calleeIdentity: callee.identity, ringing: new Set(), callee: adopted(callee), ringTimer: undefined, startedAt: this.#clock.now() };
     this.#calls.set(callId, call);
     this.#options.logger.warn({ callId, caller: caller.identity, callee: callee.identity }, 'peer call taken over from a lost node');
     for (const [place, given] of [[call.caller, caller], [call.callee!, callee]] as const) if (!given.party) this.#away(call, place);
     this.#seated(call);
+    return true;
   }
 
   /** Forgets, without a word to anyone, every call `test` picks (this node's view of them is void). */

@@ -149,6 +149,10 @@ export class ClusterNode implements CallDirectory {
    * (the roster of its calls, records kept for the link) would bring back what was dropped, for good.
    */
   readonly #lostIds = new Map<string, number>();
+  /** Lost nodes being marked in Redis (#markLost). */
+  readonly #marking = new Set<string>();
+  /** When the keepalive last ran (performance.now()): a late run follows a stall of this process. */
+  #lastKeepalive = 0;
   readonly #listeners: { [K in keyof ClusterEvents]: ((...args: ClusterEvents[K]) => void)[] } = { peerRecord: [], linkUp: [], nodeLost: [], declaredLost: [] };
   #server: Server | undefined;
   #address = '';
@@ -259,6 +263,7 @@ export class ClusterNode implements CallDirectory {
   async reserve(groupId: string, maxParticipants: number): Promise<{ endpointId: number; nodes: readonly PeerNode[] }> {
     if (!this.#options.redisUp()) throw new JoinError(CallErrorCode.IdentityStoreUnavailable, 'Redis is unreachable from this node: try again later');
     let reply: (number | string)[];
+    const reservedAs = this.#id;
     try {
       reply = (await this.#options
         .redis()
@@ -268,7 +273,14 @@ export class ClusterNode implements CallDirectory {
     }
     const endpointId = Number(reply[0]);
     if (endpointId === 0) throw new JoinError(CallErrorCode.CallFull, `call '${groupId}' is full (${maxParticipants} endpoints)`);
-    return { endpointId, nodes: reply.slice(1).map((node) => this.link(String(node))) };
+    if (this.#id !== reservedAs) {
+      // This node rejoined its cluster under a new id meanwhile: the place was taken under the old one,
+      // which nobody purges any more. It is given back, and the join refused (the agent tries again).
+      this.#options.redis().eval(RELEASE_SCRIPT, 1, clusterKeys.call(groupId), endpointId, reservedAs).catch(() => undefined);
+      throw new JoinError(CallErrorCode.IdentityStoreUnavailable, 'this server node rejoined its cluster during the join: try again');
+    }
+    const nodes = reply.slice(1).map(String).filter((node) => !this.#lostIds.has(node));
+    return { endpointId, nodes: nodes.map((node) => this.link(node)) };
   }
 
   release(groupId: string, endpointId: number): void {
@@ -372,12 +384,19 @@ export class ClusterNode implements CallDirectory {
     await this.#readRegistry();
   }
 
-  /** Every open link sends its keepalive; one whose node has gone silent is taken down. */
+  /**
+   * Every open link sends its keepalive; one whose node has gone silent is taken down. Not judged on a run
+   * that comes late: this process itself stalled (a long GC pause, a stopped VM), and what the others sent
+   * meanwhile is still unread in the sockets (timers run before I/O is polled).
+   */
   #keepLinksAlive(): void {
     if (this.#closed) return;
+    const now = performance.now();
+    const judge = now - this.#lastKeepalive <= 2 * KEEPALIVE_MS;
+    this.#lastKeepalive = now;
     for (const [nodeId, link] of this.#links) {
       const inbound = this.#inbound.get(nodeId);
-      if (link.keepalive(inbound?.received ?? 0, inbound?.session ?? '')) this.silentLinks++;
+      if (link.keepalive(inbound?.received ?? 0, inbound?.session ?? '', judge)) this.silentLinks++;
     }
   }
 
@@ -392,7 +411,11 @@ export class ClusterNode implements CallDirectory {
       this.#registry.set(id, { id, ...info, alive });
       seen.add(id);
       if (id === this.id) continue;
-      if (alive) {
+      if (alive && this.#lostIds.has(id)) {
+        // Declared lost here, yet beating under its old id: the mark that would make it rejoin is missing
+        // (it could not be written). Marked again, and not linked to.
+        this.#markLost(id);
+      } else if (alive) {
         this.#missing.delete(id);
         this.link(id); // every beating node gets a link: agents and calls can reach it at once
       }
@@ -416,10 +439,28 @@ export class ClusterNode implements CallDirectory {
     this.#lostIds.set(nodeId, now);
     this.#options.logger.warn({ node: nodeId }, 'cluster node lost: its heartbeat lapsed and its link is down');
     this.#forget(nodeId);
-    if (registered) {
-      // Marked lost too: should it come back, it rejoins as a new node (#rejoinCluster).
-      this.#purge(nodeId, LOST_MARK_TTL_MS).catch((error: unknown) => this.#options.logger.warn({ err: error, node: nodeId }, 'could not free a lost node’s places in Redis'));
-    }
+    if (registered) this.#markLost(nodeId);
+  }
+
+  /**
+   * Frees a lost node's places and marks it lost, so that it rejoins as a new node should it come back
+   * (#rejoinCluster). Tried again each heartbeat until it is done: a node that came back unmarked would
+   * carry on under its old id, with calls the others no longer share.
+   */
+  #markLost(nodeId: string): void {
+    if (this.#closed || this.#marking.has(nodeId)) return;
+    this.#marking.add(nodeId);
+    const attempt = (): void => {
+      this.#purge(nodeId, LOST_MARK_TTL_MS).then(
+        () => this.#marking.delete(nodeId),
+        (error: unknown) => {
+          this.#options.logger.warn({ err: error, node: nodeId }, 'could not free a lost node’s places in Redis (trying again)');
+          if (this.#closed) return void this.#marking.delete(nodeId);
+          setTimeout(attempt, HEARTBEAT_MS).unref();
+        },
+      );
+    };
+    attempt();
   }
 
   /** What this node holds of `nodeId` goes: its link both ways, its endpoints in every call, its agents. */

@@ -34,6 +34,25 @@ const RESUME_PROBE_MS = 3000;
  * lost (a crashed node is declared lost within 5 s, a frozen one within 7 s).
  */
 const PARK_MS = 15_000;
+/**
+ * How long a node keeps the calls of a lost holder for its own agents, waiting to hear that another node
+ * took them over (`peerAdopted`), before it ends them: the nodes find a node lost at about the same time,
+ * from the same heartbeat, but not at once.
+ */
+const ADOPTION_GRACE_MS = 10_000;
+/** Requests of this node's agents kept for a call whose holder was lost, until its adopter is known. */
+const MAX_PENDING_OPS = 64;
+
+/** A 1:1 call another node holds, as this node's agents in it see it. */
+interface HeldElsewhere {
+  /** The node holding it (or, once lost, that held it). */
+  node: string;
+  readonly agents: Set<PeerParty>;
+  /** Its holder was lost: ends it for the agents here unless another node takes it over in time. */
+  grace?: TimerHandle;
+  /** Requests of the agents here meanwhile, for the node that takes it over. */
+  pending?: ClusterControl[];
+}
 
 /** A resume asked of every node, waiting for their answers. */
 interface ResumeProbe {
@@ -77,7 +96,8 @@ class RemoteAgent implements PeerParty {
   ) {}
 
   send(message: ServerMessage): void {
-    this.cluster.link(this.node).control({ t: 'toAgent', conn: this.conn, message });
+    // No link: its node was lost (and its agents with it).
+    this.cluster.links.get(this.node)?.control({ t: 'toAgent', conn: this.conn, message });
   }
 }
 
@@ -93,7 +113,7 @@ export class ClusterPeerCalls implements PeerCalls {
   /** Other nodes' agents, by node, then by their number there. */
   readonly #remote = new Map<string, Map<number, RemoteAgent>>();
   /** 1:1 calls held by another node that local agents were rung for or are in: that node, and those agents. */
-  readonly #heldElsewhere = new Map<string, { node: string; agents: Set<PeerParty> }>();
+  readonly #heldElsewhere = new Map<string, HeldElsewhere>();
   /** Resumes asked of every node, by `conn:ref` of the local agent. */
   readonly #probes = new Map<string, ResumeProbe>();
   /** Probes answered NotFound when their wait ran out, by key: a holder's late answer is undone, not passed on. */
@@ -224,6 +244,12 @@ export class ClusterPeerCalls implements PeerCalls {
       this.#clock.clearTimeout(probe.timer);
       this.#probes.delete(key);
     }
+    // Its resumes waiting on a replica here: a closed connection must not be seated if the call is taken over.
+    for (const [key, parked] of [...this.#parked]) {
+      if (parked.agent !== agent) continue;
+      this.#clock.clearTimeout(parked.timer);
+      this.#parked.delete(key);
+    }
     const conn = this.#conns.get(agent);
     if (conn === undefined) return;
     // The nodes holding its calls treat it as they would a local agent gone (away, or ended).
@@ -272,12 +298,17 @@ export class ClusterPeerCalls implements PeerCalls {
     return { conn, identity: agent.identity, displayName: agent.displayName };
   }
 
-  /** A local agent acts on a call another node holds: the request goes there. */
+  /**
+   * A local agent acts on a call another node holds: the request goes there, or, while its holder is lost
+   * and the node taking it over not yet known, waits (bounded) for that node.
+   */
   #forward(agent: PeerParty, callId: string, op: ClusterPeerOp): boolean {
     const held = this.#heldElsewhere.get(callId);
     const conn = this.#conns.get(agent);
     if (held === undefined || conn === undefined) return false;
-    this.#cluster.link(held.node).control({ t: 'peerOp', conn, callId, ...op });
+    const record: ClusterControl = { t: 'peerOp', conn, callId, ...op };
+    if (held.grace === undefined) this.#cluster.links.get(held.node)?.control(record);
+    else if ((held.pending ??= []).length < MAX_PENDING_OPS) held.pending.push(record);
     return true;
   }
 
@@ -333,8 +364,10 @@ export class ClusterPeerCalls implements PeerCalls {
           }
         }
         if (message.type === 'incomingCall' || message.type === 'callAccepted' || message.type === 'peerCallResumed') {
-          const held = this.#heldElsewhere.get(message.callId) ?? { node: from.id, agents: new Set<PeerParty>() };
+          const held: HeldElsewhere = this.#heldElsewhere.get(message.callId) ?? { node: from.id, agents: new Set<PeerParty>() };
           held.agents.add(agent);
+          // Answered by another node than the one it was held by: that node took the call over.
+          if (held.node !== from.id) this.#heldBy(held, from);
           this.#heldElsewhere.set(message.callId, held);
         }
         agent.send(message);
@@ -380,7 +413,15 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'peerReplica':
         this.#replicas.set(record.callId, { holder: from.id, caller: record.caller, callee: record.callee });
+        // The holder is alive and has seated someone anew: the resumes other nodes asked here were answered
+        // by it directly, so they no longer wait on this replica.
+        for (const [key, parked] of [...this.#parked]) if (parked.callId === record.callId && parked.asker) this.#unpark(key, false);
         return;
+      case 'peerAdopted': {
+        const held = this.#heldElsewhere.get(record.callId);
+        if (held) this.#heldBy(held, from);
+        return;
+      }
       case 'peerReplicaDrop':
         this.#replicas.delete(record.callId);
         for (const [key, parked] of [...this.#parked]) if (parked.callId === record.callId) this.#unpark(key, false);
@@ -388,6 +429,14 @@ export class ClusterPeerCalls implements PeerCalls {
       default:
         return;
     }
+  }
+
+  /** `held` is held by `node` from now on (it took the call over): what the agents here asked meanwhile goes there. */
+  #heldBy(held: HeldElsewhere, node: NodeLink): void {
+    held.node = node.id;
+    this.#clock.clearTimeout(held.grace);
+    held.grace = undefined;
+    for (const pending of held.pending?.splice(0) ?? []) node.control(pending);
   }
 
   /**
@@ -414,7 +463,7 @@ export class ClusterPeerCalls implements PeerCalls {
       identity: seat.party.identity,
       displayName: seat.party.displayName,
       resumeToken: seat.resumeToken,
-      ...(seat.party instanceof RemoteAgent && seat.party.node === target ? { conn: seat.party.conn } : {}),
+      ...(seat.party instanceof RemoteAgent ? { node: seat.party.node, conn: seat.party.conn } : {}),
     });
     this.#cluster.links.get(target)?.control({ t: 'peerReplica', callId, caller: described(caller), callee: described(callee) });
   }
@@ -443,6 +492,7 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#clock.clearTimeout(parked.timer);
     this.#parked.delete(key);
     const agent = parked.agent ?? (parked.asker && this.#remote.get(parked.asker.node)?.get(parked.asker.conn));
+    // (A local agent that disconnected meanwhile has no parked resume left: see disconnected().)
     if (here && agent) return this.#local.resume(agent, parked.ref, parked.callId, parked.resumeToken);
     if (parked.asker) return this.#cluster.links.get(parked.asker.node)?.control({ t: 'resumeMiss', conn: parked.asker.conn, ref: parked.ref });
     if (parked.agent && !this.#local.holds(parked.callId) && this.#replicas.has(parked.callId)) {
@@ -456,13 +506,22 @@ export class ClusterPeerCalls implements PeerCalls {
     for (const [callId, replica] of [...this.#replicas]) {
       if (replica.holder !== holder) continue;
       this.#replicas.delete(callId);
-      this.#heldElsewhere.delete(callId);
+      // The seat's agent as this node knows it: one of its own, or one of a node still here.
+      const partyOf = (s: ClusterPeerSeat): PeerParty | undefined => {
+        if (s.node === undefined || s.conn === undefined) return undefined;
+        return s.node === this.#cluster.id ? this.#byConn.get(s.conn) : this.#remote.get(s.node)?.get(s.conn);
+      };
       const seat = (s: ClusterPeerSeat) => {
-        const party = s.conn === undefined ? undefined : this.#byConn.get(s.conn);
+        const party = partyOf(s);
         return { identity: s.identity, displayName: s.displayName, resumeToken: s.resumeToken, ...(party ? { party } : {}) };
       };
-      this.#local.adopt(callId, seat(replica.caller), seat(replica.callee));
-      for (const [key, parked] of [...this.#parked]) if (parked.callId === callId) this.#unpark(key, true);
+      const [caller, callee] = [seat(replica.caller), seat(replica.callee)];
+      const adopted = this.#local.adopt(callId, caller, callee);
+      for (const [key, parked] of [...this.#parked]) if (parked.callId === callId) this.#unpark(key, adopted);
+      if (!adopted) continue; // no resume window: it ends for the agents here with the others (#nodeLost)
+      this.#heldElsewhere.delete(callId);
+      // The nodes of the seated agents elsewhere send their requests here from now on.
+      for (const { party } of [caller, callee]) if (party instanceof RemoteAgent) this.#cluster.links.get(party.node)?.control({ t: 'peerAdopted', callId });
     }
   }
 
@@ -481,6 +540,7 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#probes.clear();
     this.#replicas.clear();
     this.#replicaAt.clear();
+    for (const held of this.#heldElsewhere.values()) this.#clock.clearTimeout(held.grace);
     this.#heldElsewhere.clear();
   }
 
@@ -501,11 +561,19 @@ export class ClusterPeerCalls implements PeerCalls {
     this.#remote.delete(node);
     for (const agent of byConn?.values() ?? []) this.#local.disconnected(agent, true);
     for (const key of [...this.#probes.keys()]) this.#probeAnswered(key, node);
+    // The calls it held for agents here: another node may have a replica and take one over (peerAdopted).
     for (const [callId, held] of [...this.#heldElsewhere]) {
-      if (held.node !== node) continue;
-      this.#heldElsewhere.delete(callId);
-      const message: ServerMessage = { type: 'peerCallEnded', callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
-      for (const agent of held.agents) agent.send(message);
+      if (held.node !== node || held.grace !== undefined) continue;
+      held.grace = this.#clock.setTimeout(
+        () => {
+          if (this.#heldElsewhere.get(callId) !== held || held.node !== node) return;
+          this.#heldElsewhere.delete(callId);
+          const message: ServerMessage = { type: 'peerCallEnded', callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
+          for (const agent of held.agents) agent.send(message);
+        },
+        ADOPTION_GRACE_MS,
+        { unref: true },
+      );
     }
   }
 }

@@ -45,7 +45,7 @@ const MAX_UNREAD_SIGNALING_BYTES = 1024 * 1024;
 /**
  * What the welcome asks of the client's liveness check (protocol `ping`): a ping every 5 s, and a server
  * silent for 10 s after one is taken for dead. A frozen node's agents so reconnect (to another node, given
- * a list) 10 to 15 s after it froze, well within the 30 s resume window their calls keep.
+ * a list) 15 to 20 s after it froze (found silent, then one 5 s attempt on it), within the 30 s resume window.
  */
 const CLIENT_PING_INTERVAL_MS = 5000;
 const CLIENT_PING_TIMEOUT_MS = 10_000;

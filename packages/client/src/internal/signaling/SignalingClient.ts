@@ -90,9 +90,11 @@ function isFinal(error: CallError): boolean {
 /** How long the server has to answer `hello` or `join`. */
 const REQUEST_TIMEOUT_MS = 15_000;
 /**
- * How long a reconnection attempt waits for its `welcome` before it gives way to the next (the next URL of
- * the list, if there are several). Shorter than a first connection's: the calls' resume windows are running,
- * and a frozen node accepts TCP connections (its kernel does) without ever answering.
+ * How long a reconnection attempt to the server the client was on waits for its `welcome` before it gives
+ * way to the next (the next URL of the list, if there are several). Shorter than a first connection's: the
+ * calls' resume windows are running, and a frozen node accepts TCP connections (its kernel does) without
+ * ever answering. An attempt on another URL waits as long as a first connection: that server may be busy
+ * with everyone who was on the lost one.
  */
 const RECONNECT_ATTEMPT_TIMEOUT_MS = 5000;
 
@@ -405,7 +407,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       // The node it was on first (a blip: its endpoints can be resumed there), then the others in turn (a
       // node lost: its calls are joined again on another, as after a restart).
       const index = (this.#current + this.#attempt++) % this.#serverUrls.length;
-      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrls[index]!, token, this.#displayName, RECONNECT_ATTEMPT_TIMEOUT_MS);
+      const timeoutMs = index === this.#current ? RECONNECT_ATTEMPT_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
+      const { socket, welcome } = await authenticate(this.#platform, this.#serverUrls[index]!, token, this.#displayName, timeoutMs);
       this.#current = index;
       if (this.#closed) return socket.close(1000, 'agent disposed');
       if (welcome.identity !== this.identity) {
