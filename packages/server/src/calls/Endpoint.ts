@@ -396,6 +396,23 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /**
+   * A frame of the server's own for it (a Notice, a receipt, a slow-recipient report, a departure, a
+   * session's close, a barrier's answer): on its Durable link whatever its backlog. The slow-recipient bounds
+   * of {@link deliver} are for copies of messages; one of these dropped there would leave someone untold (a
+   * Notice is how a sender hears its message was dropped, and the sender's own path is often the slow one).
+   * Only the link's bound in bytes holds: past it the endpoint ends (ConnectionLost), which tells too.
+   */
+  tell(frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
+    const linked = this.#link.deliver(frame);
+    if (linked === 'slow' || linked === 'overflow') {
+      this.#overflow();
+      return 'closed';
+    }
+    if (linked === 'sent') this.#received.add(frame.byteLength, now);
+    return linked;
+  }
+
+  /**
    * Hands it a copy of a message of `session` (sent by `senderId`), with what the extensions add to a routed
    * copy: first it hears of copies dropped for it; a receipts copy (`receiptFor`, its sequence number) is
    * awaited on its link; its sender is told when it is dropped for, held back or suspended.
@@ -442,14 +459,14 @@ export class Endpoint extends Emitter<EndpointEvents> {
 
   /**
    * Tells it how many copies of `session` (sent by `senderId`) were dropped for it, before a copy of that
-   * session that is about to reach it, or its close. Kept if even that small frame does not fit yet.
+   * session that is about to reach it, or its close.
    */
   tellDroppedCopies(session: SenderSessionKey, senderId: number): void {
     const count = this.#droppedCopies.get(session);
     if (count === undefined) return;
     if (!speaksExtensionFrames(this.protocolVersion)) return void this.#droppedCopies.delete(session); // a version-2 SDK cannot read it
-    const told = this.deliver('durable', encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
-    if (told !== 'slow') this.#droppedCopies.delete(session);
+    this.tell(encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
+    this.#droppedCopies.delete(session);
   }
 
   /**

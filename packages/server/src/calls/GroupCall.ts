@@ -144,7 +144,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     this.#rosterVersion++;
     const leftFrame = encodeEndpointLeft(member.endpointId);
     for (const e of this.#roster) {
-      e.deliver('durable', leftFrame);
+      e.tell(leftFrame);
       this.#announcements.left(e, member.endpointId);
     }
   }
@@ -168,7 +168,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
         // (at the end of this turn, with the turn's other changes).
         const leftFrame = encodeEndpointLeft(endpoint.id);
         for (const other of this.#roster) {
-          other.deliver('durable', leftFrame);
+          other.tell(leftFrame);
           this.#announcements.left(other, endpoint.id);
         }
       }

@@ -65,7 +65,7 @@ export class RemoteSenderSession implements CopySource {
         return isClosed() ? 'closed' : 'admitted';
       },
       protocolVersion: PROTOCOL_VERSION,
-      deliver: (_kind, frame) => this.node.notice(this.senderId, frame),
+      tell: (frame) => this.node.notice(this.senderId, frame),
     };
   }
 }

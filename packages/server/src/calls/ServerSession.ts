@@ -300,7 +300,7 @@ export class ServerSession {
   sendReceipt(recipientId: number, sequenceNumber: number): void {
     const sender = this.#context.endpoint;
     if (this.#closed || sender.state === 'closed') return;
-    sender.deliver('durable', encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
+    sender.tell(encodeReceipt(this.channelId, this.sessionId, recipientId, sequenceNumber));
   }
 
   /** `recipient` cannot keep up (slow-recipient feedback): its sender is told, at most once a second per recipient. */

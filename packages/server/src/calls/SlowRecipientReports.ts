@@ -14,7 +14,8 @@ import { SlowRecipientReason, encodeSlowRecipient, speaksExtensionFrames, type C
 export interface ReportSender {
   readonly state: string;
   readonly protocolVersion: number;
-  deliver(kind: 'durable', frame: Uint8Array): unknown;
+  /** A frame of the server's own for it (Endpoint.tell): never dropped as slow. */
+  tell(frame: Uint8Array): unknown;
 }
 
 /** A recipient, as the reports name it. */
@@ -88,7 +89,7 @@ export class SlowRecipientReports {
   #send(recipient: Recipient, entry: Entry, now: number): void {
     if (this.#closed || !entry.pending || this.sender.state === 'closed') return;
     if (!speaksExtensionFrames(this.sender.protocolVersion)) return; // a version-2 SDK cannot read it
-    this.sender.deliver('durable', encodeSlowRecipient(entry.reason, this.channelId, this.sessionId, recipient.id, entry.dropped));
+    this.sender.tell(encodeSlowRecipient(entry.reason, this.channelId, this.sessionId, recipient.id, entry.dropped));
     entry.lastSentAt = now;
     entry.dropped = 0;
     entry.pending = false;

@@ -576,7 +576,7 @@ export class ClusterNode implements CallDirectory {
         const endpoint = this.#calls?.endpoint(record.endpointId);
         // Receipts and slow-recipient reports are extension frames: an SDK of protocol 2 cannot read them.
         if (!endpoint || (isExtensionFrame(record.frame) && !speaksExtensionFrames(endpoint.protocolVersion))) return;
-        endpoint.deliver('durable', record.frame);
+        endpoint.tell(record.frame);
         return;
       }
       case ClusterRecordType.Control:

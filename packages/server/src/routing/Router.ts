@@ -92,7 +92,7 @@ export class Router implements FrameHandler {
         return;
       case FrameType.Barrier:
         // Frames are handled in arrival order: everything sent before the barrier has been routed.
-        sender.deliver('durable', encodeBarrierAck(frame.token));
+        sender.tell(encodeBarrierAck(frame.token));
         return;
       case FrameType.LinkAck:
       case FrameType.LinkResume:
@@ -248,7 +248,7 @@ export class Router implements FrameHandler {
     for (const endpoint of sender.call.roster) {
       if (endpoint === sender || !endpoint.mayReceive(frame.channelId)) continue;
       if (endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(session, sender.id);
-      endpoint.deliver('durable', closed);
+      endpoint.tell(closed);
     }
     sender.call.span?.toEveryone(sender, closed);
   }
@@ -267,6 +267,6 @@ export class Router implements FrameHandler {
   /** Reports a dropped message to its sender (Notice), counted by reason. */
   #drop(sender: Endpoint, frame: SendFrame, reason: DropReason): void {
     this.#stats.drops[dropReasonName(reason)]++;
-    sender.deliver('durable', encodeNotice(reason, frame.channelId, frame.sessionId, frame.sequenceNumber));
+    sender.tell(encodeNotice(reason, frame.channelId, frame.sessionId, frame.sequenceNumber));
   }
 }
