@@ -396,11 +396,14 @@ export class Endpoint extends Emitter<EndpointEvents> {
   }
 
   /**
-   * A frame of the server's own for it (a Notice, a receipt, a slow-recipient report, a departure, a
-   * session's close, a barrier's answer): on its Durable link whatever its backlog. The slow-recipient bounds
-   * of {@link deliver} are for copies of messages; one of these dropped there would leave someone untold (a
-   * Notice is how a sender hears its message was dropped, and the sender's own path is often the slow one).
-   * Only the link's bound in bytes holds: past it the endpoint ends (ConnectionLost), which tells too.
+   * A frame of the server's own for it that someone must not miss (a Notice, a receipt, a slow-recipient
+   * report, a departure, a barrier's answer): on its Durable link whatever its backlog. The slow-recipient
+   * bounds of {@link deliver} are for copies of messages; one of these dropped there would leave someone
+   * untold (a Notice is how a sender hears its message was dropped, and the sender's own path is often the
+   * slow one). Each is caused by the endpoint's own traffic or is rate-bound (reports, departures), so no
+   * other client can grow its link with them. Only the link's bound in bytes holds: past it the endpoint
+   * ends (ConnectionLost), which tells too. (A session's close and the count of copies dropped for it stay
+   * with {@link deliver}: another sender causes those at will.)
    */
   tell(frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
     const linked = this.#link.deliver(frame);
@@ -459,14 +462,15 @@ export class Endpoint extends Emitter<EndpointEvents> {
 
   /**
    * Tells it how many copies of `session` (sent by `senderId`) were dropped for it, before a copy of that
-   * session that is about to reach it, or its close.
+   * session that is about to reach it, or its close. Kept if even that small frame does not fit yet: held to
+   * the slow bounds, as the copies it counts are (one per copy tried for a slow recipient otherwise).
    */
   tellDroppedCopies(session: SenderSessionKey, senderId: number): void {
     const count = this.#droppedCopies.get(session);
     if (count === undefined) return;
     if (!speaksExtensionFrames(this.protocolVersion)) return void this.#droppedCopies.delete(session); // a version-2 SDK cannot read it
-    this.tell(encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
-    this.#droppedCopies.delete(session);
+    const told = this.deliver('durable', encodeCopiesDropped(session.channelId, session.sessionId, senderId, count));
+    if (told !== 'slow') this.#droppedCopies.delete(session);
   }
 
   /**

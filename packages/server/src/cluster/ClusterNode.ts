@@ -276,7 +276,8 @@ export class ClusterNode implements CallDirectory {
     if (this.#id !== reservedAs) {
       // This node rejoined its cluster under a new id meanwhile: the place was taken under the old one,
       // which nobody purges any more. It is given back, and the join refused (the agent tries again).
-      this.#options.redis().eval(RELEASE_SCRIPT, 1, clusterKeys.call(groupId), endpointId, reservedAs).catch(() => undefined);
+      // Purged (and marked) again under the old id, tried until done: no place of it may stay behind.
+      this.#markLost(reservedAs);
       throw new JoinError(CallErrorCode.IdentityStoreUnavailable, 'this server node rejoined its cluster during the join: try again');
     }
     const nodes = reply.slice(1).map(String).filter((node) => !this.#lostIds.has(node));
@@ -385,18 +386,19 @@ export class ClusterNode implements CallDirectory {
   }
 
   /**
-   * Every open link sends its keepalive; one whose node has gone silent is taken down. Not judged on a run
-   * that comes late: this process itself stalled (a long GC pause, a stopped VM), and what the others sent
-   * meanwhile is still unread in the sockets (timers run before I/O is polled).
+   * Every open link sends its keepalive; one whose node has gone silent is taken down. A run that comes late
+   * follows a stall of this process itself (a long GC pause, a stopped VM): what the others sent meanwhile
+   * is still unread in the sockets (timers run before I/O is polled), so it judges once that has been read.
    */
-  #keepLinksAlive(): void {
+  #keepLinksAlive(afterIo = false): void {
     if (this.#closed) return;
     const now = performance.now();
-    const judge = now - this.#lastKeepalive <= 2 * KEEPALIVE_MS;
+    const late = now - this.#lastKeepalive > 2 * KEEPALIVE_MS;
     this.#lastKeepalive = now;
+    if (late && !afterIo) return void setImmediate(() => this.#keepLinksAlive(true));
     for (const [nodeId, link] of this.#links) {
       const inbound = this.#inbound.get(nodeId);
-      if (link.keepalive(inbound?.received ?? 0, inbound?.session ?? '', judge)) this.silentLinks++;
+      if (link.keepalive(inbound?.received ?? 0, inbound?.session ?? '')) this.silentLinks++;
     }
   }
 

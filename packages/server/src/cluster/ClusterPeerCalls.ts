@@ -40,18 +40,31 @@ const PARK_MS = 15_000;
  * from the same heartbeat, but not at once.
  */
 const ADOPTION_GRACE_MS = 10_000;
-/** Requests of this node's agents kept for a call whose holder was lost, until its adopter is known. */
-const MAX_PENDING_OPS = 64;
+/**
+ * SDP/ICE relays of this node's agents kept for a call whose holder was lost, until its adopter is known
+ * (beyond, they are dropped: the transport is set up afresh anyway). Other requests are always kept.
+ */
+const MAX_PENDING_RELAYS = 64;
+
+/** A request of an agent here (its number `conn`) for the node that takes a call over. */
+interface PendingOp {
+  readonly agent: PeerParty;
+  readonly conn: number;
+  readonly op: ClusterPeerOp;
+}
 
 /** A 1:1 call another node holds, as this node's agents in it see it. */
 interface HeldElsewhere {
+  readonly callId: string;
   /** The node holding it (or, once lost, that held it). */
   node: string;
   readonly agents: Set<PeerParty>;
+  /** Answered (or taken back) by an agent here: only such a call can have a replica, and be taken over. */
+  accepted: boolean;
   /** Its holder was lost: ends it for the agents here unless another node takes it over in time. */
   grace?: TimerHandle;
   /** Requests of the agents here meanwhile, for the node that takes it over. */
-  pending?: ClusterControl[];
+  pending?: PendingOp[];
 }
 
 /** A resume asked of every node, waiting for their answers. */
@@ -209,7 +222,8 @@ export class ClusterPeerCalls implements PeerCalls {
     const held = this.#heldElsewhere.get(callId);
     if (!held) return;
     held.agents.delete(agent);
-    if (held.agents.size === 0) this.#heldElsewhere.delete(callId);
+    // While its holder is being taken over, kept: the request waits for the node that takes it (#heldBy).
+    if (held.agents.size === 0 && held.grace === undefined) this.#heldElsewhere.delete(callId);
   }
 
   relay(agent: PeerParty, callId: string, signal: PeerSignal): void {
@@ -306,9 +320,12 @@ export class ClusterPeerCalls implements PeerCalls {
     const held = this.#heldElsewhere.get(callId);
     const conn = this.#conns.get(agent);
     if (held === undefined || conn === undefined) return false;
-    const record: ClusterControl = { t: 'peerOp', conn, callId, ...op };
-    if (held.grace === undefined) this.#cluster.links.get(held.node)?.control(record);
-    else if ((held.pending ??= []).length < MAX_PENDING_OPS) held.pending.push(record);
+    if (held.grace === undefined) {
+      this.#cluster.links.get(held.node)?.control({ t: 'peerOp', conn, callId, ...op });
+      return true;
+    }
+    const pending = (held.pending ??= []);
+    if (op.op !== 'relay' || pending.filter((p) => p.op.op === 'relay').length < MAX_PENDING_RELAYS) pending.push({ agent, conn, op });
     return true;
   }
 
@@ -364,8 +381,9 @@ export class ClusterPeerCalls implements PeerCalls {
           }
         }
         if (message.type === 'incomingCall' || message.type === 'callAccepted' || message.type === 'peerCallResumed') {
-          const held: HeldElsewhere = this.#heldElsewhere.get(message.callId) ?? { node: from.id, agents: new Set<PeerParty>() };
+          const held: HeldElsewhere = this.#heldElsewhere.get(message.callId) ?? { callId: message.callId, node: from.id, agents: new Set<PeerParty>(), accepted: false };
           held.agents.add(agent);
+          if (message.type !== 'incomingCall') held.accepted = true;
           // Answered by another node than the one it was held by: that node took the call over.
           if (held.node !== from.id) this.#heldBy(held, from);
           this.#heldElsewhere.set(message.callId, held);
@@ -413,9 +431,13 @@ export class ClusterPeerCalls implements PeerCalls {
       }
       case 'peerReplica':
         this.#replicas.set(record.callId, { holder: from.id, caller: record.caller, callee: record.callee });
-        // The holder is alive and has seated someone anew: the resumes other nodes asked here were answered
-        // by it directly, so they no longer wait on this replica.
-        for (const [key, parked] of [...this.#parked]) if (parked.callId === record.callId && parked.asker) this.#unpark(key, false);
+        // The holder is alive and has seated an agent another node asked for here: it answered that agent
+        // directly, so its resume no longer waits on this replica.
+        for (const [key, parked] of [...this.#parked]) {
+          const asker = parked.asker;
+          if (parked.callId !== record.callId || !asker) continue;
+          if ([record.caller, record.callee].some((seat) => seat.node === asker.node && seat.conn === asker.conn)) this.#unpark(key, false);
+        }
         return;
       case 'peerAdopted': {
         const held = this.#heldElsewhere.get(record.callId);
@@ -436,7 +458,8 @@ export class ClusterPeerCalls implements PeerCalls {
     held.node = node.id;
     this.#clock.clearTimeout(held.grace);
     held.grace = undefined;
-    for (const pending of held.pending?.splice(0) ?? []) node.control(pending);
+    for (const { conn, op } of held.pending?.splice(0) ?? []) node.control({ t: 'peerOp', conn, callId: held.callId, ...op });
+    if (held.agents.size === 0 && this.#heldElsewhere.get(held.callId) === held) this.#heldElsewhere.delete(held.callId);
   }
 
   /**
@@ -517,11 +540,22 @@ export class ClusterPeerCalls implements PeerCalls {
       };
       const [caller, callee] = [seat(replica.caller), seat(replica.callee)];
       const adopted = this.#local.adopt(callId, caller, callee);
-      for (const [key, parked] of [...this.#parked]) if (parked.callId === callId) this.#unpark(key, adopted);
+      for (const [key, parked] of [...this.#parked]) {
+        if (parked.callId !== callId) continue;
+        if (adopted || !parked.agent) this.#unpark(key, adopted);
+        else {
+          // Not taken over (no resume window): this node's own agent is told NotFound, as the holder would.
+          this.#clock.clearTimeout(parked.timer);
+          this.#parked.delete(key);
+          this.#local.resume(parked.agent, parked.ref, parked.callId, parked.resumeToken);
+        }
+      }
       if (!adopted) continue; // no resume window: it ends for the agents here with the others (#nodeLost)
       this.#heldElsewhere.delete(callId);
-      // The nodes of the seated agents elsewhere send their requests here from now on.
-      for (const { party } of [caller, callee]) if (party instanceof RemoteAgent) this.#cluster.links.get(party.node)?.control({ t: 'peerAdopted', callId });
+      // Every node a seat names sends its agents' requests here from now on (a seat left vacant too: its
+      // agent may be back on that node, resuming).
+      const named = new Set([replica.caller.node, replica.callee.node].filter((node): node is string => node !== undefined && node !== this.#cluster.id));
+      for (const node of named) this.#cluster.links.get(node)?.control({ t: 'peerAdopted', callId });
     }
   }
 
@@ -562,18 +596,41 @@ export class ClusterPeerCalls implements PeerCalls {
     for (const agent of byConn?.values() ?? []) this.#local.disconnected(agent, true);
     for (const key of [...this.#probes.keys()]) this.#probeAnswered(key, node);
     // The calls it held for agents here: another node may have a replica and take one over (peerAdopted).
+    // A call still ringing has no replica: it ends at once.
     for (const [callId, held] of [...this.#heldElsewhere]) {
       if (held.node !== node || held.grace !== undefined) continue;
+      if (!held.accepted) {
+        this.#heldElsewhere.delete(callId);
+        this.#holderGone(held);
+        continue;
+      }
       held.grace = this.#clock.setTimeout(
         () => {
           if (this.#heldElsewhere.get(callId) !== held || held.node !== node) return;
           this.#heldElsewhere.delete(callId);
-          const message: ServerMessage = { type: 'peerCallEnded', callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
-          for (const agent of held.agents) agent.send(message);
+          this.#holderGone(held);
         },
         ADOPTION_GRACE_MS,
         { unref: true },
       );
+    }
+  }
+
+  /**
+   * A call whose holder was lost, and that no node took over in time (that this node heard of): it ends for
+   * its agents here. Should a node hold it all the same (its word was lost), it is told they are gone; a
+   * resume asked meanwhile is asked of every node instead, as from an agent that came from elsewhere.
+   */
+  #holderGone(held: HeldElsewhere): void {
+    const message: ServerMessage = { type: 'peerCallEnded', callId: held.callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
+    for (const agent of held.agents) {
+      agent.send(message);
+      const conn = this.#conns.get(agent);
+      if (conn === undefined) continue;
+      for (const link of this.#cluster.links.values()) link.control({ t: 'peerOp', conn, callId: held.callId, op: 'hangUp', lost: { message: 'the server node holding the call was lost' } });
+    }
+    for (const { agent, op } of held.pending ?? []) {
+      if (op.op === 'resume' && this.#conns.has(agent)) this.resume(agent, op.ref, held.callId, op.resumeToken);
     }
   }
 }

@@ -176,14 +176,11 @@ export class NodeLink implements PeerNode {
   /**
    * Once a second (ClusterNode): an open link sends the acknowledgement again, as its keepalive, unless the
    * other node has been silent for LINK_SILENCE_MS; then the connection is taken down, and the link
-   * connects again (a frozen node does not answer the next hello). Without `judge` (this process was the one
-   * stalled) the silence is not held against the other node: what it sent is unread yet. Returns whether the
-   * link was taken down.
+   * connects again (a frozen node does not answer the next hello). Returns whether it was taken down.
    */
-  keepalive(count: number, session: string, judge = true): boolean {
+  keepalive(count: number, session: string): boolean {
     if (!this.#open || !this.#socket) return false;
-    if (!judge) this.heard();
-    else if (performance.now() - this.#lastHeard > LINK_SILENCE_MS) {
+    if (performance.now() - this.#lastHeard > LINK_SILENCE_MS) {
       this.#options.logger.warn({ node: this.id, silentMs: Math.round(performance.now() - this.#lastHeard) }, 'cluster link silent: taking it down');
       this.#socket.destroy();
       return true;

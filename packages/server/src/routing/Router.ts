@@ -248,7 +248,9 @@ export class Router implements FrameHandler {
     for (const endpoint of sender.call.roster) {
       if (endpoint === sender || !endpoint.mayReceive(frame.channelId)) continue;
       if (endpoint.hasDroppedCopies) endpoint.tellDroppedCopies(session, sender.id);
-      endpoint.tell(closed);
+      // Held to the slow bounds like a copy: a sender that opens and closes sessions at will must not grow
+      // a slow recipient's link (a receiver whose close is lost ends when idle).
+      endpoint.deliver('durable', closed);
     }
     sender.call.span?.toEveryone(sender, closed);
   }
