@@ -17,7 +17,7 @@ import {
   type ServerFrame,
 } from '@backchannel/protocol';
 
-import { EndpointLink, type LinkChannel } from '../../packages/server/src/calls/EndpointLink.js';
+import { EndpointLink, KEPT_FRAME_OVERHEAD_BYTES, type LinkChannel } from '../../packages/server/src/calls/EndpointLink.js';
 import { ManualClock } from '../helpers/clock.js';
 
 /** A Durable channel that records what it is handed, and can be shut. */
@@ -146,8 +146,8 @@ describe('the server end of a Durable link', () => {
     assert.equal(link.receive(encodeLinkResume(1, 'client')), 'resumed');
   });
 
-  it('bounds the kept bytes: past them a copy is dropped while live, and refused as an overflow while suspended', () => {
-    const { link, channel } = setup(64);
+  it('bounds the kept bytes, each frame charged its cost beyond its bytes: past them a copy is dropped while live, and refused as an overflow while suspended', () => {
+    const { link, channel } = setup(64 + 4 * KEPT_FRAME_OVERHEAD_BYTES);
     for (let n = 1; n <= 4; n++) assert.equal(link.deliver(outgoing(n)), 'sent');
     assert.equal(link.deliver(outgoing(5)), 'slow');
     assert.deepEqual([link.sent, link.keptBytes, channel.sent.length], [4, 64, 4], 'the dropped copy is neither kept nor sent');

@@ -40,6 +40,14 @@ export type EndpointLinkState = 'idle' | 'live' | 'suspended' | 'resuming' | 'cl
  * dropped) or while not live ('overflow': the endpoint cannot be resumed whole and must end); or refused
  * because there is no link ('closed': idle or closed).
  */
+/**
+ * What the bound on kept bytes charges per kept frame beyond its bytes: the cost of holding it (an object,
+ * an entry in the kept list, the transport's own queue entry). Without it, a client that never
+ * acknowledges could have millions of tiny frames kept for it (its own barrier answers, a Notice per frame
+ * it floods past its pace) within a bound meant for megabytes of messages.
+ */
+export const KEPT_FRAME_OVERHEAD_BYTES = 64;
+
 export type LinkDeliverResult = 'sent' | 'kept' | 'slow' | 'overflow' | 'closed';
 
 /**
@@ -154,7 +162,8 @@ export class EndpointLink {
   deliver(frame: Uint8Array): LinkDeliverResult {
     const state = this.#linkState;
     if (state === 'idle' || state === 'closed') return 'closed';
-    if (this.#state.keptBytes + frame.byteLength > this.#maxKeptBytes) return state === 'live' ? 'slow' : 'overflow';
+    const charged = this.#state.keptBytes + KEPT_FRAME_OVERHEAD_BYTES * (this.#state.keptFrames + 1) + frame.byteLength;
+    if (charged > this.#maxKeptBytes) return state === 'live' ? 'slow' : 'overflow';
     this.#state.recordSent(frame);
     if (state !== 'live') return 'kept';
     this.#channel!.send(frame);
