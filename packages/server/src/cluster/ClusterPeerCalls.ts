@@ -618,15 +618,16 @@ export class ClusterPeerCalls implements PeerCalls {
 
   /**
    * A call whose holder was lost, and that no node took over in time (that this node heard of): it ends for
-   * its agents here. Should a node hold it all the same (its word was lost), it is told they are gone; a
-   * resume asked meanwhile is asked of every node instead, as from an agent that came from elsewhere.
+   * its agents here. Should a node hold an accepted one all the same (its word was lost), it is told they
+   * are gone; a resume asked meanwhile is asked of every node instead, as from an agent that came from
+   * elsewhere. (A call still ringing has no replica: nobody else can hold it.)
    */
   #holderGone(held: HeldElsewhere): void {
     const message: ServerMessage = { type: 'peerCallEnded', callId: held.callId, code: CallErrorCode.ConnectionLost, message: 'the server node holding the call was lost' };
     for (const agent of held.agents) {
       agent.send(message);
       const conn = this.#conns.get(agent);
-      if (conn === undefined) continue;
+      if (conn === undefined || !held.accepted) continue;
       for (const link of this.#cluster.links.values()) link.control({ t: 'peerOp', conn, callId: held.callId, op: 'hangUp', lost: { message: 'the server node holding the call was lost' } });
     }
     for (const { agent, op } of held.pending ?? []) {
