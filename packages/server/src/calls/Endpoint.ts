@@ -366,33 +366,41 @@ export class Endpoint extends Emitter<EndpointEvents> {
    * live (see {@link ServerPeer.send} for their bound), else nowhere ('closed', not a drop).
    */
   deliver(kind: ChannelKind, frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
-    let result: DeliverResult;
     if (kind === 'lossy') {
-      result = this.#peer && this.#link.live ? this.#sendLossy(this.#peer, frame) : 'closed';
-    } else {
-      // A live receiver that is far behind is slow: what its transport holds queued is one bound, what its
-      // link keeps at the rate its path drains (its acknowledgements show it) another, so that what it is
-      // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
-      // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
-      if (this.#link.live && this.#peer) {
-        // What waits for the end of the turn (the coalescer) counts as queued.
-        const queued = this.#peer.bufferedAmount('durable') + (this.#coalesced?.durable.pendingBytes ?? 0) + frame.byteLength;
-        const queueBound = this.#settings.peer.sendBufferBytes.durable;
-        if (queued > queueBound) return 'slow';
-        const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
-        const waitBound = this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY;
-        if (waitMs !== undefined && waitMs > waitBound) return 'slow';
-        this.#backlogged = 2 * queued > queueBound || (waitMs !== undefined && 2 * waitMs > waitBound);
-      }
-      const linked = this.#link.deliver(frame);
-      if (linked === 'overflow') {
-        this.#overflow();
-        return 'closed';
-      }
-      result = linked;
+      const result = this.#peer && this.#link.live ? this.#sendLossy(this.#peer, frame) : 'closed';
+      if (result === 'sent') this.#received.add(frame.byteLength, now);
+      return result;
     }
-    if (result === 'sent') this.#received.add(frame.byteLength, now);
-    return result;
+    // A live receiver that is far behind is slow: what its transport holds queued is one bound, what its
+    // link keeps at the rate its path drains (its acknowledgements show it) another, so that what it is
+    // sent arrives within recipientBacklogMs. (What the link keeps also counts what is in flight and
+    // awaiting the acknowledgement, so it has its own, larger bound in bytes, checked by the link.)
+    if (this.#link.live && this.#peer) {
+      // What waits for the end of the turn (the coalescer) counts as queued.
+      const queued = this.#peer.bufferedAmount('durable') + (this.#coalesced?.durable.pendingBytes ?? 0) + frame.byteLength;
+      const queueBound = this.#settings.peer.sendBufferBytes.durable;
+      if (queued > queueBound) return 'slow';
+      const waitMs = this.#link.drainMs(this.#link.keptBytes + frame.byteLength);
+      const waitBound = this.#settings.recipientBacklogMs ?? Number.POSITIVE_INFINITY;
+      if (waitMs !== undefined && waitMs > waitBound) return 'slow';
+      this.#backlogged = 2 * queued > queueBound || (waitMs !== undefined && 2 * waitMs > waitBound);
+    }
+    return this.#onLink(frame, now, false);
+  }
+
+  /**
+   * A Durable frame onto the link, past {@link deliver}'s or {@link tell}'s own rules. An overflow (too much
+   * kept while suspended) ends the endpoint; so does a live link's refusal when `mustGo` (it is at its byte
+   * bound, and the frame may not be dropped), otherwise that is a slow copy.
+   */
+  #onLink(frame: Uint8Array, now: number, mustGo: boolean): DeliverResult {
+    const linked = this.#link.deliver(frame);
+    if (linked === 'overflow' || (mustGo && linked === 'slow')) {
+      this.#overflow();
+      return 'closed';
+    }
+    if (linked === 'sent') this.#received.add(frame.byteLength, now);
+    return linked;
   }
 
   /**
@@ -406,13 +414,7 @@ export class Endpoint extends Emitter<EndpointEvents> {
    * with {@link deliver}: another sender causes those at will.)
    */
   tell(frame: Uint8Array, now = this.#settings.clock.now()): DeliverResult {
-    const linked = this.#link.deliver(frame);
-    if (linked === 'slow' || linked === 'overflow') {
-      this.#overflow();
-      return 'closed';
-    }
-    if (linked === 'sent') this.#received.add(frame.byteLength, now);
-    return linked;
+    return this.#onLink(frame, now, true);
   }
 
   /**

@@ -349,11 +349,16 @@ export class ClusterNode implements CallDirectory {
   /** The heartbeat; if the other nodes declared this node lost, it rejoins the cluster first. */
   async #beat(): Promise<void> {
     if (this.#rejoining) return this.#rejoining;
-    const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
-    const beaten = await this.#options.redis().eval(BEAT_SCRIPT, 3, clusterKeys.alive(this.id), clusterKeys.nodes, clusterKeys.lostMark(this.id), this.id, record, HEARTBEAT_TTL_MS);
-    if (Number(beaten) === 1 || this.#closed) return;
+    if ((await this.#beatOnce()) || this.#closed) return;
     this.#rejoining ??= this.#rejoinCluster().finally(() => (this.#rejoining = undefined));
     return this.#rejoining;
+  }
+
+  /** One heartbeat under the current id (BEAT_SCRIPT): false, writing nothing, if this id is marked lost. */
+  async #beatOnce(): Promise<boolean> {
+    const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
+    const beaten = await this.#options.redis().eval(BEAT_SCRIPT, 3, clusterKeys.alive(this.id), clusterKeys.nodes, clusterKeys.lostMark(this.id), this.id, record, HEARTBEAT_TTL_MS);
+    return Number(beaten) === 1;
   }
 
   /**
@@ -379,8 +384,7 @@ export class ClusterNode implements CallDirectory {
     this.#missing.clear();
     this.#registry.clear();
     await this.#purge(lost, LOST_MARK_TTL_MS);
-    const record = JSON.stringify({ address: this.#address, url: this.#options.url(), startedAt: this.#startedAt });
-    await this.#options.redis().eval(BEAT_SCRIPT, 3, clusterKeys.alive(this.id), clusterKeys.nodes, clusterKeys.lostMark(this.id), this.id, record, HEARTBEAT_TTL_MS);
+    await this.#beatOnce(); // a new id: never marked
     this.#options.logger.warn({ node: this.id, was: lost }, 'cluster node registered again under a new id');
     await this.#readRegistry();
   }
@@ -498,18 +502,18 @@ export class ClusterNode implements CallDirectory {
     const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
     helloTimer.unref();
     socket.on('data', (chunk: Buffer) => {
+      // Any bytes from a proven node are a sign of life (its link's keepalive): once per chunk, not per record.
+      if (from && inbound?.socket === socket) from.heard();
       try {
         for (const body of reader.push(chunk)) {
           const record = decodeClusterRecord(body);
           if (from && inbound) {
             if (inbound.socket !== socket || this.#inbound.get(from.id) !== inbound) return; // a newer connection of the session took over, or the node was forgotten
-            const link = this.link(from.id);
-            link.heard();
             if (record.type === ClusterRecordType.Control && record.control.t === 'ack') {
               // About this node's own link to it: not a record of the other node's stream. An ack of an
               // earlier session of that link (before it was closed and opened anew) counts nothing now.
               const { count, session } = record.control;
-              if (typeof count === 'number' && session === link.session) link.acknowledged(count);
+              if (typeof count === 'number' && session === from.session) from.acknowledged(count);
               continue;
             }
             inbound.received++;
